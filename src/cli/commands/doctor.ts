@@ -1,0 +1,23 @@
+/** `accelab doctor`: backend, SIMD, threads, and which data sets can be found. */
+import type { Command } from 'commander';
+import { cpus, totalmem } from 'node:os';
+import { emit, startEngine, withCommon, type CommonOptions } from '../common.js';
+
+export function register(program: Command): void {
+  withCommon(program.command('doctor').description('show the numeric backend, SIMD, threads and the data sets found'), { out: false, seed: false }).action(
+    async (o: CommonOptions) => {
+      const engine = await startEngine(o);
+      const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: +(totalmem() / 2 ** 30).toFixed(1) };
+      const result = { engine, machine };
+      emit(o, result, () =>
+        [
+          `backend      ${engine.backend}${engine.tfjsNodeAvailable ? '' : ' (tfjs-node not installed)'}`,
+          `SIMD         ${engine.simd === null ? 'n/a' : engine.simd ? 'yes' : 'no'}`,
+          `threads      ${engine.threads} per process (use workers for more cores)`,
+          `tfjs         ${engine.tfjsVersion}`,
+          `machine      ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+        ].join('\n'),
+      );
+    },
+  );
+}

@@ -1,0 +1,28 @@
+/** Config validation at the edge: zod schemas, with errors that name the bad field and the fix. */
+import type { z } from 'zod';
+import { readFileSync, existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+
+/** Parses `value` with `schema`; on failure throws a one-line ConfigError naming the field. */
+export function validate<S extends z.ZodTypeAny>(schema: S, value: unknown, what = 'config'): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue.path.length ? issue.path.join('.') : '(root)';
+  throw new ConfigError(`${what}: field '${field}': ${issue.message}`);
+}
+
+/** Reads a YAML or JSON config file into a plain object (not yet validated). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist: pass an existing .json or .yaml file`);
+  const text = readFileSync(path, 'utf8');
+  let v: unknown;
+  try {
+    v = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`config file ${path} must hold an object of options`);
+  return v as Record<string, unknown>;
+}
