@@ -17,6 +17,8 @@ export interface ReportFigure {
   /** A Vega-Lite v5 spec with inline `data.values`. */
   spec: Record<string, unknown>;
   caption?: string;
+  /** Span the full width of the section instead of sharing a row with another figure. */
+  wide?: boolean;
 }
 
 export interface ReportSection {

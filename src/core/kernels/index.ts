@@ -1,10 +1,17 @@
 /**
- * Project-owned tfjs kernels. Registered once per process, before the backend is selected.
- * (Filled in by the kernels work: Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul with
- * transposed operands, MaxPoolGrad, Tile, depthwise-convolution gradients.)
+ * Project-owned tfjs kernels, registered once per process (per worker thread) before the backend
+ * is selected. For `wasm` see ./wasm.ts: Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul and
+ * _FusedMatMul with transposed operands, MaxPoolGrad, Tile and the two depthwise-convolution
+ * gradients. The `cpu` backend keeps its stock kernels (it is the reference the tests compare to).
  */
-let registered = false;
-export function registerProjectKernels(_backend: 'wasm' | 'cpu'): void {
-  if (registered) return;
-  registered = true;
+import { registerWasmKernels } from './wasm.js';
+
+export { WASM_PROJECT_KERNELS } from './wasm.js';
+
+const registered = new Set<string>();
+
+export function registerProjectKernels(backend: 'wasm' | 'cpu'): void {
+  if (registered.has(backend)) return;
+  registered.add(backend);
+  if (backend === 'wasm') registerWasmKernels();
 }

@@ -1,0 +1,5 @@
+/**
+ * The benchmark list. To add one, write bench/<name>.ts calling registerBenchmark(...) and add
+ * ONE import line below.
+ */
+import './train-step.js';

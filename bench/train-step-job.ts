@@ -1,0 +1,72 @@
+/**
+ * The timed work of the `train-step` benchmark, as an executor job (runs inside a worker with its
+ * own tfjs-wasm engine). One step = forward, softmax cross-entropy, backward and an SGD update
+ * (lr 0.01) on a fixed random batch. Optional barrier: all jobs sharing it start timing together
+ * after their warm-up, so concurrent workers are measured over the same period.
+ */
+import { engineInfo, tf } from '../src/core/engine.js';
+import { Rng } from '../src/core/rng.js';
+import { createModel, type ModelName } from '../src/nn/models.js';
+
+export interface TrainStepArgs {
+  model: ModelName;
+  inputShape: number[];
+  batch: number;
+  warmup: number;
+  reps: number;
+  stepsPerRep: number;
+  seed: number;
+  /** Int32Array over a SharedArrayBuffer: [arrived, parties]. */
+  barrier?: Int32Array;
+}
+
+export interface TrainStepTiming {
+  backend: string | null;
+  /** ms per step, one entry per repetition. */
+  msPerStep: number[];
+  finalLoss: number;
+}
+
+function waitAll(b: Int32Array): void {
+  Atomics.add(b, 0, 1);
+  Atomics.notify(b, 0);
+  for (;;) {
+    const n = Atomics.load(b, 0);
+    if (n >= b[1]) return;
+    Atomics.wait(b, 0, n, 60_000);
+  }
+}
+
+export function trainStepJob(a: TrainStepArgs): TrainStepTiming {
+  const rng = new Rng(a.seed);
+  const model = createModel(a.model, { inputShape: a.inputShape, numClasses: 10, seed: rng.seed() });
+  const opt = tf.train.sgd(0.01);
+  const n = a.batch * a.inputShape.reduce((p, v) => p * v, 1);
+  const xs = new Float32Array(n);
+  for (let i = 0; i < n; i++) xs[i] = rng.next();
+  const labels = new Int32Array(a.batch);
+  for (let i = 0; i < a.batch; i++) labels[i] = rng.int(10);
+  const x = tf.tensor(xs, [a.batch, ...a.inputShape]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat());
+  let loss = Number.NaN;
+  const step = (): void => {
+    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
+    loss = cost!.dataSync()[0];
+    cost!.dispose();
+  };
+  try {
+    for (let i = 0; i < a.warmup; i++) step();
+    if (a.barrier) waitAll(a.barrier);
+    const msPerStep: number[] = [];
+    for (let r = 0; r < a.reps; r++) {
+      const t0 = performance.now();
+      for (let s = 0; s < a.stepsPerRep; s++) step();
+      msPerStep.push((performance.now() - t0) / a.stepsPerRep);
+    }
+    return { backend: engineInfo()?.backend ?? null, msPerStep, finalLoss: loss };
+  } finally {
+    tf.dispose([x, y]);
+    opt.dispose();
+    model.dispose();
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * `train-step`: training images/s of (a) cnn-small on 28×28×1, (b) cnn-small on 32×32×3 and
+ * (c) resnet20 on 32×32×3, batch 64, each with 1 worker and with 2 workers training at once
+ * (executor threads, one tfjs-wasm engine each). Median over `--reps` repetitions after
+ * `--warmup` steps. The 2-worker figure is the sum of the two workers' median images/s, measured
+ * over the same period (a shared barrier starts both timers together).
+ * `--vs-torch` also runs bench/reference/train_step.py (PyTorch, 1 thread) on the same cases.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { Executor } from '../src/core/executor.js';
+import type { ModelName } from '../src/nn/models.js';
+import { type BenchContext, median, registerBenchmark } from './registry.js';
+import type { TrainStepArgs, TrainStepTiming } from './train-step-job.js';
+
+const JOB_MODULE = new URL('./train-step-job.js', import.meta.url);
+
+interface Case {
+  key: string;
+  label: string;
+  model: ModelName;
+  inputShape: number[];
+}
+
+export const TRAIN_STEP_CASES: Case[] = [
+  { key: 'cnn-small-28x28x1', label: '(a) cnn-small 28×28×1', model: 'cnn-small', inputShape: [28, 28, 1] },
+  { key: 'cnn-small-32x32x3', label: '(b) cnn-small 32×32×3', model: 'cnn-small', inputShape: [32, 32, 3] },
+  { key: 'resnet20-32x32x3', label: '(c) resnet20 32×32×3', model: 'resnet20', inputShape: [32, 32, 3] },
+];
+
+export interface TrainStepOptions {
+  reps: number;
+  warmup: number;
+  steps: number;
+  batch: number;
+  cases: string;
+  workers: string;
+  vsTorch?: boolean;
+  seed: number;
+}
+
+interface WorkersResult {
+  workers: number;
+  /** Total images/s of all workers together. */
+  imagesPerSec: number;
+  /** Median ms per step of each worker. */
+  msPerStep: number[];
+}
+
+export interface TrainStepCaseResult {
+  case: string;
+  model: ModelName;
+  inputShape: number[];
+  batch: number;
+  accelab: WorkersResult[];
+  torch: { imagesPerSec: number; msPerStep: number } | null;
+  /** accelab 1-worker images/s ÷ PyTorch 1-thread images/s. */
+  ratioVsTorch: number | null;
+  /** 2-worker images/s ÷ 1-worker images/s. */
+  workerScaling: number | null;
+}
+
+export interface TrainStepResult {
+  backend: string | null;
+  torch: { version: string; threads: number; python: string } | null;
+  torchSkipped: string | null;
+  cases: TrainStepCaseResult[];
+}
+
+function posInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+    return n;
+  };
+}
+
+async function measure(c: Case, workers: number, o: TrainStepOptions, ctx: BenchContext): Promise<{ r: WorkersResult; backend: string | null }> {
+  const ex = new Executor({ workers });
+  try {
+    const barrier = new Int32Array(new SharedArrayBuffer(8));
+    barrier[1] = workers;
+    const jobs = Array.from({ length: workers }, (_, i) => ({
+      id: `${c.key}-w${workers}-${i}`,
+      module: JOB_MODULE,
+      fn: 'trainStepJob',
+      args: { model: c.model, inputShape: c.inputShape, batch: o.batch, warmup: o.warmup, reps: o.reps, stepsPerRep: o.steps, seed: o.seed + i, barrier } satisfies TrainStepArgs,
+    }));
+    const outs = await ex.runAll<TrainStepTiming>(jobs);
+    const timings = outs.map((out) => {
+      if (!out.ok) throw out.error;
+      return out.value;
+    });
+    const msPerStep = timings.map((t) => median(t.msPerStep));
+    const imagesPerSec = msPerStep.reduce((s, ms) => s + (o.batch * 1000) / ms, 0);
+    ctx.log(`  ${c.key}: ${workers} worker(s): ${imagesPerSec.toFixed(1)} images/s (ms/step ${msPerStep.map((m) => m.toFixed(1)).join(', ')})`);
+    return { r: { workers, imagesPerSec, msPerStep }, backend: timings[0]?.backend ?? null };
+  } finally {
+    await ex.close();
+  }
+}
+
+interface TorchOut {
+  torch: string;
+  threads: number;
+  results: { case: string; imagesPerSec: number; msPerStep: number }[];
+}
+
+function findPython(): string[] {
+  const c: string[] = [];
+  if (process.env.ACCELAB_PYTHON) c.push(process.env.ACCELAB_PYTHON);
+  c.push('/usr/bin/python3', 'python3');
+  return c;
+}
+
+function runTorch(cases: Case[], o: TrainStepOptions, ctx: BenchContext): { out: TorchOut; python: string } | { skipped: string } {
+  const script = join(ctx.root, 'bench', 'reference', 'train_step.py');
+  if (!existsSync(script)) return { skipped: `${script} is missing` };
+  let python: string | null = null;
+  for (const p of findPython()) {
+    const r = spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) {
+      python = p;
+      break;
+    }
+  }
+  if (!python) return { skipped: `no python with torch found (tried ${findPython().join(', ')}; set ACCELAB_PYTHON, or apt-get install python3-torch)` };
+  ctx.log(`  running the PyTorch reference with ${python} (1 thread) ...`);
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const args = [script, '--reps', String(o.reps), '--warmup', String(o.warmup), '--steps', String(o.steps), '--batch', String(o.batch), '--cases', cases.map((c) => c.key).join(',')];
+  const r = spawnSync(python, args, { encoding: 'utf8', env, timeout: 30 * 60_000, maxBuffer: 16 << 20 });
+  if (r.status !== 0) return { skipped: `the PyTorch reference failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}` };
+  try {
+    return { out: JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchOut, python };
+  } catch {
+    return { skipped: 'the PyTorch reference printed no JSON result' };
+  }
+}
+
+async function run(o: TrainStepOptions, ctx: BenchContext): Promise<TrainStepResult> {
+  const keys = o.cases.split(',').map((s) => s.trim());
+  const cases = TRAIN_STEP_CASES.filter((c) => keys.includes(c.key) || keys.includes('all'));
+  const unknown = keys.filter((k) => k !== 'all' && !TRAIN_STEP_CASES.some((c) => c.key === k));
+  if (unknown.length || cases.length === 0) {
+    throw new InvalidArgumentError(`unknown case(s) ${unknown.join(', ')}: use all or ${TRAIN_STEP_CASES.map((c) => c.key).join(', ')}`);
+  }
+  const workerCounts = o.workers.split(',').map((s) => posInt('--workers')(s.trim()));
+  let backend: string | null = null;
+  const results: TrainStepCaseResult[] = [];
+  for (const c of cases) {
+    const accelab: WorkersResult[] = [];
+    for (const w of workerCounts) {
+      const m = await measure(c, w, o, ctx);
+      backend = m.backend;
+      accelab.push(m.r);
+    }
+    results.push({ case: c.key, model: c.model, inputShape: c.inputShape, batch: o.batch, accelab, torch: null, ratioVsTorch: null, workerScaling: null });
+  }
+  let torch: TrainStepResult['torch'] = null;
+  let torchSkipped: string | null = o.vsTorch ? null : 'not requested (use --vs-torch)';
+  if (o.vsTorch) {
+    const t = runTorch(cases, o, ctx);
+    if ('skipped' in t) {
+      torchSkipped = t.skipped;
+      ctx.log(`  PyTorch comparison skipped: ${t.skipped}`);
+    } else {
+      torch = { version: t.out.torch, threads: t.out.threads, python: t.python };
+      for (const r of results) {
+        const tr = t.out.results.find((x) => x.case === r.case);
+        if (tr) r.torch = { imagesPerSec: tr.imagesPerSec, msPerStep: tr.msPerStep };
+      }
+    }
+  }
+  for (const r of results) {
+    const one = r.accelab.find((a) => a.workers === 1);
+    const two = r.accelab.find((a) => a.workers === 2);
+    r.ratioVsTorch = one && r.torch ? one.imagesPerSec / r.torch.imagesPerSec : null;
+    r.workerScaling = one && two ? two.imagesPerSec / one.imagesPerSec : null;
+  }
+  return { backend, torch, torchSkipped, cases: results };
+}
+
+function format(r: TrainStepResult): string {
+  const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? '–' : v.toFixed(d));
+  const rows = [['case', 'accelab 1 worker', 'accelab 2 workers', 'scaling', 'PyTorch 1 thread', 'ratio vs PyTorch']];
+  for (const c of r.cases) {
+    const one = c.accelab.find((a) => a.workers === 1);
+    const two = c.accelab.find((a) => a.workers === 2);
+    rows.push([c.case, f(one?.imagesPerSec), f(two?.imagesPerSec), c.workerScaling === null ? '–' : `${f(c.workerScaling, 2)}×`, f(c.torch?.imagesPerSec), c.ratioVsTorch === null ? '–' : `${f(c.ratioVsTorch, 2)}×`]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  const lines = [`train-step: training images/s, batch ${r.cases[0]?.batch ?? '?'}, backend ${r.backend ?? '?'}`, line(rows[0]), ...rows.slice(1).map(line)];
+  lines.push(r.torch ? `PyTorch ${r.torch.version}, ${r.torch.threads} thread (${r.torch.python})` : `PyTorch: ${r.torchSkipped}`);
+  lines.push('targets: (a) ratio ≥ 0.35×; 2 workers ≥ 1.8× one worker');
+  return lines.join('\n');
+}
+
+registerBenchmark<TrainStepOptions, TrainStepResult>({
+  name: 'train-step',
+  description: 'training images/s of cnn-small (28×28×1, 32×32×3) and resnet20, 1 and 2 workers, optionally vs PyTorch',
+  options(cmd: Command) {
+    cmd
+      .option('--reps <n>', 'timed repetitions (median reported)', posInt('--reps'), 5)
+      .option('--warmup <n>', 'warm-up steps', posInt('--warmup'), 2)
+      .option('--steps <n>', 'training steps per repetition', posInt('--steps'), 2)
+      .option('--batch <n>', 'batch size', posInt('--batch'), 64)
+      .option('--cases <list>', `comma-separated cases: all or ${TRAIN_STEP_CASES.map((c) => c.key).join(', ')}`, 'all')
+      .option('--workers <list>', 'worker counts to measure', '1,2')
+      .option('--seed <n>', 'random seed of models and data', posInt('--seed'), 1)
+      .option('--vs-torch', 'also run the PyTorch reference (bench/reference/train_step.py) and print ratios');
+  },
+  run,
+  format,
+});

@@ -1,0 +1,72 @@
+/** `accelab tour` (what `npm start` runs): engine info, a short training run, one HTML report. */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { type EngineStepResult, runTour, TOUR_STEPS } from '../../experiments/tour.js';
+import type { TrainResult } from '../../nn/train.js';
+import { writeRunReport } from '../../report/write.js';
+import { type CommonOptions, defaultOut, emit, intArg, progressFor, startEngine, withCommon } from '../common.js';
+
+interface TourFlags extends CommonOptions {
+  dataDir?: string;
+  trainLimit?: number;
+  only?: string;
+}
+
+function describe(kind: string, r: unknown): string[] {
+  if (kind === 'engine') {
+    const e = r as EngineStepResult;
+    return [
+      `  backend ${e.engine?.backend ?? '?'}, SIMD ${e.engine?.simd === null ? 'n/a' : e.engine?.simd ? 'yes' : 'no'}, ${e.engine?.threads ?? '?'} thread(s) per process, tfjs ${e.engine?.tfjsVersion ?? '?'}`,
+      `  machine ${e.machine.cpus} × ${e.machine.cpuModel}, ${e.machine.memoryGiB} GiB, Node ${e.machine.node}`,
+      ...e.datasets.map((d) => `  data    ${d.name.padEnd(15)} ${d.found ? d.where : 'not found'}`),
+    ];
+  }
+  if (kind === 'train') {
+    const t = r as TrainResult;
+    return [
+      `  ${t.model.name} on ${t.dataset.name}: test accuracy ${(100 * t.testAccuracy).toFixed(2)} %, discrepancy ${(100 * t.final.interClassDiscrepancy).toFixed(1)} %, weakest ${t.final.weakestClasses[0]?.className ?? '–'}, ${t.trainSeconds.toFixed(0)} s training`,
+    ];
+  }
+  return [];
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('tour')
+    .description('quick tour (what `npm start` runs): engine info, one epoch of cnn-small on Fashion-MNIST (synthetic data when missing), one report.html')
+    .option('--data-dir <dir>', 'folder holding the data set files')
+    .option('--train-limit <n>', 'train on the first N images only (quicker)', intArg('--train-limit', 1))
+    .option('--only <steps>', `comma-separated steps to run (${TOUR_STEPS.map((s) => s.name).join(', ')})`);
+  withCommon(cmd).action(async (o: TourFlags) => {
+    const out = resolve(o.out ?? defaultOut('tour'));
+    const only = o.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const log = (s: string): void => {
+      if (!o.json) process.stdout.write(`${s}\n`);
+    };
+    await startEngine(o);
+    const result = await runTour({
+      outDir: out,
+      seed: o.seed,
+      dataDir: o.dataDir,
+      trainLimit: o.trainLimit,
+      only,
+      progress: progressFor(o),
+      hooks: {
+        onStepStart: (s, i, n) => log(`[${i + 1}/${n}] ${s.title}`),
+        onStepEnd: (rec) => {
+          if (!rec.ok) log(`  failed: ${rec.error}`);
+          else if (rec.result) for (const line of describe(rec.result.kind, rec.result)) log(line);
+        },
+      },
+    });
+    for (const n of result.notices) log(`notice: ${n}`);
+    const written = await writeRunReport(out, result, { title: 'accelab tour', subtitle: 'A quick pass over the studies on the default data' });
+    emit(o, { run: out, report: written.html, totalSeconds: result.totalSeconds, notices: result.notices, steps: result.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: s.seconds, error: s.error })) }, () =>
+      [`tour finished in ${result.totalSeconds.toFixed(0)} s (${result.steps.filter((s) => s.ok).length}/${result.steps.length} steps ok)`, `report: ${written.html}`].join('\n'),
+    );
+    if (result.steps.some((s) => !s.ok)) process.exitCode = 1;
+  });
+}

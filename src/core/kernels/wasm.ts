@@ -1,0 +1,606 @@
+/**
+ * Project-owned training kernels for the tfjs `wasm` backend.
+ *
+ * Stock tfjs-backend-wasm 4.22.0 lacks Conv2DBackpropFilter and the depthwise-convolution
+ * gradients, and runs Conv2DBackpropInput, transposed BatchMatMul, MaxPoolGrad and Tile on slow
+ * scalar paths. Each kernel here is either rewritten onto the fast XNNPACK kernels the backend
+ * already has (Conv2D, untransposed BatchMatMul, Transpose) or is a tight typed-array loop working
+ * directly on the wasm heap:
+ *
+ * - Conv2DBackpropFilter: dW[kh,kw,ci,co] = Σ x[b, oh·s+kh−pt, ow·s+kw−pl, ci] · dy[b,oh,ow,co], which
+ *   is a Conv2D of xᵀ ([ci,H,W,b], batch and channels swapped) with dyᵀ ([oh,ow,b,co]) as the
+ *   filter, dilated by the stride. The result [ci,kh,kw,co] is permuted (and cropped) to [kh,kw,ci,co].
+ * - Conv2DBackpropInput: a stride-1 Conv2D of the zero-dilated dy with the spatially flipped,
+ *   in/out-swapped filter and padding (k−1−pad).
+ * - BatchMatMul / _FusedMatMul with transposed operands: explicit Transpose, then the untransposed
+ *   (XNNPACK) kernel.
+ * - MaxPoolGrad, Tile, DepthwiseConv2dNativeBackpropFilter/Input: loops on typed-array views of
+ *   the wasm heap.
+ *
+ * Heap views are taken only after every allocation of a kernel (an allocation can grow the wasm
+ * memory, which detaches older views). Intermediates are freed before returning.
+ * Semantics follow the tfjs `cpu` backend (e.g. MaxPoolGrad routes the gradient to the first
+ * maximum of each window in row-major order); test/core/kernels.test.ts checks each against it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { EngineError } from '../errors.js';
+
+type TypedArray = Float32Array | Int32Array | Uint8Array;
+
+/** The part of tfjs-backend-wasm's BackendWasm these kernels use. */
+export interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): TypedArray;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+interface KernelArgs {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: WasmBackendLike;
+  attrs: NamedAttrMap;
+}
+
+type Kfn = (args: KernelArgs) => TensorInfo;
+
+function callKernel(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo | undefined>, attrs: object): TensorInfo {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new EngineError(`wasm kernel ${name} is not registered: reinstall @tensorflow/tfjs-backend-wasm 4.22.0`);
+  const out = (k.kernelFunc as unknown as (a: object) => TensorInfo | TensorInfo[])({ inputs, backend, attrs });
+  return Array.isArray(out) ? out[0] : out;
+}
+
+function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
+  const a = backend.typedArrayFromHeap(t);
+  if (!(a instanceof Float32Array)) throw new EngineError(`expected a float32 tensor, got ${t.dtype}`);
+  return a;
+}
+
+function req(inputs: Record<string, TensorInfo | undefined>, name: string): TensorInfo {
+  const t = inputs[name];
+  if (!t) throw new EngineError(`kernel input '${name}' is missing`);
+  return t;
+}
+
+type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+function channelsLastOnly(dataFormat: unknown, kernel: string): void {
+  if (dataFormat === 'NCHW' || dataFormat === 'channelsFirst') {
+    throw new EngineError(`${kernel} on wasm supports only channels-last (NHWC) data`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2DBackpropFilter
+// ---------------------------------------------------------------------------------------------
+/**
+ * Few input channels (a network's first layer): the conv formulation degenerates to a GEMM with
+ * ≤ 9 rows, which XNNPACK runs slowly; there the transposed im2col matrix is small, so
+ * dW[(kh,kw,c), co] = colᵀ[(kh,kw,c), (n,oh,ow)] · dy[(n,oh,ow), co] as one untransposed matmul.
+ */
+const IM2COL_MAX_ROWS = 32;
+
+function filterGradIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const K = KH * KW * C;
+  const P = N * OH * OW;
+  const col = backend.makeOutput([1, K, P], 'float32');
+  {
+    const xv = f32(backend, x);
+    const cv = f32(backend, col);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        for (let c = 0; c < C; c++) {
+          let d = ((kh * KW + kw) * C + c) * P;
+          for (let n = 0; n < N; n++) {
+            for (let oh = 0; oh < OH; oh++) {
+              const ih = oh * sh + kh - top;
+              if (ih < 0 || ih >= H) {
+                cv.fill(0, d, d + OW);
+                d += OW;
+                continue;
+              }
+              const rowBase = (n * H + ih) * W;
+              for (let ow = 0; ow < OW; ow++, d++) {
+                const iw = ow * sw + kw - left;
+                cv[d] = iw >= 0 && iw < W ? xv[(rowBase + iw) * C + c] : 0;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const dy3: TensorInfo = { dataId: dy.dataId, shape: [1, P, CO], dtype: 'float32' };
+  const out = callKernel('BatchMatMul', backend, { a: col, b: dy3 }, { transposeA: false, transposeB: false });
+  backend.disposeData(col.dataId);
+  return { dataId: out.dataId, shape: [KH, KW, C, CO], dtype: 'float32' };
+}
+
+const conv2dBackpropFilter: Kfn = ({ inputs, backend, attrs }) => {
+  const x = req(inputs, 'x');
+  const dy = req(inputs, 'dy');
+  channelsLastOnly(attrs.dataFormat, 'Conv2DBackpropFilter');
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  if (top < 0 || left < 0) throw new EngineError('Conv2DBackpropFilter on wasm: negative explicit padding is not supported');
+  // Padded extent the windows actually read; extra rows/cols (bottom/right < 0) are cropped after.
+  const bottom = (OH - 1) * sh + KH - H - top;
+  const right = (OW - 1) * sw + KW - W - left;
+  const pb = Math.max(bottom, 0);
+  const pr = Math.max(right, 0);
+  const N = info.batchSize;
+  if (KH * KW * C <= IM2COL_MAX_ROWS) return filterGradIm2col(x, dy, info, backend);
+  const xT = backend.makeOutput([C, H, W, N], 'float32');
+  const dyT = backend.makeOutput([OH, OW, N, CO], 'float32');
+  {
+    // xT[c,h,w,n] = x[n,h,w,c]: loop order (hw, c, n) writes contiguously and reuses the N
+    // cache lines of one input pixel column across all c.
+    const src = f32(backend, x);
+    const dst = f32(backend, xT);
+    const HW = H * W;
+    const sN = HW * C;
+    for (let p = 0; p < HW; p++) {
+      for (let c = 0; c < C; c++) {
+        const d = (c * HW + p) * N;
+        let i = p * C + c;
+        for (let n = 0; n < N; n++, i += sN) dst[d + n] = src[i];
+      }
+    }
+    // dyT[oh,ow,n,co] = dy[n,oh,ow,co]: contiguous rows of CO.
+    const g = f32(backend, dy);
+    const gT = f32(backend, dyT);
+    const P = OH * OW;
+    for (let n = 0; n < N; n++) {
+      for (let p = 0; p < P; p++) {
+        const s = (n * P + p) * CO;
+        const d = (p * N + n) * CO;
+        for (let o = 0; o < CO; o++) gT[d + o] = g[s + o];
+      }
+    }
+  }
+  const r = callKernel(
+    'Conv2D',
+    backend,
+    { x: xT, filter: dyT },
+    {
+      strides: [1, 1],
+      dilations: [sh, sw],
+      pad: [
+        [0, 0],
+        [top, pb],
+        [left, pr],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+    },
+  ); // [C, KH + pb - bottom, KW + pr - right, CO]
+  backend.disposeData(xT.dataId);
+  backend.disposeData(dyT.dataId);
+  const rH = r.shape[1];
+  const rW = r.shape[2];
+  const out = backend.makeOutput([KH, KW, C, CO], 'float32');
+  const src = f32(backend, r);
+  const dst = f32(backend, out);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      for (let c = 0; c < C; c++) {
+        const s = ((c * rH + kh) * rW + kw) * CO;
+        const d = ((kh * KW + kw) * C + c) * CO;
+        for (let o = 0; o < CO; o++) dst[d + o] = src[s + o];
+      }
+    }
+  }
+  backend.disposeData(r.dataId);
+  return out;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Conv2DBackpropInput
+// ---------------------------------------------------------------------------------------------
+const conv2dBackpropInput: Kfn = ({ inputs, backend, attrs }) => {
+  const dy = req(inputs, 'dy');
+  const filter = req(inputs, 'filter');
+  channelsLastOnly(attrs.dataFormat, 'Conv2DBackpropInput');
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const pt = KH - 1 - info.padInfo.top;
+  const pl = KW - 1 - info.padInfo.left;
+  const Hd = (OH - 1) * sh + 1;
+  const Wd = (OW - 1) * sw + 1;
+  const pbot = H + KH - 1 - pt - Hd;
+  const pright = W + KW - 1 - pl - Wd;
+  if (pt < 0 || pl < 0 || pbot < 0 || pright < 0) {
+    throw new EngineError('Conv2DBackpropInput on wasm: this padding/stride combination is not supported');
+  }
+  // Flipped filter with in/out channels swapped: wf[kh,kw,co,c] = w[KH-1-kh, KW-1-kw, c, co].
+  const wf = backend.makeOutput([KH, KW, CO, C], 'float32');
+  let dyd: TensorInfo = dy;
+  const dilated = sh !== 1 || sw !== 1;
+  if (dilated) dyd = backend.makeOutput([N, Hd, Wd, CO], 'float32');
+  {
+    const w = f32(backend, filter);
+    const f = f32(backend, wf);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const sBase = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * C * CO;
+        const dBase = (kh * KW + kw) * CO * C;
+        for (let c = 0; c < C; c++) {
+          for (let o = 0; o < CO; o++) f[dBase + o * C + c] = w[sBase + c * CO + o];
+        }
+      }
+    }
+    if (dilated) {
+      const g = f32(backend, dy);
+      const d = f32(backend, dyd);
+      d.fill(0);
+      for (let b = 0; b < N; b++) {
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            const s = ((b * OH + oh) * OW + ow) * CO;
+            const t = ((b * Hd + oh * sh) * Wd + ow * sw) * CO;
+            for (let o = 0; o < CO; o++) d[t + o] = g[s + o];
+          }
+        }
+      }
+    }
+  }
+  const out = callKernel(
+    'Conv2D',
+    backend,
+    { x: dyd, filter: wf },
+    {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pad: [
+        [0, 0],
+        [pt, pbot],
+        [pl, pright],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+    },
+  );
+  backend.disposeData(wf.dataId);
+  if (dilated) backend.disposeData(dyd.dataId);
+  return out;
+};
+
+// ---------------------------------------------------------------------------------------------
+// BatchMatMul / _FusedMatMul with transposed operands
+// ---------------------------------------------------------------------------------------------
+function swapLast(rank: number): number[] {
+  const p = Array.from({ length: rank }, (_, i) => i);
+  p[rank - 1] = rank - 2;
+  p[rank - 2] = rank - 1;
+  return p;
+}
+
+const ACTIVATION_KERNELS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu' };
+
+/**
+ * Stock wasm _FusedMatMul gives wrong results when the batch dimension is > 1 (the bias/activation
+ * epilogue is applied per batch incorrectly), so that case is decomposed into BatchMatMul, Add and
+ * the activation kernel. Rank-2 products (dense layers) keep the fused kernel.
+ */
+const fusedMatMulBatched: Kfn = ({ inputs, backend, attrs }) => {
+  const a = req(inputs, 'a');
+  const b = req(inputs, 'b');
+  let y = callKernel('BatchMatMul', backend, { a, b }, { transposeA: attrs.transposeA, transposeB: attrs.transposeB });
+  const step = (next: TensorInfo): void => {
+    backend.disposeData(y.dataId);
+    y = next;
+  };
+  if (inputs.bias) step(callKernel('Add', backend, { a: y, b: inputs.bias }, {}));
+  const act = (attrs.activation as string | undefined) ?? 'linear';
+  if (act !== 'linear') {
+    const k = ACTIVATION_KERNELS[act];
+    if (!k) throw new EngineError(`_FusedMatMul activation '${act}' is not supported on wasm`);
+    if (act === 'prelu') step(callKernel(k, backend, { x: y, alpha: req(inputs, 'preluActivationWeights') }, {}));
+    else step(callKernel(k, backend, { x: y }, act === 'leakyrelu' ? { alpha: attrs.leakyreluAlpha ?? 0.2 } : {}));
+  }
+  return y;
+};
+
+function batchOf(t: TensorInfo): number {
+  return t.shape.slice(0, -2).reduce((p, v) => p * v, 1);
+}
+
+function untransposed(stock: Kfn, fused: boolean): Kfn {
+  return ({ inputs, backend, attrs }) => {
+    if (fused && (batchOf(req(inputs, 'a')) > 1 || batchOf(req(inputs, 'b')) > 1)) return fusedMatMulBatched({ inputs, backend, attrs });
+    if (!attrs.transposeA && !attrs.transposeB) return stock({ inputs, backend, attrs });
+    const a = req(inputs, 'a');
+    const b = req(inputs, 'b');
+    const tmp: TensorInfo[] = [];
+    let a2 = a;
+    let b2 = b;
+    if (attrs.transposeA) {
+      a2 = callKernel('Transpose', backend, { x: a }, { perm: swapLast(a.shape.length) });
+      tmp.push(a2);
+    }
+    if (attrs.transposeB) {
+      b2 = callKernel('Transpose', backend, { x: b }, { perm: swapLast(b.shape.length) });
+      tmp.push(b2);
+    }
+    try {
+      return stock({ inputs: { ...inputs, a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+    } finally {
+      for (const t of tmp) backend.disposeData(t.dataId);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MaxPoolGrad
+// ---------------------------------------------------------------------------------------------
+const maxPoolGrad: Kfn = ({ inputs, backend, attrs }) => {
+  const dy = req(inputs, 'dy');
+  const x = req(inputs, 'input');
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: KH, effectiveFilterWidth: KW } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  const xv = f32(backend, x);
+  const g = f32(backend, dy);
+  const dx = f32(backend, out);
+  dx.fill(0);
+  const mv = new Float32Array(C);
+  const mi = new Int32Array(C);
+  for (let b = 0; b < N; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const r0 = oh * sh - top;
+      const rMin = Math.max(0, r0);
+      const rMax = Math.min(H, r0 + KH);
+      for (let ow = 0; ow < OW; ow++) {
+        const c0 = ow * sw - left;
+        const cMin = Math.max(0, c0);
+        const cMax = Math.min(W, c0 + KW);
+        mv.fill(Number.NEGATIVE_INFINITY);
+        mi.fill(-1);
+        for (let r = rMin; r < rMax; r++) {
+          for (let q = cMin; q < cMax; q++) {
+            const base = ((b * H + r) * W + q) * C;
+            for (let c = 0; c < C; c++) {
+              const v = xv[base + c];
+              if (v > mv[c]) {
+                mv[c] = v;
+                mi[c] = base + c;
+              }
+            }
+          }
+        }
+        const gBase = ((b * OH + oh) * OW + ow) * C;
+        for (let c = 0; c < C; c++) {
+          const i = mi[c];
+          if (i >= 0) dx[i] += g[gBase + c];
+        }
+      }
+    }
+  }
+  return out;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tile
+// ---------------------------------------------------------------------------------------------
+/** Tiles `src` (shape `shape`) by `reps` into `dst` (plain loops and block copies). */
+export function tileInto(src: TypedArray, shape: readonly number[], reps: readonly number[], dst: TypedArray): void {
+  const r = shape.length;
+  if (r === 0) {
+    dst[0] = src[0];
+    return;
+  }
+  const inStride = new Array<number>(r);
+  const outStride = new Array<number>(r);
+  inStride[r - 1] = 1;
+  outStride[r - 1] = 1;
+  for (let d = r - 2; d >= 0; d--) {
+    inStride[d] = inStride[d + 1] * shape[d + 1];
+    outStride[d] = outStride[d + 1] * shape[d + 1] * reps[d + 1];
+  }
+  const build = (d: number, inOff: number, outOff: number): void => {
+    const n = shape[d];
+    if (d === r - 1) {
+      for (let i = 0; i < n; i++) dst[outOff + i] = src[inOff + i];
+    } else {
+      for (let i = 0; i < n; i++) build(d + 1, inOff + i * inStride[d], outOff + i * outStride[d]);
+    }
+    const block = n * outStride[d];
+    for (let k = 1; k < reps[d]; k++) dst.copyWithin(outOff + k * block, outOff, outOff + block);
+  };
+  build(0, 0, 0);
+}
+
+const tile: Kfn = ({ inputs, backend, attrs }) => {
+  const x = req(inputs, 'x');
+  const reps = attrs.reps as number[];
+  const outShape = x.shape.map((s, i) => s * reps[i]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  if (outShape.some((s) => s === 0)) return out;
+  tileInto(backend.typedArrayFromHeap(x), x.shape, reps, backend.typedArrayFromHeap(out));
+  return out;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Depthwise convolution gradients
+// ---------------------------------------------------------------------------------------------
+function depthwiseInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap) {
+  const d = attrs.dilations as [number, number] | number | undefined;
+  if (d !== undefined && (Array.isArray(d) ? d.some((v) => v !== 1) : d !== 1)) {
+    // tfjs itself rejects gradients of dilated depthwise convolutions; keep the same contract.
+    throw new EngineError('depthwise-convolution gradients on wasm support only dilation 1');
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    (attrs.dilations as [number, number] | number | undefined) ?? 1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    true,
+  );
+}
+
+const depthwiseBackpropFilter: Kfn = ({ inputs, backend, attrs }) => {
+  const x = req(inputs, 'x');
+  const dy = req(inputs, 'dy');
+  const info = depthwiseInfo(x.shape, attrs.filterShape as number[], attrs);
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const M = CO / C;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const acc = new Float64Array(KH * KW * C * M);
+  const out = backend.makeOutput([KH, KW, C, M], 'float32');
+  const xv = f32(backend, x);
+  const g = f32(backend, dy);
+  for (let b = 0; b < N; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const gBase = ((b * OH + oh) * OW + ow) * CO;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh + kh * dh - top;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw + kw * dw - left;
+            if (iw < 0 || iw >= W) continue;
+            const xBase = ((b * H + ih) * W + iw) * C;
+            const wBase = (kh * KW + kw) * CO;
+            for (let c = 0; c < C; c++) {
+              const v = xv[xBase + c];
+              for (let m = 0; m < M; m++) acc[wBase + c * M + m] += v * g[gBase + c * M + m];
+            }
+          }
+        }
+      }
+    }
+  }
+  f32(backend, out).set(acc);
+  return out;
+};
+
+const depthwiseBackpropInput: Kfn = ({ inputs, backend, attrs }) => {
+  const dy = req(inputs, 'dy');
+  const filter = req(inputs, 'filter');
+  const info = depthwiseInfo(attrs.inputShape as number[], filter.shape, attrs);
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const M = CO / C;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const out = backend.makeOutput([N, H, W, C], 'float32');
+  const g = f32(backend, dy);
+  const w = f32(backend, filter);
+  const dx = f32(backend, out);
+  dx.fill(0);
+  for (let b = 0; b < N; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const gBase = ((b * OH + oh) * OW + ow) * CO;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh + kh * dh - top;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw + kw * dw - left;
+            if (iw < 0 || iw >= W) continue;
+            const xBase = ((b * H + ih) * W + iw) * C;
+            const wBase = (kh * KW + kw) * CO;
+            for (let c = 0; c < C; c++) {
+              let s = 0;
+              for (let m = 0; m < M; m++) s += g[gBase + c * M + m] * w[wBase + c * M + m];
+              dx[xBase + c] += s;
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+// ---------------------------------------------------------------------------------------------
+/** Names of the kernels this module (re)registers for `wasm`. */
+export const WASM_PROJECT_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'BatchMatMul',
+  '_FusedMatMul',
+  'MaxPoolGrad',
+  'Tile',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+] as const;
+
+/**
+ * Registers the project kernels for 'wasm'. Must run after `@tensorflow/tfjs-backend-wasm` is
+ * imported (it registers the stock kernels) and before the backend is initialized (setup
+ * functions run at initialization).
+ */
+export function registerWasmKernels(): void {
+  const own: Record<string, Kfn> = {
+    Conv2DBackpropFilter: conv2dBackpropFilter,
+    Conv2DBackpropInput: conv2dBackpropInput,
+    MaxPoolGrad: maxPoolGrad,
+    Tile: tile,
+    DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
+    DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+  };
+  for (const name of WASM_PROJECT_KERNELS) {
+    const stock = tf.getKernel(name, 'wasm');
+    let fn = own[name];
+    if (name === 'BatchMatMul' || name === '_FusedMatMul') {
+      if (!stock) throw new EngineError(`stock wasm kernel ${name} is missing: reinstall @tensorflow/tfjs-backend-wasm 4.22.0`);
+      fn = untransposed(stock.kernelFunc as unknown as Kfn, name === '_FusedMatMul');
+    }
+    if (stock) tf.unregisterKernel(name, 'wasm');
+    const config: KernelConfig = {
+      kernelName: name,
+      backendName: 'wasm',
+      kernelFunc: fn as unknown as KernelFunc,
+      // Wrapped stock kernels keep their setup (it binds the wasm function they call).
+      ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
+    };
+    tf.registerKernel(config);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The client side of a round: set the global weights, train locally, hand back the new weights.
+ * Deterministic given (weights, task, client, round seed): data order comes from `Rng(seed)`,
+ * the optimizer is created fresh each round, and nothing else is random.
+ *
+ * The same function trains the global model (FedAvg, PKD stage 4 with the partial-KD term) and
+ * the group experts (PKD stage 3: only the group's samples, relabelled 0..|G|-1).
+ */
+import { tf } from '../core/engine.js';
+import { Rng } from '../core/rng.js';
+import type { Normalization } from '../data/pipeline.js';
+import { type PreparedTask, batchX, buildModel } from './task.js';
+import type { Weights } from './weights.js';
+
+export type OptimizerName = 'sgd' | 'momentum' | 'adam';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  /** Momentum for 'momentum' (default 0.9). */
+  momentum: number;
+}
+
+/** When the partial-KD term fires for a sample (inferred choice [I]; see docs/fl.md). */
+export type TriggerRule =
+  /** y ∈ G, argmax z ∈ G and argmax z ≠ y: misclassified into another class of the same group (default). */
+  | 'within-group'
+  /** y weak (in some group) and argmax z ≠ y. */
+  | 'any-weak-miss'
+  /** every sample whose true class is in a group (plain group KD, no trigger: ablation). */
+  | 'always';
+
+export interface KdOptions {
+  groups: number[][];
+  /** Expert weights, one per group, as they are after stage 3. */
+  experts: Weights[];
+  expertModel: string;
+  temperature: number;
+  lambda: number;
+  trigger: TriggerRule;
+}
+
+export interface LocalFitInput {
+  task: PreparedTask;
+  clientId: number;
+  seed: number;
+  weights: Weights;
+  train: TrainOptions;
+  /** Model to train (global model name, or the expert architecture). */
+  model: string;
+  /** Expert training: keep only these classes, relabelled to their position in the list. */
+  classes?: number[];
+  kd?: KdOptions;
+}
+
+export interface LocalFitOutput {
+  weights: Weights;
+  numExamples: number;
+  meanLoss: number;
+  /** Samples on which the KD term fired (summed over epochs). */
+  kdTriggered: number;
+}
+
+const models = new Map<string, tf.LayersModel>();
+
+/** One cached model per (architecture, input shape, classes) in a process; weights are set each time. */
+export function cachedModel(name: string, inputShape: [number, number, number], numClasses: number): tf.LayersModel {
+  const key = `${name}|${inputShape.join('x')}|${numClasses}`;
+  let m = models.get(key);
+  if (!m) {
+    m = buildModel(name, inputShape, numClasses, 1);
+    models.set(key, m);
+  }
+  return m;
+}
+
+export function getWeights(model: tf.LayersModel): Weights {
+  return model.getWeights().map((t) => new Float32Array(t.dataSync()));
+}
+
+export function setWeights(model: tf.LayersModel, w: Weights): void {
+  const cur = model.getWeights();
+  if (cur.length !== w.length) throw new Error(`weights list has ${w.length} tensors, the model needs ${cur.length}`);
+  const ts = cur.map((t, i) => tf.tensor(w[i], t.shape));
+  model.setWeights(ts);
+  for (const t of ts) t.dispose();
+}
+
+export function makeOptimizer(o: TrainOptions): tf.Optimizer {
+  if (o.optimizer === 'adam') return tf.train.adam(o.lr);
+  if (o.optimizer === 'momentum') return tf.train.momentum(o.lr, o.momentum);
+  return tf.train.sgd(o.lr);
+}
+
+/** Runs `epochs` of local minibatch training and returns the new weights. */
+export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
+  const { task, train } = inp;
+  const ds = task.dataset;
+  const labelsAll = ds.train.labels;
+  let indices = task.clientIndices[inp.clientId];
+  const classes = inp.classes;
+  const relabel = new Int32Array(ds.numClasses).fill(-1);
+  if (classes) {
+    classes.forEach((c, j) => {
+      relabel[c] = j;
+    });
+    indices = indices.filter((i) => relabel[labelsAll[i]] >= 0);
+  } else for (let c = 0; c < ds.numClasses; c++) relabel[c] = c;
+  const numOut = classes ? classes.length : ds.numClasses;
+  const model = cachedModel(inp.model, task.inputShape, numOut);
+  setWeights(model, inp.weights);
+
+  // Frozen experts for the partial-KD term.
+  const kd = inp.kd && inp.kd.groups.length > 0 ? inp.kd : undefined;
+  const experts: tf.LayersModel[] = [];
+  const groupOf = new Int32Array(ds.numClasses).fill(-1);
+  if (kd) {
+    kd.groups.forEach((g, j) => {
+      for (const c of g) groupOf[c] = j;
+    });
+    for (let j = 0; j < kd.groups.length; j++) {
+      // Each expert needs its own model instance: key by group index as well.
+      const key = `expert#${j}|${kd.expertModel}|${task.inputShape.join('x')}|${kd.groups[j].length}`;
+      let e = models.get(key);
+      if (!e) {
+        e = buildModel(kd.expertModel, task.inputShape, kd.groups[j].length, 1);
+        models.set(key, e);
+      }
+      const m = e;
+      setWeights(m, kd.experts[j]);
+      experts.push(m);
+    }
+  }
+
+  const opt = makeOptimizer(train);
+  const rng = new Rng(inp.seed);
+  const n = indices.length;
+  let lossSum = 0;
+  let steps = 0;
+  let triggered = 0;
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  for (let e = 0; e < train.epochs; e++) {
+    const order = rng.permutation(n);
+    for (let from = 0; from < n; from += train.batchSize) {
+      const to = Math.min(n, from + train.batchSize);
+      const bIdx = new Int32Array(to - from);
+      for (let i = 0; i < bIdx.length; i++) bIdx[i] = indices[order[from + i]];
+      const yb = new Int32Array(bIdx.length);
+      for (let i = 0; i < bIdx.length; i++) yb[i] = relabel[labelsAll[bIdx[i]]];
+      const x = batchX(ds.train.images, ds.shape, bIdx, 0, bIdx.length, task.norm);
+      const yOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(yb, 'int32'), numOut).toFloat());
+      // Teacher outputs (frozen, no gradient) for the groups.
+      const teacher = kd ? experts.map((m) => tf.tidy(() => tf.logSoftmax(tf.div(m.predict(x) as tf.Tensor2D, kd.temperature)))) : [];
+      const B = bIdx.length;
+      const lossT = opt.minimize(
+        () => {
+          const z = model.apply(x, { training: true }) as tf.Tensor2D;
+          const ce = tf.losses.softmaxCrossEntropy(yOneHot, z);
+          if (!kd) return ce as tf.Scalar;
+          // Trigger from the current student prediction; read as plain numbers, so no gradient flows through it.
+          const pred = (tf.argMax(z, 1).dataSync() as Int32Array).slice();
+          let kdSum: tf.Tensor = tf.scalar(0);
+          kd.groups.forEach((g, j) => {
+            const mask = new Float32Array(B);
+            let any = false;
+            for (let i = 0; i < B; i++) {
+              const y = yb[i];
+              const p = pred[i];
+              let fire = false;
+              if (groupOf[y] === j) {
+                if (kd.trigger === 'within-group') fire = groupOf[p] === j && p !== y;
+                else if (kd.trigger === 'any-weak-miss') fire = p !== y;
+                else fire = true;
+              }
+              if (fire) {
+                mask[i] = 1;
+                any = true;
+                triggered++;
+              }
+            }
+            if (!any) return;
+            const logQ = tf.logSoftmax(tf.div(tf.gather(z, g, 1), kd.temperature));
+            const logP = teacher[j];
+            const kl = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), 1);
+            kdSum = tf.add(kdSum, tf.sum(tf.mul(kl, tf.tensor1d(mask))));
+          });
+          const scale = (kd.lambda * kd.temperature * kd.temperature) / B;
+          return tf.add(ce, tf.mul(kdSum, scale)) as tf.Scalar;
+        },
+        true,
+        vars,
+      );
+      lossSum += lossT ? (await lossT.data())[0] : 0;
+      steps++;
+      lossT?.dispose();
+      x.dispose();
+      yOneHot.dispose();
+      for (const t of teacher) t.dispose();
+    }
+  }
+  opt.dispose();
+  return { weights: getWeights(model), numExamples: n, meanLoss: steps ? lossSum / steps : 0, kdTriggered: triggered };
+}
+
+/** Predicted classes of `model` for the given example indices of a split (batched). */
+export function predict(
+  model: tf.LayersModel,
+  images: Uint8Array,
+  shape: [number, number, number],
+  indices: ArrayLike<number>,
+  norm: Normalization | null,
+  batch = 500,
+): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let from = 0; from < indices.length; from += batch) {
+    const to = Math.min(indices.length, from + batch);
+    const p = tf.tidy(() => {
+      const x = batchX(images, shape, indices, from, to, norm);
+      return tf.argMax(model.predict(x) as tf.Tensor2D, 1);
+    });
+    out.set(p.dataSync() as Int32Array, from);
+    p.dispose();
+  }
+  return out;
+}
+
+/** Argmax restricted to the columns `classes` (returned as class ids), for within-group accuracy. */
+export function predictRestricted(
+  model: tf.LayersModel,
+  images: Uint8Array,
+  shape: [number, number, number],
+  indices: ArrayLike<number>,
+  norm: Normalization | null,
+  classes: number[],
+  batch = 500,
+): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let from = 0; from < indices.length; from += batch) {
+    const to = Math.min(indices.length, from + batch);
+    const p = tf.tidy(() => {
+      const x = batchX(images, shape, indices, from, to, norm);
+      return tf.argMax(tf.gather(model.predict(x) as tf.Tensor2D, classes, 1), 1);
+    });
+    const a = p.dataSync();
+    for (let i = 0; i < a.length; i++) out[from + i] = classes[a[i]];
+    p.dispose();
+  }
+  return out;
+}

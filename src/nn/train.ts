@@ -1,0 +1,340 @@
+/**
+ * Training and evaluation loops for image classifiers (tfjs LayersModel), seeded end to end.
+ *
+ * - A custom loop (`optimizer.minimize` around `model.apply(x, {training: true})`): one fused
+ *   forward/backward per batch, no per-step callbacks or History bookkeeping as in `fit`.
+ * - Every random choice (shuffling, crop offsets, flips) comes from an `Rng` seeded by `seed`.
+ * - Each epoch is followed by a batched evaluation on the test split: loss, accuracy, per-class
+ *   accuracy and the confusion matrix. Every tensor is created inside `tf.tidy` or disposed.
+ * - The result is plain JSON (no tensors): see `TrainResult`.
+ */
+import { tf } from '../core/engine.js';
+import { ConfigError } from '../core/errors.js';
+import { type Progress, silentProgress } from '../core/progress.js';
+import { Rng } from '../core/rng.js';
+import { batches, channelStats, NORMALIZATION, type Normalization } from '../data/pipeline.js';
+import type { Dataset, Split } from '../data/types.js';
+import { countParams } from './models.js';
+import { type ClassificationMetrics, type ConfusionMatrix, metricsFromConfusion } from './metrics.js';
+
+export type { Normalization };
+
+export type OptimizerName = 'sgd' | 'adam';
+export type LrSchedule = 'constant' | 'cosine';
+
+
+export interface TrainOptions {
+  dataset: Dataset;
+  model: tf.LayersModel;
+  epochs: number;
+  optimizer: OptimizerName;
+  lr: number;
+  batch: number;
+  seed: number;
+  /** SGD momentum (0 = plain SGD). Default 0.9. */
+  momentum?: number;
+  /** L2 weight decay added to the loss for kernels (not biases / batch norm). Default 0. */
+  weightDecay?: number;
+  lrSchedule?: LrSchedule;
+  /** Random crop (pad 4) + horizontal flip of training images. Default false. */
+  augment?: boolean;
+  /** Input normalisation; default: per-channel mean/std of the training split. */
+  normalization?: Normalization;
+  /** Batch size for evaluation (default 256). */
+  evalBatch?: number;
+  /** Evaluate on the test split after every epoch (default) or only after the last one. */
+  evalEveryEpoch?: boolean;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  /** Accuracy on training batches as seen during the epoch (training mode, augmented). */
+  trainAccuracy: number;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  perClassAccuracy: (number | null)[] | null;
+  interClassDiscrepancy: number | null;
+  confusion: ConfusionMatrix | null;
+  /** Wall time of the training pass (s) and the evaluation pass (s). */
+  trainSeconds: number;
+  evalSeconds: number;
+  imagesPerSecond: number;
+}
+
+export interface EvalResult extends ClassificationMetrics {
+  loss: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  kind: 'train';
+  dataset: { name: string; source?: string; shape: [number, number, number]; numClasses: number; classNames: string[]; trainCount: number; testCount: number };
+  model: { name: string; params: number };
+  hyper: {
+    epochs: number;
+    optimizer: OptimizerName;
+    lr: number;
+    momentum: number;
+    weightDecay: number;
+    lrSchedule: LrSchedule;
+    batch: number;
+    seed: number;
+    augment: boolean;
+    evalBatch: number;
+  };
+  normalization: Normalization;
+  /** The loss the model is trained with ('softmax-cross-entropy' on logits or 'categorical-cross-entropy' on softmax outputs). */
+  loss: string;
+  epochs: EpochRecord[];
+  /** Training loss/accuracy averaged over windows of `curveWindow` batches (x in epochs). */
+  curve: { epoch: number; loss: number; accuracy: number }[];
+  curveWindow: number;
+  /** Final evaluation on the test split. */
+  final: EvalResult;
+  testAccuracy: number;
+  trainSeconds: number;
+  totalSeconds: number;
+  /** Tensors alive after training minus before (0 means no leak). */
+  tensorLeak: number;
+}
+
+/** The normalisation used for a data set: known statistics, else the training split's. */
+export function normalizationFor(dataset: Dataset): Normalization {
+  const key = dataset.name.startsWith('cifar10') ? 'cifar10' : dataset.name;
+  const known = NORMALIZATION[key];
+  if (known && known.mean.length === dataset.shape[2]) return { mean: known.mean.slice(), std: known.std.slice() };
+  const s = channelStats(dataset.train, dataset.shape);
+  return { mean: s.mean.map((v) => +v.toFixed(6)), std: s.std.map((v) => +v.toFixed(6)) };
+}
+
+/** Whether the model ends in a softmax (then its outputs are probabilities, not logits). */
+export function outputsProbabilities(model: tf.LayersModel): boolean {
+  const last = model.layers[model.layers.length - 1];
+  const cfg = last?.getConfig() as { activation?: unknown } | undefined;
+  return cfg?.activation === 'softmax' || last?.getClassName() === 'Softmax';
+}
+
+function lossFn(probs: boolean): (labels: tf.Tensor, out: tf.Tensor) => tf.Scalar {
+  if (probs) {
+    return (labels, out) => tf.mean(tf.metrics.categoricalCrossentropy(labels, out)) as tf.Scalar;
+  }
+  return (labels, out) => tf.losses.softmaxCrossEntropy(labels, out) as tf.Scalar;
+}
+
+
+function lrAt(base: number, schedule: LrSchedule, step: number, total: number): number {
+  if (schedule === 'cosine') return base * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, total)) / total));
+  return base;
+}
+
+function makeOptimizer(name: OptimizerName, lr: number, momentum: number): tf.Optimizer {
+  if (name === 'adam') return tf.train.adam(lr);
+  if (momentum > 0) return tf.train.momentum(lr, momentum);
+  return tf.train.sgd(lr);
+}
+
+function setLr(opt: tf.Optimizer, lr: number): void {
+  // SGD and momentum keep −lr as a scalar tensor (replaced by setLearningRate); Adam reads the field.
+  const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+function disposeOptimizer(opt: tf.Optimizer): void {
+  opt.dispose();
+  // tfjs 4.22's MomentumOptimizer.dispose() forgets the inherited learning-rate scalar `c`.
+  (opt as unknown as { c?: tf.Tensor }).c?.dispose();
+}
+
+/**
+ * Evaluates `model` on a split in batches: loss, accuracy, per-class accuracy, confusion matrix.
+ */
+export function evaluate(
+  model: tf.LayersModel,
+  split: Split,
+  info: { shape: [number, number, number]; numClasses: number; classNames: string[] },
+  norm: Normalization,
+  opts: { batch?: number; progress?: Progress; label?: string } = {},
+): EvalResult {
+  const t0 = performance.now();
+  const batch = opts.batch ?? 256;
+  const progress = opts.progress ?? silentProgress;
+  const k = info.numClasses;
+  const probs = outputsProbabilities(model);
+  const conf: ConfusionMatrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  let lossSum = 0;
+  const steps = Math.ceil(split.count / batch);
+  progress.start(opts.label ?? 'evaluate', steps);
+  for (const b of batches(split, info.shape, { batchSize: batch, shuffle: false, normalize: norm })) {
+    const { x, y } = b;
+    const [predData, lossVal] = tf.tidy(() => {
+      const xt = tf.tensor4d(x, [b.size, ...info.shape]);
+      const out = model.apply(xt, { training: false }) as tf.Tensor;
+      const yt = tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), k);
+      const l = probs
+        ? tf.sum(tf.metrics.categoricalCrossentropy(yt, out))
+        : tf.mul(tf.losses.softmaxCrossEntropy(yt, out), b.size);
+      return [tf.argMax(out, 1).dataSync() as Int32Array, (l as tf.Tensor).dataSync()[0]] as const;
+    });
+    lossSum += lossVal;
+    for (let i = 0; i < y.length; i++) conf[y[i]][predData[i]]++;
+    progress.tick(1);
+  }
+  progress.stop();
+  const m = metricsFromConfusion(conf, info.classNames);
+  return { ...m, loss: split.count > 0 ? lossSum / split.count : 0, seconds: (performance.now() - t0) / 1000 };
+}
+
+function isKernel(w: tf.LayerVariable): boolean {
+  return /kernel/.test(w.originalName) && w.shape.length > 1;
+}
+
+/**
+ * Trains `model` on `dataset.train`, evaluating on `dataset.test` after every epoch.
+ * Deterministic for a given seed on a given backend (up to floating-point summation order).
+ */
+export function train(o: TrainOptions, progress: Progress = silentProgress): TrainResult {
+  const { dataset, model } = o;
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new ConfigError(`train: field 'epochs' must be a whole number ≥ 1, got ${o.epochs}`);
+  if (!Number.isInteger(o.batch) || o.batch < 1) throw new ConfigError(`train: field 'batch' must be a whole number ≥ 1, got ${o.batch}`);
+  if (!(o.lr > 0)) throw new ConfigError(`train: field 'lr' must be > 0, got ${o.lr}`);
+  if (dataset.train.count === 0) throw new ConfigError(`train: data set '${dataset.name}' has no training examples`);
+  const inShape = model.inputs[0].shape.slice(1);
+  if (inShape.join('x') !== dataset.shape.join('x')) {
+    throw new ConfigError(`train: the model expects inputs ${inShape.join('×')} but data set '${dataset.name}' has images ${dataset.shape.join('×')}: pick a model built for this data set`);
+  }
+  const tensorsBefore = tf.memory().numTensors;
+  const t0 = performance.now();
+  const momentum = o.momentum ?? 0.9;
+  const weightDecay = o.weightDecay ?? 0;
+  const schedule = o.lrSchedule ?? 'constant';
+  const augment = o.augment ?? false;
+  const evalBatch = o.evalBatch ?? 256;
+  const norm = o.normalization ?? normalizationFor(dataset);
+  const info = { shape: dataset.shape, numClasses: dataset.numClasses, classNames: dataset.classNames };
+  const rng = new Rng(o.seed);
+  const optimizer = makeOptimizer(o.optimizer, o.lr, momentum);
+  const probs = outputsProbabilities(model);
+  const loss = lossFn(probs);
+  const decayed = weightDecay > 0 ? model.trainableWeights.filter(isKernel) : [];
+  const k = dataset.numClasses;
+  const n = dataset.train.count;
+  const stepsPerEpoch = Math.ceil(n / o.batch);
+  const totalSteps = stepsPerEpoch * o.epochs;
+  const epochs: EpochRecord[] = [];
+  let step = 0;
+  let trainSeconds = 0;
+  const curveWindow = Math.max(1, Math.ceil(totalSteps / 120));
+  const curve: { epoch: number; loss: number; accuracy: number }[] = [];
+  let wLoss = 0;
+  let wCorrect = 0;
+  let wSeen = 0;
+  let wSteps = 0;
+  let final: EvalResult | null = null;
+
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const te = performance.now();
+    const epochRng = rng.fork(epoch);
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    const epochLr = lrAt(o.lr, schedule, step, totalSteps);
+    progress.start(`epoch ${epoch}/${o.epochs}`, stepsPerEpoch);
+    let bi = 0;
+    for (const b of batches(dataset.train, dataset.shape, { batchSize: o.batch, rng: epochRng, normalize: norm, augment: augment ? 'crop-flip' : 'none', pad: Math.round(dataset.shape[0] / 8) })) {
+      const bs = b.size;
+      const x = b.x;
+      const y = Int32Array.from(b.y);
+      bi++;
+      if (schedule !== 'constant') setLr(optimizer, lrAt(o.lr, schedule, step, totalSteps));
+      let correctT: tf.Scalar | null = null;
+      const lossT = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [bs, ...dataset.shape]);
+        const yt = tf.oneHot(tf.tensor1d(y, 'int32'), k);
+        return optimizer.minimize(() => {
+          const out = model.apply(xt, { training: true }) as tf.Tensor;
+          correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), tf.tensor1d(y, 'int32')), 'float32')) as tf.Scalar);
+          let l = loss(yt, out);
+          if (decayed.length > 0) {
+            const reg = tf.addN(decayed.map((w) => tf.sum(tf.square(w.read()))));
+            l = tf.add(l, tf.mul(reg, weightDecay / 2)) as tf.Scalar;
+          }
+          return l;
+        }, true) as tf.Scalar;
+      });
+      const lv = lossT.dataSync()[0];
+      lossT.dispose();
+      const cv = correctT ? (correctT as tf.Scalar).dataSync()[0] : 0;
+      (correctT as tf.Scalar | null)?.dispose();
+      if (!Number.isFinite(lv)) {
+        progress.stop();
+        disposeOptimizer(optimizer);
+        throw new ConfigError(`train: the loss became ${lv} at epoch ${epoch}, step ${bi}: lower --lr (now ${o.lr})`);
+      }
+      lossSum += lv * bs;
+      correct += cv;
+      seen += bs;
+      step++;
+      wLoss += lv * bs;
+      wCorrect += cv;
+      wSeen += bs;
+      if (++wSteps === curveWindow || bi === stepsPerEpoch) {
+        curve.push({ epoch: +(epoch - 1 + bi / stepsPerEpoch).toFixed(4), loss: wLoss / wSeen, accuracy: wCorrect / wSeen });
+        wLoss = wCorrect = wSeen = wSteps = 0;
+      }
+      progress.tick(1, `loss ${(lossSum / seen).toFixed(3)} acc ${((100 * correct) / seen).toFixed(1)}%`);
+    }
+    progress.stop();
+    const trainSec = (performance.now() - te) / 1000;
+    trainSeconds += trainSec;
+    const doEval = o.evalEveryEpoch !== false || epoch === o.epochs;
+    let ev: EvalResult | null = null;
+    if (doEval) {
+      ev = evaluate(model, dataset.test, info, norm, { batch: evalBatch, progress, label: `test ${epoch}/${o.epochs}` });
+      if (epoch === o.epochs) final = ev;
+    }
+    epochs.push({
+      epoch,
+      lr: epochLr,
+      trainLoss: lossSum / seen,
+      trainAccuracy: correct / seen,
+      testLoss: ev?.loss ?? null,
+      testAccuracy: ev?.accuracy ?? null,
+      perClassAccuracy: ev ? ev.perClass.map((c) => c.accuracy) : null,
+      interClassDiscrepancy: ev?.interClassDiscrepancy ?? null,
+      confusion: ev ? ev.confusion : null,
+      trainSeconds: trainSec,
+      evalSeconds: ev?.seconds ?? 0,
+      imagesPerSecond: seen / trainSec,
+    });
+  }
+  disposeOptimizer(optimizer);
+  const fin = final as EvalResult;
+  return {
+    kind: 'train',
+    dataset: {
+      name: dataset.name,
+      source: dataset.source,
+      shape: dataset.shape,
+      numClasses: k,
+      classNames: dataset.classNames,
+      trainCount: dataset.train.count,
+      testCount: dataset.test.count,
+    },
+    model: { name: model.name, params: countParams(model) },
+    hyper: { epochs: o.epochs, optimizer: o.optimizer, lr: o.lr, momentum, weightDecay, lrSchedule: schedule, batch: o.batch, seed: o.seed, augment, evalBatch },
+    normalization: norm,
+    loss: probs ? 'categorical-cross-entropy' : 'softmax-cross-entropy',
+    epochs,
+    curve,
+    curveWindow,
+    final: fin,
+    testAccuracy: fin.accuracy,
+    trainSeconds,
+    totalSeconds: (performance.now() - t0) / 1000,
+    tensorLeak: tf.memory().numTensors - tensorsBefore,
+  };
+}
+

@@ -1,0 +1,177 @@
+/**
+ * Neutral workload: a sequential network as plain layer descriptions with typed-array weights, so
+ * hardware models never touch tfjs. `workloadFromModel` extracts it from a tf.LayersModel
+ * (Conv2D, Dense, MaxPooling2D, Flatten, Dropout, Activation/ReLU, BatchNormalization folded into
+ * the preceding convolution or dense layer). The input normalisation (x − mean)/std can be kept
+ * separately so a hardware model can work on raw 0..1 pixels.
+ */
+import { ConfigError } from '../core/errors.js';
+import type { tf } from '../core/engine.js';
+
+export type Activation = 'linear' | 'relu';
+
+export interface ConvOp {
+  kind: 'conv2d';
+  name: string;
+  /** Input H, W, C and output channels. */
+  inShape: [number, number, number];
+  outShape: [number, number, number];
+  kernel: [number, number];
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  /** HWIO layout (kh, kw, inC, outC), as tfjs stores it. */
+  weights: Float32Array;
+  bias: Float32Array | null;
+  activation: Activation;
+}
+
+export interface DenseOp {
+  kind: 'dense';
+  name: string;
+  inFeatures: number;
+  outFeatures: number;
+  /** (in, out) layout. */
+  weights: Float32Array;
+  bias: Float32Array | null;
+  activation: Activation;
+}
+
+export interface PoolOp {
+  kind: 'maxpool';
+  name: string;
+  inShape: [number, number, number];
+  outShape: [number, number, number];
+  pool: [number, number];
+  strides: [number, number];
+}
+
+export interface FlattenOp {
+  kind: 'flatten';
+  name: string;
+}
+
+export interface ReluOp {
+  kind: 'relu';
+  name: string;
+}
+
+export type WorkloadOp = ConvOp | DenseOp | PoolOp | FlattenOp | ReluOp;
+
+export interface Workload {
+  name: string;
+  /** H, W, C (or [features]). */
+  inputShape: number[];
+  ops: WorkloadOp[];
+  /** Input normalisation applied before the first op, when known. */
+  normalization: { mean: number[]; std: number[] } | null;
+}
+
+/** Multiply-accumulates of one example. */
+export function workloadMacs(w: Workload): number {
+  let s = 0;
+  for (const op of w.ops) {
+    if (op.kind === 'conv2d') s += op.outShape[0] * op.outShape[1] * op.outShape[2] * op.kernel[0] * op.kernel[1] * op.inShape[2];
+    else if (op.kind === 'dense') s += op.inFeatures * op.outFeatures;
+  }
+  return s;
+}
+
+function pair(v: unknown, what: string): [number, number] {
+  if (typeof v === 'number') return [v, v];
+  if (Array.isArray(v) && v.length === 2) return [Number(v[0]), Number(v[1])];
+  throw new ConfigError(`workload: ${what} ${JSON.stringify(v)} is not a number or a pair`);
+}
+
+function act(v: unknown, layer: string): Activation {
+  if (v === undefined || v === null || v === 'linear') return 'linear';
+  if (v === 'relu') return 'relu';
+  throw new ConfigError(`workload: layer '${layer}' has activation '${String(v)}'; only relu and linear are supported`);
+}
+
+function shape3(s: unknown): [number, number, number] {
+  const a = (Array.isArray(s) && Array.isArray(s[0]) ? s[0] : s) as (number | null)[];
+  return [Number(a[1]), Number(a[2]), Number(a[3])];
+}
+
+/** Extracts the neutral workload of a sequential tf.LayersModel. */
+export function workloadFromModel(model: tf.LayersModel, normalization: { mean: number[]; std: number[] } | null = null): Workload {
+  const ops: WorkloadOp[] = [];
+  const inShape = (model.inputs[0].shape as (number | null)[]).slice(1).map(Number);
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    const cfg = layer.getConfig() as Record<string, unknown>;
+    const name = layer.name;
+    if (layer.inboundNodes.length > 0 && layer.inboundNodes[0].inboundLayers.length > 1) {
+      throw new ConfigError(`workload: layer '${name}' merges several inputs; only sequential models can be mapped`);
+    }
+    switch (cls) {
+      case 'InputLayer':
+      case 'Dropout':
+        break;
+      case 'Conv2D': {
+        const w = layer.getWeights();
+        const inS = shape3(layer.inputShape);
+        const outS = shape3(layer.outputShape);
+        if (cfg.dilation_rate !== undefined && pair(cfg.dilation_rate, 'dilation').some((d) => d !== 1)) throw new ConfigError(`workload: dilated convolution '${name}' is not supported`);
+        ops.push({
+          kind: 'conv2d',
+          name,
+          inShape: inS,
+          outShape: outS,
+          kernel: pair(cfg.kernel_size, 'kernel_size'),
+          strides: pair(cfg.strides, 'strides'),
+          padding: cfg.padding === 'same' ? 'same' : 'valid',
+          weights: Float32Array.from(w[0].dataSync()),
+          bias: w[1] ? Float32Array.from(w[1].dataSync()) : null,
+          activation: act(cfg.activation, name),
+        });
+        break;
+      }
+      case 'Dense': {
+        const w = layer.getWeights();
+        const [inF, outF] = w[0].shape;
+        ops.push({ kind: 'dense', name, inFeatures: inF, outFeatures: outF, weights: Float32Array.from(w[0].dataSync()), bias: w[1] ? Float32Array.from(w[1].dataSync()) : null, activation: act(cfg.activation, name) });
+        break;
+      }
+      case 'MaxPooling2D':
+        ops.push({ kind: 'maxpool', name, inShape: shape3(layer.inputShape), outShape: shape3(layer.outputShape), pool: pair(cfg.pool_size, 'pool_size'), strides: pair(cfg.strides ?? cfg.pool_size, 'strides') });
+        break;
+      case 'Flatten':
+        ops.push({ kind: 'flatten', name });
+        break;
+      case 'ReLU':
+        ops.push({ kind: 'relu', name });
+        break;
+      case 'Activation':
+        if (act(cfg.activation, name) === 'relu') ops.push({ kind: 'relu', name });
+        break;
+      case 'BatchNormalization': {
+        const prev = ops[ops.length - 1];
+        if (!prev || (prev.kind !== 'conv2d' && prev.kind !== 'dense') || prev.activation !== 'linear') {
+          throw new ConfigError(`workload: batch norm '${name}' must follow a convolution or dense layer without activation`);
+        }
+        const ws = layer.getWeights().map((t) => t.dataSync());
+        const scale = cfg.scale !== false;
+        const center = cfg.center !== false;
+        let k = 0;
+        const gamma = scale ? ws[k++] : null;
+        const beta = center ? ws[k++] : null;
+        const mean = ws[k++];
+        const variance = ws[k++];
+        const eps = Number(cfg.epsilon ?? 1e-3);
+        const outC = mean.length;
+        const bias = prev.bias ?? new Float32Array(outC);
+        for (let c = 0; c < outC; c++) {
+          const g = (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + eps);
+          for (let i = c; i < prev.weights.length; i += outC) prev.weights[i] *= g;
+          bias[c] = (bias[c] - mean[c]) * g + (beta ? beta[c] : 0);
+        }
+        prev.bias = bias;
+        break;
+      }
+      default:
+        throw new ConfigError(`workload: layer '${name}' of type ${cls} cannot be mapped (supported: Conv2D, Dense, MaxPooling2D, Flatten, Dropout, ReLU, BatchNormalization)`);
+    }
+  }
+  return { name: model.name, inputShape: inShape, ops, normalization };
+}

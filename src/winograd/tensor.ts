@@ -1,0 +1,74 @@
+/**
+ * Plain typed-array tensors for the convolution algorithms. Layout: activations NHWC
+ * ([batch, height, width, channels], as tfjs), filters HWIO ([kh, kw, in, out], as tfjs).
+ * The algorithms are generic over Float32Array and Float64Array (float64 for exactness tests).
+ */
+import { ConfigError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+
+export type FloatArray = Float32Array | Float64Array;
+export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+export interface Tensor4<A extends FloatArray = FloatArray> {
+  data: A;
+  /** [n, h, w, c] */
+  shape: [number, number, number, number];
+}
+
+export interface Filter4<A extends FloatArray = FloatArray> {
+  data: A;
+  /** [kh, kw, cin, cout] */
+  shape: [number, number, number, number];
+}
+
+export type Padding = 'same' | 'valid';
+
+export function ctorOf(a: FloatArray): FloatArrayCtor {
+  return a instanceof Float32Array ? Float32Array : Float64Array;
+}
+
+export function randomTensor<A extends FloatArray>(ctor: { new (n: number): A }, shape: [number, number, number, number], rng: Rng, std = 1): { data: A; shape: [number, number, number, number] } {
+  const data = new ctor(shape[0] * shape[1] * shape[2] * shape[3]);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal(0, std);
+  return { data, shape };
+}
+
+export function toFloat64<T extends { data: FloatArray; shape: [number, number, number, number] }>(t: T): { data: Float64Array; shape: [number, number, number, number] } {
+  return { data: Float64Array.from(t.data), shape: [...t.shape] as [number, number, number, number] };
+}
+
+export function toFloat32<T extends { data: FloatArray; shape: [number, number, number, number] }>(t: T): { data: Float32Array; shape: [number, number, number, number] } {
+  return { data: Float32Array.from(t.data), shape: [...t.shape] as [number, number, number, number] };
+}
+
+/** Output size and leading padding, following TensorFlow's rules for 'same' and 'valid'. */
+export function convGeometry(inSize: number, k: number, stride: number, padding: Padding): { out: number; padBefore: number } {
+  if (padding === 'valid') {
+    if (inSize < k) throw new ConfigError(`input size ${inSize} is smaller than the kernel ${k} with 'valid' padding: use 'same' or a larger input`);
+    return { out: Math.floor((inSize - k) / stride) + 1, padBefore: 0 };
+  }
+  const out = Math.ceil(inSize / stride);
+  const total = Math.max((out - 1) * stride + k - inSize, 0);
+  return { out, padBefore: Math.floor(total / 2) };
+}
+
+/** Max |a − b| / max |b| and RMS(a − b) / RMS(b). */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; maxRel: number; rms: number; rmsRel: number } {
+  if (a.length !== b.length) throw new RangeError(`length mismatch ${a.length} vs ${b.length}`);
+  let maxAbs = 0;
+  let maxRef = 0;
+  let se = 0;
+  let sr = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    const ad = Math.abs(d);
+    if (ad > maxAbs || Number.isNaN(ad)) maxAbs = Number.isNaN(ad) ? Infinity : ad;
+    const rb = Math.abs(b[i]);
+    if (rb > maxRef) maxRef = rb;
+    se += d * d;
+    sr += b[i] * b[i];
+  }
+  const n = Math.max(1, a.length);
+  const rms = Math.sqrt(se / n);
+  return { maxAbs, maxRel: maxRef > 0 ? maxAbs / maxRef : maxAbs, rms, rmsRel: sr > 0 ? Math.sqrt(se / sr) : rms };
+}

@@ -1,0 +1,246 @@
+/**
+ * The project's wasm training kernels against the stock tfjs `cpu` backend (the reference twin).
+ * Inputs are seeded random arrays; each kernel runs once on 'cpu' and once on 'wasm' in the same
+ * process (tf.setBackend switches; the wasm backend keeps the project kernels registered by
+ * initEngine). Error measure: max |wasm − cpu| / max |cpu| over the whole output tensor.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { initEngine, tf } from '../../src/core/engine.js';
+import { Rng } from '../../src/core/rng.js';
+
+const TOL = 1e-5;
+
+interface Arr {
+  shape: number[];
+  data: Float32Array | Int32Array;
+  dtype?: 'float32' | 'int32';
+}
+
+function rand(rng: Rng, shape: number[], quantized = false): Arr {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = quantized ? Math.max(0, rng.int(7) - 3) : rng.uniform(-1, 1);
+  return { shape, data };
+}
+
+function run(backend: string, kernel: string, inputs: Record<string, Arr>, attrs: object): Arr {
+  if (!tf.setBackend(backend)) throw new Error(`backend ${backend} not available`);
+  return tf.tidy(() => {
+    const ts: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.data, v.shape, v.dtype ?? 'float32');
+    const out = tf.engine().runKernel(kernel, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
+    return { shape: out.shape, data: out.dataSync() as Float32Array };
+  });
+}
+
+function relErr(a: Arr, ref: Arr): number {
+  assert.deepEqual(a.shape, ref.shape);
+  let maxRef = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(ref.data[i]));
+    maxDiff = Math.max(maxDiff, Math.abs(a.data[i] - ref.data[i]));
+  }
+  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
+}
+
+/** Runs on both backends, checks the error, returns it (for the log line). */
+function check(kernel: string, inputs: Record<string, Arr>, attrs: object, label: string): number {
+  const ref = run('cpu', kernel, inputs, attrs);
+  const got = run('wasm', kernel, inputs, attrs);
+  const e = relErr(got, ref);
+  assert.ok(Number.isFinite(e) && e <= TOL, `${kernel} ${label}: relative error ${e} > ${TOL}`);
+  return e;
+}
+
+const errors: Record<string, number> = {};
+function note(kernel: string, e: number): void {
+  errors[kernel] = Math.max(errors[kernel] ?? 0, e);
+}
+
+interface ConvCase {
+  x: [number, number, number, number];
+  k: [number, number];
+  co: number;
+  s: number | [number, number];
+  pad: 'same' | 'valid';
+}
+
+// batch 1 and >1; strides 1 and 2 (and 2×1); same and valid; 1×1, 3×3 and 5×5 kernels; few input
+// channels (im2col path of Conv2DBackpropFilter) and many (conv path).
+const CONV_CASES: ConvCase[] = [
+  { x: [1, 8, 8, 3], k: [3, 3], co: 4, s: 1, pad: 'same' },
+  { x: [2, 9, 9, 2], k: [3, 3], co: 5, s: 2, pad: 'same' },
+  { x: [3, 7, 7, 4], k: [1, 1], co: 6, s: 1, pad: 'valid' },
+  { x: [2, 10, 10, 3], k: [5, 5], co: 4, s: 2, pad: 'valid' },
+  { x: [1, 11, 11, 2], k: [5, 5], co: 3, s: 1, pad: 'same' },
+  { x: [4, 8, 8, 8], k: [1, 1], co: 8, s: 2, pad: 'same' },
+  { x: [2, 9, 8, 3], k: [3, 3], co: 4, s: 2, pad: 'valid' },
+  { x: [2, 7, 7, 16], k: [3, 3], co: 8, s: [2, 1], pad: 'same' },
+  // Many input channels (XNNPACK conv path of the filter gradient) with a cropped bottom row.
+  { x: [2, 10, 9, 8], k: [3, 3], co: 4, s: 2, pad: 'valid' },
+];
+
+function convOut(c: ConvCase, depthwiseMul?: number): number[] {
+  const f = [c.k[0], c.k[1], c.x[3], depthwiseMul ?? c.co] as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(c.x, f, c.s, 1, c.pad, undefined, depthwiseMul !== undefined);
+  return info.outShape;
+}
+
+describe('project wasm kernels vs the cpu backend', () => {
+  before(async () => {
+    await initEngine('wasm');
+  });
+  after(() => {
+    tf.setBackend('wasm');
+  });
+
+  it('Conv2DBackpropFilter', () => {
+    const rng = new Rng(1);
+    for (const c of CONV_CASES) {
+      const filterShape = [c.k[0], c.k[1], c.x[3], c.co];
+      const inputs = { x: rand(rng, c.x), dy: rand(rng, convOut(c)) };
+      note('Conv2DBackpropFilter', check('Conv2DBackpropFilter', inputs, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape }, JSON.stringify(c)));
+    }
+  });
+
+  it('Conv2DBackpropInput', () => {
+    const rng = new Rng(2);
+    for (const c of CONV_CASES) {
+      const inputs = { dy: rand(rng, convOut(c)), filter: rand(rng, [c.k[0], c.k[1], c.x[3], c.co]) };
+      note('Conv2DBackpropInput', check('Conv2DBackpropInput', inputs, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }, JSON.stringify(c)));
+    }
+  });
+
+  it('DepthwiseConv2dNativeBackpropFilter and ...BackpropInput', () => {
+    const rng = new Rng(3);
+    for (const c of CONV_CASES) {
+      for (const mul of [1, 2]) {
+        const filterShape = [c.k[0], c.k[1], c.x[3], mul];
+        const dyShape = convOut(c, mul);
+        const attrsF = { strides: c.s, dilations: 1, pad: c.pad, filterShape };
+        note(
+          'DepthwiseConv2dNativeBackpropFilter',
+          check('DepthwiseConv2dNativeBackpropFilter', { x: rand(rng, c.x), dy: rand(rng, dyShape) }, attrsF, JSON.stringify(c)),
+        );
+        const attrsI = { strides: c.s, dilations: 1, pad: c.pad, inputShape: c.x };
+        note(
+          'DepthwiseConv2dNativeBackpropInput',
+          check('DepthwiseConv2dNativeBackpropInput', { dy: rand(rng, dyShape), filter: rand(rng, filterShape) }, attrsI, JSON.stringify(c)),
+        );
+      }
+    }
+  });
+
+  it('MaxPoolGrad (including ties after ReLU)', () => {
+    const rng = new Rng(4);
+    const cases: { x: number[]; f: number | [number, number]; s: number; pad: 'same' | 'valid' }[] = [
+      { x: [1, 8, 8, 3], f: 2, s: 2, pad: 'valid' },
+      { x: [2, 9, 9, 4], f: 2, s: 2, pad: 'same' },
+      { x: [3, 7, 7, 2], f: 3, s: 2, pad: 'same' },
+      { x: [2, 8, 8, 5], f: 3, s: 1, pad: 'valid' },
+      { x: [1, 10, 10, 1], f: [2, 3], s: 2, pad: 'same' },
+      { x: [4, 6, 6, 8], f: 1, s: 1, pad: 'valid' },
+    ];
+    for (const c of cases) {
+      for (const quantized of [false, true]) {
+        const xa = rand(rng, c.x, quantized);
+        // MaxPool output, needed as a kernel input by the cpu version.
+        const y = run('cpu', 'MaxPool', { x: xa }, { filterSize: c.f, strides: c.s, pad: c.pad });
+        const inputs = { dy: rand(rng, y.shape), input: xa, output: y };
+        note('MaxPoolGrad', check('MaxPoolGrad', inputs, { filterSize: c.f, strides: c.s, pad: c.pad }, JSON.stringify(c)));
+      }
+    }
+  });
+
+  it('Tile (float32 and int32)', () => {
+    const rng = new Rng(5);
+    const cases: [number[], number[]][] = [
+      [[3], [4]],
+      [[2, 3], [1, 1]],
+      [[2, 3], [3, 2]],
+      [[2, 1, 4], [1, 5, 1]],
+      [[1, 1, 1, 6], [4, 5, 5, 1]],
+      [[2, 3, 1, 2], [2, 1, 3, 2]],
+      [[4, 1], [1, 7]],
+    ];
+    for (const [shape, reps] of cases) {
+      const a = rand(rng, shape);
+      note('Tile', check('Tile', { x: a }, { reps }, `${shape} x ${reps}`));
+      const ints: Arr = { shape, data: Int32Array.from(a.data, (v) => Math.round(v * 100)), dtype: 'int32' };
+      const got = run('wasm', 'Tile', { x: ints }, { reps });
+      const ref = run('cpu', 'Tile', { x: ints }, { reps });
+      assert.deepEqual(Array.from(got.data), Array.from(ref.data));
+    }
+  });
+
+  it('BatchMatMul and _FusedMatMul with transposed operands', () => {
+    const rng = new Rng(6);
+    const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
+      { a: [1, 5, 7], b: [1, 5, 3], tA: true, tB: false },
+      { a: [1, 5, 7], b: [1, 3, 7], tA: false, tB: true },
+      { a: [2, 7, 5], b: [2, 3, 7], tA: true, tB: true },
+      { a: [3, 4, 6], b: [3, 6, 2], tA: false, tB: false },
+      { a: [1, 64, 33], b: [1, 64, 17], tA: true, tB: false },
+      { a: [2, 9, 16], b: [1, 9, 16], tA: false, tB: true },
+    ];
+    for (const c of cases) {
+      const inputs = { a: rand(rng, c.a), b: rand(rng, c.b) };
+      note('BatchMatMul', check('BatchMatMul', inputs, { transposeA: c.tA, transposeB: c.tB }, JSON.stringify(c)));
+      if (c.a[0] === c.b[0]) {
+        const n = c.tB ? c.b[1] : c.b[2];
+        const fused = { ...inputs, bias: rand(rng, [n]) };
+        note('_FusedMatMul', check('_FusedMatMul', fused, { transposeA: c.tA, transposeB: c.tB, activation: 'relu' }, JSON.stringify(c)));
+      }
+    }
+  });
+
+  it('a full training step on wasm matches cpu and leaks no tensors', () => {
+    const build = (): tf.LayersModel => {
+      const m = tf.sequential();
+      m.add(tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+      m.add(tf.layers.batchNormalization());
+      m.add(tf.layers.reLU());
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+      m.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dense({ units: 5, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
+      return m;
+    };
+    const rng = new Rng(7);
+    const xa = rand(rng, [4, 8, 8, 3]);
+    const labels = new Float32Array(4 * 5);
+    for (let i = 0; i < 4; i++) labels[i * 5 + rng.int(5)] = 1;
+    const losses: Record<string, number[]> = {};
+    const counts: number[] = [];
+    for (const backend of ['cpu', 'wasm']) {
+      tf.setBackend(backend);
+      const model = build();
+      const opt = tf.train.sgd(0.1);
+      const x = tf.tensor4d(xa.data, [4, 8, 8, 3]);
+      const y = tf.tensor2d(labels, [4, 5]);
+      losses[backend] = [];
+      for (let step = 0; step < 4; step++) {
+        const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
+        losses[backend].push(cost!.dataSync()[0]);
+        cost!.dispose();
+        if (backend === 'wasm') counts.push(tf.memory().numTensors);
+      }
+      x.dispose();
+      y.dispose();
+      opt.dispose();
+      model.dispose();
+    }
+    // Tensor count flat from the second step on (the first creates optimizer state).
+    assert.deepEqual(counts.slice(1), [counts[1], counts[1], counts[1]]);
+    for (let i = 0; i < 4; i++) assert.ok(Math.abs(losses.wasm[i] - losses.cpu[i]) <= 1e-4 * Math.max(1, Math.abs(losses.cpu[i])), `step ${i}: ${losses.wasm[i]} vs ${losses.cpu[i]}`);
+    assert.ok(losses.wasm[3] < losses.wasm[0], 'loss falls');
+  });
+
+  it('reports the measured errors', (t) => {
+    t.diagnostic(`max relative errors: ${JSON.stringify(errors)}`);
+    assert.ok(Object.keys(errors).length >= 8);
+  });
+});

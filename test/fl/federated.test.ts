@@ -1,0 +1,112 @@
+/**
+ * End-to-end federated runs on the tiny synthetic `fl-blobs` set with the `fl-mlp` model on the
+ * reference cpu backend: FedAvg learns, runs are deterministic, PKD with λ = 0 equals FedAvg bit
+ * for bit, checkpoint + resume reaches the same final model, and the worker-thread executor
+ * survives a killed thread with the same result.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { initEngine } from '../../src/core/engine.js';
+import { type FlConfigInput, parseFlConfig } from '../../src/fl/config.js';
+import { InProcessExecutor } from '../../src/fl/executors/inprocess.js';
+import { ThreadExecutor } from '../../src/fl/executors/threads.js';
+import { Interrupted, runFederated } from '../../src/fl/run.js';
+
+const base: FlConfigInput = { dataset: 'fl-blobs', model: 'fl-mlp', clients: 4, rounds: 6, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 800, testLimit: 400, seed: 3 };
+let dir = '';
+
+before(async () => {
+  await initEngine('cpu');
+  dir = mkdtempSync(join(tmpdir(), 'accelab-fl-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('FedAvg learns above chance, evaluates every round, and is deterministic', async () => {
+  const cfg = parseFlConfig({ ...base, method: 'fedavg' });
+  const a = await runFederated(cfg, { executor: new InProcessExecutor() });
+  assert.equal(a.rounds.length, 6);
+  assert.ok(a.rounds.every((r) => r.eval && r.eval.perClass.length === 10));
+  assert.ok(a.final.accuracy > 0.5, `accuracy ${a.final.accuracy}`);
+  assert.ok(a.final.discrepancy > 0 && a.final.weak.length > 0);
+  // Balanced partition: every client has the same class histogram.
+  for (const h of a.histograms) assert.deepEqual(h, a.histograms[0]);
+  const b = await runFederated(cfg, { executor: new InProcessExecutor() });
+  assert.equal(b.finalFingerprint, a.finalFingerprint);
+  const c = await runFederated(parseFlConfig({ ...base, seed: 4 }), { executor: new InProcessExecutor() });
+  assert.notEqual(c.finalFingerprint, a.finalFingerprint);
+});
+
+test('PKD with λ = 0 equals FedAvg bit for bit (the KD term is computed and fires), λ = 1 differs', async () => {
+  const fed = await runFederated(parseFlConfig({ ...base, method: 'fedavg' }), { executor: new InProcessExecutor() });
+  const pkd0 = await runFederated(
+    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 0, trigger: 'any-weak-miss', groups: [[0, 6], [2, 4]] } }),
+    { executor: new InProcessExecutor() },
+  );
+  assert.equal(pkd0.finalFingerprint, fed.finalFingerprint);
+  assert.deepEqual(pkd0.final.perClass, fed.final.perClass);
+  const kdRounds = pkd0.rounds.filter((r) => r.phase === 'pkd');
+  assert.equal(kdRounds.length, 3);
+  assert.ok(kdRounds.every((r) => r.kdTriggered > 0), 'the KD term must fire on some samples');
+  assert.equal(pkd0.pkd?.experts.length, 2);
+  assert.ok(pkd0.pkd!.experts.every((e) => e.rounds === 2 && e.perRound.length === 2));
+  const pkd1 = await runFederated(
+    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 1, trigger: 'any-weak-miss', groups: [[0, 6], [2, 4]] } }),
+    { executor: new InProcessExecutor() },
+  );
+  assert.notEqual(pkd1.finalFingerprint, fed.finalFingerprint);
+});
+
+test('PKD identifies weak classes and groups on the validation split', async () => {
+  const r = await runFederated(parseFlConfig({ ...base, method: 'pkd', groupTau: 0.02, pkd: { warmupRounds: 3, expertRounds: 1 } }), { executor: new InProcessExecutor() });
+  const p = r.pkd!;
+  assert.equal(p.identifiedOn, 'validation');
+  assert.ok(p.weak.length > 0);
+  for (const g of p.groups) {
+    assert.ok(g.length >= 2 && g.length <= 4);
+    assert.ok(g.some((c) => p.weak.includes(c)), 'every group holds a weak class');
+  }
+});
+
+test('checkpoint after every round; resume continues to the same final model', async () => {
+  const cfg = parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 2, expertRounds: 2, lambda: 1, groups: [[0, 6]] } });
+  const full = await runFederated(cfg, { executor: new InProcessExecutor() });
+  const out = join(dir, 'resume');
+  // Interrupt inside expert training (rounds: 2 warm-up, then expert round 1).
+  await assert.rejects(runFederated(cfg, { executor: new InProcessExecutor(), dir: out, stopAfter: 3 }), Interrupted);
+  // Interrupt again in the PKD stage, then finish.
+  await assert.rejects(runFederated(cfg, { executor: new InProcessExecutor(), dir: out, resume: true, stopAfter: 2 }), Interrupted);
+  const resumed = await runFederated(cfg, { executor: new InProcessExecutor(), dir: out, resume: true });
+  assert.equal(resumed.finalFingerprint, full.finalFingerprint);
+  assert.equal(resumed.rounds.length, full.rounds.length);
+  assert.deepEqual(resumed.pkd?.experts[0].expertAcc, full.pkd?.experts[0].expertAcc);
+  await assert.rejects(runFederated(parseFlConfig({ ...base, seed: 9 }), { executor: new InProcessExecutor(), dir: out, resume: true }), /different config/);
+});
+
+test('worker threads: same result as in-process, and a thread killed mid-job is retried', async () => {
+  const cfg = parseFlConfig({ ...base, rounds: 2 });
+  const ref = await runFederated(cfg, { executor: new InProcessExecutor() });
+  const ex = new ThreadExecutor({ workers: 2, dir: join(dir, 'store'), backend: 'cpu' });
+  try {
+    // The job of client 1 in round 2 kills its thread on its first attempt.
+    let crashId = '';
+    const r = await runFederated(cfg, {
+      executor: {
+        name: 'threads',
+        store: ex.store,
+        run: (jobs, onDone) => {
+          for (const j of jobs) if (j.round === 2 && j.clientId === 1) ex.crashOnce.set((crashId = j.id), join(dir, 'crash-1'));
+          return ex.run(jobs, onDone);
+        },
+        close: () => ex.close(),
+      },
+    });
+    assert.ok(crashId !== '');
+    assert.equal(ex.retries, 1);
+    assert.equal(r.finalFingerprint, ref.finalFingerprint);
+  } finally {
+    await ex.close();
+  }
+});
