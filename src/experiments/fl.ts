@@ -13,6 +13,7 @@ import { type FlConfig, type FlConfigInput, parseFlConfig } from '../fl/config.j
 import { type ExecutorChoice, type FitExecutor, makeExecutor } from '../fl/executors/index.js';
 import { closeStores } from '../fl/job.js';
 import { type FlResult, runFederated } from '../fl/run.js';
+import type { Weights } from '../fl/weights.js';
 
 export interface FlRunResult extends FlResult {
   kind: 'fl';
@@ -142,12 +143,24 @@ export async function runComparison(
   const baseCfg = parseFlConfig({ ...base, method: 'fedavg' });
   await withExecutor(o.executor, o.outDir, async (ex) => {
     for (const seed of seeds) {
-      const fed = await runFederated(parseFlConfig({ ...base, seed, method: 'fedavg' }), { executor: ex, progress: o.progress });
+      // The FedAvg run's first rounds are every PKD variant's warm-up: keep its weights at each round.
+      const snapshots = new Map<number, Weights>();
+      const cfgs = variants.map((v) => parseFlConfig({ ...base, seed, method: 'pkd', pkd: { ...(base.pkd ?? {}), ...(v.pkd ?? {}) } }));
+      const warmups = new Set(cfgs.map((c) => c.pkd.warmupRounds));
+      const fed = await runFederated(parseFlConfig({ ...base, seed, method: 'fedavg' }), {
+        executor: ex,
+        progress: o.progress,
+        onWeights: (round, w) => {
+          if (warmups.has(round)) snapshots.set(round, w);
+        },
+      });
       classNames = fed.classNames;
       const pkdRuns: { name: string; r: FlResult }[] = [];
-      for (const v of variants) {
-        const cfg = parseFlConfig({ ...base, seed, method: 'pkd', pkd: { ...(base.pkd ?? {}), ...(v.pkd ?? {}) } });
-        pkdRuns.push({ name: v.name, r: await runFederated(cfg, { executor: ex, progress: o.progress }) });
+      for (let i = 0; i < variants.length; i++) {
+        const cfg = cfgs[i];
+        const w = snapshots.get(cfg.pkd.warmupRounds);
+        const startFrom = w ? { round: cfg.pkd.warmupRounds, rounds: fed.rounds, weights: w } : undefined;
+        pkdRuns.push({ name: variants[i].name, r: await runFederated(cfg, { executor: ex, progress: o.progress, startFrom }) });
       }
       const weak = pkdRuns[0]?.r.pkd?.weak ?? fed.final.weak;
       const row = (method: string, r: FlResult): CompareRow => ({

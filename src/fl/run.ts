@@ -108,6 +108,14 @@ export interface RunOptions {
   holdMs?: number;
   /** Called after every global round. */
   onRound?: (r: RoundRecord) => void;
+  /** Called with the global weights after every global round (e.g. to share a warm-up between runs). */
+  onWeights?: (round: number, w: Weights) => void;
+  /**
+   * Start from the state of another run after `round` global rounds (its records and weights) instead
+   * of from scratch. Valid only when that run used the same task, seed and training options for those
+   * rounds (FedAvg's first rounds are PKD's warm-up): the comparison uses it to share the warm-up.
+   */
+  startFrom?: { round: number; rounds: RoundRecord[]; weights: Weights };
 }
 
 export function taskSpecOf(c: FlConfig): TaskSpec {
@@ -272,6 +280,13 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
   } else {
     state = { version: 1, configKey: configKey(cfg), globalRound: 0, rounds: [], pkd: cfg.method === 'pkd' ? { expertsDone: 0, expertRound: 0 } : undefined };
     global = initialWeights(task, cfg.model, C, cfg.seed);
+    if (opts.startFrom) {
+      const sf = opts.startFrom;
+      if (cfg.method === 'pkd' && sf.round > cfg.pkd.warmupRounds) throw new ConfigError(`startFrom: round ${sf.round} is past the ${cfg.pkd.warmupRounds} warm-up rounds`);
+      state.globalRound = sf.round;
+      state.rounds = sf.rounds.slice(0, sf.round).map((r) => ({ ...r, phase: cfg.method === 'pkd' ? 'warmup' : 'fedavg' }));
+      global = cloneWeights(sf.weights);
+    }
   }
   const save = () => {
     if (!ckpt) return;
@@ -346,6 +361,7 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
       state.rounds.push(rec);
       save();
       opts.onRound?.(rec);
+      opts.onWeights?.(round, global);
       progress.tick(1, rec.eval ? `acc ${(rec.eval.accuracy * 100).toFixed(1)}% ICD ${(rec.eval.discrepancy * 100).toFixed(1)}pp` : `loss ${rec.meanLoss.toFixed(3)}`);
       bump(round);
     }

@@ -19,10 +19,13 @@
  *
  * Outputs are logits (no softmax): train with softmax cross-entropy on logits.
  * Convolutions use He-normal, dense layers Glorot-uniform initializers; biases start at zero.
+ * Batch norm (momentum 0.9, ε 1e-5) is `FastBatchNormalization` (src/core/kernels/batchnorm.ts): the
+ * tfjs layer with a fused training path; it serializes as a standard 'BatchNormalization'.
  */
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { tf } from '../core/engine.js';
+import { fastBatchNormalization } from '../core/kernels/batchnorm.js';
 import { Rng } from '../core/rng.js';
 
 export const MODEL_NAMES = ['mlp-300-100', 'mlp-1000-500', 'lenet5', 'cnn-small', 'vgg-small', 'resnet20'] as const;
@@ -75,7 +78,7 @@ class Builder {
     return tf.layers.dense({ name, units, activation, kernelInitializer: this.glorot() }).apply(x) as SymT;
   }
   bn(x: SymT, name: string): SymT {
-    return tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as SymT;
+    return fastBatchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as SymT;
   }
   relu(x: SymT, name: string): SymT {
     return tf.layers.reLU({ name }).apply(x) as SymT;

@@ -93,6 +93,11 @@ function shape3(s: unknown): [number, number, number] {
   return [Number(a[1]), Number(a[2]), Number(a[3])];
 }
 
+function inputShapeOf(layer: tf.layers.Layer): (number | null)[] {
+  const i = layer.input;
+  return (Array.isArray(i) ? i[0].shape : i.shape) as (number | null)[];
+}
+
 /** Extracts the neutral workload of a sequential tf.LayersModel. */
 export function workloadFromModel(model: tf.LayersModel, normalization: { mean: number[]; std: number[] } | null = null): Workload {
   const ops: WorkloadOp[] = [];
@@ -110,7 +115,7 @@ export function workloadFromModel(model: tf.LayersModel, normalization: { mean: 
         break;
       case 'Conv2D': {
         const w = layer.getWeights();
-        const inS = shape3(layer.inputShape);
+        const inS = shape3(inputShapeOf(layer));
         const outS = shape3(layer.outputShape);
         if (cfg.dilation_rate !== undefined && pair(cfg.dilation_rate, 'dilation').some((d) => d !== 1)) throw new ConfigError(`workload: dilated convolution '${name}' is not supported`);
         ops.push({
@@ -134,7 +139,7 @@ export function workloadFromModel(model: tf.LayersModel, normalization: { mean: 
         break;
       }
       case 'MaxPooling2D':
-        ops.push({ kind: 'maxpool', name, inShape: shape3(layer.inputShape), outShape: shape3(layer.outputShape), pool: pair(cfg.pool_size, 'pool_size'), strides: pair(cfg.strides ?? cfg.pool_size, 'strides') });
+        ops.push({ kind: 'maxpool', name, inShape: shape3(inputShapeOf(layer)), outShape: shape3(layer.outputShape), pool: pair(cfg.pool_size, 'pool_size'), strides: pair(cfg.strides ?? cfg.pool_size, 'strides') });
         break;
       case 'Flatten':
         ops.push({ kind: 'flatten', name });

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/core/engine.js';
 import { Rng } from '../../src/core/rng.js';
+import { batchNormGradOps, fastBatchNormalization } from '../../src/core/kernels/batchnorm.js';
+import { BN_GRAD_KERNEL, MOMENTS_KERNEL } from '../../src/core/kernels/wasm.js';
 
 const TOL = 1e-5;
 
@@ -196,10 +198,91 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
+  it('batch-norm training kernels (moments, gradient) vs the op-based twin on cpu', () => {
+    const rng = new Rng(8);
+    for (const shape of [
+      [4, 5, 5, 3],
+      [1, 7, 6, 8],
+      [16, 10],
+      [2, 4, 4, 16],
+      [3, 3, 3, 1],
+      [64, 2, 2, 5],
+    ]) {
+      const C = shape[shape.length - 1];
+      const xa = rand(rng, shape);
+      for (let i = 0; i < xa.data.length; i++) xa.data[i] = xa.data[i] * 3 + 1.5; // non-zero mean
+      const dya = rand(rng, shape);
+      const ga = rand(rng, [C]);
+      const eps = 1e-3;
+      const ref = (b: string) => {
+        tf.setBackend(b);
+        return tf.tidy(() => {
+          const x = tf.tensor(xa.data, shape);
+          const axes = shape.map((_, i) => i).slice(0, -1);
+          const { mean, variance } = tf.moments(x, axes);
+          const outs = batchNormGradOps(x, tf.tensor(dya.data, shape), mean as tf.Tensor1D, variance as tf.Tensor1D, tf.tensor1d(ga.data), eps);
+          return [mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
+        });
+      };
+      const expected = ref('cpu');
+      tf.setBackend('wasm');
+      const got = tf.tidy(() => {
+        const x = tf.tensor(xa.data, shape);
+        const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as unknown as tf.Tensor[];
+        const outs = tf.engine().runKernel(BN_GRAD_KERNEL, { x, dy: tf.tensor(dya.data, shape), mean, variance, gamma: tf.tensor1d(ga.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
+        return [mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
+      });
+      ['AccelabMoments.mean', 'AccelabMoments.variance', 'AccelabBatchNormGrad.dx', 'AccelabBatchNormGrad.dgamma', 'AccelabBatchNormGrad.dbeta'].forEach((name, i) => {
+        const e = relErr(got[i], expected[i]);
+        assert.ok(e <= TOL, `${name} ${shape}: relative error ${e}`);
+        note(name.split('.')[0], e);
+      });
+    }
+  });
+
+  it('FastBatchNormalization trains like the tfjs layer (outputs, gradients, moving statistics)', async () => {
+    const rng = new Rng(9);
+    const xa = rand(rng, [6, 4, 4, 5]);
+    const wa = rand(rng, [6, 4, 4, 5]);
+    const results: Record<string, Float32Array[]> = {};
+    for (const backend of ['cpu', 'wasm']) {
+      tf.setBackend(backend);
+      for (const kind of ['stock', 'fast']) {
+        const layer = kind === 'fast' ? fastBatchNormalization({ momentum: 0.9, epsilon: 1e-3 }) : tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+        const x = tf.tensor4d(xa.data, [6, 4, 4, 5]);
+        const w = tf.tensor4d(wa.data, [6, 4, 4, 5]);
+        layer.build(x.shape);
+        // Make gamma/beta non-trivial.
+        layer.setWeights([tf.linspace(0.5, 1.5, 5), tf.linspace(-0.2, 0.2, 5), tf.zeros([5]), tf.ones([5])]);
+        const loss = (xi: tf.Tensor) => tf.sum(tf.mul(layer.apply(xi, { training: true }) as tf.Tensor, w)) as tf.Scalar;
+        const dx = tf.grad(loss)(x);
+        const vg = tf.variableGrads(() => loss(x));
+        const [gammaVar, betaVar] = layer.trainableWeights.map((v) => (v.read() as tf.Variable).name);
+        const out = [loss(x), dx, vg.grads[gammaVar], vg.grads[betaVar], ...layer.getWeights().slice(2)];
+        results[`${backend}-${kind}`] = out.map((t) => t.dataSync().slice() as Float32Array);
+        tf.dispose([x, w, dx, vg.value, ...Object.values(vg.grads), ...out]);
+      }
+    }
+    // The fast layer really takes the fused path on wasm.
+    tf.setBackend('wasm');
+    const probe = fastBatchNormalization();
+    const info = await tf.profile(() => tf.grad((xi: tf.Tensor) => tf.sum(probe.apply(xi, { training: true }) as tf.Tensor))(tf.ones([2, 3, 3, 4])));
+    const names = new Set(info.kernels.map((k) => k.name));
+    assert.ok(names.has('AccelabMoments') && names.has('AccelabBatchNormGrad'), [...names].join(','));
+    const ref = results['cpu-stock'];
+    for (const key of ['cpu-fast', 'wasm-fast', 'wasm-stock']) {
+      results[key].forEach((arr, i) => {
+        const e = relErr({ shape: [arr.length], data: arr }, { shape: [ref[i].length], data: ref[i] });
+        assert.ok(e <= 1e-4, `${key} output ${i}: relative error ${e}`);
+      });
+    }
+  });
+
   it('a full training step on wasm matches cpu and leaks no tensors', () => {
     const build = (): tf.LayersModel => {
       const m = tf.sequential();
       m.add(tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+      m.add(fastBatchNormalization());
       m.add(tf.layers.batchNormalization());
       m.add(tf.layers.reLU());
       m.add(tf.layers.maxPooling2d({ poolSize: 2 }));

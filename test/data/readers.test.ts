@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DataError } from '../../src/core/errors.js';
-import { findDataset, loadDataset, missingMessage, readCifarArchive, readCifarFolder, readIdx } from '../../src/data/index.js';
+import { findDataset, loadDataset, missingMessage, readCifarArchive, readCifarFolder, readIdx, searchRoots } from '../../src/data/index.js';
 import {
   CIFAR_TEST_START,
   cifarLabel,
@@ -88,6 +88,20 @@ describe('IDX reader', () => {
     const env = { ...noEnv, ACCELAB_DATA: b };
     assert.equal(findDataset('mnist', { env })?.source, 'env');
     assert.equal(findDataset('mnist', { dataDir: a, env })?.dir, join(a, 'mnist'));
+  });
+
+  test('the user cache folder ($XDG_CACHE_HOME/accelab) comes after ACCELAB_DATA; look-up order is as documented', () => {
+    const c = fresh();
+    writeIdxDataset(join(c, 'accelab', 'mnist'));
+    const env = { ACCELAB_DATA: '', XDG_CACHE_HOME: c } as NodeJS.ProcessEnv;
+    assert.equal(findDataset('mnist', { env })?.source, 'cache');
+    const roots = searchRoots('fashion-mnist', { dataDir: '/d', env: { ACCELAB_DATA: '/e', XDG_CACHE_HOME: '/c' } });
+    assert.deepEqual(
+      roots.map((r) => `${r.source}:${r.dir}`),
+      ['data-dir:/d', 'env:/e', 'cache:/c/accelab', 'debian:/usr/share/datasets/fashion-mnist'],
+    );
+    const sub = searchRoots('cifar10-subset', { env: noEnv, cwd: '/w/main' });
+    assert.ok(sub.some((r) => r.source === 'project' && r.dir === '/w/shared/datasets'));
   });
 
   test('missing data set: the message gives both ways to get it', async () => {

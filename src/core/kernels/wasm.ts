@@ -603,4 +603,93 @@ export function registerWasmKernels(): void {
     };
     tf.registerKernel(config);
   }
+  registerWasmBatchNormKernels();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch-norm training kernels (project-defined kernel names, used by ./batchnorm.ts)
+// ---------------------------------------------------------------------------------------------
+/** Channels-last moments: mean and (biased) variance over all axes but the last, float64 accumulation. */
+export const MOMENTS_KERNEL = 'AccelabMoments';
+/** Channels-last batch-norm gradient: inputs x, dy, mean, variance, gamma → [dx, dgamma, dbeta]. */
+export const BN_GRAD_KERNEL = 'AccelabBatchNormGrad';
+
+const momentsKernel = ({ inputs, backend }: KernelArgs): TensorInfo[] => {
+  const x = req(inputs, 'x');
+  const C = x.shape[x.shape.length - 1];
+  const mean = backend.makeOutput([C], 'float32');
+  const variance = backend.makeOutput([C], 'float32');
+  const xv = f32(backend, x);
+  const M = xv.length / C;
+  const s = new Float64Array(C);
+  for (let i = 0, k = 0; i < M; i++) for (let c = 0; c < C; c++, k++) s[c] += xv[k];
+  for (let c = 0; c < C; c++) s[c] /= M;
+  const q = new Float64Array(C);
+  for (let i = 0, k = 0; i < M; i++) {
+    for (let c = 0; c < C; c++, k++) {
+      const d = xv[k] - s[c];
+      q[c] += d * d;
+    }
+  }
+  for (let c = 0; c < C; c++) q[c] /= M;
+  f32(backend, mean).set(s);
+  f32(backend, variance).set(q);
+  return [mean, variance];
+};
+
+const bnGradKernel = ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
+  const x = req(inputs, 'x');
+  const C = x.shape[x.shape.length - 1];
+  const eps = attrs.epsilon as number;
+  const dxI = backend.makeOutput(x.shape.slice(), 'float32');
+  const dgI = backend.makeOutput([C], 'float32');
+  const dbI = backend.makeOutput([C], 'float32');
+  const xv = f32(backend, x);
+  const g = f32(backend, req(inputs, 'dy'));
+  const mean = f32(backend, req(inputs, 'mean'));
+  const variance = f32(backend, req(inputs, 'variance'));
+  const gamma = f32(backend, req(inputs, 'gamma'));
+  const dx = f32(backend, dxI);
+  const M = xv.length / C;
+  const inv = new Float64Array(C);
+  const mu = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    inv[c] = 1 / Math.sqrt(variance[c] + eps);
+    mu[c] = mean[c];
+  }
+  const db = new Float64Array(C);
+  const dg = new Float64Array(C);
+  for (let i = 0, k = 0; i < M; i++) {
+    for (let c = 0; c < C; c++, k++) {
+      const d = g[k];
+      db[c] += d;
+      dg[c] += d * (xv[k] - mu[c]) * inv[c];
+    }
+  }
+  // dx = γ·inv/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
+  const a = new Float64Array(C);
+  const b = new Float64Array(C);
+  const e = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const k = (gamma[c] * inv[c]) / M;
+    a[c] = k * M;
+    b[c] = k * db[c];
+    e[c] = k * dg[c] * inv[c];
+  }
+  for (let i = 0, k = 0; i < M; i++) {
+    for (let c = 0; c < C; c++, k++) dx[k] = a[c] * g[k] - b[c] - (xv[k] - mu[c]) * e[c];
+  }
+  f32(backend, dgI).set(dg);
+  f32(backend, dbI).set(db);
+  return [dxI, dgI, dbI];
+};
+
+export function registerWasmBatchNormKernels(): void {
+  for (const [name, fn] of [
+    [MOMENTS_KERNEL, momentsKernel],
+    [BN_GRAD_KERNEL, bnGradKernel],
+  ] as const) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as unknown as KernelFunc });
+  }
 }

@@ -275,6 +275,12 @@ export class MacroChip {
     return this.config.nonIdeal.bitLineFloor && v < this.config.vFloor ? this.config.vFloor : v;
   }
 
+  /** Comparator decision +1 (V_BL ≥ V_BLB, offset and noise included) or −1. */
+  private cmp(ta: number, tb: number, capB: number, os: number): number {
+    const diff = this.volt(ta, 0) - this.volt(tb, capB) + os + (this.noiseOn ? this.config.nonIdeal.comparatorNoise * this.noise.next() : 0);
+    return diff >= 0 ? 1 : -1;
+  }
+
   private tauOf(v: number, capErr: number): number {
     return this.line.cellTime(v) * (1 + capErr);
   }
@@ -289,8 +295,6 @@ export class MacroChip {
     const cfg = this.config;
     const d = this.design;
     const alpha = cfg.nonIdeal.irDrop;
-    const sigma = cfg.nonIdeal.comparatorNoise;
-    const noiseOn = this.noiseOn;
     const bits = cfg.adcBits;
     const half = 2 ** (bits - 1);
     const ramp = cfg.adc === 'ramp';
@@ -307,10 +311,6 @@ export class MacroChip {
         let ta = 0;
         let tb = 0;
         let folds = 0;
-        const cmp = (): number => {
-          const diff = this.volt(ta, 0) - this.volt(tb, capB) + os + (noiseOn ? sigma * this.noise.next() : 0);
-          return diff >= 0 ? 1 : -1;
-        };
         for (let g = 0; g < G; g++) {
           let a = groupsBL[g][e];
           let bb = groupsBLB[g][e];
@@ -329,11 +329,11 @@ export class MacroChip {
           if (G > 1) {
             // Range folding: pull the higher line down by a fold step until the sign flips, count.
             for (let f = 0; f < d.maxFoldsPerGroup; f++) {
-              const s = cmp();
+              const s = this.cmp(ta, tb, capB, os);
               if (s > 0) ta += d.foldCodes * refA;
               else tb += d.foldCodes * refB;
               folds += s;
-              if (cmp() !== s) break;
+              if (this.cmp(ta, tb, capB, os) !== s) break;
             }
             // Common-mode restore: shift both lines up so the higher one is back at V_PRE.
             if (this.line.linear && !cfg.nonIdeal.bitLineFloor && capB === 0) {
@@ -354,22 +354,22 @@ export class MacroChip {
         if (!ramp) {
           code = 0;
           for (let k = bits - 2; k >= 0; k--) {
-            const s = cmp();
+            const s = this.cmp(ta, tb, capB, os);
             const u = 2 ** k;
             if (s > 0) ta += u * refA;
             else tb += u * refB;
             code += s * u;
           }
-          code += (cmp() - 1) / 2;
+          code += (this.cmp(ta, tb, capB, os) - 1) / 2;
         } else {
-          const s0 = cmp();
+          const s0 = this.cmp(ta, tb, capB, os);
           let n = 0;
           let flipped = false;
           while (n < half) {
             if (s0 > 0) ta += refA;
             else tb += refB;
             n++;
-            if (cmp() !== s0) {
+            if (this.cmp(ta, tb, capB, os) !== s0) {
               flipped = true;
               break;
             }
@@ -446,7 +446,7 @@ export class MacroChip {
       }
       return v;
     };
-    const cmp = (): number => (vA - vB + this.offset[col] + ni.comparatorNoise * noise() >= 0 ? 1 : -1);
+    const cmpRef = (): number => (vA - vB + this.offset[col] + ni.comparatorNoise * noise() >= 0 ? 1 : -1);
     const G = d.groups;
     const per = Math.ceil(k / G);
     const lines = new Uint8Array(CELLS_PER_WEIGHT);
@@ -498,12 +498,12 @@ export class MacroChip {
       vAfterB = vB;
       if (G > 1) {
         for (let fc = 0; fc < d.maxFoldsPerGroup; fc++) {
-          const s = cmp();
+          const s = cmpRef();
           const units = d.foldCodes * d.refUnit;
           if (s > 0) vA = integrate(vA, 1 + this.refEpsBL[col], 1, units, 0, 64);
           else vB = integrate(vB, 1 + this.refEpsBLB[col], 1, units, capB, 64);
           folds += s;
-          if (cmp() !== s) break;
+          if (cmpRef() !== s) break;
         }
         const shift = cfg.vPre - Math.max(vA, vB);
         vA += shift;
@@ -518,19 +518,19 @@ export class MacroChip {
     let code = 0;
     if (cfg.adc === 'binary-search') {
       for (let j = cfg.adcBits - 2; j >= 0; j--) {
-        const s = cmp();
+        const s = cmpRef();
         refStep(s, 2 ** j * d.refUnit);
         code += s * 2 ** j;
       }
-      code += (cmp() - 1) / 2;
+      code += (cmpRef() - 1) / 2;
     } else {
-      const s0 = cmp();
+      const s0 = cmpRef();
       let n = 0;
       let flipped = false;
       while (n < half) {
         refStep(s0, d.refUnit);
         n++;
-        if (cmp() !== s0) {
+        if (cmpRef() !== s0) {
           flipped = true;
           break;
         }
