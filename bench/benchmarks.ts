@@ -3,3 +3,4 @@
  * ONE import line below.
  */
 import './train-step.js';
+import './fl.js';

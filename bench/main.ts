@@ -4,7 +4,7 @@
  * bench/results/<name>.json (atomically) together with machine info.
  */
 import { Command, CommanderError } from 'commander';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { engineInfo, initEngine, parseBackendChoice } from '../src/core/engine.js';
@@ -24,6 +24,8 @@ export interface MachineInfo {
   backend: string | null;
   simd: boolean | null;
   tfjs: string | null;
+  /** 1-minute load average when the record was written (the machine may be shared). */
+  loadAverage1m: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -37,6 +39,7 @@ export function machineInfo(): MachineInfo {
     backend: e?.backend ?? null,
     simd: e?.simd ?? null,
     tfjs: e?.tfjsVersion ?? null,
+    loadAverage1m: +loadavg()[0].toFixed(2),
   };
 }
 
@@ -54,11 +57,12 @@ for (const b of benchmarks()) {
   cmd.exitOverride();
   cmd.action(async (opts: Record<string, unknown>) => {
     const started = new Date();
+    const loadBefore = +loadavg()[0].toFixed(2);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     await initEngine(parseBackendChoice(process.env.ACCELAB_BACKEND));
     const result = await b.run(opts, { log, root: ROOT });
     const { out, json, ...options } = opts;
-    const record = { name: b.name, date: started.toISOString(), machine: machineInfo(), options, result };
+    const record = { name: b.name, date: started.toISOString(), machine: { ...machineInfo(), loadAverage1mAtStart: loadBefore }, options, result };
     const file = join(String(out), `${b.name}.json`);
     writeJsonAtomic(file, record);
     if (json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);

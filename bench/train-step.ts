@@ -4,7 +4,8 @@
  * (executor threads, one tfjs-wasm engine each). Median over `--reps` repetitions after
  * `--warmup` steps. The 2-worker figure is the sum of the two workers' median images/s, measured
  * over the same period (a shared barrier starts both timers together).
- * `--vs-torch` also runs bench/reference/train_step.py (PyTorch, 1 thread) on the same cases.
+ * `--vs-torch` also runs bench/reference/train_step.py (PyTorch, 1 thread) on each case, right after
+ * the 1-worker measurement of that case.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -127,7 +128,6 @@ function runTorch(cases: Case[], o: TrainStepOptions, ctx: BenchContext): { out:
     }
   }
   if (!python) return { skipped: `no python with torch found (tried ${findPython().join(', ')}; set ACCELAB_PYTHON, or apt-get install python3-torch)` };
-  ctx.log(`  running the PyTorch reference with ${python} (1 thread) ...`);
   const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   const args = [script, '--reps', String(o.reps), '--warmup', String(o.warmup), '--steps', String(o.steps), '--batch', String(o.batch), '--cases', cases.map((c) => c.key).join(',')];
   const r = spawnSync(python, args, { encoding: 'utf8', env, timeout: 30 * 60_000, maxBuffer: 16 << 20 });
@@ -149,29 +149,33 @@ async function run(o: TrainStepOptions, ctx: BenchContext): Promise<TrainStepRes
   const workerCounts = o.workers.split(',').map((s) => posInt('--workers')(s.trim()));
   let backend: string | null = null;
   const results: TrainStepCaseResult[] = [];
+  let torch: TrainStepResult['torch'] = null;
+  let torchSkipped: string | null = o.vsTorch ? null : 'not requested (use --vs-torch)';
+  // Per case: accelab with each worker count, then PyTorch on the same case right after, so that
+  // both see similar machine load (the machine is shared).
   for (const c of cases) {
     const accelab: WorkersResult[] = [];
+    const r: TrainStepCaseResult = { case: c.key, model: c.model, inputShape: c.inputShape, batch: o.batch, accelab, torch: null, ratioVsTorch: null, workerScaling: null };
     for (const w of workerCounts) {
       const m = await measure(c, w, o, ctx);
       backend = m.backend;
       accelab.push(m.r);
-    }
-    results.push({ case: c.key, model: c.model, inputShape: c.inputShape, batch: o.batch, accelab, torch: null, ratioVsTorch: null, workerScaling: null });
-  }
-  let torch: TrainStepResult['torch'] = null;
-  let torchSkipped: string | null = o.vsTorch ? null : 'not requested (use --vs-torch)';
-  if (o.vsTorch) {
-    const t = runTorch(cases, o, ctx);
-    if ('skipped' in t) {
-      torchSkipped = t.skipped;
-      ctx.log(`  PyTorch comparison skipped: ${t.skipped}`);
-    } else {
-      torch = { version: t.out.torch, threads: t.out.threads, python: t.python };
-      for (const r of results) {
-        const tr = t.out.results.find((x) => x.case === r.case);
-        if (tr) r.torch = { imagesPerSec: tr.imagesPerSec, msPerStep: tr.msPerStep };
+      if (w === 1 && o.vsTorch && torchSkipped === null) {
+        const t = runTorch([c], o, ctx);
+        if ('skipped' in t) {
+          torchSkipped = t.skipped;
+          ctx.log(`  PyTorch comparison skipped: ${t.skipped}`);
+        } else {
+          torch = { version: t.out.torch, threads: t.out.threads, python: t.python };
+          const tr = t.out.results.find((x) => x.case === c.key);
+          if (tr) {
+            r.torch = { imagesPerSec: tr.imagesPerSec, msPerStep: tr.msPerStep };
+            ctx.log(`  ${c.key}: PyTorch 1 thread: ${tr.imagesPerSec.toFixed(1)} images/s (ms/step ${tr.msPerStep.toFixed(1)})`);
+          }
+        }
       }
     }
+    results.push(r);
   }
   for (const r of results) {
     const one = r.accelab.find((a) => a.workers === 1);

@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError, ConfigError } from './errors.js';
-import { registerProjectKernels } from './kernels/index.js';
+import { availableParallelism } from 'node:os';
+import { registerProjectKernels, WASM_PROJECT_KERNELS } from './kernels/index.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -20,6 +21,10 @@ export interface EngineInfo {
   threads: number;
   tfjsVersion: string;
   tfjsNodeAvailable: boolean;
+  /** Kernels the project registered for this backend (src/core/kernels). */
+  projectKernels: string[];
+  /** Worker threads the executor uses by default (one engine each). */
+  workers: number;
 }
 
 let current: EngineInfo | null = null;
@@ -92,7 +97,8 @@ export async function initEngine(choice: BackendChoice = parseBackendChoice(proc
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       threads = wasm.getThreadsCount();
     }
-    current = { backend, simd, threads, tfjsVersion: tf.version.tfjs, tfjsNodeAvailable };
+    const projectKernels = backend === 'wasm' ? [...WASM_PROJECT_KERNELS] : [];
+    current = { backend, simd, threads, tfjsVersion: tf.version.tfjs, tfjsNodeAvailable, projectKernels, workers: availableParallelism() };
     return current;
   })();
   try {

@@ -17,6 +17,7 @@ import { findDataset } from '../data/catalog.js';
 import { saveModel } from '../nn/checkpoint.js';
 import { writeJsonAtomic } from '../core/fsx.js';
 import { runTrain } from './train.js';
+import { quickRun as flQuickRun } from './fl.js';
 
 export interface TourContext {
   /** The tour's run folder; a step may write files under `join(outDir, step.name)`. */
@@ -26,8 +27,9 @@ export interface TourContext {
   progress: Progress;
   /** Add a line to the report's overview (e.g. "Fashion-MNIST not found: synthetic data used"). */
   notice(message: string): void;
-  /** Limit on training images for quick runs (default: the full training split). */
+  /** Limits on training / test images for quick runs (default: the full splits). */
   trainLimit?: number;
+  testLimit?: number;
 }
 
 export interface TourStepResult {
@@ -97,7 +99,7 @@ export const trainStep: TourStep = {
       );
     }
     const run = await runTrain(
-      { dataset, model: 'cnn-small', epochs: 1, optimizer: 'adam', lr: 1e-3, batch: 64, seed: ctx.seed, dataDir: ctx.dataDir, trainLimit: ctx.trainLimit },
+      { dataset, model: 'cnn-small', epochs: 1, optimizer: 'adam', lr: 1e-3, batch: 64, seed: ctx.seed, dataDir: ctx.dataDir, trainLimit: ctx.trainLimit, testLimit: ctx.testLimit },
       ctx.progress,
     );
     try {
@@ -116,7 +118,7 @@ export const trainStep: TourStep = {
  * The tour's steps, in order. Other studies add one line each (a `quickRun()` of their own that
  * returns a result with a `kind` registered in src/report/sections/index.ts).
  */
-export const TOUR_STEPS: TourStep[] = [engineStep, trainStep];
+export const TOUR_STEPS: TourStep[] = [engineStep, trainStep, { name: 'fl', title: 'Federated learning: weak classes (FedAvg, 5 clients, 3 rounds)', run: (ctx) => flQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'fl'), progress: ctx.progress, notice: (m) => ctx.notice(m) }) }];
 
 export interface TourHooks {
   onStepStart?(step: TourStep, index: number, total: number): void;
@@ -128,6 +130,7 @@ export interface TourOptions {
   seed?: number;
   dataDir?: string;
   trainLimit?: number;
+  testLimit?: number;
   /** Run only these step names (default: all). */
   only?: string[];
   steps?: TourStep[];
@@ -150,6 +153,7 @@ export async function runTour(o: TourOptions): Promise<TourResult> {
     dataDir: o.dataDir,
     progress: o.progress ?? silentProgress,
     trainLimit: o.trainLimit,
+    testLimit: o.testLimit,
     notice: (m) => notices.push(m),
   };
   const records: TourStepRecord[] = [];
@@ -177,6 +181,6 @@ export async function runTour(o: TourOptions): Promise<TourResult> {
     createdAt: new Date().toISOString(),
   };
   writeJsonAtomic(join(o.outDir, 'result.json'), result);
-  writeJsonAtomic(join(o.outDir, 'config.json'), { command: 'tour', seed: ctx.seed, dataDir: o.dataDir, trainLimit: o.trainLimit, steps: steps.map((s) => s.name) });
+  writeJsonAtomic(join(o.outDir, 'config.json'), { command: 'tour', seed: ctx.seed, dataDir: o.dataDir, trainLimit: o.trainLimit, testLimit: o.testLimit, steps: steps.map((s) => s.name) });
   return result;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { validate } from '../core/config.js';
-import { type EngineInfo, engineInfo, tf } from '../core/engine.js';
+import { type EngineInfo, engineInfo, type tf } from '../core/engine.js';
 import { NotFoundError } from '../core/errors.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
@@ -38,6 +38,8 @@ export const TrainConfigSchema = z
     trainLimit: z.number().int().min(1).optional(),
     testLimit: z.number().int().min(1).optional(),
     evalBatch: z.number().int().min(1).default(256),
+    /** Evaluate on the test split after every epoch (default) or only after the last one. */
+    evalEveryEpoch: z.boolean().default(true),
     dataDir: z.string().optional(),
   })
   .strict();
@@ -59,6 +61,7 @@ export interface TrainConfig {
   trainLimit?: number;
   testLimit?: number;
   evalBatch: number;
+  evalEveryEpoch: boolean;
   dataDir?: string;
 }
 
@@ -115,6 +118,7 @@ export async function runTrain(input: TrainConfigInput | Record<string, unknown>
         seed: config.seed,
         augment: config.augment,
         evalBatch: config.evalBatch,
+        evalEveryEpoch: config.evalEveryEpoch,
       },
       progress,
     );
@@ -170,7 +174,7 @@ export async function runEval(runDir: string, o: EvalOptions = {}, progress: Pro
   const model = await loadModel(join(runDir, 'checkpoint'));
   try {
     const name = o.dataset ?? config.dataset;
-    const ds = await loadDataset(name, { dataDir: o.dataDir ?? config.dataDir, trainLimit: 1, testLimit: o.testLimit, seed: config.seed, progress });
+    const ds = await loadDataset(name, { dataDir: o.dataDir ?? config.dataDir, trainLimit: 1, testLimit: o.testLimit ?? (o.dataset ? undefined : config.testLimit), seed: config.seed, progress });
     const inShape = model.inputs[0].shape.slice(1).join('x');
     if (inShape !== ds.shape.join('x')) {
       throw new NotFoundError(`the checkpoint expects ${inShape.replace(/x/g, '×')} images but '${name}' has ${ds.shape.join('×')}: pass --dataset with the same image shape`);

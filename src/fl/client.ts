@@ -25,15 +25,21 @@ export interface TrainOptions {
 
 /** When the partial-KD term fires for a sample (inferred choice [I]; see docs/fl.md). */
 export type TriggerRule =
-  /** y ∈ G, argmax z ∈ G and argmax z ≠ y: misclassified into another class of the same group (default). */
+  /** y ∈ G, argmax z ∈ G and argmax z ≠ y: misclassified into another class of the same group (default). With triggerOn 'weak', y must also be weak. */
   | 'within-group'
   /** y weak (in some group) and argmax z ≠ y. */
   | 'any-weak-miss'
   /** every sample whose true class is in a group (plain group KD, no trigger: ablation). */
   | 'always';
 
+/** Which true classes can trigger: only the weak classes (default), or every member of a group. */
+export type TriggerOn = 'weak' | 'group';
+
 export interface KdOptions {
   groups: number[][];
+  /** The weak set identified after the warm-up. */
+  weak: number[];
+  triggerOn: TriggerOn;
   /** Expert weights, one per group, as they are after stage 3. */
   experts: Weights[];
   expertModel: string;
@@ -116,7 +122,9 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
   const kd = inp.kd && inp.kd.groups.length > 0 ? inp.kd : undefined;
   const experts: tf.LayersModel[] = [];
   const groupOf = new Int32Array(ds.numClasses).fill(-1);
+  const eligible = new Uint8Array(ds.numClasses);
   if (kd) {
+    for (let c = 0; c < ds.numClasses; c++) eligible[c] = kd.triggerOn === 'group' || kd.weak.includes(c) ? 1 : 0;
     kd.groups.forEach((g, j) => {
       for (const c of g) groupOf[c] = j;
     });
@@ -169,7 +177,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
               const y = yb[i];
               const p = pred[i];
               let fire = false;
-              if (groupOf[y] === j) {
+              if (groupOf[y] === j && eligible[y]) {
                 if (kd.trigger === 'within-group') fire = groupOf[p] === j && p !== y;
                 else if (kd.trigger === 'any-weak-miss') fire = p !== y;
                 else fire = true;

@@ -28,6 +28,8 @@ export const pkdSchema = z
     temperature: z.number().positive().default(2),
     lambda: z.number().min(0).default(1),
     trigger: z.enum(TRIGGERS).default('within-group'),
+    /** True classes that can trigger: 'weak' (only weak classes, default) or 'group' (every member of a weak group). */
+    triggerOn: z.enum(['weak', 'group']).default('weak'),
     /** Data on which weak classes and groups are identified: the server's validation split (default) or the test set. */
     identifyOn: z.enum(['validation', 'test']).default('validation'),
     /** Fixed groups (skip identification), e.g. [[0,2,4,6]]. */

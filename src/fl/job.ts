@@ -5,12 +5,14 @@
  * store and writes its result to `outRef`.
  */
 import { initEngine } from '../core/engine.js';
-import { type TrainOptions, type TriggerRule, localFit } from './client.js';
+import { type TrainOptions, type TriggerOn, type TriggerRule, localFit } from './client.js';
 import { type TaskSpec, prepareTask } from './task.js';
 import { type StoreSpec, type WeightStore, openStore } from './weights.js';
 
 export interface KdJobSpec {
   groups: number[][];
+  weak: number[];
+  triggerOn: TriggerOn;
   expertRefs: string[];
   expertModel: string;
   temperature: number;
@@ -81,7 +83,7 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     model: job.model,
     classes: job.classes,
     kd: job.kd
-      ? { groups: job.kd.groups, experts, expertModel: job.kd.expertModel, temperature: job.kd.temperature, lambda: job.kd.lambda, trigger: job.kd.trigger }
+      ? { groups: job.kd.groups, weak: job.kd.weak, triggerOn: job.kd.triggerOn, experts, expertModel: job.kd.expertModel, temperature: job.kd.temperature, lambda: job.kd.lambda, trigger: job.kd.trigger }
       : undefined,
   });
   await store.put(job.outRef, out.weights);

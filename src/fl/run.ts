@@ -268,7 +268,7 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
   let global: Weights;
   const experts: Weights[] = [];
   if (opts.resume) {
-    if (!ckpt || !ckpt.exists()) throw new ConfigError(`--resume: no checkpoint in ${opts.dir ?? '(no --out)'}/checkpoint: pass the --out folder of the interrupted run`);
+    if (!ckpt?.exists()) throw new ConfigError(`--resume: no checkpoint in ${opts.dir ?? '(no --out)'}/checkpoint: pass the --out folder of the interrupted run`);
     state = ckpt.loadState();
     if (state.configKey !== configKey(cfg)) throw new ConfigError('--resume: the checkpoint was written with a different config: resume with the same config (see config.json in the run folder)');
     global = ckpt.loadWeights('global');
@@ -429,7 +429,7 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
     // Stage 4: FedAvg with partial KD.
     const expertRefs = rec.groups.map((_, j) => `${prefix}-expert-${j}`);
     await Promise.all(experts.map((e, j) => store.put(expertRefs[j], e)));
-    const kd: KdJobSpec = { groups: rec.groups, expertRefs, expertModel, temperature: cfg.pkd.temperature, lambda: cfg.pkd.lambda, trigger: cfg.pkd.trigger };
+    const kd: KdJobSpec = { groups: rec.groups, weak: rec.weak, triggerOn: cfg.pkd.triggerOn, expertRefs, expertModel, temperature: cfg.pkd.temperature, lambda: cfg.pkd.lambda, trigger: cfg.pkd.trigger };
     await runGlobalRounds(cfg.rounds, 'pkd', rec.groups.length ? kd : undefined);
     await Promise.all(expertRefs.map((r) => store.delete(r)));
     for (let j = 0; j < rec.groups.length; j++) {

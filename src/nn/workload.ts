@@ -117,13 +117,13 @@ export function workloadFromModel(model: tf.LayersModel, normalization: { mean: 
         const w = layer.getWeights();
         const inS = shape3(inputShapeOf(layer));
         const outS = shape3(layer.outputShape);
-        if (cfg.dilation_rate !== undefined && pair(cfg.dilation_rate, 'dilation').some((d) => d !== 1)) throw new ConfigError(`workload: dilated convolution '${name}' is not supported`);
+        if (cfg.dilationRate !== undefined && pair(cfg.dilationRate, 'dilationRate').some((d) => d !== 1)) throw new ConfigError(`workload: dilated convolution '${name}' is not supported`);
         ops.push({
           kind: 'conv2d',
           name,
           inShape: inS,
           outShape: outS,
-          kernel: pair(cfg.kernel_size, 'kernel_size'),
+          kernel: pair(cfg.kernelSize, 'kernelSize'),
           strides: pair(cfg.strides, 'strides'),
           padding: cfg.padding === 'same' ? 'same' : 'valid',
           weights: Float32Array.from(w[0].dataSync()),
@@ -139,7 +139,7 @@ export function workloadFromModel(model: tf.LayersModel, normalization: { mean: 
         break;
       }
       case 'MaxPooling2D':
-        ops.push({ kind: 'maxpool', name, inShape: shape3(inputShapeOf(layer)), outShape: shape3(layer.outputShape), pool: pair(cfg.pool_size, 'pool_size'), strides: pair(cfg.strides ?? cfg.pool_size, 'strides') });
+        ops.push({ kind: 'maxpool', name, inShape: shape3(inputShapeOf(layer)), outShape: shape3(layer.outputShape), pool: pair(cfg.poolSize, 'poolSize'), strides: pair(cfg.strides ?? cfg.poolSize, 'strides') });
         break;
       case 'Flatten':
         ops.push({ kind: 'flatten', name });

@@ -100,6 +100,8 @@ export interface LineSpecOptions {
   width?: number;
   height?: number;
   points?: boolean;
+  /** Order of the series in the legend and colours (default: sorted). */
+  seriesOrder?: string[];
 }
 
 /** Line chart of `rows` (one line per `series` value). */
@@ -117,7 +119,7 @@ export function lineSpec(rows: Record<string, unknown>[], o: LineSpecOptions): S
     },
   };
   const nSeries = o.series ? new Set(rows.map((r) => String(r[o.series as string]))).size : 0;
-  if (o.series) enc.color = { field: o.series, type: 'nominal', title: null, legend: nSeries > 4 ? { orient: 'right' } : { orient: 'bottom', direction: 'horizontal' } };
+  if (o.series) enc.color = { field: o.series, type: 'nominal', title: null, ...(o.seriesOrder ? { scale: { domain: o.seriesOrder }, sort: o.seriesOrder } : {}), legend: nSeries > 4 ? { orient: 'right' } : { orient: 'bottom', direction: 'horizontal' } };
   return {
     width: o.width ?? 360,
     height: o.height ?? 220,

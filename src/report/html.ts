@@ -111,8 +111,8 @@ function toc(sections: ReportSection[]): string {
 /** Reserves the ids of a section's figures and tables; returns [id, title] pairs. */
 function reserveInner(s: ReportSection, id: string, ids: Set<string>): [string, string][] {
   const out: [string, string][] = [];
-  (s.figures ?? []).forEach((f, i) => out.push([uniqueId(`${id}-fig-${i + 1}`, ids), f.title]));
-  (s.tables ?? []).forEach((t, i) => out.push([uniqueId(`${id}-table-${i + 1}`, ids), t.title]));
+  for (const [i, f] of (s.figures ?? []).entries()) out.push([uniqueId(`${id}-fig-${i + 1}`, ids), f.title]);
+  for (const [i, t] of (s.tables ?? []).entries()) out.push([uniqueId(`${id}-table-${i + 1}`, ids), t.title]);
   return out;
 }
 
@@ -132,7 +132,7 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.6 Inter,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 header.top{background:linear-gradient(135deg,#1e3a8a,#2563eb);color:#fff;padding:36px 24px 28px}
 header.top .inner,main,footer{max-width:1320px;margin:0 auto}
-header.top h1{margin:0 0 4px;font-size:28px;letter-spacing:-.01em}
+header.top h1{margin:0 0 4px;font-size:28px;line-height:1.25;letter-spacing:-.01em}
 header.top .subtitle{margin:0;color:#dbe6ff;font-size:16px;max-width:none}
 header.top .meta{margin-top:10px;font-size:13px;opacity:.75}
 main{padding:24px;display:grid;grid-template-columns:220px minmax(0,1fr);gap:24px;align-items:start}
@@ -147,7 +147,7 @@ nav.toc a:hover{color:var(--accent)}
 .content{min-width:0}
 section.card{background:var(--card);border:1px solid var(--line);border-radius:14px;padding:22px 26px;margin-bottom:24px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
 section.sub{margin-top:22px;padding-top:14px;border-top:1px dashed var(--line)}
-h2{font-size:21px;margin:0 0 12px;letter-spacing:-.01em}
+h2{font-size:21px;line-height:1.3;margin:0 0 12px;letter-spacing:-.01em}
 h3{font-size:17px;margin:0 0 10px}
 h4,h5,h6{font-size:15px;margin:0 0 8px}
 p{margin:0 0 12px;color:var(--ink2);max-width:78ch}

@@ -39,6 +39,43 @@ function sparse(rows: number[][]): SparseRow[] {
   });
 }
 
+/**
+ * Two-level view of Bᵀ: inner F(s,s) transforms of s-spaced blocks (length 2s − 1), then an outer
+ * combination of n1 blocks per tile. A flat algorithm is the case s = 1 (blocks are single pixels).
+ */
+export interface Staged {
+  s: number;
+  m1: number;
+  n1: number;
+  mui: number;
+  innerRows: SparseRow[];
+  outerRows: SparseRow[];
+}
+
+export function stagedForm(alg: ExactAlgorithm): Staged {
+  if (alg.nested) {
+    const { outer, inner } = alg.nested;
+    return { s: inner.m, m1: outer.m, n1: outer.mu, mui: inner.mu, innerRows: sparse(toFloat(inner).BT), outerRows: sparse(toFloat(outer).BT) };
+  }
+  return { s: 1, m1: alg.m, n1: alg.mu, mui: 1, innerRows: sparse([[1]]), outerRows: sparse(toFloat(alg).BT) };
+}
+
+/**
+ * d[di + i] = Σ_e row.val[e] · s[base + row.idx[e]·stride + i] for i < n. The one hot kernel of the
+ * transforms: kept small and monomorphic (Float32Array only) so V8 optimizes it once.
+ */
+function combine(d: Float32Array, di: number, row: SparseRow, s: Float32Array, base: number, stride: number, n: number): void {
+  const { idx, val } = row;
+  let v = val[0];
+  let si = base + idx[0] * stride;
+  for (let i = 0; i < n; i++) d[di + i] = v * s[si + i];
+  for (let e = 1; e < idx.length; e++) {
+    v = val[e];
+    si = base + idx[e] * stride;
+    for (let i = 0; i < n; i++) d[di + i] += v * s[si + i];
+  }
+}
+
 export interface FastPlan {
   kind: FastKind;
   alg: FloatAlgorithm;
@@ -49,10 +86,11 @@ export interface FastPlan {
   cout: number;
   /** per Winograd point: [T²·cin, cout] */
   U: tf.Tensor2D[];
-  bt: SparseRow[];
   at: SparseRow[];
   /** Floats per GEMM operand buffer before the batch is split into chunks. */
   budget: number;
+  /** Two-level form of the input transform (flat algorithms: s = 1). */
+  staged: Staged;
   /** Milliseconds spent per stage, accumulated over runs (for the benchmark's breakdown). */
   stageMs: { input: number; gather: number; gemm: number; output: number };
 }
@@ -114,12 +152,14 @@ export function prepareFast(w: Filter4<Float32Array>, kind: FastKind, opts: Fast
   if (K !== kw) throw new ConfigError(`only square filters are supported, got ${K}×${kw}`);
   let alg: FloatAlgorithm;
   let subs: Filter4[];
+  let exact: ExactAlgorithm;
   if (kind === 'nested') {
-    const exact = opts.nested === undefined || opts.nested === 'auto' ? chooseNested(K, opts.outSize ?? 56, 1, cin, cout) : nestedAlgorithm(K, opts.nested);
+    exact = opts.nested === undefined || opts.nested === 'auto' ? chooseNested(K, opts.outSize ?? 56, 1, cin, cout) : nestedAlgorithm(K, opts.nested);
     alg = toFloat(exact);
     subs = [padFilter(w, alg.r)];
   } else {
-    alg = toFloat(cookToom(3, 3));
+    exact = cookToom(3, 3);
+    alg = toFloat(exact);
     subs = splitFilter(w, 3).map((s) => s.w);
   }
   const T = Math.round(Math.sqrt(subs.length));
@@ -132,7 +172,7 @@ export function prepareFast(w: Filter4<Float32Array>, kind: FastKind, opts: Fast
     for (let s = 0; s < us.length; s++) buf.set(us[s].subarray(p * cin * cout, (p + 1) * cin * cout), s * cin * cout);
     U.push(tf.tensor2d(buf, [KC, cout]));
   }
-  return { kind, alg, T, K, cin, cout, U, bt: sparse(alg.BT), at: sparse(alg.AT), budget: opts.budget ?? 24 * 2 ** 20, stageMs: { input: 0, gather: 0, gemm: 0, output: 0 } };
+  return { kind, alg, T, K, cin, cout, U, staged: stagedForm(exact), at: sparse(alg.AT), budget: opts.budget ?? 24 * 2 ** 20, stageMs: { input: 0, gather: 0, gemm: 0, output: 0 } };
 }
 
 export function disposeFast(plan: FastPlan): void {
@@ -140,9 +180,80 @@ export function disposeFast(plan: FastPlan): void {
   plan.U.length = 0;
 }
 
+interface Geometry {
+  C: number;
+  Co: number;
+  M: number;
+  mu: number;
+  L: number;
+  T: number;
+  nTy: number;
+  nTx: number;
+  nTyIn: number;
+  nTxIn: number;
+  Hq: number;
+  Wq: number;
+}
+
+/** Stage 1 (along x, once per image row) of the staged input transform: S1[tx][y][k][c]. */
+function inputStage1(g: Geometry, st: Staged, img: Float32Array, S1: Float32Array, tmpB: Float32Array, nxx: number): void {
+  const { C, mu, Hq, Wq } = g;
+  const { s, m1, n1, mui, innerRows, outerRows } = st;
+  const nBx = (nxx - 1) * m1 + n1;
+  const len = mui * C;
+  for (let y = 0; y < Hq; y++) {
+    const rb = y * Wq * C;
+    let blk = img;
+    let bOff = rb;
+    if (s > 1) {
+      blk = tmpB;
+      bOff = 0;
+      for (let j = 0; j < nBx; j++) for (let pi = 0; pi < mui; pi++) combine(tmpB, (j * mui + pi) * C, innerRows[pi], img, rb + j * s * C, C, C);
+    }
+    for (let tx = 0; tx < nxx; tx++)
+      for (let ko = 0; ko < n1; ko++) combine(S1, ((tx * Hq + y) * mu + ko * mui) * C, outerRows[ko], blk, bOff + tx * m1 * len, len, len);
+  }
+}
+
+/** Stage 2 (along y, per tile column) of the staged input transform, writing V[p][tile][c]. */
+function inputStage2(g: Geometry, st: Staged, S1: Float32Array, tmpY: Float32Array, V: Float32Array, vRows: number, tileBase: number, nyy: number, nxx: number): void {
+  const { C, mu, Hq } = g;
+  const { s, m1, n1, mui, innerRows, outerRows } = st;
+  const nBy = (nyy - 1) * m1 + n1;
+  const muC = mu * C;
+  for (let tx = 0; tx < nxx; tx++) {
+    const lb = tx * Hq * muC;
+    let blk = S1;
+    let bOff = lb;
+    if (s > 1) {
+      blk = tmpY;
+      bOff = 0;
+      for (let j = 0; j < nBy; j++) for (let pi = 0; pi < mui; pi++) combine(tmpY, (j * mui + pi) * muC, innerRows[pi], S1, lb + j * s * muC, muC, muC);
+    }
+    for (let ty = 0; ty < nyy; ty++) {
+      const tile = tileBase + ty * nxx + tx;
+      for (let ko = 0; ko < n1; ko++)
+        for (let pi = 0; pi < mui; pi++) {
+          const kh = ko * mui + pi;
+          const rowBase = bOff + (ty * m1 * mui + pi) * muC;
+          for (let kw = 0; kw < mu; kw++) combine(V, ((kh * mu + kw) * vRows + tile) * C, outerRows[ko], blk, rowBase + kw * C, mui * muC, C);
+        }
+    }
+  }
+}
+
+/** Output transform of one tile: Y = Aᵀ M A from M[p][row][o], written into out (cropped at the edges). */
+function outputTile(g: Geometry, at: SparseRow[], Mb: Float32Array, rows: number, row: number, t2: Float32Array, out: Float32Array, outBase: number, outW: number, vMax: number, uMax: number): void {
+  const { Co, M, mu } = g;
+  for (let kh = 0; kh < mu; kh++)
+    for (let u = 0; u < M; u++) combine(t2, (kh * M + u) * Co, at[u], Mb, (kh * mu * rows + row) * Co, rows * Co, Co);
+  for (let v = 0; v < vMax; v++)
+    for (let u = 0; u < uMax; u++) combine(out, outBase + (v * outW + u) * Co, at[v], t2, u * Co, M * Co, Co);
+}
+
 /** Stride-1 'valid' convolution of a padded input (at least (outH+K−1) × (outW+K−1)) with a prepared plan. */
 export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: number, outW: number): Tensor4<Float32Array> {
-  const { alg, T, cin: C, cout: Co, bt, at } = plan;
+  const { alg, T, cin: C, cout: Co, at, staged } = plan;
   if (xp.shape[3] !== C) throw new ConfigError(`input has ${xp.shape[3]} channels, the plan expects ${C}`);
   if (plan.U.length === 0) throw new ConfigError('this fast plan was disposed: prepare it again');
   const [N, hp, wp] = xp.shape;
@@ -155,13 +266,17 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
   const nTxIn = nTx + T - 1;
   const Hq = (nTyIn - 1) * M + L;
   const Wq = (nTxIn - 1) * M + L;
+  const g: Geometry = { C, Co, M, mu, L, T, nTy, nTx, nTyIn, nTxIn, Hq, Wq };
   const tilesPerImg = nTy * nTx;
   const perImg = P * tilesPerImg * Math.max(KC, Co);
   const imgsPerChunk = Math.max(1, Math.min(N, Math.floor(plan.budget / perImg)));
   const out = new Float32Array(N * outH * outW * Co);
   const img = new Float32Array(Hq * Wq * C);
-  const t1 = new Float64Array(L * mu * C);
-  const t2 = new Float64Array(mu * M * Co);
+  const { s, m1, n1, mui } = staged;
+  const S1 = new Float32Array(nTxIn * Hq * mu * C);
+  const tmpB = new Float32Array(s > 1 ? ((nTxIn - 1) * m1 + n1) * mui * C : 0);
+  const tmpY = new Float32Array(s > 1 ? ((nTyIn - 1) * m1 + n1) * mui * mu * C : 0);
+  const t2 = new Float32Array(mu * M * Co);
   const tinBuf = T > 1 ? new Float32Array(P * imgsPerChunk * nTyIn * nTxIn * C) : null;
   const A = new Float32Array(P * imgsPerChunk * tilesPerImg * KC);
   const Mb = new Float32Array(P * imgsPerChunk * tilesPerImg * Co);
@@ -170,58 +285,27 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
     const imgs = Math.min(imgsPerChunk, N - n0);
     const rows = imgs * tilesPerImg;
     const tilesIn = imgs * nTyIn * nTxIn;
-    // ---- input transform: V[p][tile][c] (directly into A when T = 1)
-    let t0 = performance.now();
+    // ---- input transform: V[p][tile][c] (directly into A when T = 1), staged and shared:
+    // stage 1 runs along x once per image row (not per tile); with a nested algorithm the inner
+    // transforms of the s-blocks are shared by neighbouring tiles; the outer stage combines blocks.
+    let t0 = cpuMs();
     const V = tinBuf ?? A;
     const vRows = tinBuf ? tilesIn : rows;
+    const nyy = tinBuf ? nTyIn : nTy;
+    const nxx = tinBuf ? nTxIn : nTx;
     for (let bi = 0; bi < imgs; bi++) {
       img.fill(0);
       const b = n0 + bi;
       const hc = Math.min(hp, Hq);
       const wc = Math.min(wp, Wq);
       for (let y = 0; y < hc; y++) {
-        const src = ((b * hp + y) * wp) * C;
+        const src = (b * hp + y) * wp * C;
         img.set(xp.data.subarray(src, src + wc * C), y * Wq * C);
       }
-      const nyy = tinBuf ? nTyIn : nTy;
-      const nxx = tinBuf ? nTxIn : nTx;
-      for (let ty = 0; ty < nyy; ty++)
-        for (let tx = 0; tx < nxx; tx++) {
-          const tile = (bi * nyy + ty) * nxx + tx;
-          const oy = ty * M;
-          const ox = tx * M;
-          for (let y = 0; y < L; y++) {
-            const rb = ((oy + y) * Wq + ox) * C;
-            for (let k = 0; k < mu; k++) {
-              const { idx, val } = bt[k];
-              const tb = (y * mu + k) * C;
-              let off = rb + idx[0] * C;
-              let v = val[0];
-              for (let c = 0; c < C; c++) t1[tb + c] = v * img[off + c];
-              for (let e = 1; e < idx.length; e++) {
-                off = rb + idx[e] * C;
-                v = val[e];
-                for (let c = 0; c < C; c++) t1[tb + c] += v * img[off + c];
-              }
-            }
-          }
-          for (let kh = 0; kh < mu; kh++) {
-            const { idx, val } = bt[kh];
-            for (let kw = 0; kw < mu; kw++) {
-              const dst = ((kh * mu + kw) * vRows + tile) * C;
-              let sb = (idx[0] * mu + kw) * C;
-              let v = val[0];
-              for (let c = 0; c < C; c++) V[dst + c] = v * t1[sb + c];
-              for (let e = 1; e < idx.length; e++) {
-                sb = (idx[e] * mu + kw) * C;
-                v = val[e];
-                for (let c = 0; c < C; c++) V[dst + c] += v * t1[sb + c];
-              }
-            }
-          }
-        }
+      inputStage1(g, staged, img, S1, tmpB, nxx);
+      inputStage2(g, staged, S1, tmpY, V, vRows, bi * nyy * nxx, nyy, nxx);
     }
-    let t1n = performance.now();
+    let t1n = cpuMs();
     plan.stageMs.input += t1n - t0;
     t0 = t1n;
     // ---- OLA: gather the shifted tiles of the T² sub-filters along the inner dimension
@@ -232,14 +316,13 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
             for (let tx = 0; tx < nTx; tx++) {
               const row = (bi * nTy + ty) * nTx + tx;
               const db = (p * rows + row) * KC;
-              for (let a = 0; a < T; a++)
-                for (let b = 0; b < T; b++) {
-                  const src = (p * tilesIn + (bi * nTyIn + ty + a) * nTxIn + tx + b) * C;
-                  A.set(tinBuf.subarray(src, src + C), db + (a * T + b) * C);
-                }
+              for (let a = 0; a < T; a++) {
+                const src = (p * tilesIn + (bi * nTyIn + ty + a) * nTxIn + tx) * C;
+                A.set(tinBuf.subarray(src, src + T * C), db + a * T * C);
+              }
             }
     }
-    t1n = performance.now();
+    t1n = cpuMs();
     plan.stageMs.gather += t1n - t0;
     t0 = t1n;
     // ---- one GEMM per Winograd point on the engine
@@ -250,7 +333,7 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
       a.dispose();
       r.dispose();
     }
-    t1n = performance.now();
+    t1n = cpuMs();
     plan.stageMs.gemm += t1n - t0;
     t0 = t1n;
     // ---- output transform
@@ -258,36 +341,10 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
       for (let ty = 0; ty < nTy; ty++)
         for (let tx = 0; tx < nTx; tx++) {
           const row = (bi * nTy + ty) * nTx + tx;
-          for (let kh = 0; kh < mu; kh++)
-            for (let u = 0; u < M; u++) {
-              const { idx, val } = at[u];
-              const tb = (kh * M + u) * Co;
-              let sb = ((kh * mu + idx[0]) * rows + row) * Co;
-              let v = val[0];
-              for (let o = 0; o < Co; o++) t2[tb + o] = v * Mb[sb + o];
-              for (let e = 1; e < idx.length; e++) {
-                sb = ((kh * mu + idx[e]) * rows + row) * Co;
-                v = val[e];
-                for (let o = 0; o < Co; o++) t2[tb + o] += v * Mb[sb + o];
-              }
-            }
-          const b = n0 + bi;
-          for (let vy = 0; vy < M && ty * M + vy < outH; vy++) {
-            const { idx, val } = at[vy];
-            for (let u = 0; u < M && tx * M + u < outW; u++) {
-              const ob = ((b * outH + ty * M + vy) * outW + tx * M + u) * Co;
-              let sb = (idx[0] * M + u) * Co;
-              let v = val[0];
-              for (let o = 0; o < Co; o++) out[ob + o] = v * t2[sb + o];
-              for (let e = 1; e < idx.length; e++) {
-                sb = (idx[e] * M + u) * Co;
-                v = val[e];
-                for (let o = 0; o < Co; o++) out[ob + o] += v * t2[sb + o];
-              }
-            }
-          }
+          const outBase = (((n0 + bi) * outH + ty * M) * outW + tx * M) * Co;
+          outputTile(g, at, Mb, rows, row, t2, out, outBase, outW, Math.min(M, outH - ty * M), Math.min(M, outW - tx * M));
         }
-    plan.stageMs.output += performance.now() - t0;
+    plan.stageMs.output += cpuMs() - t0;
   }
   return { data: out, shape: [N, outH, outW, Co] };
 }
@@ -317,4 +374,10 @@ export function runFast(plan: FastPlan, x: Tensor4<Float32Array>, padding: Paddi
   const top = padding === 'same' ? Math.floor((K - 1) / 2) : 0;
   const left = top;
   return runFastValid(plan, placeInput(x, top, left, outH + K - 1, outW + K - 1), outH, outW);
+}
+
+/** Process CPU time in ms (user + system): robust to other jobs sharing the machine (the engine is single-threaded). */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/core/engine.js';
 import { Rng } from '../../src/core/rng.js';
-import { batchNormGradOps, fastBatchNormalization } from '../../src/core/kernels/batchnorm.js';
-import { BN_GRAD_KERNEL, MOMENTS_KERNEL } from '../../src/core/kernels/wasm.js';
+import { batchNormForwardOps, batchNormGradOps, fastBatchNormalization } from '../../src/core/kernels/batchnorm.js';
+import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL } from '../../src/core/kernels/wasm.js';
 
 const TOL = 1e-5;
 
@@ -113,6 +113,18 @@ describe('project wasm kernels vs the cpu backend', () => {
       const inputs = { dy: rand(rng, convOut(c)), filter: rand(rng, [c.k[0], c.k[1], c.x[3], c.co]) };
       note('Conv2DBackpropInput', check('Conv2DBackpropInput', inputs, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }, JSON.stringify(c)));
     }
+    // Explicit padding the phase decomposition does not cover (zero-dilation fallback), both kernels.
+    const pad = [
+      [0, 0],
+      [2, 0],
+      [1, 1],
+      [0, 0],
+    ];
+    const x: [number, number, number, number] = [2, 9, 8, 3];
+    const info = tf.backend_util.computeConv2DInfo(x, [3, 3, 3, 4], 2, 1, pad as never);
+    const dy = rand(rng, info.outShape);
+    note('Conv2DBackpropInput', check('Conv2DBackpropInput', { dy, filter: rand(rng, [3, 3, 3, 4]) }, { strides: 2, pad, dataFormat: 'NHWC', inputShape: x }, 'explicit pad'));
+    note('Conv2DBackpropFilter', check('Conv2DBackpropFilter', { x: rand(rng, x), dy }, { strides: 2, pad, dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] }, 'explicit pad'));
   });
 
   it('DepthwiseConv2dNativeBackpropFilter and ...BackpropInput', () => {
@@ -198,7 +210,7 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
-  it('batch-norm training kernels (moments, gradient) vs the op-based twin on cpu', () => {
+  it('batch-norm training kernels (forward with moments, gradient) vs the op-based twin on cpu', () => {
     const rng = new Rng(8);
     for (const shape of [
       [4, 5, 5, 3],
@@ -213,26 +225,26 @@ describe('project wasm kernels vs the cpu backend', () => {
       for (let i = 0; i < xa.data.length; i++) xa.data[i] = xa.data[i] * 3 + 1.5; // non-zero mean
       const dya = rand(rng, shape);
       const ga = rand(rng, [C]);
+      const ba = rand(rng, [C]);
       const eps = 1e-3;
       const ref = (b: string) => {
         tf.setBackend(b);
         return tf.tidy(() => {
           const x = tf.tensor(xa.data, shape);
-          const axes = shape.map((_, i) => i).slice(0, -1);
-          const { mean, variance } = tf.moments(x, axes);
-          const outs = batchNormGradOps(x, tf.tensor(dya.data, shape), mean as tf.Tensor1D, variance as tf.Tensor1D, tf.tensor1d(ga.data), eps);
-          return [mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
+          const [y, mean, variance] = batchNormForwardOps(x, tf.tensor1d(ga.data), tf.tensor1d(ba.data), eps);
+          const outs = batchNormGradOps(x, tf.tensor(dya.data, shape), mean, variance, tf.tensor1d(ga.data), eps);
+          return [y, mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
         });
       };
       const expected = ref('cpu');
       tf.setBackend('wasm');
       const got = tf.tidy(() => {
         const x = tf.tensor(xa.data, shape);
-        const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as unknown as tf.Tensor[];
+        const [y, mean, variance] = tf.engine().runKernel(BN_FORWARD_KERNEL, { x, gamma: tf.tensor1d(ga.data), beta: tf.tensor1d(ba.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
         const outs = tf.engine().runKernel(BN_GRAD_KERNEL, { x, dy: tf.tensor(dya.data, shape), mean, variance, gamma: tf.tensor1d(ga.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
-        return [mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
+        return [y, mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
       });
-      ['AccelabMoments.mean', 'AccelabMoments.variance', 'AccelabBatchNormGrad.dx', 'AccelabBatchNormGrad.dgamma', 'AccelabBatchNormGrad.dbeta'].forEach((name, i) => {
+      ['AccelabBatchNormForward.y', 'AccelabBatchNormForward.mean', 'AccelabBatchNormForward.variance', 'AccelabBatchNormGrad.dx', 'AccelabBatchNormGrad.dgamma', 'AccelabBatchNormGrad.dbeta'].forEach((name, i) => {
         const e = relErr(got[i], expected[i]);
         assert.ok(e <= TOL, `${name} ${shape}: relative error ${e}`);
         note(name.split('.')[0], e);
@@ -268,7 +280,7 @@ describe('project wasm kernels vs the cpu backend', () => {
     const probe = fastBatchNormalization();
     const info = await tf.profile(() => tf.grad((xi: tf.Tensor) => tf.sum(probe.apply(xi, { training: true }) as tf.Tensor))(tf.ones([2, 3, 3, 4])));
     const names = new Set(info.kernels.map((k) => k.name));
-    assert.ok(names.has('AccelabMoments') && names.has('AccelabBatchNormGrad'), [...names].join(','));
+    assert.ok(names.has('AccelabBatchNormForward') && names.has('AccelabBatchNormGrad'), [...names].join(','));
     const ref = results['cpu-stock'];
     for (const key of ['cpu-fast', 'wasm-fast', 'wasm-stock']) {
       results[key].forEach((arr, i) => {

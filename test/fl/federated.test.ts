@@ -42,7 +42,7 @@ test('FedAvg learns above chance, evaluates every round, and is deterministic', 
 test('PKD with λ = 0 equals FedAvg bit for bit (the KD term is computed and fires), λ = 1 differs', async () => {
   const fed = await runFederated(parseFlConfig({ ...base, method: 'fedavg' }), { executor: new InProcessExecutor() });
   const pkd0 = await runFederated(
-    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 0, trigger: 'any-weak-miss', groups: [[0, 6], [2, 4]] } }),
+    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 0, trigger: 'any-weak-miss', triggerOn: 'group', groups: [[0, 6], [2, 4]] } }),
     { executor: new InProcessExecutor() },
   );
   assert.equal(pkd0.finalFingerprint, fed.finalFingerprint);
@@ -53,7 +53,7 @@ test('PKD with λ = 0 equals FedAvg bit for bit (the KD term is computed and fir
   assert.equal(pkd0.pkd?.experts.length, 2);
   assert.ok(pkd0.pkd!.experts.every((e) => e.rounds === 2 && e.perRound.length === 2));
   const pkd1 = await runFederated(
-    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 1, trigger: 'any-weak-miss', groups: [[0, 6], [2, 4]] } }),
+    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 1, trigger: 'any-weak-miss', triggerOn: 'group', groups: [[0, 6], [2, 4]] } }),
     { executor: new InProcessExecutor() },
   );
   assert.notEqual(pkd1.finalFingerprint, fed.finalFingerprint);
@@ -109,4 +109,45 @@ test('worker threads: same result as in-process, and a thread killed mid-job is 
   } finally {
     await ex.close();
   }
+});
+
+test('a PKD run started from the FedAvg run’s warm-up snapshot equals the PKD run from scratch', async () => {
+  const pkdCfg = parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 1, lambda: 1, groups: [[0, 6]] } });
+  const scratch = await runFederated(pkdCfg, { executor: new InProcessExecutor() });
+  let snap: Float32Array[] | null = null;
+  const fed = await runFederated(parseFlConfig({ ...base, method: 'fedavg' }), {
+    executor: new InProcessExecutor(),
+    onWeights: (round, w) => {
+      if (round === 3) snap = w;
+    },
+  });
+  assert.ok(snap);
+  const shared = await runFederated(pkdCfg, { executor: new InProcessExecutor(), startFrom: { round: 3, rounds: fed.rounds, weights: snap } });
+  assert.equal(shared.finalFingerprint, scratch.finalFingerprint);
+  assert.deepEqual(
+    shared.rounds.map((r) => r.phase),
+    scratch.rounds.map((r) => r.phase),
+  );
+});
+
+test('the partial-KD trigger fires exactly on the eligible samples', async () => {
+  const { localFit } = await import('../../src/fl/client.js');
+  const { prepareTask } = await import('../../src/fl/task.js');
+  const { initialWeights, taskSpecOf } = await import('../../src/fl/run.js');
+  const cfg = parseFlConfig({ ...base });
+  const task = await prepareTask(taskSpecOf(cfg));
+  const w = initialWeights(task, 'fl-mlp', 10, 1);
+  const expert = initialWeights(task, 'fl-mlp', 2, 2);
+  const train = { epochs: 2, batchSize: 16, optimizer: 'sgd' as const, lr: 0.01, momentum: 0 };
+  const labels = Array.from(task.clientIndices[0], (i) => task.dataset.train.labels[i]);
+  const count = (cs: number[]) => labels.filter((y) => cs.includes(y)).length;
+  // A briefly trained student confuses the near-identical classes 0 and 6.
+  const trained = (await localFit({ task, clientId: 0, seed: 1, weights: w, train: { ...train, epochs: 5, lr: 0.05 }, model: 'fl-mlp' })).weights;
+  const fit = (trigger: 'always' | 'within-group', triggerOn: 'weak' | 'group', weak: number[]) =>
+    localFit({ task, clientId: 0, seed: 1, weights: trained, train, model: 'fl-mlp', kd: { groups: [[0, 6]], weak, triggerOn, experts: [expert], expertModel: 'fl-mlp', temperature: 2, lambda: 1, trigger } });
+  assert.equal((await fit('always', 'group', [])).kdTriggered, 2 * count([0, 6]));
+  assert.equal((await fit('always', 'weak', [6])).kdTriggered, 2 * count([6]));
+  assert.equal((await fit('within-group', 'weak', [])).kdTriggered, 0);
+  const within = (await fit('within-group', 'group', [])).kdTriggered;
+  assert.ok(within > 0 && within < 2 * count([0, 6]), `within-group fired ${within} times`);
 });

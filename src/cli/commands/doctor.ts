@@ -15,7 +15,8 @@ export function register(program: Command): void {
         [
           `backend      ${engine.backend}${engine.tfjsNodeAvailable ? '' : ' (tfjs-node not installed)'}`,
           `SIMD         ${engine.simd === null ? 'n/a' : engine.simd ? 'yes' : 'no'}`,
-          `threads      ${engine.threads} per process (use workers for more cores)`,
+          `threads      ${engine.threads} per process; executor default ${engine.workers} worker threads, one engine each`,
+          `kernels      ${engine.projectKernels.length ? `${engine.projectKernels.length} project training kernels (${engine.projectKernels.join(', ')})` : 'stock'}`,
           `tfjs         ${engine.tfjsVersion}`,
           `machine      ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
           `data sets    ${datasets.map((d) => `${d.name} ${d.present ? `(${d.where})` : 'missing'}`).join('; ')}`,

@@ -9,6 +9,7 @@ import { type CommonOptions, defaultOut, emit, intArg, progressFor, startEngine,
 interface TourFlags extends CommonOptions {
   dataDir?: string;
   trainLimit?: number;
+  testLimit?: number;
   only?: string;
 }
 
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .description('quick tour (what `npm start` runs): engine info, one epoch of cnn-small on Fashion-MNIST (synthetic data when missing), one report.html')
     .option('--data-dir <dir>', 'folder holding the data set files')
     .option('--train-limit <n>', 'train on the first N images only (quicker)', intArg('--train-limit', 1))
+    .option('--test-limit <n>', 'evaluate on the first N test images only (quicker)', intArg('--test-limit', 1))
     .option('--only <steps>', `comma-separated steps to run (${TOUR_STEPS.map((s) => s.name).join(', ')})`);
   withCommon(cmd).action(async (o: TourFlags) => {
     const out = resolve(o.out ?? defaultOut('tour'));
@@ -52,6 +54,7 @@ export function register(program: Command): void {
       seed: o.seed,
       dataDir: o.dataDir,
       trainLimit: o.trainLimit,
+      testLimit: o.testLimit,
       only,
       progress: progressFor(o),
       hooks: {

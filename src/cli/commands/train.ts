@@ -22,6 +22,7 @@ interface TrainFlags extends CommonOptions {
   trainLimit?: number;
   testLimit?: number;
   dataDir?: string;
+  evalEveryEpoch?: boolean;
 }
 
 function pct(v: number | null | undefined): string {
@@ -46,7 +47,8 @@ export function register(program: Command): void {
     .option('--no-augment', 'switch augmentation off')
     .option('--train-limit <n>', 'use only the first N training images', intArg('--train-limit', 1))
     .option('--test-limit <n>', 'use only the first N test images', intArg('--test-limit', 1))
-    .option('--data-dir <dir>', 'folder holding the data set files');
+    .option('--data-dir <dir>', 'folder holding the data set files')
+    .option('--no-eval-every-epoch', 'evaluate on the test set only after the last epoch (quicker)');
   withCommon(cmd).action(async (o: TrainFlags, c: Command) => {
     const fromFile = o.config ? readConfigFile(o.config) : {};
     const flag = <K extends keyof TrainFlags>(k: K): TrainFlags[K] | undefined => (c.getOptionValueSource(k as string) === 'cli' ? o[k] : undefined);
@@ -65,6 +67,7 @@ export function register(program: Command): void {
       ['trainLimit', 'trainLimit'],
       ['testLimit', 'testLimit'],
       ['dataDir', 'dataDir'],
+      ['evalEveryEpoch', 'evalEveryEpoch'],
       ['seed', 'seed'],
     ];
     for (const [flagName, key] of map) {

@@ -3,8 +3,8 @@
  *
  * tfjs's BatchNormalization layer trains through `tf.moments` + `batchNorm` and their generic
  * gradients: about 35 kernel calls over the full activation per layer (Multiply, Sub, Sum, Mean,
- * Tile, ...), a third of a ResNet-20 step on wasm. Here the training forward is one moments pass
- * plus the FusedBatchNorm kernel, and the backward is one gradient kernel
+ * Tile, ...), a third of a ResNet-20 step on wasm. Here the training forward is one kernel (moments
+ * and normalization) and the backward is one gradient kernel
  * (dβ = Σdy, dγ = Σdy·x̂, dx = γ/(σ·M)·(M·dy − dβ − x̂·dγ)), wrapped in tf.customGrad.
  * On wasm both passes are typed-array loops (./wasm.ts, float64 accumulators); on other backends
  * the same math runs as a few tf ops (`batchNormTrainingOps`, also the tests' reference twin).
@@ -14,7 +14,7 @@
  * path when training with a last-axis, centred and scaled layer, and defers to tfjs otherwise.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BN_GRAD_KERNEL, MOMENTS_KERNEL } from './wasm.js';
+import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL } from './wasm.js';
 
 export interface BatchNormTrainingResult {
   y: tf.Tensor;
@@ -26,11 +26,23 @@ function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-function moments(x: tf.Tensor): [tf.Tensor1D, tf.Tensor1D] {
-  if (hasKernel(MOMENTS_KERNEL)) return tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as unknown as [tf.Tensor1D, tf.Tensor1D];
-  const axes = x.shape.map((_, i) => i).slice(0, -1);
-  const m = tf.moments(x, axes);
-  return [m.mean as tf.Tensor1D, m.variance as tf.Tensor1D];
+/** Forward pass: [y, batch mean, batch variance]. */
+function forward(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  if (hasKernel(BN_FORWARD_KERNEL)) {
+    return tf.engine().runKernel(BN_FORWARD_KERNEL, { x, gamma, beta }, { epsilon }) as unknown as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+  }
+  return batchNormForwardOps(x, gamma, beta, epsilon);
+}
+
+/** Forward pass as plain tf ops (reference twin; non-wasm backends). */
+export function batchNormForwardOps(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  return tf.tidy(() => {
+    const axes = x.shape.map((_, i) => i).slice(0, -1);
+    const m = tf.moments(x, axes);
+    const mean = m.mean as tf.Tensor1D;
+    const variance = m.variance as tf.Tensor1D;
+    return [tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean, variance];
+  });
 }
 
 /** Gradient of batch norm w.r.t. x, gamma, beta as plain tf ops (reference twin; non-wasm backends). */
@@ -65,9 +77,8 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
   const f = tf.customGrad((...args: (tf.Tensor | ((t: tf.Tensor[]) => void))[]) => {
     const [xi, g, b] = args as tf.Tensor[];
     const save = args[3] as (t: tf.Tensor[]) => void;
-    const [mean, variance] = moments(xi);
+    const [y, mean, variance] = forward(xi, g as tf.Tensor1D, b as tf.Tensor1D, epsilon);
     stats = [tf.keep(mean.clone()), tf.keep(variance.clone())];
-    const y = tf.batchNorm(xi, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, epsilon);
     save([xi, mean, variance, g]);
     return {
       value: y,

@@ -5,6 +5,7 @@
  * gradients. The `cpu` backend keeps its stock kernels (it is the reference the tests compare to).
  */
 import { registerWasmKernels } from './wasm.js';
+import './batchnorm.js';
 
 export { WASM_PROJECT_KERNELS } from './wasm.js';
 

@@ -78,7 +78,10 @@ function channelsLastOnly(dataFormat: unknown, kernel: string): void {
  * ≤ 9 rows, which XNNPACK runs slowly; there the transposed im2col matrix is small, so
  * dW[(kh,kw,c), co] = colᵀ[(kh,kw,c), (n,oh,ow)] · dy[(n,oh,ow), co] as one untransposed matmul.
  */
-const IM2COL_MAX_ROWS = 32;
+let IM2COL_MAX_ROWS = Number(process.env.ACCELAB_IM2COL_ROWS ?? 32);
+export function setIm2colRows(n: number): void {
+  IM2COL_MAX_ROWS = n;
+}
 
 function filterGradIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
@@ -146,7 +149,7 @@ const conv2dBackpropFilter: Kfn = ({ inputs, backend, attrs }) => {
   const pb = Math.max(bottom, 0);
   const pr = Math.max(right, 0);
   const N = info.batchSize;
-  if (KH * KW * C <= IM2COL_MAX_ROWS) return filterGradIm2col(x, dy, info, backend);
+  if (KH * KW * C <= IM2COL_MAX_ROWS || (KH === 1 && KW === 1)) return filterGradIm2col(x, dy, info, backend);
   const xT = backend.makeOutput([C, H, W, N], 'float32');
   const dyT = backend.makeOutput([OH, OW, N, CO], 'float32');
   {
@@ -215,6 +218,101 @@ const conv2dBackpropFilter: Kfn = ({ inputs, backend, attrs }) => {
 // ---------------------------------------------------------------------------------------------
 // Conv2DBackpropInput
 // ---------------------------------------------------------------------------------------------
+interface Phase {
+  /** Filter taps of this phase: k = p + s·j, j < J. */
+  p: number;
+  J: number;
+  /** Output index q ↦ input index q·s + p − pad; valid q in [qMin, qMin + Q). */
+  qMin: number;
+  Q: number;
+  padBefore: number;
+  padAfter: number;
+}
+
+function phases(s: number, K: number, pad: number, inSize: number, outSize: number): Phase[] | null {
+  const out: Phase[] = [];
+  for (let p = 0; p < s; p++) {
+    const J = Math.max(0, Math.ceil((K - p) / s));
+    const qMin = Math.ceil((pad - p) / s);
+    const qMax = Math.floor((inSize - 1 + pad - p) / s);
+    const Q = qMax - qMin + 1;
+    const padBefore = J - 1 - qMin;
+    const padAfter = Q + J - 1 - outSize - padBefore;
+    if (J > 0 && Q > 0 && (padBefore < 0 || padAfter < 0)) return null;
+    out.push({ p, J, qMin, Q, padBefore, padAfter });
+  }
+  return out;
+}
+
+/**
+ * Strided input gradient by phase decomposition: the input rows with (ih + pad) ≡ p (mod s) see
+ * only the filter taps k ≡ p (mod s), so each of the sh·sw phases is a stride-1 Conv2D of the
+ * (undilated) dy with a flipped sub-filter, scattered into dx. Avoids the s² zero work of the
+ * dilated formulation. Returns null for paddings it does not cover (the caller falls back).
+ */
+function inputGradPhased(dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo | null {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const ph = phases(sh, KH, info.padInfo.top, H, OH);
+  const pw = phases(sw, KW, info.padInfo.left, W, OW);
+  if (!ph || !pw) return null;
+  const out = backend.makeOutput([N, H, W, C], 'float32');
+  f32(backend, out).fill(0);
+  for (const a of ph) {
+    for (const b of pw) {
+      if (a.J === 0 || b.J === 0 || a.Q <= 0 || b.Q <= 0) continue;
+      // Sub-filter, flipped and in/out swapped: f[j', i', co, c] = w[a.p + sh(J−1−j'), b.p + sw(J−1−i'), c, co].
+      const sub = backend.makeOutput([a.J, b.J, CO, C], 'float32');
+      {
+        const w = f32(backend, filter);
+        const f = f32(backend, sub);
+        for (let j = 0; j < a.J; j++) {
+          const kh = a.p + sh * (a.J - 1 - j);
+          for (let i = 0; i < b.J; i++) {
+            const kw = b.p + sw * (b.J - 1 - i);
+            const sBase = (kh * KW + kw) * C * CO;
+            const dBase = (j * b.J + i) * CO * C;
+            for (let c = 0; c < C; c++) for (let o = 0; o < CO; o++) f[dBase + o * C + c] = w[sBase + c * CO + o];
+          }
+        }
+      }
+      const r = callKernel(
+        'Conv2D',
+        backend,
+        { x: dy, filter: sub },
+        {
+          strides: [1, 1],
+          dilations: [1, 1],
+          pad: [
+            [0, 0],
+            [a.padBefore, a.padAfter],
+            [b.padBefore, b.padAfter],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+        },
+      ); // [N, a.Q, b.Q, C]
+      backend.disposeData(sub.dataId);
+      const src = f32(backend, r);
+      const dst = f32(backend, out);
+      for (let n = 0; n < N; n++) {
+        for (let qh = 0; qh < a.Q; qh++) {
+          const ih = (a.qMin + qh) * sh + a.p - info.padInfo.top;
+          for (let qw = 0; qw < b.Q; qw++) {
+            const iw = (b.qMin + qw) * sw + b.p - info.padInfo.left;
+            const s0 = ((n * a.Q + qh) * b.Q + qw) * C;
+            const d0 = ((n * H + ih) * W + iw) * C;
+            for (let c = 0; c < C; c++) dst[d0 + c] = src[s0 + c];
+          }
+        }
+      }
+      backend.disposeData(r.dataId);
+    }
+  }
+  return out;
+}
+
 const conv2dBackpropInput: Kfn = ({ inputs, backend, attrs }) => {
   const dy = req(inputs, 'dy');
   const filter = req(inputs, 'filter');
@@ -232,6 +330,10 @@ const conv2dBackpropInput: Kfn = ({ inputs, backend, attrs }) => {
   );
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  if (sh > 1 || sw > 1) {
+    const phased = inputGradPhased(dy, filter, info, backend);
+    if (phased) return phased;
+  }
   const pt = KH - 1 - info.padInfo.top;
   const pl = KW - 1 - info.padInfo.left;
   const Hd = (OH - 1) * sh + 1;
@@ -570,6 +672,8 @@ export const WASM_PROJECT_KERNELS = [
   'Tile',
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
+  'AccelabBatchNormForward',
+  'AccelabBatchNormGrad',
 ] as const;
 
 /**
@@ -587,6 +691,7 @@ export function registerWasmKernels(): void {
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
   };
   for (const name of WASM_PROJECT_KERNELS) {
+    if (name === BN_FORWARD_KERNEL || name === BN_GRAD_KERNEL) continue;
     const stock = tf.getKernel(name, 'wasm');
     let fn = own[name];
     if (name === 'BatchMatMul' || name === '_FusedMatMul') {
@@ -609,32 +714,78 @@ export function registerWasmKernels(): void {
 // ---------------------------------------------------------------------------------------------
 // Batch-norm training kernels (project-defined kernel names, used by ./batchnorm.ts)
 // ---------------------------------------------------------------------------------------------
-/** Channels-last moments: mean and (biased) variance over all axes but the last, float64 accumulation. */
-export const MOMENTS_KERNEL = 'AccelabMoments';
+/**
+ * Channels-last batch-norm training forward: inputs x, gamma, beta (attr epsilon) → [y, mean, variance],
+ * with the batch mean and (biased) variance over all axes but the last (float64 accumulation).
+ */
+export const BN_FORWARD_KERNEL = 'AccelabBatchNormForward';
 /** Channels-last batch-norm gradient: inputs x, dy, mean, variance, gamma → [dx, dgamma, dbeta]. */
 export const BN_GRAD_KERNEL = 'AccelabBatchNormGrad';
 
-const momentsKernel = ({ inputs, backend }: KernelArgs): TensorInfo[] => {
+/**
+ * Rows per block of the channel-major loops below: each block (≤ 64 KiB) is swept once per
+ * channel with scalar accumulators in registers, which the JIT turns into much faster code than
+ * row-major loops updating a per-channel accumulator array.
+ */
+function blockRows(C: number): number {
+  return Math.max(1, Math.floor(16384 / C));
+}
+
+const bnForwardKernel = ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
   const x = req(inputs, 'x');
   const C = x.shape[x.shape.length - 1];
+  const eps = attrs.epsilon as number;
+  const yI = backend.makeOutput(x.shape.slice(), 'float32');
   const mean = backend.makeOutput([C], 'float32');
   const variance = backend.makeOutput([C], 'float32');
   const xv = f32(backend, x);
   const M = xv.length / C;
+  const R = blockRows(C);
   const s = new Float64Array(C);
-  for (let i = 0, k = 0; i < M; i++) for (let c = 0; c < C; c++, k++) s[c] += xv[k];
+  for (let i0 = 0; i0 < M; i0 += R) {
+    const end = Math.min(M, i0 + R) * C;
+    for (let c = 0; c < C; c++) {
+      let a = 0;
+      for (let k = i0 * C + c; k < end; k += C) a += xv[k];
+      s[c] += a;
+    }
+  }
   for (let c = 0; c < C; c++) s[c] /= M;
   const q = new Float64Array(C);
-  for (let i = 0, k = 0; i < M; i++) {
-    for (let c = 0; c < C; c++, k++) {
-      const d = xv[k] - s[c];
-      q[c] += d * d;
+  for (let i0 = 0; i0 < M; i0 += R) {
+    const end = Math.min(M, i0 + R) * C;
+    for (let c = 0; c < C; c++) {
+      const m = s[c];
+      let a = 0;
+      for (let k = i0 * C + c; k < end; k += C) {
+        const d = xv[k] - m;
+        a += d * d;
+      }
+      q[c] += a;
     }
   }
   for (let c = 0; c < C; c++) q[c] /= M;
+  // y = x·scale + shift with scale = γ/√(σ²+ε), shift = β − μ·scale
+  const gamma = f32(backend, req(inputs, 'gamma'));
+  const beta = f32(backend, req(inputs, 'beta'));
+  const y = f32(backend, yI);
+  const scale = new Float64Array(C);
+  const shift = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    scale[c] = gamma[c] / Math.sqrt(q[c] + eps);
+    shift[c] = beta[c] - s[c] * scale[c];
+  }
+  for (let i0 = 0; i0 < M; i0 += R) {
+    const end = Math.min(M, i0 + R) * C;
+    for (let c = 0; c < C; c++) {
+      const a = scale[c];
+      const b = shift[c];
+      for (let k = i0 * C + c; k < end; k += C) y[k] = xv[k] * a + b;
+    }
+  }
   f32(backend, mean).set(s);
   f32(backend, variance).set(q);
-  return [mean, variance];
+  return [yI, mean, variance];
 };
 
 const bnGradKernel = ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
@@ -651,33 +802,46 @@ const bnGradKernel = ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
   const gamma = f32(backend, req(inputs, 'gamma'));
   const dx = f32(backend, dxI);
   const M = xv.length / C;
-  const inv = new Float64Array(C);
-  const mu = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    inv[c] = 1 / Math.sqrt(variance[c] + eps);
-    mu[c] = mean[c];
-  }
+  const R = blockRows(C);
   const db = new Float64Array(C);
-  const dg = new Float64Array(C);
-  for (let i = 0, k = 0; i < M; i++) {
-    for (let c = 0; c < C; c++, k++) {
-      const d = g[k];
-      db[c] += d;
-      dg[c] += d * (xv[k] - mu[c]) * inv[c];
+  const dgRaw = new Float64Array(C); // Σ dy·(x − μ)
+  for (let i0 = 0; i0 < M; i0 += R) {
+    const end = Math.min(M, i0 + R) * C;
+    for (let c = 0; c < C; c++) {
+      const m = mean[c];
+      let a = 0;
+      let b = 0;
+      for (let k = i0 * C + c; k < end; k += C) {
+        const d = g[k];
+        a += d;
+        b += d * (xv[k] - m);
+      }
+      db[c] += a;
+      dgRaw[c] += b;
     }
   }
-  // dx = γ·inv/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
-  const a = new Float64Array(C);
-  const b = new Float64Array(C);
-  const e = new Float64Array(C);
+  // dx = γ·inv/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  x̂ = (x − μ)·inv
+  const dg = new Float64Array(C);
+  const ca = new Float64Array(C);
+  const cb = new Float64Array(C);
+  const ce = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    const k = (gamma[c] * inv[c]) / M;
-    a[c] = k * M;
-    b[c] = k * db[c];
-    e[c] = k * dg[c] * inv[c];
+    const inv = 1 / Math.sqrt(variance[c] + eps);
+    dg[c] = dgRaw[c] * inv;
+    const kk = (gamma[c] * inv) / M;
+    ca[c] = kk * M;
+    cb[c] = kk * db[c];
+    ce[c] = kk * dg[c] * inv;
   }
-  for (let i = 0, k = 0; i < M; i++) {
-    for (let c = 0; c < C; c++, k++) dx[k] = a[c] * g[k] - b[c] - (xv[k] - mu[c]) * e[c];
+  for (let i0 = 0; i0 < M; i0 += R) {
+    const end = Math.min(M, i0 + R) * C;
+    for (let c = 0; c < C; c++) {
+      const a = ca[c];
+      const b = cb[c];
+      const e = ce[c];
+      const m = mean[c];
+      for (let k = i0 * C + c; k < end; k += C) dx[k] = a * g[k] - b - (xv[k] - m) * e;
+    }
   }
   f32(backend, dgI).set(dg);
   f32(backend, dbI).set(db);
@@ -686,7 +850,7 @@ const bnGradKernel = ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
 
 export function registerWasmBatchNormKernels(): void {
   for (const [name, fn] of [
-    [MOMENTS_KERNEL, momentsKernel],
+    [BN_FORWARD_KERNEL, bnForwardKernel],
     [BN_GRAD_KERNEL, bnGradKernel],
   ] as const) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');

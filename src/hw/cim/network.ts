@@ -45,7 +45,7 @@ export interface QuantLayer {
   k: number;
   n: number;
   /** K×N integer weights. */
-  wq: Int8Array;
+  wq: Int32Array;
   /** Per-output-channel weight scale. */
   wScale: Float32Array;
   /** Input activation scale: a = q·inScale, q ∈ 0…15. */
@@ -69,6 +69,8 @@ export interface QuantizeOptions {
   /** Percentile of activations used as the clip of each layer's input. */
   percentile: number;
   weightMax?: number;
+  /** Largest activation code (15 for 4 b). */
+  actMax?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ function percentileOf(values: Float32Array, p: number): number {
 /** Quantizes a workload to 4-b weights and 4-b unsigned activations (post-training, calibrated). */
 export function quantizeWorkload(wl: Workload, o: QuantizeOptions, gemm: GemmEngine = plainGemmEngine): QuantizedNetwork {
   const weightMax = o.weightMax ?? 7;
-  const actMax = 15;
+  const actMax = o.actMax ?? 15;
   const clips = new Map<number, number>();
   floatForward(wl, o.calib, o.calibCount, gemm, (i, input) => {
     clips.set(i, i === firstMacOp(wl) ? 1 : percentileOf(input, o.percentile));
@@ -243,7 +245,7 @@ export function quantizeWorkload(wl: Workload, o: QuantizeOptions, gemm: GemmEng
       }
     }
     const wScale = new Float32Array(n);
-    const wq = new Int8Array(k * n);
+    const wq = new Int32Array(k * n);
     for (let j = 0; j < n; j++) {
       let mx = 0;
       for (let r = 0; r < k; r++) mx = Math.max(mx, Math.abs(w[r * n + j]));

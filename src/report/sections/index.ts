@@ -7,6 +7,7 @@ import { NotFoundError } from '../../core/errors.js';
 import type { ReportDocument, ReportSection } from '../types.js';
 import { engineSection } from './engine.js';
 import { evalSection, trainSection } from './train.js';
+import { flCompareSection, flConsistencySection, flSection } from './fl.js';
 
 /**
  * A section builder takes the typed result of its own kind. The parameter type is `never` here so
@@ -19,6 +20,9 @@ export const builders: Record<string, SectionBuilder> = {
   eval: evalSection,
   tour: tourSections,
   engine: engineSection,
+  fl: flSection,
+  'fl-compare': flCompareSection,
+  'fl-consistency': flConsistencySection,
 };
 
 export function hasBuilder(kind: string): boolean {

@@ -74,8 +74,8 @@ export function trainFigures(r: TrainResult): ReportFigure[] {
   ];
   if (r.epochs.every((e) => e.perClassAccuracy)) {
     const rows: Record<string, unknown>[] = [];
-    for (const e of r.epochs) e.perClassAccuracy?.forEach((a, i) => rows.push({ epoch: e.epoch, class: r.dataset.classNames[i], accuracy: a }));
-    figs.push({ title: 'Per-class test accuracy per epoch', spec: lineSpec(rows, { x: 'epoch', y: 'accuracy', series: 'class', yTitle: 'test accuracy', yFormat: '.0%' }) });
+    for (const e of r.epochs) for (const [i, a] of (e.perClassAccuracy ?? []).entries()) rows.push({ epoch: e.epoch, class: r.dataset.classNames[i], accuracy: a });
+    figs.push({ title: 'Per-class test accuracy per epoch', spec: lineSpec(rows, { x: 'epoch', y: 'accuracy', series: 'class', seriesOrder: r.dataset.classNames, yTitle: 'test accuracy', yFormat: '.0%' }) });
   } else {
     figs[2] = { ...perClassFig, wide: true };
   }
@@ -145,7 +145,7 @@ export function evalSection(r: EvalRunResult): ReportSection {
   const cells: Record<string, unknown>[] = [];
   m.confusion.forEach((row, t) => {
     const support = row.reduce((a, b) => a + b, 0);
-    row.forEach((count, p) => cells.push({ true: r.dataset.classNames[t], predicted: r.dataset.classNames[p], count, rate: support > 0 ? count / support : 0 }));
+    for (const [p, count] of row.entries()) cells.push({ true: r.dataset.classNames[t], predicted: r.dataset.classNames[p], count, rate: support > 0 ? count / support : 0 });
   });
   return {
     id: 'evaluation',

@@ -1,0 +1,298 @@
+/**
+ * CIM experiments: characterization of the macro, network inference on macros, cost estimate,
+ * and a quick run for the tour. Each returns plain JSON; `write*` functions produce run folders.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { validate } from '../core/config.js';
+import { initEngine, tf } from '../core/engine.js';
+import { DataError } from '../core/errors.js';
+import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { type Progress, silentProgress } from '../core/progress.js';
+import { loadDataset } from '../data/load.js';
+import { toFloat } from '../data/pipeline.js';
+import type { Dataset } from '../data/types.js';
+import { loadModel, readModelMetadata } from '../nn/checkpoint.js';
+import { createModel } from '../nn/models.js';
+import { normalizationFor, train } from '../nn/train.js';
+import { type Workload, workloadFromModel, workloadMacs } from '../nn/workload.js';
+import { characterize, type CharacterizeResult } from '../hw/cim/characterize.js';
+import { BOOSTED_CLIPPING_MODES, idealize, MAC_FOLDING_MODES, type MacroConfig, MacroConfigSchema, macroConfig } from '../hw/cim/config.js';
+import { type CostResult, costParams, CostParamsSchema, estimateCost } from '../hw/cim/cost.js';
+import { tfGemmEngine } from '../hw/cim/gemm-tf.js';
+import { designMacro } from '../hw/cim/macro.js';
+import { type EvalSet, evaluateAccuracy, floatForward, MappedNetwork, quantizeWorkload } from '../hw/cim/network.js';
+
+// ---------------------------------------------------------------------------------------------
+// Characterization
+
+export const CharacterizeConfigSchema = z
+  .object({
+    macro: MacroConfigSchema.default({}),
+    ideal: z.boolean().default(false),
+    chips: z.number().int().min(1).max(1000).default(8),
+    trials: z.number().int().min(1).max(100).default(2),
+    levelsPerCode: z.number().int().min(1).max(64).default(4),
+    techniques: z.boolean().default(true),
+    noiseScale: z.number().min(0).max(100).default(1),
+    seed: z.number().int().min(0).default(1),
+  })
+  .strict();
+export type CharacterizeConfig = z.output<typeof CharacterizeConfigSchema>;
+
+export interface CimCharacterizeRun {
+  kind: 'cim-characterize';
+  config: CharacterizeConfig;
+  result: CharacterizeResult;
+}
+
+export function runCharacterize(input: unknown, progress: Progress = silentProgress): CimCharacterizeRun {
+  const config = validate(CharacterizeConfigSchema, input, 'cim characterize config');
+  let macro = macroConfig(config.macro);
+  if (config.ideal) macro = idealize(macro);
+  const result = characterize({ config: macro, chips: config.chips, trials: config.trials, levelsPerCode: config.levelsPerCode, seed: config.seed, techniques: config.techniques, noiseScale: config.noiseScale }, progress);
+  return { kind: 'cim-characterize', config, result };
+}
+
+export function writeCharacterizeRun(dir: string, run: CimCharacterizeRun): void {
+  writeJsonAtomic(join(dir, 'config.json'), run.config);
+  writeJsonAtomic(join(dir, 'result.json'), run);
+  const vs = run.result.variants;
+  writeFileAtomic(
+    join(dir, 'summary.csv'),
+    toCsv(
+      ['variant', 'macFolding', 'boostedClipping', 'step', 'boost', 'rmsErrorLsb', 'rmsErrorMac', 'inlMaxLsb', 'dnlMaxLsb', 'marginMvPerLsb', 'typicalRmsErrorMac', 'typicalClipRate'],
+      vs.map((v) => [v.name, v.macFolding, v.boostedClipping, v.design.step, v.design.boost, v.rmsErrorLsb, v.rmsErrorMac, v.inlMaxLsb, v.dnlMaxLsb, v.marginMvPerLsb, v.typicalRmsErrorMac, v.typicalClipRate]),
+    ),
+  );
+  writeFileAtomic(join(dir, 'transfer.csv'), toCsv(['variant', 'mac', 'ideal', 'simulated', 'min', 'max'], vs.flatMap((v) => v.transfer.map((t) => [v.name, t.mac, t.ideal, t.simulated, t.min, t.max]))));
+  writeFileAtomic(join(dir, 'linearity.csv'), toCsv(['variant', 'code', 'inl', 'dnl'], vs.flatMap((v) => v.linearity.map((t) => [v.name, t.code, t.inl, t.dnl]))));
+  writeFileAtomic(join(dir, 'error-histogram.csv'), toCsv(['variant', 'error', 'count'], vs.flatMap((v) => v.errorHistogram.map((t) => [v.name, t.error, t.count]))));
+  writeFileAtomic(join(dir, 'monte-carlo.csv'), toCsv(['variant', 'chip', 'rmsErrorLsb', 'inlMaxLsb', 'dnlMaxLsb'], vs.flatMap((v) => v.monteCarlo.map((t) => [v.name, t.chip, t.rmsErrorLsb, t.inlMaxLsb, t.dnlMaxLsb]))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost
+
+export const CostConfigSchema = z.object({ macro: MacroConfigSchema.default({}), cost: CostParamsSchema.default({}) }).strict();
+
+export interface CimCostRun {
+  kind: 'cim-cost';
+  config: z.output<typeof CostConfigSchema>;
+  /** The configured macro, then the technique grid. */
+  result: CostResult;
+  variants: (CostResult & { macFolding: string; boostedClipping: string })[];
+}
+
+export function runCost(input: unknown): CimCostRun {
+  const config = validate(CostConfigSchema, input, 'cim cost config');
+  const macro = macroConfig(config.macro);
+  const p = costParams(config.cost);
+  const variants = (['off', macro.macFolding === 'off' ? 'sign-magnitude' : macro.macFolding] as const).flatMap((mf) =>
+    (['off', macro.boostedClipping === 'off' ? 'gain' : macro.boostedClipping] as const).map((bc) => ({ ...estimateCost({ ...macro, macFolding: mf, boostedClipping: bc }, p), macFolding: mf, boostedClipping: bc })),
+  );
+  return { kind: 'cim-cost', config, result: estimateCost(macro, p), variants };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network inference
+
+export const InferConfigSchema = z
+  .object({
+    model: z.enum(['cnn-small', 'mlp-300-100', 'lenet5']).default('cnn-small'),
+    dataset: z.string().default('fashion-mnist'),
+    /** A run folder with checkpoint/ (from `accelab train --out`); otherwise the model is trained here. */
+    checkpoint: z.string().optional(),
+    epochs: z.number().int().min(1).max(100).default(3),
+    trainLimit: z.number().int().min(100).optional(),
+    /** Test images for the main accuracies, and for the noise sweep. */
+    testLimit: z.number().int().min(10).default(10000),
+    sweepLimit: z.number().int().min(10).default(2000),
+    calibCount: z.number().int().min(8).max(10000).default(256),
+    percentile: z.number().min(0.9).max(1).default(0.9995),
+    noiseLevels: z.array(z.number().min(0).max(100)).default([0, 0.5, 1, 2, 3]),
+    macro: MacroConfigSchema.default({}),
+    batch: z.number().int().min(1).max(2000).default(200),
+    seed: z.number().int().min(0).default(1),
+    dataDir: z.string().optional(),
+  })
+  .strict();
+export type InferConfig = z.output<typeof InferConfigSchema>;
+
+export interface AccuracyRow {
+  setting: string;
+  macFolding: string;
+  boostedClipping: string;
+  noiseScale: number;
+  accuracy: number;
+  images: number;
+  clipRate: number;
+  seconds: number;
+}
+
+export interface CimInferResult {
+  kind: 'cim-infer';
+  config: InferConfig;
+  model: string;
+  dataset: string;
+  macsPerImage: number;
+  macrosUsed: number;
+  floatAccuracy: number;
+  ideal4bitAccuracy: number;
+  /** At the default noise on `testLimit` images: each technique on/off. */
+  techniques: AccuracyRow[];
+  /** Accuracy vs noise on `sweepLimit` images, per technique setting. */
+  noiseSweep: AccuracyRow[];
+  ideal4bitSweepAccuracy: number;
+  /** Loss of the fully enhanced macro vs ideal 4-bit (points) at the default noise. */
+  lossVsIdealPoints: number;
+  /** Simulated MACs per second of the macro-in-the-loop evaluation (default setting). */
+  simulatedMacsPerSecond: number;
+}
+
+function techniqueGrid(m: MacroConfig): { mf: MacroConfig['macFolding']; bc: MacroConfig['boostedClipping'] }[] {
+  const mfOn = m.macFolding === 'off' ? 'sign-magnitude' : m.macFolding;
+  const bcOn = m.boostedClipping === 'off' ? 'gain' : m.boostedClipping;
+  return [
+    { mf: 'off', bc: 'off' },
+    { mf: mfOn, bc: 'off' },
+    { mf: 'off', bc: bcOn },
+    { mf: mfOn, bc: bcOn },
+  ];
+}
+
+async function obtainModel(c: InferConfig, ds: Dataset, progress: Progress): Promise<{ model: tf.LayersModel; normalization: { mean: number[]; std: number[] } }> {
+  if (c.checkpoint) {
+    const dir = c.checkpoint.endsWith('checkpoint') ? c.checkpoint : join(c.checkpoint, 'checkpoint');
+    const model = await loadModel(dir);
+    const meta = readModelMetadata(dir) as { normalization?: { mean: number[]; std: number[] } };
+    return { model, normalization: meta.normalization ?? normalizationFor(ds) };
+  }
+  const model = createModel(c.model, { inputShape: [...ds.shape], numClasses: ds.numClasses, seed: c.seed });
+  const r = train({ dataset: ds, model, epochs: c.epochs, optimizer: 'adam', lr: 1e-3, batch: 64, seed: c.seed, evalEveryEpoch: false }, progress);
+  return { model, normalization: r.normalization };
+}
+
+/** Quantizes a model, maps it onto macros and evaluates accuracies (float, ideal 4-bit, macro settings × noise). */
+export async function runInfer(input: unknown, progress: Progress = silentProgress, data?: Dataset): Promise<CimInferResult> {
+  const config = validate(InferConfigSchema, input, 'cim infer config');
+  const macro = macroConfig(config.macro);
+  await initEngine();
+  const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir, trainLimit: config.trainLimit, seed: config.seed }));
+  if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
+  const { model, normalization } = await obtainModel(config, ds, progress);
+  const wl: Workload = workloadFromModel(model, normalization);
+  model.dispose();
+  return inferOnWorkload(wl, ds, config, macro, progress);
+}
+
+export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, macro: MacroConfig, progress: Progress = silentProgress): CimInferResult {
+  const shape = ds.shape;
+  const nTest = Math.min(config.testLimit, ds.test.count);
+  const nSweep = Math.min(config.sweepLimit, nTest);
+  const test: EvalSet = { x: toFloat(ds.test, shape, { count: nTest, normalize: null }), labels: ds.test.labels, count: nTest };
+  const sweep: EvalSet = { x: test.x.subarray(0, nSweep * (test.x.length / nTest)), labels: ds.test.labels, count: nSweep };
+  const calibN = Math.min(config.calibCount, ds.train.count);
+  const calib = toFloat(ds.train, shape, { count: calibN, normalize: null });
+  const gemm = tfGemmEngine;
+  const net = quantizeWorkload(wl, { calib, calibCount: calibN, percentile: config.percentile }, gemm);
+  const classes = ds.numClasses;
+  const floatAccuracy = evaluateAccuracy((x, b) => floatForward(wl, x, b, gemm), test, classes, config.batch, progress, 'float');
+  const ideal = new MappedNetwork(net, { kind: 'ideal' }, gemm);
+  const ideal4bitAccuracy = evaluateAccuracy((x, b) => ideal.forward(x, b), test, classes, config.batch, progress, 'ideal 4-bit');
+  const ideal4bitSweepAccuracy = nSweep === nTest ? ideal4bitAccuracy : evaluateAccuracy((x, b) => ideal.forward(x, b), sweep, classes, config.batch, progress, 'ideal 4-bit');
+  ideal.dispose();
+  const macsPerImage = workloadMacs(wl);
+  const evalMacro = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping'], noiseScale: number, set: EvalSet): AccuracyRow & { macros: number } => {
+    const cfg: MacroConfig = { ...macro, macFolding: mf, boostedClipping: bc };
+    const mapped = new MappedNetwork(net, { kind: 'macro', config: cfg, seed: config.seed, noiseScale }, gemm);
+    const t0 = performance.now();
+    const acc = evaluateAccuracy((x, b) => mapped.forward(x, b), set, classes, config.batch, progress, `${mf}/${bc} ×${noiseScale}`);
+    const seconds = (performance.now() - t0) / 1000;
+    mapped.dispose();
+    return { setting: `folding ${mf}, boosted-clipping ${bc}`, macFolding: mf, boostedClipping: bc, noiseScale, accuracy: acc, images: set.count, clipRate: mapped.clipped / Math.max(1, mapped.conversions), seconds, macros: mapped.macros };
+  };
+  const grid = techniqueGrid(macro);
+  const techniques: AccuracyRow[] = [];
+  let macrosUsed = 0;
+  let best: AccuracyRow | null = null;
+  for (const g of grid) {
+    const r = evalMacro(g.mf, g.bc, 1, test);
+    macrosUsed = r.macros;
+    const { macros: _m, ...row } = r;
+    techniques.push(row);
+    if (g.mf !== 'off' && g.bc !== 'off') best = row;
+  }
+  const noiseSweep: AccuracyRow[] = [];
+  for (const s of config.noiseLevels) {
+    for (const g of grid) {
+      if (s === 1 && nSweep === nTest) {
+        const t = techniques.find((r) => r.macFolding === g.mf && r.boostedClipping === g.bc);
+        if (t) {
+          noiseSweep.push(t);
+          continue;
+        }
+      }
+      const { macros: _m, ...row } = evalMacro(g.mf, g.bc, s, sweep);
+      noiseSweep.push(row);
+    }
+  }
+  const bestRow = best ?? techniques[techniques.length - 1];
+  return {
+    kind: 'cim-infer',
+    config,
+    model: wl.name,
+    dataset: ds.name,
+    macsPerImage,
+    macrosUsed,
+    floatAccuracy,
+    ideal4bitAccuracy,
+    techniques,
+    noiseSweep,
+    ideal4bitSweepAccuracy,
+    lossVsIdealPoints: (ideal4bitAccuracy - bestRow.accuracy) * 100,
+    simulatedMacsPerSecond: (macsPerImage * bestRow.images) / bestRow.seconds,
+  };
+}
+
+export function writeInferRun(dir: string, r: CimInferResult): void {
+  writeJsonAtomic(join(dir, 'config.json'), r.config);
+  writeJsonAtomic(join(dir, 'result.json'), r);
+  const cols = ['setting', 'macFolding', 'boostedClipping', 'noiseScale', 'accuracy', 'images', 'clipRate', 'seconds'];
+  const row = (a: AccuracyRow) => [a.setting, a.macFolding, a.boostedClipping, a.noiseScale, a.accuracy, a.images, a.clipRate, a.seconds];
+  writeFileAtomic(join(dir, 'techniques.csv'), toCsv(cols, r.techniques.map(row)));
+  writeFileAtomic(join(dir, 'noise-sweep.csv'), toCsv(cols, r.noiseSweep.map(row)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quick run for the tour (< 60 s)
+
+export interface CimQuickResult {
+  kind: 'cim-quick';
+  characterize: CharacterizeResult;
+  cost: CimCostRun;
+  infer: CimInferResult | null;
+  inferSkipped: string | null;
+}
+
+/**
+ * Tour version: characterization with 2 chips, the cost estimate, and inference of a small MLP
+ * trained for one epoch on 2,000 Fashion-MNIST images (skipped with a reason when the data is absent).
+ */
+export async function quickRun(progress: Progress = silentProgress, seed = 1): Promise<CimQuickResult> {
+  const ch = runCharacterize({ chips: 2, trials: 1, levelsPerCode: 2, seed }, progress);
+  const cost = runCost({});
+  let infer: CimInferResult | null = null;
+  let inferSkipped: string | null = null;
+  try {
+    await initEngine();
+    const ds = await loadDataset('fashion-mnist', { trainLimit: 2000, testLimit: 500, seed });
+    infer = await runInfer({ model: 'mlp-300-100', epochs: 1, testLimit: 500, sweepLimit: 200, noiseLevels: [1, 3], seed }, progress, ds);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    inferSkipped = e.message;
+  }
+  return { kind: 'cim-quick', characterize: ch.result, cost, infer, inferSkipped };
+}
+
+export { BOOSTED_CLIPPING_MODES, MAC_FOLDING_MODES, designMacro };
