@@ -4,3 +4,4 @@
  */
 import './train-step.js';
 import './fl.js';
+import './winograd.js';

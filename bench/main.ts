@@ -70,7 +70,13 @@ for (const b of benchmarks()) {
   });
 }
 
-program.action((o: { list?: boolean }) => {
+program.argument('[name]', 'benchmark to run (see --list)');
+program.action((name: string | undefined, o: { list?: boolean }) => {
+  if (name !== undefined) {
+    process.stderr.write(`error: unknown benchmark '${name}': use one of ${benchmarks().map((b) => b.name).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
   if (o.list) {
     for (const b of benchmarks()) process.stdout.write(`${b.name.padEnd(14)} ${b.description}\n`);
     return;

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { ConfigError } from '../src/core/errors.js';
 import { Executor } from '../src/core/executor.js';
 import type { ModelName } from '../src/nn/models.js';
 import { type BenchContext, median, registerBenchmark } from './registry.js';
@@ -109,6 +110,8 @@ interface TorchOut {
   results: { case: string; imagesPerSec: number; msPerStep: number }[];
 }
 
+let pythonWithTorch: string | null = null;
+
 function findPython(): string[] {
   const c: string[] = [];
   if (process.env.ACCELAB_PYTHON) c.push(process.env.ACCELAB_PYTHON);
@@ -119,14 +122,15 @@ function findPython(): string[] {
 function runTorch(cases: Case[], o: TrainStepOptions, ctx: BenchContext): { out: TorchOut; python: string } | { skipped: string } {
   const script = join(ctx.root, 'bench', 'reference', 'train_step.py');
   if (!existsSync(script)) return { skipped: `${script} is missing` };
-  let python: string | null = null;
-  for (const p of findPython()) {
+  let python: string | null = pythonWithTorch;
+  for (const p of python ? [] : findPython()) {
     const r = spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
     if (r.status === 0) {
       python = p;
       break;
     }
   }
+  pythonWithTorch = python;
   if (!python) return { skipped: `no python with torch found (tried ${findPython().join(', ')}; set ACCELAB_PYTHON, or apt-get install python3-torch)` };
   const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   const args = [script, '--reps', String(o.reps), '--warmup', String(o.warmup), '--steps', String(o.steps), '--batch', String(o.batch), '--cases', cases.map((c) => c.key).join(',')];
@@ -144,7 +148,7 @@ async function run(o: TrainStepOptions, ctx: BenchContext): Promise<TrainStepRes
   const cases = TRAIN_STEP_CASES.filter((c) => keys.includes(c.key) || keys.includes('all'));
   const unknown = keys.filter((k) => k !== 'all' && !TRAIN_STEP_CASES.some((c) => c.key === k));
   if (unknown.length || cases.length === 0) {
-    throw new InvalidArgumentError(`unknown case(s) ${unknown.join(', ')}: use all or ${TRAIN_STEP_CASES.map((c) => c.key).join(', ')}`);
+    throw new ConfigError(`unknown case(s) ${unknown.join(', ')}: use all or ${TRAIN_STEP_CASES.map((c) => c.key).join(', ')}`);
   }
   const workerCounts = o.workers.split(',').map((s) => posInt('--workers')(s.trim()));
   let backend: string | null = null;

@@ -105,12 +105,13 @@ export const InferConfigSchema = z
     checkpoint: z.string().optional(),
     epochs: z.number().int().min(1).max(100).default(3),
     trainLimit: z.number().int().min(100).optional(),
-    /** Test images for the main accuracies, and for the noise sweep. */
+    /** Test images for float, ideal 4-bit and the fully enhanced macro (the headline numbers). */
     testLimit: z.number().int().min(10).default(10000),
-    sweepLimit: z.number().int().min(10).default(2000),
+    /** Test images for the technique grid (each technique on/off) and the noise sweep. */
+    sweepLimit: z.number().int().min(10).default(500),
     calibCount: z.number().int().min(8).max(10000).default(256),
     percentile: z.number().min(0.9).max(1).default(0.9995),
-    noiseLevels: z.array(z.number().min(0).max(100)).default([0, 0.5, 1, 2, 3]),
+    noiseLevels: z.array(z.number().min(0).max(100)).default([0.5, 1, 2, 4]),
     macro: MacroConfigSchema.default({}),
     batch: z.number().int().min(1).max(2000).default(200),
     seed: z.number().int().min(0).default(1),
@@ -139,7 +140,9 @@ export interface CimInferResult {
   macrosUsed: number;
   floatAccuracy: number;
   ideal4bitAccuracy: number;
-  /** At the default noise on `testLimit` images: each technique on/off. */
+  /** The fully enhanced macro (both techniques, default noise) on `testLimit` images. */
+  enhanced: AccuracyRow;
+  /** At the default noise on `sweepLimit` images: each technique on/off. */
   techniques: AccuracyRow[];
   /** Accuracy vs noise on `sweepLimit` images, per technique setting. */
   noiseSweep: AccuracyRow[];
@@ -213,31 +216,22 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     return { setting: `folding ${mf}, boosted-clipping ${bc}`, macFolding: mf, boostedClipping: bc, noiseScale, accuracy: acc, images: set.count, clipRate: mapped.clipped / Math.max(1, mapped.conversions), seconds, macros: mapped.macros };
   };
   const grid = techniqueGrid(macro);
-  const techniques: AccuracyRow[] = [];
-  let macrosUsed = 0;
-  let best: AccuracyRow | null = null;
-  for (const g of grid) {
-    const r = evalMacro(g.mf, g.bc, 1, test);
-    macrosUsed = r.macros;
-    const { macros: _m, ...row } = r;
-    techniques.push(row);
-    if (g.mf !== 'off' && g.bc !== 'off') best = row;
-  }
+  const full = grid[grid.length - 1];
+  const enhancedRun = evalMacro(full.mf, full.bc, 1, test);
+  const { macros: macrosUsed, ...enhanced } = enhancedRun;
   const noiseSweep: AccuracyRow[] = [];
-  for (const s of config.noiseLevels) {
+  const levels = config.noiseLevels.includes(1) ? config.noiseLevels : [1, ...config.noiseLevels];
+  for (const s of levels) {
     for (const g of grid) {
-      if (s === 1 && nSweep === nTest) {
-        const t = techniques.find((r) => r.macFolding === g.mf && r.boostedClipping === g.bc);
-        if (t) {
-          noiseSweep.push(t);
-          continue;
-        }
+      if (nSweep === nTest && g === full && s === 1) {
+        noiseSweep.push(enhanced);
+        continue;
       }
       const { macros: _m, ...row } = evalMacro(g.mf, g.bc, s, sweep);
       noiseSweep.push(row);
     }
   }
-  const bestRow = best ?? techniques[techniques.length - 1];
+  const techniques = noiseSweep.filter((r) => r.noiseScale === 1);
   return {
     kind: 'cim-infer',
     config,
@@ -247,11 +241,12 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     macrosUsed,
     floatAccuracy,
     ideal4bitAccuracy,
+    enhanced,
     techniques,
     noiseSweep,
     ideal4bitSweepAccuracy,
-    lossVsIdealPoints: (ideal4bitAccuracy - bestRow.accuracy) * 100,
-    simulatedMacsPerSecond: (macsPerImage * bestRow.images) / bestRow.seconds,
+    lossVsIdealPoints: (ideal4bitAccuracy - enhanced.accuracy) * 100,
+    simulatedMacsPerSecond: (macsPerImage * enhanced.images) / enhanced.seconds,
   };
 }
 
@@ -260,7 +255,7 @@ export function writeInferRun(dir: string, r: CimInferResult): void {
   writeJsonAtomic(join(dir, 'result.json'), r);
   const cols = ['setting', 'macFolding', 'boostedClipping', 'noiseScale', 'accuracy', 'images', 'clipRate', 'seconds'];
   const row = (a: AccuracyRow) => [a.setting, a.macFolding, a.boostedClipping, a.noiseScale, a.accuracy, a.images, a.clipRate, a.seconds];
-  writeFileAtomic(join(dir, 'techniques.csv'), toCsv(cols, r.techniques.map(row)));
+  writeFileAtomic(join(dir, 'techniques.csv'), toCsv(cols, [r.enhanced, ...r.techniques].map(row)));
   writeFileAtomic(join(dir, 'noise-sweep.csv'), toCsv(cols, r.noiseSweep.map(row)));
 }
 
@@ -277,17 +272,17 @@ export interface CimQuickResult {
 
 /**
  * Tour version: characterization with 2 chips, the cost estimate, and inference of a small MLP
- * trained for one epoch on 2,000 Fashion-MNIST images (skipped with a reason when the data is absent).
+ * trained for one epoch on 2,000 Fashion-MNIST images (200 test images) (skipped with a reason when the data is absent).
  */
 export async function quickRun(progress: Progress = silentProgress, seed = 1): Promise<CimQuickResult> {
-  const ch = runCharacterize({ chips: 2, trials: 1, levelsPerCode: 2, seed }, progress);
+  const ch = runCharacterize({ chips: 2, trials: 1, levelsPerCode: 1, seed }, progress);
   const cost = runCost({});
   let infer: CimInferResult | null = null;
   let inferSkipped: string | null = null;
   try {
     await initEngine();
-    const ds = await loadDataset('fashion-mnist', { trainLimit: 2000, testLimit: 500, seed });
-    infer = await runInfer({ model: 'mlp-300-100', epochs: 1, testLimit: 500, sweepLimit: 200, noiseLevels: [1, 3], seed }, progress, ds);
+    const ds = await loadDataset('fashion-mnist', { trainLimit: 2000, testLimit: 200, seed });
+    infer = await runInfer({ model: 'mlp-300-100', epochs: 1, testLimit: 200, sweepLimit: 100, noiseLevels: [1, 3], seed }, progress, ds);
   } catch (e) {
     if (!(e instanceof DataError)) throw e;
     inferSkipped = e.message;

@@ -142,6 +142,15 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
     }
   }
 
+  const select = kd
+    ? kd.groups.map((g) => {
+        const m = new Float32Array(ds.numClasses * g.length);
+        g.forEach((c, j) => {
+          m[c * g.length + j] = 1;
+        });
+        return tf.tensor2d(m, [ds.numClasses, g.length]);
+      })
+    : [];
   const opt = makeOptimizer(train);
   const rng = new Rng(inp.seed);
   const n = indices.length;
@@ -189,7 +198,8 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
               }
             }
             if (!any) return;
-            const logQ = tf.logSoftmax(tf.div(tf.gather(z, g, 1), kd.temperature));
+            // z[:, G] as a product with a one-hot selection matrix (exact; its gradient needs no scatter kernel).
+            const logQ = tf.logSoftmax(tf.div(tf.matMul(z, select[j]), kd.temperature));
             const logP = teacher[j];
             const kl = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), 1);
             kdSum = tf.add(kdSum, tf.sum(tf.mul(kl, tf.tensor1d(mask))));
@@ -209,6 +219,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
     }
   }
   opt.dispose();
+  for (const t of select) t.dispose();
   return { weights: getWeights(model), numExamples: n, meanLoss: steps ? lossSum / steps : 0, kdTriggered: triggered };
 }
 

@@ -50,6 +50,7 @@ export interface EpochRecord {
   epoch: number;
   lr: number;
   trainLoss: number;
+  /** trainLoss: mean cross-entropy over the epoch's batches (without the weight-decay term). */
   /** Accuracy on training batches as seen during the epoch (training mode, augmented). */
   trainAccuracy: number;
   testLoss: number | null;
@@ -249,25 +250,24 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
       const y = Int32Array.from(b.y);
       bi++;
       if (schedule !== 'constant') setLr(optimizer, lrAt(o.lr, schedule, step, totalSteps));
-      let correctT: tf.Scalar | null = null;
-      const lossT = tf.tidy(() => {
+      // The step's outputs kept out of the tidy: number correct and the data loss (without weight decay).
+      const kept: { correct: tf.Scalar | null; dataLoss: tf.Scalar | null } = { correct: null, dataLoss: null };
+      const totalT = tf.tidy(() => {
         const xt = tf.tensor4d(x, [bs, ...dataset.shape]);
         const yt = tf.oneHot(tf.tensor1d(y, 'int32'), k);
         return optimizer.minimize(() => {
           const out = model.apply(xt, { training: true }) as tf.Tensor;
-          correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), tf.tensor1d(y, 'int32')), 'float32')) as tf.Scalar);
-          let l = loss(yt, out);
-          if (decayed.length > 0) {
-            const reg = tf.addN(decayed.map((w) => tf.sum(tf.square(w.read()))));
-            l = tf.add(l, tf.mul(reg, weightDecay / 2)) as tf.Scalar;
-          }
-          return l;
+          kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), tf.tensor1d(y, 'int32')), 'float32')) as tf.Scalar);
+          const l = loss(yt, out);
+          if (decayed.length === 0) return l;
+          kept.dataLoss = tf.keep(l);
+          const reg = tf.addN(decayed.map((w) => tf.sum(tf.square(w.read()))));
+          return tf.add(l, tf.mul(reg, weightDecay / 2)) as tf.Scalar;
         }, true) as tf.Scalar;
       });
-      const lv = lossT.dataSync()[0];
-      lossT.dispose();
-      const cv = correctT ? (correctT as tf.Scalar).dataSync()[0] : 0;
-      (correctT as tf.Scalar | null)?.dispose();
+      const lv = (kept.dataLoss ?? totalT).dataSync()[0];
+      const cv = kept.correct ? kept.correct.dataSync()[0] : 0;
+      tf.dispose([totalT, kept.correct, kept.dataLoss].filter((t): t is tf.Scalar => t !== null));
       if (!Number.isFinite(lv)) {
         progress.stop();
         disposeOptimizer(optimizer);

@@ -15,6 +15,7 @@
 import { tf } from '../core/engine.js';
 import { ConfigError } from '../core/errors.js';
 import { checkShapes, convWithCore, padFilter, placeInput, splitFilter, transformFilter } from './conv.js';
+import { arena, simdKernel } from './simd.js';
 import type { Filter4, Padding, Tensor4 } from './tensor.js';
 import { type ExactAlgorithm, type FloatAlgorithm, type NestedOptions, cookToom, nestedAlgorithm, toFloat } from './transforms.js';
 
@@ -23,7 +24,11 @@ export type FastKind = 'nested' | 'ola';
 interface SparseRow {
   idx: Int32Array;
   val: Float64Array;
+  /** byte offset of the (idx, val) pairs in the SIMD kernel's memory, when used there */
+  ptr?: number;
 }
+
+type Combine = (d: Float32Array, di: number, row: SparseRow, s: Float32Array, base: number, stride: number, n: number) => void;
 
 function sparse(rows: number[][]): SparseRow[] {
   return rows.map((r) => {
@@ -91,6 +96,8 @@ export interface FastPlan {
   budget: number;
   /** Two-level form of the input transform (flat algorithms: s = 1). */
   staged: Staged;
+  /** Use the WebAssembly SIMD transform kernel when available (default true). */
+  useSimd: boolean;
   /** Milliseconds spent per stage, accumulated over runs (for the benchmark's breakdown). */
   stageMs: { input: number; gather: number; gemm: number; output: number };
 }
@@ -100,8 +107,12 @@ export interface FastOptions {
   nested?: NestedOptions | 'auto';
   /** Output size the 'auto' choice optimizes for (default 56). */
   outSize?: number;
+  /** Batch size the 'auto' choice optimizes for (default 16). */
+  batchHint?: number;
   /** Max floats per GEMM operand buffer (default 24M = 96 MB). */
   budget?: number;
+  /** Use the WebAssembly SIMD transform kernel when available (default true). */
+  simd?: boolean;
 }
 
 /** Candidate nested algorithms for a K×K filter: both policies, outer m1 1…4, outer taps ≤ 5. */
@@ -119,17 +130,18 @@ export function nestedCandidates(K: number): ExactAlgorithm[] {
 }
 
 /**
- * Estimated seconds for one layer (model constants, not measurements of this run): GEMM at 20 GFLOP/s,
- * typed-array transforms at 1 GFLOP/s, 0.25 ms per engine round trip per Winograd point.
+ * Estimated seconds for one layer (model constants calibrated once on the development machine, not
+ * measurements of this run): engine GEMM at 16 GFLOP/s, SIMD transforms at 8 GFLOP/s on the flat
+ * nonzero count, 0.1 ms per engine round trip per Winograd point. Only used to rank candidates.
  */
 export function estimateSeconds(alg: FloatAlgorithm, outH: number, outW: number, n: number, cin: number, cout: number): number {
   const tiles = n * Math.ceil(outH / alg.m) * Math.ceil(outW / alg.m);
   const P = alg.mu * alg.mu;
   const nnzB = alg.BT.reduce((s, r) => s + r.filter((v) => v !== 0).length, 0);
   const nnzA = alg.AT.reduce((s, r) => s + r.filter((v) => v !== 0).length, 0);
-  const gemm = (2 * tiles * P * cin * cout) / 20e9;
-  const trans = (2 * tiles * ((alg.L + alg.mu) * nnzB * cin + (alg.mu + alg.m) * nnzA * cout)) / 1e9;
-  return gemm + trans + P * 0.25e-3;
+  const gemm = (2 * tiles * P * cin * cout) / 16e9;
+  const trans = (2 * tiles * ((alg.L + alg.mu) * nnzB * cin + (alg.mu + alg.m) * nnzA * cout)) / 8e9;
+  return gemm + trans + P * 0.1e-3;
 }
 
 export function chooseNested(K: number, outSize: number, n: number, cin: number, cout: number): ExactAlgorithm {
@@ -154,7 +166,7 @@ export function prepareFast(w: Filter4<Float32Array>, kind: FastKind, opts: Fast
   let subs: Filter4[];
   let exact: ExactAlgorithm;
   if (kind === 'nested') {
-    exact = opts.nested === undefined || opts.nested === 'auto' ? chooseNested(K, opts.outSize ?? 56, 1, cin, cout) : nestedAlgorithm(K, opts.nested);
+    exact = opts.nested === undefined || opts.nested === 'auto' ? chooseNested(K, opts.outSize ?? 56, opts.batchHint ?? 16, cin, cout) : nestedAlgorithm(K, opts.nested);
     alg = toFloat(exact);
     subs = [padFilter(w, alg.r)];
   } else {
@@ -172,7 +184,7 @@ export function prepareFast(w: Filter4<Float32Array>, kind: FastKind, opts: Fast
     for (let s = 0; s < us.length; s++) buf.set(us[s].subarray(p * cin * cout, (p + 1) * cin * cout), s * cin * cout);
     U.push(tf.tensor2d(buf, [KC, cout]));
   }
-  return { kind, alg, T, K, cin, cout, U, staged: stagedForm(exact), at: sparse(alg.AT), budget: opts.budget ?? 24 * 2 ** 20, stageMs: { input: 0, gather: 0, gemm: 0, output: 0 } };
+  return { kind, alg, T, K, cin, cout, U, staged: stagedForm(exact), useSimd: opts.simd ?? true, at: sparse(alg.AT), budget: opts.budget ?? 24 * 2 ** 20, stageMs: { input: 0, gather: 0, gemm: 0, output: 0 } };
 }
 
 export function disposeFast(plan: FastPlan): void {
@@ -196,7 +208,7 @@ interface Geometry {
 }
 
 /** Stage 1 (along x, once per image row) of the staged input transform: S1[tx][y][k][c]. */
-function inputStage1(g: Geometry, st: Staged, img: Float32Array, S1: Float32Array, tmpB: Float32Array, nxx: number): void {
+function inputStage1(comb: Combine, g: Geometry, st: Staged, img: Float32Array, S1: Float32Array, tmpB: Float32Array, nxx: number): void {
   const { C, mu, Hq, Wq } = g;
   const { s, m1, n1, mui, innerRows, outerRows } = st;
   const nBx = (nxx - 1) * m1 + n1;
@@ -208,15 +220,15 @@ function inputStage1(g: Geometry, st: Staged, img: Float32Array, S1: Float32Arra
     if (s > 1) {
       blk = tmpB;
       bOff = 0;
-      for (let j = 0; j < nBx; j++) for (let pi = 0; pi < mui; pi++) combine(tmpB, (j * mui + pi) * C, innerRows[pi], img, rb + j * s * C, C, C);
+      for (let j = 0; j < nBx; j++) for (let pi = 0; pi < mui; pi++) comb(tmpB, (j * mui + pi) * C, innerRows[pi], img, rb + j * s * C, C, C);
     }
     for (let tx = 0; tx < nxx; tx++)
-      for (let ko = 0; ko < n1; ko++) combine(S1, ((tx * Hq + y) * mu + ko * mui) * C, outerRows[ko], blk, bOff + tx * m1 * len, len, len);
+      for (let ko = 0; ko < n1; ko++) comb(S1, ((tx * Hq + y) * mu + ko * mui) * C, outerRows[ko], blk, bOff + tx * m1 * len, len, len);
   }
 }
 
 /** Stage 2 (along y, per tile column) of the staged input transform, writing V[p][tile][c]. */
-function inputStage2(g: Geometry, st: Staged, S1: Float32Array, tmpY: Float32Array, V: Float32Array, vRows: number, tileBase: number, nyy: number, nxx: number): void {
+function inputStage2(comb: Combine, g: Geometry, st: Staged, S1: Float32Array, tmpY: Float32Array, V: Float32Array, vRows: number, tileBase: number, nyy: number, nxx: number): void {
   const { C, mu, Hq } = g;
   const { s, m1, n1, mui, innerRows, outerRows } = st;
   const nBy = (nyy - 1) * m1 + n1;
@@ -228,7 +240,7 @@ function inputStage2(g: Geometry, st: Staged, S1: Float32Array, tmpY: Float32Arr
     if (s > 1) {
       blk = tmpY;
       bOff = 0;
-      for (let j = 0; j < nBy; j++) for (let pi = 0; pi < mui; pi++) combine(tmpY, (j * mui + pi) * muC, innerRows[pi], S1, lb + j * s * muC, muC, muC);
+      for (let j = 0; j < nBy; j++) for (let pi = 0; pi < mui; pi++) comb(tmpY, (j * mui + pi) * muC, innerRows[pi], S1, lb + j * s * muC, muC, muC);
     }
     for (let ty = 0; ty < nyy; ty++) {
       const tile = tileBase + ty * nxx + tx;
@@ -236,19 +248,19 @@ function inputStage2(g: Geometry, st: Staged, S1: Float32Array, tmpY: Float32Arr
         for (let pi = 0; pi < mui; pi++) {
           const kh = ko * mui + pi;
           const rowBase = bOff + (ty * m1 * mui + pi) * muC;
-          for (let kw = 0; kw < mu; kw++) combine(V, ((kh * mu + kw) * vRows + tile) * C, outerRows[ko], blk, rowBase + kw * C, mui * muC, C);
+          for (let kw = 0; kw < mu; kw++) comb(V, ((kh * mu + kw) * vRows + tile) * C, outerRows[ko], blk, rowBase + kw * C, mui * muC, C);
         }
     }
   }
 }
 
 /** Output transform of one tile: Y = Aᵀ M A from M[p][row][o], written into out (cropped at the edges). */
-function outputTile(g: Geometry, at: SparseRow[], Mb: Float32Array, rows: number, row: number, t2: Float32Array, out: Float32Array, outBase: number, outW: number, vMax: number, uMax: number): void {
+function outputTile(comb: Combine, g: Geometry, at: SparseRow[], Mb: Float32Array, rows: number, row: number, t2: Float32Array, out: Float32Array, outBase: number, outW: number, vMax: number, uMax: number): void {
   const { Co, M, mu } = g;
   for (let kh = 0; kh < mu; kh++)
-    for (let u = 0; u < M; u++) combine(t2, (kh * M + u) * Co, at[u], Mb, (kh * mu * rows + row) * Co, rows * Co, Co);
+    for (let u = 0; u < M; u++) comb(t2, (kh * M + u) * Co, at[u], Mb, (kh * mu * rows + row) * Co, rows * Co, Co);
   for (let v = 0; v < vMax; v++)
-    for (let u = 0; u < uMax; u++) combine(out, outBase + (v * outW + u) * Co, at[v], t2, u * Co, M * Co, Co);
+    for (let u = 0; u < uMax; u++) comb(out, outBase + (v * outW + u) * Co, at[v], t2, u * Co, M * Co, Co);
 }
 
 /** Stride-1 'valid' convolution of a padded input (at least (outH+K−1) × (outW+K−1)) with a prepared plan. */
@@ -270,16 +282,50 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
   const tilesPerImg = nTy * nTx;
   const perImg = P * tilesPerImg * Math.max(KC, Co);
   const imgsPerChunk = Math.max(1, Math.min(N, Math.floor(plan.budget / perImg)));
-  const out = new Float32Array(N * outH * outW * Co);
-  const img = new Float32Array(Hq * Wq * C);
   const { s, m1, n1, mui } = staged;
-  const S1 = new Float32Array(nTxIn * Hq * mu * C);
-  const tmpB = new Float32Array(s > 1 ? ((nTxIn - 1) * m1 + n1) * mui * C : 0);
-  const tmpY = new Float32Array(s > 1 ? ((nTyIn - 1) * m1 + n1) * mui * mu * C : 0);
-  const t2 = new Float32Array(mu * M * Co);
-  const tinBuf = T > 1 ? new Float32Array(P * imgsPerChunk * nTyIn * nTxIn * C) : null;
-  const A = new Float32Array(P * imgsPerChunk * tilesPerImg * KC);
-  const Mb = new Float32Array(P * imgsPerChunk * tilesPerImg * Co);
+  const sizes = [
+    N * outH * outW * Co, // out
+    Hq * Wq * C, // img
+    nTxIn * Hq * mu * C, // S1
+    s > 1 ? ((nTxIn - 1) * m1 + n1) * mui * C : 0, // tmpB
+    s > 1 ? ((nTyIn - 1) * m1 + n1) * mui * mu * C : 0, // tmpY
+    mu * M * Co, // t2
+    T > 1 ? P * imgsPerChunk * nTyIn * nTxIn * C : 0, // tinBuf
+    P * imgsPerChunk * tilesPerImg * KC, // A
+    P * imgsPerChunk * tilesPerImg * Co, // Mb
+  ];
+  const simd = plan.useSimd && C % 4 === 0 && Co % 4 === 0 ? simdKernel() : null;
+  let comb: Combine = combine;
+  let st = staged;
+  let atRows = at;
+  let bufs: Float32Array[];
+  if (simd) {
+    const rowSets = [staged.innerRows, staged.outerRows, at];
+    const pairs = rowSets.reduce((a, rs) => a + rs.reduce((b, r) => b + r.idx.length, 0), 0);
+    bufs = arena(simd, [...sizes, 2 * pairs]);
+    const rowMem = bufs[sizes.length];
+    const ints = new Int32Array(rowMem.buffer, rowMem.byteOffset, rowMem.length);
+    let off = 0;
+    const place = (rs: SparseRow[]) =>
+      rs.map((r) => {
+        const ptr = rowMem.byteOffset + off * 4;
+        for (let e = 0; e < r.idx.length; e++) {
+          ints[off + 2 * e] = r.idx[e];
+          rowMem[off + 2 * e + 1] = r.val[e];
+        }
+        off += 2 * r.idx.length;
+        return { idx: r.idx, val: r.val, ptr };
+      });
+    st = { ...staged, innerRows: place(staged.innerRows), outerRows: place(staged.outerRows) };
+    atRows = place(at);
+    const f = simd.combine;
+    comb = (d, di, row, src, base, stride, n) => f(d.byteOffset + di * 4, row.ptr as number, row.idx.length, src.byteOffset + base * 4, stride * 4, n);
+    for (const b of bufs) b.fill(0);
+  } else {
+    bufs = sizes.map((n) => new Float32Array(n));
+  }
+  const [out, img, S1, tmpB, tmpY, t2, tinRaw, A, Mb] = bufs;
+  const tinBuf = T > 1 ? tinRaw : null;
 
   for (let n0 = 0; n0 < N; n0 += imgsPerChunk) {
     const imgs = Math.min(imgsPerChunk, N - n0);
@@ -302,8 +348,8 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
         const src = (b * hp + y) * wp * C;
         img.set(xp.data.subarray(src, src + wc * C), y * Wq * C);
       }
-      inputStage1(g, staged, img, S1, tmpB, nxx);
-      inputStage2(g, staged, S1, tmpY, V, vRows, bi * nyy * nxx, nyy, nxx);
+      inputStage1(comb, g, st, img, S1, tmpB, nxx);
+      inputStage2(comb, g, st, S1, tmpY, V, vRows, bi * nyy * nxx, nyy, nxx);
     }
     let t1n = cpuMs();
     plan.stageMs.input += t1n - t0;
@@ -342,11 +388,11 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
         for (let tx = 0; tx < nTx; tx++) {
           const row = (bi * nTy + ty) * nTx + tx;
           const outBase = (((n0 + bi) * outH + ty * M) * outW + tx * M) * Co;
-          outputTile(g, at, Mb, rows, row, t2, out, outBase, outW, Math.min(M, outH - ty * M), Math.min(M, outW - tx * M));
+          outputTile(comb, g, atRows, Mb, rows, row, t2, out, outBase, outW, Math.min(M, outH - ty * M), Math.min(M, outW - tx * M));
         }
     plan.stageMs.output += cpuMs() - t0;
   }
-  return { data: out, shape: [N, outH, outW, Co] };
+  return { data: simd ? Float32Array.from(out) : out, shape: [N, outH, outW, Co] };
 }
 
 /**

@@ -55,6 +55,18 @@ describe('worker-thread executor', () => {
     );
   });
 
+  it('reports a worker that runs out of memory', async () => {
+    const out = await runJobs(
+      [
+        { id: 'oom', module: JOBS, fn: 'hog' },
+        { id: 'next', module: JOBS, fn: 'add', args: { a: 1, b: 1 } },
+      ],
+      { workers: 1, backend: 'none', resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } },
+    );
+    assert.ok(!out[0].ok && /job oom: worker crashed: .*memory/i.test(out[0].error.message), JSON.stringify(out[0]));
+    assert.ok(out[1].ok);
+  });
+
   it('kills a job that exceeds its timeout and rejects unknown modules', async () => {
     const out = await runJobs(
       [

@@ -77,6 +77,15 @@ test('sgd with momentum, cosine schedule, weight decay and augmentation run', ()
   o.model.dispose();
 });
 
+test('evaluation after the last epoch only', () => {
+  const o = opts({ epochs: 2, evalEveryEpoch: false });
+  const r = train(o);
+  assert.equal(r.epochs[0].testAccuracy, null);
+  assert.equal(r.epochs[0].confusion, null);
+  assert.equal(r.epochs[1].testAccuracy, r.testAccuracy);
+  o.model.dispose();
+});
+
 test('evaluate agrees with the training loop on the final model', () => {
   const o = opts({ epochs: 1 });
   const r = train(o);

@@ -97,3 +97,12 @@ test('writeReport writes report.html, one SVG per figure and one CSV per table',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a run evaluated only after its last epoch still renders every chart', async () => {
+  const r = fakeTrainResult(3);
+  for (const e of r.epochs.slice(0, 2)) Object.assign(e, { testLoss: null, testAccuracy: null, perClassAccuracy: null, interClassDiscrepancy: null, confusion: null });
+  const html = await renderHtml(buildDocument(r));
+  assert.doesNotMatch(html, /class="chart-error"/);
+  assert.match(html, /Confusion matrix/);
+  assert.doesNotMatch(html, /Per-class test accuracy per epoch/);
+});

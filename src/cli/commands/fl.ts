@@ -49,6 +49,16 @@ interface FlFlags extends CommonOptions {
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
+/** Writes report.html; a rendering failure is a warning (the results are already on disk). */
+async function reportOrWarn(dir: string, result: unknown): Promise<{ html: string } | null> {
+  try {
+    return await writeRunReport(dir, result);
+  } catch (e) {
+    process.stderr.write(`warning: report.html not written (${(e as Error).message}); results are in ${dir}\n`);
+    return null;
+  }
+}
+
 function addRunFlags(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'YAML/JSON file with the options (flags override it); see configs/fl/')
@@ -168,7 +178,7 @@ export function register(program: Command): void {
     await startEngine(o);
     const dir = resolve(o.out ?? defaultOut(`fl-${input.method ?? 'fedavg'}-${input.dataset ?? 'fashion-mnist'}`));
     const r = await runFlExperiment(input, { outDir: dir, executor, resume: o.resume, progress: progressFor(o) });
-    const rep = await writeRunReport(dir, r).catch(() => null);
+    const rep = await reportOrWarn(dir, r);
     emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${describeRun(r)}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
   });
 
@@ -200,7 +210,7 @@ export function register(program: Command): void {
         if (!o.json) process.stderr.write(`seed ${row.seed} ${row.method}: acc ${pct(row.accuracy)}, weak mean ${pct(row.weakMean)}, ICD ${pct(row.discrepancy)}${row.experts.length ? `, expert ${row.experts.map((e) => pct(e.expertAcc)).join('/')} vs global ${row.experts.map((e) => pct(e.finalRestrictedAcc ?? Number.NaN)).join('/')}` : ''}\n`);
       },
     });
-    const rep = await writeRunReport(dir, r).catch(() => null);
+    const rep = await reportOrWarn(dir, r);
     emit(o, { ...r, outDir: dir }, () =>
       [
         ...r.summary.map(
@@ -232,7 +242,7 @@ export function register(program: Command): void {
         if (!o.json) process.stderr.write(`${x.model} ${x.partition} seed ${x.seed}: acc ${pct(x.accuracy)}, ICD ${pct(x.discrepancy)}, weak ${x.weak.join(',')}\n`);
       },
     });
-    const rep = await writeRunReport(dir, r).catch(() => null);
+    const rep = await reportOrWarn(dir, r);
     const name = (c: number) => r.classNames[c];
     emit(o, { ...r, outDir: dir }, () =>
       [

@@ -7,6 +7,8 @@ import * as evalCmd from './eval.js';
 import * as report from './report.js';
 import * as tour from './tour.js';
 import * as fl from './fl.js';
+import * as winograd from './winograd.js';
+import * as cim from './cim.js';
 
 export function registerCommands(program: Command): void {
   doctor.register(program);
@@ -16,4 +18,6 @@ export function registerCommands(program: Command): void {
   report.register(program);
   tour.register(program);
   fl.register(program);
+  winograd.register(program);
+  cim.register(program);
 }

@@ -10,12 +10,17 @@
  * - Conv2DBackpropFilter: dW[kh,kw,ci,co] = Σ x[b, oh·s+kh−pt, ow·s+kw−pl, ci] · dy[b,oh,ow,co], which
  *   is a Conv2D of xᵀ ([ci,H,W,b], batch and channels swapped) with dyᵀ ([oh,ow,b,co]) as the
  *   filter, dilated by the stride. The result [ci,kh,kw,co] is permuted (and cropped) to [kh,kw,ci,co].
- * - Conv2DBackpropInput: a stride-1 Conv2D of the zero-dilated dy with the spatially flipped,
- *   in/out-swapped filter and padding (k−1−pad).
+ *   For 1×1 kernels and few input channels (kh·kw·ci ≤ 32) an im2col matmul is faster and used instead.
+ * - Conv2DBackpropInput: a stride-1 Conv2D of dy with the spatially flipped, in/out-swapped filter and
+ *   padding (k−1−pad); for strides > 1 split into stride² phases (one small Conv2D each, no zero work),
+ *   falling back to a Conv2D of the zero-dilated dy for paddings the phases do not cover.
  * - BatchMatMul / _FusedMatMul with transposed operands: explicit Transpose, then the untransposed
- *   (XNNPACK) kernel.
+ *   (XNNPACK) kernel. Batched _FusedMatMul is decomposed (the stock kernel is wrong for batch > 1).
  * - MaxPoolGrad, Tile, DepthwiseConv2dNativeBackpropFilter/Input: loops on typed-array views of
  *   the wasm heap.
+ * - Identity: shares the data by reference count instead of copying it.
+ * - AccelabBatchNormForward / AccelabBatchNormGrad: project-defined kernels behind the fused batch
+ *   norm of ./batchnorm.ts (channel-major blocked loops, float64 accumulators).
  *
  * Heap views are taken only after every allocation of a kernel (an allocation can grow the wasm
  * memory, which detaches older views). Intermediates are freed before returning.
@@ -33,6 +38,7 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): TypedArray;
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
 }
 
 interface KernelArgs {
@@ -660,6 +666,22 @@ const depthwiseBackpropInput: Kfn = ({ inputs, backend, attrs }) => {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Identity
+// ---------------------------------------------------------------------------------------------
+/**
+ * Stock wasm Identity copies the data. tfjs clones every tensor saved by a customGrad op (fused
+ * conv2d saves its input and output; batch norm saves its input), which made ~100 activation
+ * copies per ResNet-20 step. Tensor data is immutable in the wasm backend (Reshape already shares
+ * it by reference count), so Identity shares too.
+ */
+const identity: Kfn = ({ inputs, backend }) => {
+  const x = req(inputs, 'x');
+  if (x.dtype === 'string') throw new EngineError('Identity of string tensors is not supported on wasm');
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+};
+
+// ---------------------------------------------------------------------------------------------
 // Registration
 // ---------------------------------------------------------------------------------------------
 /** Names of the kernels this module (re)registers for `wasm`. */
@@ -672,6 +694,7 @@ export const WASM_PROJECT_KERNELS = [
   'Tile',
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
+  'Identity',
   'AccelabBatchNormForward',
   'AccelabBatchNormGrad',
 ] as const;
@@ -689,6 +712,7 @@ export function registerWasmKernels(): void {
     Tile: tile,
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+    Identity: identity,
   };
   for (const name of WASM_PROJECT_KERNELS) {
     if (name === BN_FORWARD_KERNEL || name === BN_GRAD_KERNEL) continue;

@@ -87,6 +87,11 @@ export class LineModel {
     this.vOfTau = vt;
   }
 
+  /** Raw lookup data for hot loops (voltage = table[τ/invStep] interpolated; vMin beyond tauMax). */
+  lookup(): { table: Float64Array; invStep: number; tauMax: number; vMin: number } {
+    return { table: this.vOfTau, invStep: this.invStep, tauMax: this.tauMax, vMin: V_MIN };
+  }
+
   /** Voltage after a cell-time τ (T0 units) from V_PRE. */
   voltage(tau: number): number {
     if (this.linear) return this.vPre - this.vu * tau;

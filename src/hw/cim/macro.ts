@@ -300,16 +300,45 @@ export class MacroChip {
     const ramp = cfg.adc === 'ramp';
     const G = groupsBL.length;
     const refIr = 1 - alpha;
+    // Hot loop: the line model, floor and noise source are read into locals once.
+    const { table: vOfTau, invStep, tauMax, vMin } = this.line.lookup();
+    const linear = this.line.linear;
+    const vPre = cfg.vPre;
+    const vu = d.vu;
+    const floorOn = cfg.nonIdeal.bitLineFloor;
+    const vFloor = cfg.vFloor;
+    const sigma = this.noiseOn ? cfg.nonIdeal.comparatorNoise : 0;
+    const noise = this.noise;
+    const volt = (tau: number): number => {
+      let v: number;
+      if (linear || tau <= 0) v = vPre - vu * tau;
+      else if (tau >= tauMax) v = vMin;
+      else {
+        const x = tau / invStep;
+        const k = x | 0;
+        v = vOfTau[k] + (x - k) * (vOfTau[k + 1] - vOfTau[k]);
+      }
+      return floorOn && v < vFloor ? vFloor : v;
+    };
+    const steps = new Float64Array(bits - 1);
+    for (let k = 0; k < bits - 1; k++) steps[k] = 2 ** k;
+    // Per-element state shared with the comparator closure (created once, not per element).
+    let ta = 0;
+    let tb = 0;
+    let invCapB = 1;
+    let os = 0;
+    const cmp = (): number => (volt(ta) - volt(tb * invCapB) + os + (sigma > 0 ? sigma * noise.next() : 0) >= 0 ? 1 : -1);
     for (let b = 0; b < batch; b++) {
       for (let j = 0; j < cols; j++) {
         const e = b * cols + j;
         const col = colOffset + j;
         const capB = this.capEpsBLB[col];
-        const os = this.offset[col];
+        invCapB = 1 / (1 + capB);
+        os = this.offset[col];
         const refA = d.refUnit * (1 + this.refEpsBL[col]) * refIr;
         const refB = d.refUnit * (1 + this.refEpsBLB[col]) * refIr;
-        let ta = 0;
-        let tb = 0;
+        ta = 0;
+        tb = 0;
         let folds = 0;
         for (let g = 0; g < G; g++) {
           let a = groupsBL[g][e];
@@ -329,22 +358,22 @@ export class MacroChip {
           if (G > 1) {
             // Range folding: pull the higher line down by a fold step until the sign flips, count.
             for (let f = 0; f < d.maxFoldsPerGroup; f++) {
-              const s = this.cmp(ta, tb, capB, os);
+              const s = cmp();
               if (s > 0) ta += d.foldCodes * refA;
               else tb += d.foldCodes * refB;
               folds += s;
-              if (this.cmp(ta, tb, capB, os) !== s) break;
+              if (cmp() !== s) break;
             }
             // Common-mode restore: shift both lines up so the higher one is back at V_PRE.
-            if (this.line.linear && !cfg.nonIdeal.bitLineFloor && capB === 0) {
+            if (linear && !floorOn && capB === 0) {
               // Exact in cell-time when V is linear in τ (keeps ideal ties exact).
               const m = Math.min(ta, tb);
               ta -= m;
               tb -= m;
             } else {
-              const va = this.volt(ta, 0);
-              const vb = this.volt(tb, capB);
-              const shift = cfg.vPre - Math.max(va, vb);
+              const va = volt(ta);
+              const vb = volt(tb * invCapB);
+              const shift = vPre - Math.max(va, vb);
               ta = this.tauOf(va + shift, 0);
               tb = this.tauOf(vb + shift, capB);
             }
@@ -354,22 +383,22 @@ export class MacroChip {
         if (!ramp) {
           code = 0;
           for (let k = bits - 2; k >= 0; k--) {
-            const s = this.cmp(ta, tb, capB, os);
-            const u = 2 ** k;
+            const s = cmp();
+            const u = steps[k];
             if (s > 0) ta += u * refA;
             else tb += u * refB;
             code += s * u;
           }
-          code += (this.cmp(ta, tb, capB, os) - 1) / 2;
+          code += (cmp() - 1) / 2;
         } else {
-          const s0 = this.cmp(ta, tb, capB, os);
+          const s0 = cmp();
           let n = 0;
           let flipped = false;
           while (n < half) {
             if (s0 > 0) ta += refA;
             else tb += refB;
             n++;
-            if (this.cmp(ta, tb, capB, os) !== s0) {
+            if (cmp() !== s0) {
               flipped = true;
               break;
             }

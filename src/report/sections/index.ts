@@ -8,6 +8,7 @@ import type { ReportDocument, ReportSection } from '../types.js';
 import { engineSection } from './engine.js';
 import { evalSection, trainSection } from './train.js';
 import { flCompareSection, flConsistencySection, flSection } from './fl.js';
+import { cimCharacterizeSection, cimCostSection, cimInferSection, cimQuickSections } from './cim.js';
 
 /**
  * A section builder takes the typed result of its own kind. The parameter type is `never` here so
@@ -23,6 +24,10 @@ export const builders: Record<string, SectionBuilder> = {
   fl: flSection,
   'fl-compare': flCompareSection,
   'fl-consistency': flConsistencySection,
+  'cim-characterize': cimCharacterizeSection,
+  'cim-infer': cimInferSection,
+  'cim-cost': cimCostSection,
+  'cim-quick': cimQuickSections,
 };
 
 export function hasBuilder(kind: string): boolean {

@@ -1,0 +1,200 @@
+/** `accelab cim characterize|infer|cost`: the SRAM compute-in-memory macro (arXiv 2307.05944). */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { readConfigFile } from '../../core/config.js';
+import { ConfigError } from '../../core/errors.js';
+import { writeJsonAtomic } from '../../core/fsx.js';
+import { runCharacterize, runCost, runInfer, writeCharacterizeRun, writeInferRun } from '../../experiments/cim.js';
+import { ADC_ALGORITHMS, BOOSTED_CLIPPING_MODES, INPUT_ENCODINGS, MAC_FOLDING_MODES } from '../../hw/cim/config.js';
+import { writeRunReport } from '../../report/write.js';
+import { type CommonOptions, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
+
+interface MacroFlags extends CommonOptions {
+  config?: string;
+  rows?: number;
+  columns?: number;
+  folding?: string;
+  boostedClipping?: string;
+  boost?: number;
+  adc?: string;
+  inputEncoding?: string;
+}
+
+function addMacroOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'JSON/YAML file with the options (macro settings under "macro"); flags override it')
+    .option('--rows <n>', 'weight rows accumulated per conversion (default 64)', intArg('--rows', 1, 1024))
+    .option('--columns <n>', 'columns per macro (default 64)', intArg('--columns', 1, 1024))
+    .option('--folding <mode>', `MAC-folding: ${MAC_FOLDING_MODES.join(', ')} (default sign-magnitude)`)
+    .option('--boosted-clipping <mode>', `boosted-clipping: ${BOOSTED_CLIPPING_MODES.join(', ')} (default gain)`)
+    .option('--boost <n>', 'boost factor β, a power of two (default 4)', intArg('--boost', 1, 256))
+    .option('--adc <alg>', `in-cell ADC: ${ADC_ALGORITHMS.join(', ')} (default binary-search)`)
+    .option('--input-encoding <enc>', `word-line input encoding: ${INPUT_ENCODINGS.join(', ')} (default pwm)`);
+}
+
+function choice(v: string | undefined, allowed: readonly string[], flag: string): string | undefined {
+  if (v !== undefined && !allowed.includes(v)) throw new ConfigError(`${flag} '${v}' is not known: use one of ${allowed.join(', ')}`);
+  return v;
+}
+
+function macroFrom(o: MacroFlags, base: Record<string, unknown>): Record<string, unknown> {
+  const m: Record<string, unknown> = { ...((base.macro as Record<string, unknown>) ?? {}) };
+  if (o.rows !== undefined) m.rows = o.rows;
+  if (o.columns !== undefined) m.columns = o.columns;
+  if (o.folding !== undefined) m.macFolding = choice(o.folding, MAC_FOLDING_MODES, '--folding');
+  if (o.boostedClipping !== undefined) m.boostedClipping = choice(o.boostedClipping, BOOSTED_CLIPPING_MODES, '--boosted-clipping');
+  if (o.boost !== undefined) m.boost = o.boost;
+  if (o.adc !== undefined) m.adc = choice(o.adc, ADC_ALGORITHMS, '--adc');
+  if (o.inputEncoding !== undefined) m.inputEncoding = choice(o.inputEncoding, INPUT_ENCODINGS, '--input-encoding');
+  return m;
+}
+
+interface CharFlags extends MacroFlags {
+  ideal?: boolean;
+  chips?: number;
+  trials?: number;
+  noise?: number;
+  techniques?: boolean;
+}
+
+interface InferFlags extends MacroFlags {
+  model?: string;
+  checkpoint?: string;
+  epochs?: number;
+  testLimit?: number;
+  sweepLimit?: number;
+  noiseLevels?: string;
+  dataDir?: string;
+}
+
+interface CostFlags extends MacroFlags {
+  node?: number;
+}
+
+export function register(program: Command): void {
+  const cim = program.command('cim').description('SRAM compute-in-memory macro: characterize, run a network on macros, estimate cost');
+
+  const ch = addMacroOptions(cim.command('characterize').description('transfer curve, INL/DNL, RMS error, signal margin, error histogram, Monte-Carlo over chips, each technique on/off'))
+    .option('--ideal', 'turn every non-ideality off (the macro is then exact)')
+    .option('--chips <n>', 'Monte-Carlo chips (default 8)', intArg('--chips', 1, 1000))
+    .option('--trials <n>', 'realisations per MAC level (default 2)', intArg('--trials', 1, 100))
+    .option('--noise <s>', 'scale of mismatch, offsets and comparator noise (default 1)', floatArg('--noise', 0, 100))
+    .option('--no-techniques', 'only the configured setting, not the folding × boosted-clipping grid');
+  withCommon(ch, { backend: false }).action(async (o: CharFlags, c: Command) => {
+    const base = o.config ? readConfigFile(o.config) : {};
+    const input: Record<string, unknown> = { ...base, macro: macroFrom(o, base) };
+    if (o.ideal) input.ideal = true;
+    if (o.chips !== undefined) input.chips = o.chips;
+    if (o.trials !== undefined) input.trials = o.trials;
+    if (o.noise !== undefined) input.noiseScale = o.noise;
+    if (c.getOptionValueSource('techniques') === 'cli') input.techniques = o.techniques;
+    if (c.getOptionValueSource('seed') === 'cli' || input.seed === undefined) input.seed = o.seed ?? 1;
+    const run = runCharacterize(input, progressFor(o));
+    let report: string | null = null;
+    if (o.out) {
+      const dir = resolve(o.out);
+      writeCharacterizeRun(dir, run);
+      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro characterization' })).html;
+    }
+    const r = run.result;
+    emit(
+      o,
+      {
+        rmsErrorLsb: r.rmsErrorLsb,
+        inlMaxLsb: r.inlMaxLsb,
+        dnlMaxLsb: r.dnlMaxLsb,
+        marginMvPerLsb: r.marginMvPerLsb,
+        ideal: r.ideal,
+        variants: r.variants.map((v) => ({ name: v.name, step: v.design.step, rmsErrorLsb: v.rmsErrorLsb, rmsErrorMac: v.rmsErrorMac, inlMaxLsb: v.inlMaxLsb, dnlMaxLsb: v.dnlMaxLsb, marginMvPerLsb: v.marginMvPerLsb, typicalRmsErrorMac: v.typicalRmsErrorMac })),
+        out: o.out ? resolve(o.out) : null,
+        report,
+      },
+      () =>
+        [
+          `SRAM CIM macro, ${r.rows} rows per conversion, ${r.chips} chips${r.ideal ? ', all non-idealities OFF' : `, noise ×${r.noiseScale}`}`,
+          'setting                                              LSB  mV/LSB  RMS(LSB)  RMS(MAC)  |INL|  |DNL|  DNN-like RMS(MAC)',
+          ...r.variants.map(
+            (v) =>
+              `${v.name.padEnd(52)} ${String(v.design.step).padStart(3)}  ${v.marginMvPerLsb.toFixed(2).padStart(6)}  ${v.rmsErrorLsb.toFixed(3).padStart(8)}  ${v.rmsErrorMac.toFixed(2).padStart(8)}  ${v.inlMaxLsb.toFixed(2).padStart(5)}  ${v.dnlMaxLsb.toFixed(2).padStart(5)}  ${v.typicalRmsErrorMac.toFixed(2).padStart(8)}`,
+          ),
+          ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
+        ].join('\n'),
+    );
+  });
+
+  const inf = addMacroOptions(cim.command('infer').description('quantize a model to 4 b, tile it onto macros, and evaluate float / ideal 4-bit / macro accuracy (each technique, noise sweep)'))
+    .option('--model <name>', 'cnn-small, mlp-300-100 or lenet5 (default cnn-small; trained here unless --checkpoint)')
+    .option('--checkpoint <dir>', 'run folder of `accelab train --out` (uses its checkpoint/)')
+    .option('--epochs <n>', 'training epochs when no checkpoint is given (default 3)', intArg('--epochs', 1, 100))
+    .option('--test-limit <n>', 'test images for float / ideal / enhanced macro (default 10000)', intArg('--test-limit', 10))
+    .option('--sweep-limit <n>', 'test images for the technique grid and the noise sweep (default 500)', intArg('--sweep-limit', 10))
+    .option('--noise-levels <list>', 'comma-separated noise scales (default 0.5,1,2,4)')
+    .option('--data-dir <dir>', 'folder holding the data set files');
+  withCommon(inf).action(async (o: InferFlags, c: Command) => {
+    const base = o.config ? readConfigFile(o.config) : {};
+    const input: Record<string, unknown> = { ...base, macro: macroFrom(o, base) };
+    if (o.model !== undefined) input.model = o.model;
+    if (o.checkpoint !== undefined) input.checkpoint = o.checkpoint;
+    if (o.epochs !== undefined) input.epochs = o.epochs;
+    if (o.testLimit !== undefined) input.testLimit = o.testLimit;
+    if (o.sweepLimit !== undefined) input.sweepLimit = o.sweepLimit;
+    if (o.dataDir !== undefined) input.dataDir = o.dataDir;
+    if (o.noiseLevels !== undefined) {
+      const levels = o.noiseLevels.split(',').map((s) => Number(s.trim()));
+      if (levels.some((v) => !Number.isFinite(v) || v < 0)) throw new ConfigError(`--noise-levels '${o.noiseLevels}' must be comma-separated non-negative numbers, e.g. 0.5,1,2`);
+      input.noiseLevels = levels;
+    }
+    if (c.getOptionValueSource('seed') === 'cli' || input.seed === undefined) input.seed = o.seed ?? 1;
+    await startEngine(o);
+    const r = await runInfer(input, progressFor(o));
+    let report: string | null = null;
+    if (o.out) {
+      const dir = resolve(o.out);
+      writeInferRun(dir, r);
+      report = (await writeRunReport(dir, r, { subtitle: `${r.model} on CIM macros` })).html;
+    }
+    emit(o, { ...r, out: o.out ? resolve(o.out) : null, report }, () =>
+      [
+        `${r.model} on ${r.dataset}: ${r.macsPerImage.toLocaleString('en')} MACs/image on ${r.macrosUsed} macros`,
+        `float                         ${(100 * r.floatAccuracy).toFixed(2)} %  (${r.config.testLimit} images)`,
+        `ideal 4-bit                   ${(100 * r.ideal4bitAccuracy).toFixed(2)} %`,
+        `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${(100 * r.enhanced.accuracy).toFixed(2)} %  (loss ${r.lossVsIdealPoints.toFixed(2)} pts vs ideal 4-bit)`,
+        `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${(100 * r.ideal4bitSweepAccuracy).toFixed(2)} %):`,
+        ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${(100 * s.accuracy).toFixed(2)} %`),
+        `simulated ${(r.simulatedMacsPerSecond / 1e6).toFixed(1)} M MACs/s`,
+        ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
+      ].join('\n'),
+    );
+  });
+
+  const cost = addMacroOptions(cim.command('cost').description('energy per MAC and per conversion, latency, throughput and TOPS/W (an estimate) next to the paper\'s 137.5 TOPS/W')).option(
+    '--node <nm>',
+    'technology node in nm the energy table is scaled to (default 28)',
+    floatArg('--node', 3, 180),
+  );
+  withCommon(cost, { seed: false, backend: false }).action(async (o: CostFlags) => {
+    const base = o.config ? readConfigFile(o.config) : {};
+    const costIn: Record<string, unknown> = { ...((base.cost as Record<string, unknown>) ?? {}) };
+    if (o.node !== undefined) costIn.nodeNm = o.node;
+    const run = runCost({ macro: macroFrom(o, base), cost: costIn });
+    let report: string | null = null;
+    if (o.out) {
+      const dir = resolve(o.out);
+      writeJsonAtomic(resolve(dir, 'config.json'), run.config);
+      writeJsonAtomic(resolve(dir, 'result.json'), run);
+      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro cost estimate' })).html;
+    }
+    const r = run.result;
+    emit(o, { ...r, variants: run.variants, report }, () =>
+      [
+        `ESTIMATE at ${r.nodeNm} nm, ${r.vdd} V, ${r.rows}×${r.columns} macro`,
+        `energy/conversion  ${r.energyPerConversionFj.toFixed(1)} fJ  (bit lines ${r.breakdownFj.bitLines.toFixed(1)}, word lines ${r.breakdownFj.wordLines.toFixed(1)}, refs ${r.breakdownFj.references.toFixed(1)}, comparator ${r.breakdownFj.comparator.toFixed(1)}, digital ${r.breakdownFj.digital.toFixed(1)})`,
+        `energy/MAC         ${r.energyPerMacFj.toFixed(2)} fJ`,
+        `latency            ${r.latencyNs.toFixed(1)} ns per conversion, ${r.gops.toFixed(0)} GOPS per macro`,
+        `efficiency         ${r.topsPerW.toFixed(1)} TOPS/W (estimate)  vs paper ${r.paperTopsPerW} TOPS/W (measured)`,
+        `                   ${r.topsPerWBinary.toFixed(0)} TOPS/W normalised to 1b×1b; ${r.topsPerMm2.toFixed(2)} TOPS/mm²`,
+        ...run.variants.map((v) => `  folding ${v.macFolding.padEnd(15)} boosted-clipping ${v.boostedClipping.padEnd(9)} ${v.topsPerW.toFixed(1)} TOPS/W`),
+      ].join('\n'),
+    );
+  });
+}

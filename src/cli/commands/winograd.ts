@@ -1,0 +1,141 @@
+/**
+ * `accelab winograd table|error|transforms|run`: nested Winograd (paper B): multiplication counts vs
+ * the paper's ratios, numerical error by algorithm and number format, exact Cook–Toom transforms.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { ConfigError } from '../../core/errors.js';
+import { FILTER_SOURCES, kernelRange, runCountStudy, runErrorStudy, runWinograd, type CountStudyResult, type ErrorStudyResult } from '../../experiments/winograd.js';
+import { writeRunReport } from '../../report/write.js';
+import { ERROR_METHODS, NUMBER_FORMATS } from '../../winograd/numerics.js';
+import { Q, qToStrings } from '../../winograd/rational.js';
+import { checkExact, cookToom, nestedAlgorithm } from '../../winograd/transforms.js';
+import { type CommonOptions, defaultOut, emit, intArg, progressFor, withCommon } from '../common.js';
+
+interface WinoFlags extends CommonOptions {
+  kernels?: string;
+  m?: number;
+  size?: number;
+  channels?: number;
+  formats?: string;
+  methods?: string;
+  filters?: string;
+  policy?: string;
+  r?: number;
+  points?: string;
+  nested?: number;
+}
+
+const f2 = (v: number) => v.toFixed(2);
+
+function listOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T[] | undefined {
+  if (v === undefined) return undefined;
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of items) if (!(allowed as readonly string[]).includes(s)) throw new ConfigError(`${flag}: '${s}' is not known: use ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+export function formatCountTable(r: CountStudyResult): string {
+  const head = ['K', 'direct', 'OLA', 'nested', 'nested alg', 'OLA/nest', 'dir/nest', 'mixed', 'OLA/mixed', 'OLA/nest layer', 'tr.mul', 'tr.add', 'paper'];
+  const rows = r.rows.map((x) => [
+    String(x.kernel),
+    f2(x.direct.mulPerOutput),
+    f2(x.ola.mulPerOutput),
+    f2(x.nested.mulPerOutput),
+    x.nested.detail,
+    f2(x.olaOverNested),
+    f2(x.directOverNested),
+    f2(x.nestedMixed.mulPerOutput),
+    f2(x.olaOverNestedMixed),
+    f2(x.olaOverNestedLayer),
+    f2(x.nested.transformMulPerOutput),
+    f2(x.nested.transformAddPerOutput),
+    x.paper === null ? '' : String(x.paper),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    `Counting convention: ${r.convention}. OLA tile m = nested outer m1 = ${r.m}; layer ${r.layer.h}×${r.layer.w}, ${r.layer.cin}→${r.layer.cout} channels.`,
+    'Columns: element-wise multiplications per output pixel per channel pair (direct, OLA, nested pure-3, nested mixed-radix); ratios; nested transform mults/adds per output per channel.',
+    line(head),
+    ...rows.map(line),
+    '',
+    `Paper vs ours (OLA/nested): ${r.paper.map((p) => `${p.kernel}×${p.kernel}: ${p.ratio} vs ${f2(p.ours)} (${p.diffPercent >= 0 ? '+' : ''}${p.diffPercent.toFixed(1)} %)`).join('; ')}`,
+  ].join('\n');
+}
+
+export function formatErrorTable(r: ErrorStudyResult): string {
+  const head = ['K', 'filters', 'method', 'algorithm', 'format', 'max rel', 'rms rel'];
+  const rows = r.rows.map((x) => [String(x.kernel), x.filters, x.method, x.algorithm, x.format, x.maxRel.toExponential(2), x.rmsRel.toExponential(2)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(head), ...rows.map(line), '', ...r.notes].join('\n');
+}
+
+export function register(program: Command): void {
+  const wino = program.command('winograd').description('nested Winograd for large kernels: counts, numerical error, exact transforms');
+
+  const table = wino.command('table').description('multiplication counts per kernel size and the OLA/nested, direct/nested ratios (paper B)');
+  table.option('--kernels <list>', 'kernel sizes, e.g. 3..31 or 5,9,27 (default 3..31)');
+  table.option('--m <n>', 'OLA tile outputs m = nested outer m1 (default 3)', intArg('--m', 1, 6));
+  table.option('--size <n>', 'feature-map size for the per-layer counts (default 56)', intArg('--size', 1));
+  table.option('--channels <n>', 'input = output channels for the per-layer counts (default 64)', intArg('--channels', 1));
+  withCommon(table, { out: false, seed: false, backend: false }).action((o: WinoFlags) => {
+    const kernels = kernelRange(o.kernels ?? '3..31');
+    for (const k of kernels) if (k < 1 || k > 31) throw new ConfigError(`--kernels: ${k} is out of range: use sizes 1…31`);
+    const r = runCountStudy(kernels, { m: o.m, size: o.size, channels: o.channels });
+    emit(o, { convention: r.convention, m: r.m, layer: r.layer, paper: r.paper, rows: r.rows }, () => formatCountTable(r));
+  });
+
+  const err = wino.command('error').description('max and RMS error vs float64 direct: float32/float16/int16/int8, single tile vs OLA vs nested');
+  err.option('--kernels <list>', 'kernel sizes (default 5,9)');
+  err.option('--formats <list>', `${NUMBER_FORMATS.join(',')} (default float32,float16,int16,int8)`);
+  err.option('--methods <list>', `${ERROR_METHODS.join(',')} (default all)`);
+  err.option('--filters <list>', `${FILTER_SOURCES.join(',')} (default both)`);
+  err.option('--size <n>', 'input height = width (default 18)', intArg('--size', 4, 128));
+  err.option('--channels <n>', 'input = output channels (default 2)', intArg('--channels', 1, 64));
+  err.option('--m <n>', 'outputs per tile (single tile F(m,K), OLA F(m,3), nested outer m1; default 3)', intArg('--m', 1, 6));
+  err.option('--policy <p>', 'nesting policy pure3|mixed (default pure3)');
+  withCommon(err, { out: false, backend: false }).action((o: WinoFlags) => {
+    const r = runErrorStudy(
+      {
+        kernels: o.kernels ? kernelRange(o.kernels) : undefined,
+        formats: listOf('--formats', o.formats, NUMBER_FORMATS),
+        methods: listOf('--methods', o.methods, ERROR_METHODS),
+        filters: listOf('--filters', o.filters, FILTER_SOURCES),
+        size: o.size,
+        channels: o.channels,
+        outChannels: o.channels,
+        m: o.m,
+        policy: o.policy,
+        seed: o.seed,
+      },
+      { progress: progressFor(o) },
+    );
+    emit(o, r, () => formatErrorTable(r));
+  });
+
+  const tr = wino.command('transforms').description('exact Cook–Toom Aᵀ, G, Bᵀ for F(m, r) (or a nested algorithm), checked symbolically');
+  tr.option('--m <n>', 'outputs per tile (default 2)', intArg('--m', 1, 16));
+  tr.option('--r <n>', 'filter taps (default 3)', intArg('--r', 1, 16));
+  tr.option('--points <list>', 'finite interpolation points, e.g. 0,1,-1,1/2 (default 0, ±1, ±2, ±1/2, …)');
+  tr.option('--nested <K>', 'show the pure-3 nested algorithm for a K-tap filter instead', intArg('--nested', 2, 31));
+  withCommon(tr, { out: false, seed: false, backend: false }).action((o: WinoFlags) => {
+    const alg = o.nested ? nestedAlgorithm(o.nested, { m1: o.m ?? 3 }) : cookToom(o.m ?? 2, o.r ?? 3, o.points ? o.points.split(',').map((s) => Q.parse(s)) : undefined);
+    const bad = checkExact(alg);
+    const value = { name: alg.name, m: alg.m, r: alg.r, mu: alg.mu, exact: bad === null, AT: qToStrings(alg.AT), G: qToStrings(alg.G), BT: qToStrings(alg.BT) };
+    const show = (name: string, m: string[][]) => `${name} =\n${m.map((row) => `  [${row.map((v) => v.padStart(6)).join(' ')}]`).join('\n')}`;
+    emit(o, value, () =>
+      [`${alg.name}: ${alg.m} outputs, ${alg.r} taps, ${alg.mu} multiplications; bilinear identity ${bad ? `FAILS at ${JSON.stringify(bad)}` : 'holds exactly'}`, show('Aᵀ', value.AT), show('G', value.G), show('Bᵀ', value.BT)].join('\n'),
+    );
+  });
+
+  const run = wino.command('run').description('count table + error table into a run folder with report.html');
+  run.option('--kernels <list>', 'kernel sizes for the count table (default 3..31)');
+  withCommon(run, { backend: false }).action(async (o: WinoFlags) => {
+    const dir = resolve(o.out ?? defaultOut('winograd'));
+    const r = runWinograd({ kernels: kernelRange(o.kernels ?? '3..31'), error: { seed: o.seed }, outDir: dir, progress: progressFor(o) });
+    const rep = await writeRunReport(dir, r).catch(() => null);
+    emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${formatCountTable(r.counts)}\n\n${r.errors ? formatErrorTable(r.errors) : ''}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
+  });
+}
