@@ -5,3 +5,4 @@
 import './train-step.js';
 import './fl.js';
 import './winograd.js';
+import './cim.js';

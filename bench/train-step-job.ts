@@ -24,6 +24,8 @@ export interface TrainStepTiming {
   backend: string | null;
   /** ms per step, one entry per repetition. */
   msPerStep: number[];
+  /** Process CPU time (user + system, all threads) per step, ms, one entry per repetition. */
+  cpuMsPerStep: number[];
   finalLoss: number;
 }
 
@@ -58,12 +60,16 @@ export function trainStepJob(a: TrainStepArgs): TrainStepTiming {
     for (let i = 0; i < a.warmup; i++) step();
     if (a.barrier) waitAll(a.barrier);
     const msPerStep: number[] = [];
+    const cpuMsPerStep: number[] = [];
     for (let r = 0; r < a.reps; r++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       for (let s = 0; s < a.stepsPerRep; s++) step();
       msPerStep.push((performance.now() - t0) / a.stepsPerRep);
+      const c = process.cpuUsage(c0);
+      cpuMsPerStep.push((c.user + c.system) / 1000 / a.stepsPerRep);
     }
-    return { backend: engineInfo()?.backend ?? null, msPerStep, finalLoss: loss };
+    return { backend: engineInfo()?.backend ?? null, msPerStep, cpuMsPerStep, finalLoss: loss };
   } finally {
     tf.dispose([x, y]);
     opt.dispose();

@@ -5,7 +5,8 @@ Same models, batch, loss and optimizer as bench/trainstep.ts: one training step 
 softmax cross-entropy, backward, SGD update (lr 0.01), on random data, batch 64, NHWC inputs
 converted to PyTorch's NCHW. Single thread: torch.set_num_threads(1) and OPENBLAS/OMP/MKL
 thread counts of 1 (set before torch is imported). Prints one JSON object on stdout:
-{"torch": version, "threads": 1, "results": [{"model", "input", "batch", "imagesPerSec", "msPerStep", "reps"}]}.
+{"torch": version, "threads": 1, "results": [{"case", "model", "input", "batch", "msPerStep", "imagesPerSec",
+"cpuMsPerStep", "imagesPerCpuSec", "reps", "stepsPerRep"}]} (CPU = process CPU time, robust to other load)]}.
 
 Usage: train_step.py [--reps N] [--warmup N] [--models a,b,c] [--batch 64]
 """
@@ -113,15 +114,19 @@ def main():
 
         for _ in range(a.warmup):
             step()
-        per_rep = []
+        per_rep, cpu_per_rep = [], []
         for _ in range(a.reps):
+            c = time.process_time()
             t = time.perf_counter()
             for _ in range(a.steps):
                 step()
             per_rep.append((time.perf_counter() - t) / a.steps)
+            cpu_per_rep.append((time.process_time() - c) / a.steps)
         ms = statistics.median(per_rep) * 1000
+        cpu_ms = statistics.median(cpu_per_rep) * 1000
         results.append({"case": key, "model": name, "input": [h, w, c], "batch": a.batch, "msPerStep": ms,
-                        "imagesPerSec": a.batch / (ms / 1000), "reps": a.reps, "stepsPerRep": a.steps})
+                        "imagesPerSec": a.batch / (ms / 1000), "cpuMsPerStep": cpu_ms,
+                        "imagesPerCpuSec": a.batch / (cpu_ms / 1000), "reps": a.reps, "stepsPerRep": a.steps})
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "results": results}))
 
 

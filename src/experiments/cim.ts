@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { validate } from '../core/config.js';
-import { initEngine, tf } from '../core/engine.js';
+import { initEngine, type tf } from '../core/engine.js';
 import { DataError } from '../core/errors.js';
 import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';

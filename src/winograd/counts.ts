@@ -17,7 +17,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { Q } from './rational.js';
-import { type ExactAlgorithm, type NestedOptions, cookToom, nestedAlgorithm } from './transforms.js';
+import { type ExactAlgorithm, cookToom, nestedAlgorithm } from './transforms.js';
 
 export interface OpCount {
   mults: number;

@@ -303,6 +303,7 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
     const rowSets = [staged.innerRows, staged.outerRows, at];
     const pairs = rowSets.reduce((a, rs) => a + rs.reduce((b, r) => b + r.idx.length, 0), 0);
     bufs = arena(simd, [...sizes, 2 * pairs]);
+    for (const b of bufs) b.fill(0);
     const rowMem = bufs[sizes.length];
     const ints = new Int32Array(rowMem.buffer, rowMem.byteOffset, rowMem.length);
     let off = 0;
@@ -320,7 +321,6 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
     atRows = place(at);
     const f = simd.combine;
     comb = (d, di, row, src, base, stride, n) => f(d.byteOffset + di * 4, row.ptr as number, row.idx.length, src.byteOffset + base * 4, stride * 4, n);
-    for (const b of bufs) b.fill(0);
   } else {
     bufs = sizes.map((n) => new Float32Array(n));
   }

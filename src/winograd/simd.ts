@@ -108,7 +108,7 @@ export function simdKernel(): SimdKernel | null {
   try {
     const bytes = moduleBytes();
     const WebAssembly = wasmApi;
-    if (!WebAssembly || !WebAssembly.validate(bytes)) {
+    if (!WebAssembly?.validate(bytes)) {
       kernel = null;
       return kernel;
     }

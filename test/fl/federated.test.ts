@@ -151,3 +151,18 @@ test('the partial-KD trigger fires exactly on the eligible samples', async () =>
   const within = (await fit('within-group', 'group', [])).kdTriggered;
   assert.ok(within > 0 && within < 2 * count([0, 6]), `within-group fired ${within} times`);
 });
+
+test('PKD rounds train on the wasm backend too (worker thread), close to the cpu reference', async () => {
+  const cfg = parseFlConfig({ ...base, rounds: 3, method: 'pkd', pkd: { warmupRounds: 1, expertRounds: 1, lambda: 1, trigger: 'always', triggerOn: 'group', groups: [[0, 6]] } });
+  const ref = await runFederated(cfg, { executor: new InProcessExecutor() });
+  const ex = new ThreadExecutor({ workers: 1, dir: join(dir, 'store-wasm'), backend: 'wasm' });
+  try {
+    const r = await runFederated(cfg, { executor: ex });
+    assert.equal(ex.retries, 0);
+    assert.ok(r.rounds.filter((x) => x.phase === 'pkd').every((x) => x.kdTriggered > 0));
+    // Different backends round differently; the models must still agree closely.
+    assert.ok(Math.abs(r.final.accuracy - ref.final.accuracy) < 0.05, `wasm ${r.final.accuracy} vs cpu ${ref.final.accuracy}`);
+  } finally {
+    await ex.close();
+  }
+});

@@ -16,6 +16,10 @@ test('fast nested and OLA paths (engine GEMM per Winograd point) match the float
     [3, 11, 4, 2, 7, 2, 'same'],
     [1, 16, 2, 2, 13, 1, 'same'],
     [1, 9, 3, 2, 3, 1, 'same'],
+    // channels multiple of 4: the WebAssembly SIMD transform kernel
+    [2, 12, 4, 8, 9, 1, 'same'],
+    [1, 13, 8, 4, 5, 2, 'valid'],
+    [2, 10, 4, 4, 3, 1, 'same'],
   ] as const) {
     const x = randomTensor(Float32Array, [n, h, h, c], rng);
     const w = randomTensor(Float32Array, [k, k, c, co], rng, 0.2);
@@ -62,4 +66,38 @@ test('a large-kernel model predicts the same with direct, winograd (OLA) and nes
     y.dispose();
   }
   model.dispose();
+});
+
+test('the WebAssembly SIMD transform kernel matches its TypeScript twin', async () => {
+  await initEngine('wasm');
+  const { simdKernel, arena } = await import('../../src/winograd/simd.js');
+  const k = simdKernel();
+  if (!k) return; // no WebAssembly SIMD here: the TypeScript path is the only one used
+  const [d, s, row] = arena(k, [12, 64, 6]);
+  for (let i = 0; i < s.length; i++) s[i] = Math.sin(i);
+  const ints = new Int32Array(row.buffer, row.byteOffset, 6);
+  [
+    [0, 2],
+    [2, -0.5],
+    [4, 3],
+  ].forEach(([idx, v], e) => {
+    ints[2 * e] = idx;
+    row[2 * e + 1] = v;
+  });
+  k.combine(d.byteOffset, row.byteOffset, 3, s.byteOffset + 4, 12 * 4, 12);
+  for (let i = 0; i < 12; i++) {
+    const want = 2 * s[1 + i] - 0.5 * s[1 + 24 + i] + 3 * s[1 + 48 + i];
+    assert.ok(Math.abs(d[i] - want) < 1e-5, `element ${i}: ${d[i]} vs ${want}`);
+  }
+  // whole fast path with and without SIMD
+  const rng = new Rng(8);
+  const x = randomTensor(Float32Array, [2, 14, 14, 4], rng);
+  const w = randomTensor(Float32Array, [7, 7, 4, 8], rng, 0.1);
+  const a = prepareFast(w, 'nested', { simd: true });
+  const b = prepareFast(w, 'nested', { simd: false });
+  const ya = runFast(a, x, 'same');
+  const yb = runFast(b, x, 'same');
+  disposeFast(a);
+  disposeFast(b);
+  assert.ok(relativeError(ya.data, yb.data).maxRel < 1e-5);
 });

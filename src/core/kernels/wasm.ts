@@ -84,7 +84,8 @@ function channelsLastOnly(dataFormat: unknown, kernel: string): void {
  * ≤ 9 rows, which XNNPACK runs slowly; there the transposed im2col matrix is small, so
  * dW[(kh,kw,c), co] = colᵀ[(kh,kw,c), (n,oh,ow)] · dy[(n,oh,ow), co] as one untransposed matmul.
  */
-let IM2COL_MAX_ROWS = Number(process.env.ACCELAB_IM2COL_ROWS ?? 32);
+let IM2COL_MAX_ROWS = 32;
+/** Tuning hook for kernel benchmarks: the kh·kw·ci limit of the im2col filter-gradient path (0 disables it, except 1×1). */
 export function setIm2colRows(n: number): void {
   IM2COL_MAX_ROWS = n;
 }
@@ -491,8 +492,8 @@ const maxPoolGrad: Kfn = ({ inputs, backend, attrs }) => {
   const g = f32(backend, dy);
   const dx = f32(backend, out);
   dx.fill(0);
-  const mv = new Float32Array(C);
-  const mi = new Int32Array(C);
+  // Per window and channel a scalar running max in registers (first maximum wins, as on cpu);
+  // consecutive channels read consecutive addresses.
   for (let b = 0; b < N; b++) {
     for (let oh = 0; oh < OH; oh++) {
       const r0 = oh * sh - top;
@@ -500,26 +501,23 @@ const maxPoolGrad: Kfn = ({ inputs, backend, attrs }) => {
       const rMax = Math.min(H, r0 + KH);
       for (let ow = 0; ow < OW; ow++) {
         const c0 = ow * sw - left;
-        const cMin = Math.max(0, c0);
-        const cMax = Math.min(W, c0 + KW);
-        mv.fill(Number.NEGATIVE_INFINITY);
-        mi.fill(-1);
-        for (let r = rMin; r < rMax; r++) {
-          for (let q = cMin; q < cMax; q++) {
-            const base = ((b * H + r) * W + q) * C;
-            for (let c = 0; c < C; c++) {
-              const v = xv[base + c];
-              if (v > mv[c]) {
-                mv[c] = v;
-                mi[c] = base + c;
+        const qMin = Math.max(0, c0);
+        const qMax = Math.min(W, c0 + KW);
+        const gBase = ((b * OH + oh) * OW + ow) * C;
+        for (let c = 0; c < C; c++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let bi = -1;
+          for (let r = rMin; r < rMax; r++) {
+            let i = ((b * H + r) * W + qMin) * C + c;
+            for (let q = qMin; q < qMax; q++, i += C) {
+              const v = xv[i];
+              if (v > best) {
+                best = v;
+                bi = i;
               }
             }
           }
-        }
-        const gBase = ((b * OH + oh) * OW + ow) * C;
-        for (let c = 0; c < C; c++) {
-          const i = mi[c];
-          if (i >= 0) dx[i] += g[gBase + c];
+          if (bi >= 0) dx[bi] += g[gBase + c];
         }
       }
     }

@@ -4,10 +4,12 @@ import type { GemmEngine } from './network.js';
 
 export const tfGemmEngine: GemmEngine = {
   prepare: (b, k, n) => tf.tensor2d(b, [k, n]),
-  run: (a, m, k, handle) =>
-    tf.tidy(() => {
-      const y = tf.matMul(tf.tensor2d(a, [m, k]), handle as tf.Tensor2D);
-      return y.dataSync() as Float32Array;
-    }),
+  run: (a, m, k, handle) => {
+    // Return the tensor from tidy (returning the typed array would make tidy walk every element).
+    const y = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), handle as tf.Tensor2D));
+    const out = y.dataSync() as Float32Array;
+    y.dispose();
+    return out;
+  },
   release: (handle) => (handle as tf.Tensor).dispose(),
 };

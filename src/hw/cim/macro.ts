@@ -269,18 +269,6 @@ export class MacroChip {
     return { rows: k, cols: c, bl, blb, edgeBl: eBl, edgeBlb: eBlb };
   }
 
-  /** Voltage of a line with own-unit cell-time τ; `capErr` is the line's relative C error. */
-  private volt(tau: number, capErr: number): number {
-    const v = this.line.voltage(tau / (1 + capErr));
-    return this.config.nonIdeal.bitLineFloor && v < this.config.vFloor ? this.config.vFloor : v;
-  }
-
-  /** Comparator decision +1 (V_BL ≥ V_BLB, offset and noise included) or −1. */
-  private cmp(ta: number, tb: number, capB: number, os: number): number {
-    const diff = this.volt(ta, 0) - this.volt(tb, capB) + os + (this.noiseOn ? this.config.nonIdeal.comparatorNoise * this.noise.next() : 0);
-    return diff >= 0 ? 1 : -1;
-  }
-
   private tauOf(v: number, capErr: number): number {
     return this.line.cellTime(v) * (1 + capErr);
   }

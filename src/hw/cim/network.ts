@@ -111,7 +111,7 @@ export function im2col(x: Float32Array, batch: number, op: ConvOp, scale = 1, qu
             if (quantMax > 0) {
               for (let ch = 0; ch < c; ch++) {
                 const q = Math.round(x[src + ch] / scale);
-                out[o++] = q < 0 ? 0 : q > quantMax ? quantMax : q;
+                out[o++] = q < 0 ? 0 : Math.min(q , quantMax);
               }
             } else {
               for (let ch = 0; ch < c; ch++) out[o++] = x[src + ch];
@@ -186,7 +186,7 @@ export function floatForward(wl: Workload, x: Float32Array, batch: number, gemm:
     } else if (op.kind === 'maxpool') {
       a = maxpool(a, batch, op.inShape, op.outShape, op.pool, op.strides);
     } else if (op.kind === 'relu') {
-      a = a.map((v) => (v > 0 ? v : 0));
+      a = a.map((v) => (Math.max(v , 0)));
     }
   });
   return a;
@@ -424,7 +424,7 @@ export class MappedNetwork {
           q = new Float32Array(a.length);
           for (let p = 0; p < a.length; p++) {
             const v = Math.round(a[p] / L.inScale);
-            q[p] = v < 0 ? 0 : v > this.net.actMax ? this.net.actMax : v;
+            q[p] = v < 0 ? 0 : Math.min(v , this.net.actMax);
           }
         }
         const m = q.length / L.k;
@@ -443,7 +443,7 @@ export class MappedNetwork {
       } else if (op.kind === 'maxpool') {
         a = maxpool(a, batch, op.inShape, op.outShape, op.pool, op.strides);
       } else if (op.kind === 'relu') {
-        a = a.map((v) => (v > 0 ? v : 0));
+        a = a.map((v) => (Math.max(v , 0)));
       }
     });
     return a;

@@ -1,0 +1,56 @@
+/** The benchmark plumbing (not its speed): registry, the timed job, the result table. */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import '../../bench/benchmarks.js';
+import { benchmarks, median } from '../../bench/registry.js';
+import { trainStepJob } from '../../bench/train-step-job.js';
+import type { TrainStepResult } from '../../bench/train-step.js';
+import { initEngine } from '../../src/core/engine.js';
+
+describe('bench', () => {
+  before(async () => {
+    await initEngine('wasm');
+  });
+
+  it('registers train-step with a formatter', () => {
+    const b = benchmarks().find((x) => x.name === 'train-step');
+    assert.ok(b?.format);
+    const r: TrainStepResult = {
+      backend: 'wasm',
+      torch: { version: 't', threads: 1, python: 'p' },
+      torchSkipped: null,
+      cases: [
+        {
+          case: 'cnn-small-28x28x1',
+          model: 'cnn-small',
+          inputShape: [28, 28, 1],
+          batch: 64,
+          accelab: [
+            { workers: 1, imagesPerSec: 100, msPerStep: [640], imagesPerCpuSec: 110 },
+            { workers: 2, imagesPerSec: 190, msPerStep: [670, 680], imagesPerCpuSec: 105 },
+          ],
+          torch: { imagesPerSec: 250, msPerStep: 256, imagesPerCpuSec: 260 },
+          ratioVsTorch: 0.4,
+          ratioVsTorchCpu: 110 / 260,
+          workerScaling: 1.9,
+          workerCpuEfficiency: 105 / 110,
+        },
+      ],
+    };
+    const text = b.format(r);
+    assert.match(text, /cnn-small-28x28x1\s+100\.0\s+190\.0\s+1\.90×\s+250\.0\s+0\.40×/);
+  });
+
+  it('median of even and odd counts', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 2, 3]), 2.5);
+  });
+
+  it('the timed job trains and reports one time per repetition', () => {
+    const t = trainStepJob({ model: 'cnn-small', inputShape: [28, 28, 1], batch: 2, warmup: 1, reps: 2, stepsPerRep: 1, seed: 1 });
+    assert.equal(t.backend, 'wasm');
+    assert.equal(t.msPerStep.length, 2);
+    assert.equal(t.cpuMsPerStep.length, 2);
+    assert.ok(t.msPerStep.every((v) => v > 0) && Number.isFinite(t.finalLoss));
+  });
+});
