@@ -274,14 +274,16 @@ export interface CimQuickResult {
  * Tour version: characterization with 2 chips, the cost estimate, and inference of a small MLP
  * trained for one epoch on 2,000 Fashion-MNIST images (200 test images) (skipped with a reason when the data is absent).
  */
-export async function quickRun(progress: Progress = silentProgress, seed = 1): Promise<CimQuickResult> {
+export async function quickRun(o: { seed?: number; progress?: Progress; dataDir?: string } = {}): Promise<CimQuickResult> {
+  const seed = o.seed ?? 1;
+  const progress = o.progress ?? silentProgress;
   const ch = runCharacterize({ chips: 2, trials: 1, levelsPerCode: 1, seed }, progress);
   const cost = runCost({});
   let infer: CimInferResult | null = null;
   let inferSkipped: string | null = null;
   try {
     await initEngine();
-    const ds = await loadDataset('fashion-mnist', { trainLimit: 2000, testLimit: 200, seed });
+    const ds = await loadDataset('fashion-mnist', { trainLimit: 2000, testLimit: 200, seed, dataDir: o.dataDir });
     infer = await runInfer({ model: 'mlp-300-100', epochs: 1, testLimit: 200, sweepLimit: 100, noiseLevels: [1, 3], seed }, progress, ds);
   } catch (e) {
     if (!(e instanceof DataError)) throw e;

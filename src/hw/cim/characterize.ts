@@ -36,7 +36,7 @@ export interface VariantResult {
   rmsErrorLsb: number;
   /** Same in MAC units (comparable across boost factors). */
   rmsErrorMac: number;
-  /** Max |INL| and |DNL| over the unclipped codes, LSB (mean over chips of the per-chip max). */
+  /** Max |INL| (end-point fit: gain and offset removed) and |DNL| over the unclipped codes, LSB (mean over chips of the per-chip max). */
   inlMaxLsb: number;
   dnlMaxLsb: number;
   /** Worst chip. */
@@ -211,8 +211,16 @@ export function characterizeVariant(config: MacroConfig, o: Omit<CharacterizeOpt
       const dnl = hits[c] / expected - 1;
       inl += dnl;
       dnlMax = Math.max(dnlMax, Math.abs(dnl));
-      inlMax = Math.max(inlMax, Math.abs(inl));
       lin.push({ code: c + cLo, inl, dnl });
+    }
+    // End-point INL: remove the straight line through the first and last transition (gain/offset).
+    if (lin.length > 1) {
+      const a = lin[0].inl;
+      const b = lin[lin.length - 1].inl;
+      for (let i = 0; i < lin.length; i++) {
+        lin[i].inl -= a + ((b - a) * i) / (lin.length - 1);
+        inlMax = Math.max(inlMax, Math.abs(lin[i].inl));
+      }
     }
     if (chipIx === 0) linearity = lin;
     mc.push({ chip: chipIx, rmsErrorLsb: Math.sqrt(sq / Math.max(1, cnt)), inlMaxLsb: inlMax, dnlMaxLsb: dnlMax });
