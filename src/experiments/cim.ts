@@ -107,6 +107,8 @@ export const InferConfigSchema = z
     trainLimit: z.number().int().min(100).optional(),
     /** Test images for float, ideal 4-bit and the fully enhanced macro (the headline numbers). */
     testLimit: z.number().int().min(10).default(10000),
+    /** First test image (to split an evaluation over several processes). */
+    testOffset: z.number().int().min(0).default(0),
     /** Test images for the technique grid (each technique on/off) and the noise sweep. */
     sweepLimit: z.number().int().min(10).default(500),
     calibCount: z.number().int().min(8).max(10000).default(256),
@@ -191,10 +193,12 @@ export async function runInfer(input: unknown, progress: Progress = silentProgre
 
 export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, macro: MacroConfig, progress: Progress = silentProgress): CimInferResult {
   const shape = ds.shape;
-  const nTest = Math.min(config.testLimit, ds.test.count);
+  const off = Math.min(config.testOffset, ds.test.count - 1);
+  const nTest = Math.min(config.testLimit, ds.test.count - off);
   const nSweep = Math.min(config.sweepLimit, nTest);
-  const test: EvalSet = { x: toFloat(ds.test, shape, { count: nTest, normalize: null }), labels: ds.test.labels, count: nTest };
-  const sweep: EvalSet = { x: test.x.subarray(0, nSweep * (test.x.length / nTest)), labels: ds.test.labels, count: nSweep };
+  const labels = ds.test.labels.subarray(off);
+  const test: EvalSet = { x: toFloat(ds.test, shape, { start: off, count: nTest, normalize: null }), labels, count: nTest };
+  const sweep: EvalSet = { x: test.x.subarray(0, nSweep * (test.x.length / nTest)), labels, count: nSweep };
   const calibN = Math.min(config.calibCount, ds.train.count);
   const calib = toFloat(ds.train, shape, { count: calibN, normalize: null });
   const gemm = tfGemmEngine;
@@ -247,6 +251,27 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     ideal4bitSweepAccuracy,
     lossVsIdealPoints: (ideal4bitAccuracy - enhanced.accuracy) * 100,
     simulatedMacsPerSecond: (macsPerImage * enhanced.images) / enhanced.seconds,
+  };
+}
+
+/**
+ * Merges inference results over disjoint test ranges (`testOffset` splits) into one: float, ideal and
+ * enhanced accuracies weighted by images; the technique grid and noise sweep taken from `sweep`.
+ */
+export function mergeInferResults(parts: CimInferResult[], sweep: CimInferResult): CimInferResult {
+  const images = parts.reduce((s, p) => s + p.enhanced.images, 0);
+  const w = (f: (p: CimInferResult) => number): number => parts.reduce((s, p) => s + f(p) * p.enhanced.images, 0) / images;
+  const seconds = parts.reduce((s, p) => s + p.enhanced.seconds, 0);
+  const enhanced: AccuracyRow = { ...parts[0].enhanced, accuracy: w((p) => p.enhanced.accuracy), clipRate: w((p) => p.enhanced.clipRate), images, seconds };
+  const ideal4bitAccuracy = w((p) => p.ideal4bitAccuracy);
+  return {
+    ...sweep,
+    config: { ...parts[0].config, testOffset: Math.min(...parts.map((p) => p.config.testOffset)), testLimit: images, sweepLimit: sweep.config.sweepLimit, noiseLevels: sweep.config.noiseLevels },
+    floatAccuracy: w((p) => p.floatAccuracy),
+    ideal4bitAccuracy,
+    enhanced,
+    lossVsIdealPoints: (ideal4bitAccuracy - enhanced.accuracy) * 100,
+    simulatedMacsPerSecond: (parts[0].macsPerImage * images) / seconds,
   };
 }
 

@@ -179,7 +179,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
           // Trigger from the current student prediction; read as plain numbers, so no gradient flows through it.
           const pred = (tf.argMax(z, 1).dataSync() as Int32Array).slice();
           let kdSum: tf.Tensor = tf.scalar(0);
-          kd.groups.forEach((g, j) => {
+          kd.groups.forEach((_g, j) => {
             const mask = new Float32Array(B);
             let any = false;
             for (let i = 0; i < B; i++) {

@@ -342,7 +342,16 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
   };
 
   const globalStrategy = (kd?: KdJobSpec) =>
-    new (kd ? PkdStrategy : FedAvg)({ seed: cfg.seed, phase: 'global', model: cfg.model, train: trainOf(cfg), fraction: cfg.fraction, minClients: cfg.minClients, kd });
+    new (kd ? PkdStrategy : FedAvg)({
+      seed: cfg.seed,
+      phase: 'global',
+      model: cfg.model,
+      train: trainOf(cfg),
+      fraction: cfg.fraction,
+      minClients: cfg.minClients,
+      kd,
+      evaluateFn: async (_round, w) => evalOn(task, cfg.model, w, 'test', weakRule),
+    });
 
   const runGlobalRounds = async (until: number, phase: RoundRecord['phase'], kd?: KdJobSpec) => {
     const strat = globalStrategy(kd);
@@ -354,7 +363,7 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
       global = out.weights;
       const evaluate = round % cfg.evalEvery === 0 || round === cfg.rounds || (phase === 'warmup' && round === until);
       const rec: RoundRecord = { round, phase, clients: out.clients, meanLoss: out.meanLoss, kdTriggered: out.kdTriggered, durationMs: Date.now() - r0 };
-      if (evaluate) rec.eval = evalOn(task, cfg.model, global, 'test', weakRule);
+      if (evaluate) rec.eval = (await strat.evaluate(round, global)) ?? undefined;
       globalMs += Date.now() - r0;
       globalRoundsRun++;
       state.globalRound = round;

@@ -62,6 +62,7 @@ interface InferFlags extends MacroFlags {
   checkpoint?: string;
   epochs?: number;
   testLimit?: number;
+  testOffset?: number;
   sweepLimit?: number;
   noiseLevels?: string;
   dataDir?: string;
@@ -127,6 +128,7 @@ export function register(program: Command): void {
     .option('--checkpoint <dir>', 'run folder of `accelab train --out` (uses its checkpoint/)')
     .option('--epochs <n>', 'training epochs when no checkpoint is given (default 3)', intArg('--epochs', 1, 100))
     .option('--test-limit <n>', 'test images for float / ideal / enhanced macro (default 10000)', intArg('--test-limit', 10))
+    .option('--test-offset <n>', 'first test image (split a long evaluation over several processes)', intArg('--test-offset', 0))
     .option('--sweep-limit <n>', 'test images for the technique grid and the noise sweep (default 500)', intArg('--sweep-limit', 10))
     .option('--noise-levels <list>', 'comma-separated noise scales (default 0.5,1,2,4)')
     .option('--data-dir <dir>', 'folder holding the data set files');
@@ -138,6 +140,7 @@ export function register(program: Command): void {
     if (o.epochs !== undefined) input.epochs = o.epochs;
     if (o.testLimit !== undefined) input.testLimit = o.testLimit;
     if (o.sweepLimit !== undefined) input.sweepLimit = o.sweepLimit;
+    if (o.testOffset !== undefined) input.testOffset = o.testOffset;
     if (o.dataDir !== undefined) input.dataDir = o.dataDir;
     if (o.noiseLevels !== undefined) {
       const levels = o.noiseLevels.split(',').map((s) => Number(s.trim()));

@@ -315,7 +315,19 @@ export class MacroChip {
     let tb = 0;
     let invCapB = 1;
     let os = 0;
-    const cmp = (): number => (volt(ta) - volt(tb * invCapB) + os + (sigma > 0 ? sigma * noise.next() : 0) >= 0 ? 1 : -1);
+    // Shortcut: V is monotone in τ with slope ≥ vu·fMin above the floor, so when the cell-times differ
+    // by more than (|offset| + 6σ)/(vu·fMin) the decision is certain and needs no voltage lookup
+    // (noise beyond 6σ, p ≈ 2e-9, is the only thing ignored).
+    const fastOk = linear || floorOn;
+    const fMin = linear ? 1 : cellCurrentFactorOf(this.line, floorOn ? vFloor : vPre);
+    const tauFloor = floorOn ? this.line.cellTime(vFloor) : Number.POSITIVE_INFINITY;
+    let margin = 0;
+    const cmp = (): number => {
+      const tbe = tb * invCapB;
+      const dt = tbe - ta;
+      if (fastOk && (dt > margin || dt < -margin) && ta < tauFloor && tbe < tauFloor) return dt > 0 ? 1 : -1;
+      return volt(ta) - volt(tbe) + os + (sigma > 0 ? sigma * noise.next() : 0) >= 0 ? 1 : -1;
+    };
     for (let b = 0; b < batch; b++) {
       for (let j = 0; j < cols; j++) {
         const e = b * cols + j;
@@ -323,6 +335,7 @@ export class MacroChip {
         const capB = this.capEpsBLB[col];
         invCapB = 1 / (1 + capB);
         os = this.offset[col];
+        margin = (Math.abs(os) + 6 * sigma) / (vu * fMin) + 1e-9;
         const refA = d.refUnit * (1 + this.refEpsBL[col]) * refIr;
         const refB = d.refUnit * (1 + this.refEpsBLB[col]) * refIr;
         ta = 0;

@@ -92,3 +92,17 @@ test('CLI: cim characterize --ideal --json has the required fields; bad flags ex
   assert.equal(badBoost.status, 2);
   assert.match(badBoost.stderr, /boost/);
 });
+
+test('inference results over disjoint test ranges merge by image-weighted accuracy', async () => {
+  const { mergeInferResults } = await import('../../../src/experiments/cim.js');
+  type R = Parameters<typeof mergeInferResults>[1];
+  const row = (acc: number, images: number) => ({ setting: 's', macFolding: 'sign-magnitude', boostedClipping: 'gain', noiseScale: 1, accuracy: acc, images, clipRate: 0, seconds: images / 10 });
+  const part = (acc: number, ideal: number, images: number, offset: number): R =>
+    ({ kind: 'cim-infer', config: { testOffset: offset, testLimit: images, sweepLimit: 10, noiseLevels: [1] }, model: 'm', dataset: 'd', macsPerImage: 100, macrosUsed: 3, floatAccuracy: ideal, ideal4bitAccuracy: ideal, enhanced: row(acc, images), techniques: [], noiseSweep: [], ideal4bitSweepAccuracy: ideal, lossVsIdealPoints: 0, simulatedMacsPerSecond: 0 }) as unknown as R;
+  const m = mergeInferResults([part(0.8, 0.9, 100, 0), part(0.5, 0.6, 300, 100)], part(0.7, 0.7, 50, 0));
+  assert.equal(m.enhanced.images, 400);
+  assert.ok(Math.abs(m.enhanced.accuracy - (0.8 * 100 + 0.5 * 300) / 400) < 1e-12);
+  assert.ok(Math.abs(m.lossVsIdealPoints - 100 * ((0.9 * 100 + 0.6 * 300) / 400 - m.enhanced.accuracy)) < 1e-9);
+  assert.equal(m.config.testLimit, 400);
+  assert.equal(m.ideal4bitSweepAccuracy, 0.7);
+});
