@@ -136,7 +136,7 @@ header.top h1{margin:0 0 4px;font-size:28px;line-height:1.25;letter-spacing:-.01
 header.top .subtitle{margin:0;color:#dbe6ff;font-size:16px;max-width:none}
 header.top .meta{margin-top:10px;font-size:13px;opacity:.75}
 main{padding:24px;display:grid;grid-template-columns:220px minmax(0,1fr);gap:24px;align-items:start}
-nav.toc{position:sticky;top:16px;background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 16px;font-size:14px}
+nav.toc{position:sticky;top:16px;max-height:calc(100vh - 32px);overflow-y:auto;background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 16px;font-size:14px}
 nav.toc h2{font-size:12px;text-transform:uppercase;letter-spacing:.08em;color:var(--muted);margin:0 0 8px}
 nav.toc ol{list-style:none;margin:0;padding:0}
 nav.toc ol ol{padding-left:12px;font-size:13px;border-left:2px solid var(--line);margin:2px 0 6px}

@@ -131,8 +131,9 @@ export function nestedCandidates(K: number): ExactAlgorithm[] {
 
 /**
  * Estimated seconds for one layer (model constants calibrated once on the development machine, not
- * measurements of this run): engine GEMM at 16 GFLOP/s, SIMD transforms at 8 GFLOP/s on the flat
- * nonzero count, 0.1 ms per engine round trip per Winograd point. Only used to rank candidates.
+ * measurements of this run): engine GEMM at 16 GFLOP/s, SIMD transforms at 16 GFLOP/s on the flat
+ * nonzero count (the staged transforms do less), 0.05 ms per engine round trip per Winograd point.
+ * Only used to rank candidates.
  */
 export function estimateSeconds(alg: FloatAlgorithm, outH: number, outW: number, n: number, cin: number, cout: number): number {
   const tiles = n * Math.ceil(outH / alg.m) * Math.ceil(outW / alg.m);
@@ -140,8 +141,8 @@ export function estimateSeconds(alg: FloatAlgorithm, outH: number, outW: number,
   const nnzB = alg.BT.reduce((s, r) => s + r.filter((v) => v !== 0).length, 0);
   const nnzA = alg.AT.reduce((s, r) => s + r.filter((v) => v !== 0).length, 0);
   const gemm = (2 * tiles * P * cin * cout) / 16e9;
-  const trans = (2 * tiles * ((alg.L + alg.mu) * nnzB * cin + (alg.mu + alg.m) * nnzA * cout)) / 8e9;
-  return gemm + trans + P * 0.1e-3;
+  const trans = (2 * tiles * ((alg.L + alg.mu) * nnzB * cin + (alg.mu + alg.m) * nnzA * cout)) / 16e9;
+  return gemm + trans + P * 0.05e-3;
 }
 
 export function chooseNested(K: number, outSize: number, n: number, cin: number, cout: number): ExactAlgorithm {

@@ -45,7 +45,6 @@ test('fast nested and OLA paths (engine GEMM per Winograd point) match the float
 
 test('a large-kernel model predicts the same with direct, winograd (OLA) and nested convolutions', async () => {
   await initEngine('wasm');
-  tf.setBackend('wasm');
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 6, kernelSize: 9, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2, stddev: 0.1 }) }),

@@ -3,8 +3,10 @@
  * the paper's ratios, numerical error by algorithm and number format, exact Cook–Toom transforms.
  */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
+import { readJson } from '../../core/fsx.js';
 import { FILTER_SOURCES, kernelRange, runCountStudy, runErrorStudy, runWinograd, type CountStudyResult, type ErrorStudyResult } from '../../experiments/winograd.js';
 import { writeRunReport } from '../../report/write.js';
 import { ERROR_METHODS, NUMBER_FORMATS } from '../../winograd/numerics.js';
@@ -132,9 +134,13 @@ export function register(program: Command): void {
 
   const run = wino.command('run').description('count table + error table into a run folder with report.html');
   run.option('--kernels <list>', 'kernel sizes for the count table (default 3..31)');
-  withCommon(run, { backend: false }).action(async (o: WinoFlags) => {
+  run.option('--speed <file>', 'benchmark record to include (default bench/results/winograd.json when it exists)');
+  withCommon(run, { backend: false }).action(async (o: WinoFlags & { speed?: string }) => {
     const dir = resolve(o.out ?? defaultOut('winograd'));
-    const r = runWinograd({ kernels: kernelRange(o.kernels ?? '3..31'), error: { seed: o.seed }, outDir: dir, progress: progressFor(o) });
+    const speedFile = o.speed ?? 'bench/results/winograd.json';
+    if (o.speed && !existsSync(speedFile)) throw new ConfigError(`--speed: ${speedFile} does not exist: run \`npm run bench -- winograd\` first`);
+    const speed = existsSync(speedFile) ? readJson<{ result?: unknown }>(speedFile).result : undefined;
+    const r = runWinograd({ kernels: kernelRange(o.kernels ?? '3..31'), error: { seed: o.seed }, outDir: dir, progress: progressFor(o), speed });
     const rep = await writeRunReport(dir, r).catch(() => null);
     emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${formatCountTable(r.counts)}\n\n${r.errors ? formatErrorTable(r.errors) : ''}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
   });
