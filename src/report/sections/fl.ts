@@ -27,9 +27,11 @@ function confusionFigure(confusion: number[][], names: string[], title: string):
 
 /** Grouped bars: per-class accuracy of several methods side by side. */
 function groupedBars(rows: { class: string; method: string; accuracy: number }[], order: string[]): Record<string, unknown> {
+  const methods = new Set(rows.map((r) => r.method)).size;
   return {
     width: 420,
-    height: { step: 12 },
+    // One band per class, subdivided per method: about 5 px per bar.
+    height: { step: Math.max(16, 5 * methods + 6) },
     data: { values: rows },
     mark: { type: 'bar', cornerRadiusEnd: 2 },
     encoding: {
