@@ -18,6 +18,7 @@ import { saveModel } from '../nn/checkpoint.js';
 import { writeJsonAtomic } from '../core/fsx.js';
 import { runTrain } from './train.js';
 import { quickRun as flQuickRun } from './fl.js';
+import { quickRun as winogradQuickRun } from './winograd.js';
 
 export interface TourContext {
   /** The tour's run folder; a step may write files under `join(outDir, step.name)`. */
@@ -118,7 +119,11 @@ export const trainStep: TourStep = {
  * The tour's steps, in order. Other studies add one line each (a `quickRun()` of their own that
  * returns a result with a `kind` registered in src/report/sections/index.ts).
  */
-export const TOUR_STEPS: TourStep[] = [engineStep, trainStep, { name: 'fl', title: 'Federated learning: weak classes (FedAvg, 5 clients, 3 rounds)', run: (ctx) => flQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'fl'), progress: ctx.progress, notice: (m) => ctx.notice(m) }) }];
+export const TOUR_STEPS: TourStep[] = [
+  engineStep,
+  trainStep,
+  { name: 'winograd', title: 'Fast convolution: nested vs OLA Winograd', run: (ctx) => winogradQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'winograd'), progress: ctx.progress }) },
+  { name: 'fl', title: 'Federated learning: weak classes (FedAvg, 5 clients, 3 rounds)', run: (ctx) => flQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'fl'), progress: ctx.progress, notice: (m) => ctx.notice(m) }) }];
 
 export interface TourHooks {
   onStepStart?(step: TourStep, index: number, total: number): void;

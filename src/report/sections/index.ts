@@ -8,6 +8,7 @@ import type { ReportDocument, ReportSection } from '../types.js';
 import { engineSection } from './engine.js';
 import { evalSection, trainSection } from './train.js';
 import { flCompareSection, flConsistencySection, flSection } from './fl.js';
+import { winogradSection } from './winograd.js';
 import { cimCharacterizeSection, cimCostSection, cimInferSection, cimQuickSections } from './cim.js';
 
 /**
@@ -28,6 +29,7 @@ export const builders: Record<string, SectionBuilder> = {
   'cim-infer': cimInferSection,
   'cim-cost': cimCostSection,
   'cim-quick': cimQuickSections,
+  winograd: winogradSection,
 };
 
 export function hasBuilder(kind: string): boolean {
