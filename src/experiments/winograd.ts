@@ -14,6 +14,7 @@ import { Rng } from '../core/rng.js';
 import { COUNT_CONVENTION, type CountRow, PAPER_RATIOS, countTable } from '../winograd/counts.js';
 import { ERROR_METHODS, type ErrorMethod, type ErrorRow, NUMBER_FORMATS, type NumberFormat, measureErrors } from '../winograd/numerics.js';
 import type { Filter4, Tensor4 } from '../winograd/tensor.js';
+import { loadTrainedFilters, trainedExtraFilters } from '../winograd/trained.js';
 
 export const FILTER_SOURCES = ['random', 'smooth'] as const;
 export type FilterSource = (typeof FILTER_SOURCES)[number];
@@ -108,7 +109,7 @@ export function runErrorStudy(input: unknown, opts: { progress?: Progress; extra
   progress.stop();
   const notes = [
     'Reference: float64 direct convolution of the unrounded input and filter; errors are max|y − ref| / max|ref| and RMS(y − ref)/RMS(ref).',
-    "'smooth' filters come from a seeded generator (low-frequency cosines under a Gaussian envelope), standing in for trained filters; pass trained filters through runErrorStudy(…, { extraFilters }).",
+    "'smooth' filters come from a seeded generator (low-frequency cosines under a Gaussian envelope); 'trained/<layer>' filters are a trained model's convolution kernels (`accelab winograd error --checkpoint <dir>`), each (input, output) channel pair a single-channel filter on a random N(0, 1) input, with one fixed-point scale per layer.",
     'Fixed point: per-tensor scales for input and filter, one scale per Winograd point for the transformed input and filter, exact integer accumulation.',
   ];
   return { config: cfg, rows, notes };
@@ -191,8 +192,11 @@ export function writeWinogradRun(outDir: string, r: WinogradResult): void {
 }
 
 /** The tour's quick version (a few seconds): full count table, small error table. */
-export async function quickRun(o: { seed?: number; outDir?: string; progress?: Progress } = {}): Promise<WinogradResult> {
+export async function quickRun(o: { seed?: number; outDir?: string; progress?: Progress; checkpoint?: string } = {}): Promise<WinogradResult> {
+  // trained filters only when a checkpoint is given (the tour never trains)
+  const extraFilters = o.checkpoint ? trainedExtraFilters(await loadTrainedFilters(o.checkpoint, { minKernel: 5 })) : undefined;
   return runWinograd({
+    extraFilters,
     kernels: kernelRange('3..31'),
     error: { kernels: [5, 9], formats: ['float32', 'float16', 'int8'], size: 14, channels: 2, outChannels: 2, seed: o.seed ?? 1 },
     outDir: o.outDir,

@@ -1,5 +1,5 @@
 /**
- * `accelab winograd table|error|transforms|run`: nested Winograd (paper B): multiplication counts vs
+ * `accelab winograd table|error|transforms|run|train-filters`: nested Winograd (paper B): multiplication counts vs
  * the paper's ratios, numerical error by algorithm and number format, exact Cook–Toom transforms.
  */
 import type { Command } from 'commander';
@@ -11,8 +11,9 @@ import { FILTER_SOURCES, kernelRange, runCountStudy, runErrorStudy, runWinograd,
 import { writeRunReport } from '../../report/write.js';
 import { ERROR_METHODS, NUMBER_FORMATS } from '../../winograd/numerics.js';
 import { Q, qToStrings } from '../../winograd/rational.js';
+import { loadTrainedFilters, trainedExtraFilters, trainFiltersCheckpoint, type FilterBank } from '../../winograd/trained.js';
 import { checkExact, cookToom, nestedAlgorithm } from '../../winograd/transforms.js';
-import { type CommonOptions, defaultOut, emit, intArg, progressFor, withCommon } from '../common.js';
+import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
 
 interface WinoFlags extends CommonOptions {
   kernels?: string;
@@ -26,6 +27,16 @@ interface WinoFlags extends CommonOptions {
   r?: number;
   points?: string;
   nested?: number;
+  checkpoint?: string;
+}
+
+/** The conv filters (K ≥ 5) of a checkpoint, for the error study; needs the engine to load weights. */
+async function checkpointFilters(o: WinoFlags): Promise<{ banks: FilterBank[]; extra: ReturnType<typeof trainedExtraFilters> } | undefined> {
+  if (!o.checkpoint) return undefined;
+  if (!existsSync(o.checkpoint)) throw new ConfigError(`--checkpoint: ${o.checkpoint} does not exist: run \`accelab winograd train-filters --out ${o.checkpoint}\` first`);
+  await startEngine(o);
+  const banks = await loadTrainedFilters(o.checkpoint, { minKernel: 5 });
+  return { banks, extra: trainedExtraFilters(banks) };
 }
 
 const f2 = (v: number) => v.toFixed(2);
@@ -98,7 +109,9 @@ export function register(program: Command): void {
   err.option('--channels <n>', 'input = output channels (default 2)', intArg('--channels', 1, 64));
   err.option('--m <n>', 'outputs per tile (single tile F(m,K), OLA F(m,3), nested outer m1; default 3)', intArg('--m', 1, 6));
   err.option('--policy <p>', 'nesting policy pure3|mixed (default pure3)');
-  withCommon(err, { out: false, backend: false }).action((o: WinoFlags) => {
+  err.option('--checkpoint <dir>', "also measure a trained model's K×K (K ≥ 5) conv filters, per channel pair, labelled trained/<layer> (see `winograd train-filters`)");
+  withCommon(err, { out: false, backend: false }).action(async (o: WinoFlags) => {
+    const trained = await checkpointFilters(o);
     const r = runErrorStudy(
       {
         kernels: o.kernels ? kernelRange(o.kernels) : undefined,
@@ -112,9 +125,10 @@ export function register(program: Command): void {
         policy: o.policy,
         seed: o.seed,
       },
-      { progress: progressFor(o) },
+      { progress: progressFor(o), extraFilters: trained?.extra },
     );
-    emit(o, r, () => formatErrorTable(r));
+    const banks = trained ? `trained filters from ${o.checkpoint}: ${trained.banks.map((b) => `${b.layer} ${b.kernel}×${b.kernel} ${b.cin}→${b.cout} (${b.cin * b.cout} pairs)`).join(', ')}\n` : '';
+    emit(o, { ...r, checkpoint: o.checkpoint ?? null }, () => `${banks}${formatErrorTable(r)}`);
   });
 
   const tr = wino.command('transforms').description('exact Cook–Toom Aᵀ, G, Bᵀ for F(m, r) (or a nested algorithm), checked symbolically');
@@ -135,13 +149,40 @@ export function register(program: Command): void {
   const run = wino.command('run').description('count table + error table into a run folder with report.html');
   run.option('--kernels <list>', 'kernel sizes for the count table (default 3..31)');
   run.option('--speed <file>', 'benchmark record to include (default bench/results/winograd.json when it exists)');
+  run.option('--checkpoint <dir>', "include a trained model's K×K conv filters in the error table (see `winograd train-filters`)");
   withCommon(run, { backend: false }).action(async (o: WinoFlags & { speed?: string }) => {
+    const trained = await checkpointFilters(o);
     const dir = resolve(o.out ?? defaultOut('winograd'));
     const speedFile = o.speed ?? 'bench/results/winograd.json';
     if (o.speed && !existsSync(speedFile)) throw new ConfigError(`--speed: ${speedFile} does not exist: run \`npm run bench -- winograd\` first`);
     const speed = existsSync(speedFile) ? readJson<{ result?: unknown }>(speedFile).result : undefined;
-    const r = runWinograd({ kernels: kernelRange(o.kernels ?? '3..31'), error: { seed: o.seed }, outDir: dir, progress: progressFor(o), speed });
+    const r = runWinograd({ kernels: kernelRange(o.kernels ?? '3..31'), error: { seed: o.seed }, outDir: dir, progress: progressFor(o), speed, extraFilters: trained?.extra });
     const rep = await writeRunReport(dir, r).catch(() => null);
     emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${formatCountTable(r.counts)}\n\n${r.errors ? formatErrorTable(r.errors) : ''}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
+  });
+
+  const trainCmd = wino.command('train-filters').description('train the small 9×9-kernel CNN briefly (Fashion-MNIST, else synthetic-gray) and save it: real filters for `winograd error --checkpoint`');
+  trainCmd.option('--epochs <n>', 'training epochs (default 1)', intArg('--epochs', 1, 100));
+  trainCmd.option('--train-limit <n>', 'first N training images (default 20000)', intArg('--train-limit', 1));
+  trainCmd.option('--test-limit <n>', 'first N test images (default 2000)', intArg('--test-limit', 1));
+  trainCmd.option('--kernel <K>', 'kernel size of both convolutions (default 9)', intArg('--kernel', 3, 31));
+  trainCmd.option('--dataset <name>', 'data set (default fashion-mnist; synthetic-gray when it is not installed)');
+  trainCmd.option('--batch <n>', 'batch size (default 64)', intArg('--batch', 1, 4096));
+  trainCmd.option('--lr <x>', 'Adam learning rate (default 0.001)', floatArg('--lr', 0, 10));
+  withCommon(trainCmd).action(async (o: CommonOptions & { epochs?: number; trainLimit?: number; testLimit?: number; kernel?: number; dataset?: string; batch?: number; lr?: number }) => {
+    if (!o.out) throw new ConfigError('--out: required: give the checkpoint folder, e.g. --out runs/winograd-trained-filters');
+    const dir = resolve(o.out);
+    const info = await startEngine(o);
+    const s = await trainFiltersCheckpoint(dir, { epochs: o.epochs, trainLimit: o.trainLimit, testLimit: o.testLimit, kernel: o.kernel, dataset: o.dataset, batch: o.batch, lr: o.lr, seed: o.seed }, progressFor(o));
+    emit(o, { ...s, checkpoint: dir, backend: info.backend }, () =>
+      [
+        s.fallbackReason ? `note: ${s.fallbackReason}; trained on synthetic-gray instead` : '',
+        `${s.model} on ${s.dataset} (${s.trainCount} train / ${s.testCount} test images), ${s.epochs} epoch(s), batch ${s.batch}, Adam ${s.lr}: train loss ${s.trainLoss.toFixed(3)}, test accuracy ${(100 * s.testAccuracy).toFixed(1)} % in ${s.trainSeconds.toFixed(0)} s (${info.backend})`,
+        `checkpoint ${dir}`,
+        `next: accelab winograd error --kernels 9 --checkpoint ${o.out}`,
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
   });
 }

@@ -82,6 +82,35 @@ function errorFigure(r: WinogradResult): ReportFigure | null {
   };
 }
 
+/** Trained-filter rows pivoted by number format: one row per (layer, method), RMS and max error per format. */
+function trainedTable(r: WinogradResult): ReportTable | null {
+  const rows = r.errors?.rows.filter((x) => x.filters.startsWith('trained')) ?? [];
+  if (rows.length === 0) return null;
+  const formats = [...new Set(rows.map((x) => x.format))];
+  const keys = [...new Set(rows.map((x) => `${x.filters}|${x.kernel}|${x.method}`))];
+  return {
+    title: 'Numerical error on trained filters (RMS rel / max rel)',
+    columns: ['layer', 'K', 'method', 'algorithm', ...formats],
+    rows: keys.map((key): Cell[] => {
+      const [filters, kernel, method] = key.split('|');
+      const g = rows.filter((x) => x.filters === filters && String(x.kernel) === kernel && x.method === method);
+      return [
+        filters.replace(/^trained\//, ''),
+        Number(kernel),
+        method,
+        g[0].algorithm,
+        ...formats.map((f) => {
+          const x = g.find((y) => y.format === f);
+          return x ? `${fmtErr(x.rmsRel)} / ${fmtErr(x.maxRel)}` : null;
+        }),
+      ];
+    }),
+    note: "Filters: the conv kernels of a trained large-kernel CNN (`accelab winograd train-filters`), each (input, output) channel pair a single-channel filter applied to a random N(0, 1) input; fixed point uses one scale per layer. winograd = one large tile F(3, K).",
+  };
+}
+
+const fmtErr = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : String(v));
+
 export function winogradSection(r: WinogradResult): ReportSection {
   const tables: ReportTable[] = [
     {
@@ -112,6 +141,8 @@ export function winogradSection(r: WinogradResult): ReportSection {
       rows: r.errors.rows.map((x): Cell[] => [x.kernel, x.filters, x.method, x.algorithm, x.format, sci(x.maxRel), sci(x.rmsRel)]),
       note: r.errors.notes.join(' '),
     });
+  const trained = trainedTable(r);
+  if (trained) tables.push(trained);
   const speedRows = ((r.speed as { rows?: SpeedRowLike[] } | undefined)?.rows ?? []) as SpeedRowLike[];
   if (speedRows.length)
     tables.push({
