@@ -8,10 +8,19 @@
  * study, append one line to `TOUR_STEPS` (and one to the section registry), e.g.
  *   { name: 'winograd', title: 'Fast convolution (Winograd)', run: (ctx) => winogradQuickRun({ seed: ctx.seed }) },
  * A step that throws is recorded as failed (with its message) and the tour goes on.
+ *
+ * A step may declare `parallel: true`: it then runs as an executor job on a worker thread (its own
+ * engine, see src/core/executor.ts), started before the other steps, which run one after another
+ * on the main thread meanwhile; its record takes its place in the step order when it is done.
+ * Such a step must be in `TOUR_STEPS` (the worker finds it by name, src/experiments/tour-jobs.ts),
+ * or name its own job (`parallel: { module, fn }`, a function (TourJobArgs) -> TourJobReturn).
+ * Its `ctx.progress` is silent and its notices are sent back with its result.
  */
-import { cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type EngineInfo, engineInfo } from '../core/engine.js';
+import { type BackendName, type EngineInfo, engineInfo } from '../core/engine.js';
+import { JobError } from '../core/errors.js';
+import { Executor } from '../core/executor.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { findDataset } from '../data/catalog.js';
 import { saveModel } from '../nn/checkpoint.js';
@@ -41,7 +50,33 @@ export interface TourStep {
   name: string;
   title: string;
   run(ctx: TourContext): Promise<TourStepResult>;
+  /**
+   * Run on a worker thread, in parallel with the other steps (unless the tour is sequential).
+   * `true` uses the generic job of tour-jobs.ts (the step must be in TOUR_STEPS); an object names
+   * another job function taking `TourJobArgs` and returning `TourJobReturn`.
+   */
+  parallel?: true | { module: string | URL; fn: string };
 }
+
+/** What a step's worker job receives: the plain part of `TourContext` and the step's name. */
+export interface TourJobArgs {
+  step: string;
+  outDir: string;
+  seed: number;
+  dataDir?: string;
+  trainLimit?: number;
+  testLimit?: number;
+}
+
+/** What a step's worker job returns. */
+export interface TourJobReturn {
+  result: TourStepResult;
+  notices: string[];
+  /** The step's own run time measured in the worker (the main thread may be busy when it ends). */
+  seconds?: number;
+}
+
+const TOUR_JOBS = new URL('./tour-jobs.js', import.meta.url);
 
 export interface TourStepRecord {
   name: string;
@@ -50,6 +85,8 @@ export interface TourStepRecord {
   ok: boolean;
   error?: string;
   result?: TourStepResult;
+  /** True when the step ran on a worker thread, in parallel with the others. */
+  worker?: boolean;
 }
 
 export interface TourResult {
@@ -91,6 +128,7 @@ export const engineStep: TourStep = {
 export const trainStep: TourStep = {
   name: 'train',
   title: 'Training cnn-small (1 epoch)',
+  parallel: true,
   async run(ctx) {
     const have = findDataset('fashion-mnist', { dataDir: ctx.dataDir }) !== null;
     const dataset = have ? 'fashion-mnist' : 'synthetic-gray';
@@ -125,9 +163,18 @@ export const TOUR_STEPS: TourStep[] = [
   { name: 'winograd', title: 'Fast convolution: nested vs OLA Winograd', run: (ctx) => winogradQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'winograd'), progress: ctx.progress }) },
   { name: 'fl', title: 'Federated learning: weak classes (FedAvg, 5 clients, 3 rounds)', run: (ctx) => flQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'fl'), progress: ctx.progress, notice: (m) => ctx.notice(m) }) }];
 
+export interface TourStepInfo {
+  /** The step runs (or ran) on a worker thread. */
+  worker: boolean;
+}
+
 export interface TourHooks {
-  onStepStart?(step: TourStep, index: number, total: number): void;
-  onStepEnd?(record: TourStepRecord, index: number, total: number): void;
+  /** Called in step order; a worker step is already running when its turn comes. */
+  onStepStart?(step: TourStep, index: number, total: number, info: TourStepInfo): void;
+  /** Called in step order for main-thread steps; worker steps after all main-thread steps. */
+  onStepEnd?(record: TourStepRecord, index: number, total: number, info: TourStepInfo): void;
+  /** The main-thread steps are done and these worker steps are still running. */
+  onWaiting?(steps: TourStep[]): void;
 }
 
 export interface TourOptions {
@@ -141,6 +188,14 @@ export interface TourOptions {
   steps?: TourStep[];
   progress?: Progress;
   hooks?: TourHooks;
+  /** Run every step on the main thread, one after another (default: only on a 1-core machine). */
+  sequential?: boolean;
+  /** Backend of the worker steps' engines (default: the main thread's, else ACCELAB_BACKEND / auto). */
+  backend?: BackendName;
+}
+
+function firstLine(e: unknown): string {
+  return (e as Error)?.message?.split('\n')[0] ?? String(e);
 }
 
 /**
@@ -151,41 +206,92 @@ export async function runTour(o: TourOptions): Promise<TourResult> {
   const t0 = performance.now();
   const all = o.steps ?? TOUR_STEPS;
   const steps = o.only?.length ? all.filter((s) => o.only?.includes(s.name)) : all;
-  const notices: string[] = [];
-  const ctx: TourContext = {
-    outDir: o.outDir,
-    seed: o.seed ?? 1,
-    dataDir: o.dataDir,
-    progress: o.progress ?? silentProgress,
-    trainLimit: o.trainLimit,
-    testLimit: o.testLimit,
-    notice: (m) => notices.push(m),
-  };
+  const sequential = o.sequential ?? availableParallelism() < 2;
+  const onWorker = steps.map((s) => !sequential && s.parallel !== undefined);
+  const stepNotices: string[][] = steps.map(() => []);
+  const base = { outDir: o.outDir, seed: o.seed ?? 1, dataDir: o.dataDir, trainLimit: o.trainLimit, testLimit: o.testLimit };
+  const progress = o.progress ?? silentProgress;
   const records: TourStepRecord[] = [];
-  for (const [i, step] of steps.entries()) {
-    o.hooks?.onStepStart?.(step, i, steps.length);
-    const ts = performance.now();
-    let rec: TourStepRecord;
-    try {
-      const result = await step.run(ctx);
-      rec = { name: step.name, title: step.title, seconds: (performance.now() - ts) / 1000, ok: true, result };
-    } catch (e) {
-      ctx.progress.stop();
-      rec = { name: step.name, title: step.title, seconds: (performance.now() - ts) / 1000, ok: false, error: (e as Error).message?.split('\n')[0] ?? String(e) };
+  const total = steps.length;
+
+  // Worker steps first: they start now and run while the main thread works through the rest.
+  const nWorker = onWorker.filter(Boolean).length;
+  const ex = nWorker > 0 ? new Executor({ workers: Math.min(nWorker, Math.max(1, availableParallelism() - 1)), backend: o.backend ?? engineInfo()?.backend }) : null;
+  const pending = new Map<number, { state: { done: boolean }; record: Promise<TourStepRecord> }>();
+  try {
+    for (const [i, step] of steps.entries()) {
+      if (!ex || !onWorker[i] || step.parallel === undefined) continue;
+      const job = step.parallel === true ? { module: TOUR_JOBS, fn: 'runTourStepJob' } : step.parallel;
+      const args: TourJobArgs = { step: step.name, ...base };
+      const ts = performance.now();
+      const state = { done: false };
+      const record = ex.run<TourJobReturn>({ id: step.name, module: job.module, fn: job.fn, args }).then(
+        (r) => {
+          state.done = true;
+          stepNotices[i].push(...(r.notices ?? []));
+          const seconds = typeof r.seconds === 'number' ? r.seconds : (performance.now() - ts) / 1000;
+          return { name: step.name, title: step.title, seconds, ok: true, result: r.result, worker: true };
+        },
+        (e: unknown) => {
+          state.done = true;
+          const prefix = `job ${step.name}: `;
+          const msg = e instanceof JobError && e.message.startsWith(prefix) ? e.message.slice(prefix.length) : (e as Error).message;
+          return { name: step.name, title: step.title, seconds: (performance.now() - ts) / 1000, ok: false, error: firstLine({ message: msg }), worker: true };
+        },
+      );
+      pending.set(i, { state, record });
     }
-    records.push(rec);
-    o.hooks?.onStepEnd?.(rec, i, steps.length);
+
+    const slots: (TourStepRecord | undefined)[] = new Array(total);
+    for (const [i, step] of steps.entries()) {
+      if (pending.has(i)) {
+        o.hooks?.onStepStart?.(step, i, total, { worker: true });
+        continue;
+      }
+      o.hooks?.onStepStart?.(step, i, total, { worker: false });
+      const ctx: TourContext = { ...base, progress, notice: (m) => stepNotices[i].push(m) };
+      const ts = performance.now();
+      let rec: TourStepRecord;
+      try {
+        const result = await step.run(ctx);
+        rec = { name: step.name, title: step.title, seconds: (performance.now() - ts) / 1000, ok: true, result };
+      } catch (e) {
+        progress.stop();
+        rec = { name: step.name, title: step.title, seconds: (performance.now() - ts) / 1000, ok: false, error: firstLine(e) };
+      }
+      slots[i] = rec;
+      o.hooks?.onStepEnd?.(rec, i, total, { worker: false });
+    }
+
+    const waiting = [...pending.entries()].filter(([, p]) => !p.state.done).map(([i]) => steps[i]);
+    if (waiting.length > 0) o.hooks?.onWaiting?.(waiting);
+    for (const [i, p] of pending) {
+      const rec = await p.record;
+      slots[i] = rec;
+      o.hooks?.onStepEnd?.(rec, i, total, { worker: true });
+    }
+    for (const r of slots) if (r) records.push(r);
+  } finally {
+    await ex?.close();
   }
   const result: TourResult = {
     kind: 'tour',
     engine: engineInfo() ?? {},
     machine: machineInfo(),
-    notices,
+    notices: stepNotices.flat(),
     steps: records,
     totalSeconds: (performance.now() - t0) / 1000,
     createdAt: new Date().toISOString(),
   };
   writeJsonAtomic(join(o.outDir, 'result.json'), result);
-  writeJsonAtomic(join(o.outDir, 'config.json'), { command: 'tour', seed: ctx.seed, dataDir: o.dataDir, trainLimit: o.trainLimit, testLimit: o.testLimit, steps: steps.map((s) => s.name) });
+  writeJsonAtomic(join(o.outDir, 'config.json'), {
+    command: 'tour',
+    seed: base.seed,
+    dataDir: o.dataDir,
+    trainLimit: o.trainLimit,
+    testLimit: o.testLimit,
+    sequential,
+    steps: steps.map((s) => s.name),
+  });
   return result;
 }

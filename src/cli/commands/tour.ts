@@ -11,6 +11,7 @@ interface TourFlags extends CommonOptions {
   trainLimit?: number;
   testLimit?: number;
   only?: string;
+  sequential?: boolean;
 }
 
 function describe(kind: string, r: unknown): string[] {
@@ -38,7 +39,10 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'folder holding the data set files')
     .option('--train-limit <n>', 'train on the first N images only (quicker)', intArg('--train-limit', 1))
     .option('--test-limit <n>', 'evaluate on the first N test images only (quicker)', intArg('--test-limit', 1))
-    .option('--only <steps>', `comma-separated steps to run (${TOUR_STEPS.map((s) => s.name).join(', ')})`);
+    .option('--only <steps>', `comma-separated steps to run (${TOUR_STEPS.map((s) => s.name).join(', ')})`)
+    .option('--sequential', `run every step on the main thread, one after another (default: ${TOUR_STEPS.filter((s) => s.parallel)
+      .map((s) => s.name)
+      .join(', ')} on a worker thread, in parallel with the other steps)`);
   withCommon(cmd).action(async (o: TourFlags) => {
     const out = resolve(o.out ?? defaultOut('tour'));
     const only = o.only
@@ -48,7 +52,7 @@ export function register(program: Command): void {
     const log = (s: string): void => {
       if (!o.json) process.stdout.write(`${s}\n`);
     };
-    await startEngine(o);
+    const engine = await startEngine(o);
     const result = await runTour({
       outDir: out,
       seed: o.seed,
@@ -56,10 +60,14 @@ export function register(program: Command): void {
       trainLimit: o.trainLimit,
       testLimit: o.testLimit,
       only,
+      sequential: o.sequential,
+      backend: engine.backend,
       progress: progressFor(o),
       hooks: {
-        onStepStart: (s, i, n) => log(`[${i + 1}/${n}] ${s.title}`),
-        onStepEnd: (rec) => {
+        onStepStart: (s, i, n, info) => log(`[${i + 1}/${n}] ${s.title}${info.worker ? ' (started on a worker thread; result below when done)' : ''}`),
+        onWaiting: (steps) => log(`waiting for ${steps.map((s) => s.name).join(', ')} on the worker thread…`),
+        onStepEnd: (rec, i, n, info) => {
+          if (info.worker) log(`[${i + 1}/${n}] ${rec.title}: ${rec.ok ? 'done' : 'failed'} on the worker thread in ${rec.seconds.toFixed(0)} s`);
           if (!rec.ok) log(`  failed: ${rec.error}`);
           else if (rec.result) for (const line of describe(rec.result.kind, rec.result)) log(line);
         },
