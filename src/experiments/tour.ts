@@ -14,10 +14,12 @@
  * on the main thread meanwhile; its record takes its place in the step order when it is done.
  * Such a step must be in `TOUR_STEPS` (the worker finds it by name, src/experiments/tour-jobs.ts),
  * or name its own job (`parallel: { module, fn }`, a function (TourJobArgs) -> TourJobReturn).
- * Its `ctx.progress` is silent and its notices are sent back with its result.
+ * Its notices are sent back with its result; its progress is sent on a BroadcastChannel and shown
+ * once the main-thread steps are done (while the tour waits for it).
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
 import { type BackendName, type EngineInfo, engineInfo } from '../core/engine.js';
 import { JobError } from '../core/errors.js';
 import { Executor } from '../core/executor.js';
@@ -66,7 +68,78 @@ export interface TourJobArgs {
   dataDir?: string;
   trainLimit?: number;
   testLimit?: number;
+  /** BroadcastChannel name for the step's progress (`TourProgressMessage`s); none: silent. */
+  progressChannel?: string;
 }
+
+/** A worker step's progress, sent on `TourJobArgs.progressChannel`. */
+export type TourProgressMessage = { t: 'start'; label: string; total: number } | { t: 'tick'; n: number; status?: string } | { t: 'stop' };
+
+/** A `Progress` that sends its calls on a BroadcastChannel (used inside worker jobs); close it when done. */
+export function channelProgress(name: string): Progress & { close(): void } {
+  const ch = new BroadcastChannel(name);
+  const post = (m: TourProgressMessage): void => ch.postMessage(m);
+  return {
+    start: (label, total) => post({ t: 'start', label, total }),
+    tick: (n = 1, status) => post(status === undefined ? { t: 'tick', n } : { t: 'tick', n, status }),
+    stop: () => post({ t: 'stop' }),
+    close: () => ch.close(),
+  };
+}
+
+/** Follows a worker step's progress channel; shows it on `progress` only after `show()`. */
+class ProgressRelay {
+  private readonly channel: BroadcastChannel;
+  private phase: { label: string; total: number; value: number; status?: string } | null = null;
+  private live = false;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly progress: Progress,
+  ) {
+    this.channel = new BroadcastChannel(name);
+    this.channel.unref();
+    this.channel.onmessage = (ev: unknown) => this.on((ev as { data: TourProgressMessage }).data);
+  }
+
+  private on(m: TourProgressMessage): void {
+    if (this.closed) return;
+    if (m.t === 'start') {
+      this.phase = { label: m.label, total: m.total, value: 0 };
+      if (this.live) this.progress.start(m.label, m.total);
+    } else if (m.t === 'tick') {
+      if (this.phase) {
+        this.phase.value += m.n;
+        if (m.status !== undefined) this.phase.status = m.status;
+      }
+      if (this.live) this.progress.tick(m.n, m.status);
+    } else {
+      this.phase = null;
+      if (this.live) this.progress.stop();
+    }
+  }
+
+  /** From now on, draw the step's progress (starting with its current phase). */
+  show(): void {
+    if (this.closed || this.live) return;
+    this.live = true;
+    if (this.phase) {
+      this.progress.start(this.phase.label, this.phase.total);
+      if (this.phase.value > 0 || this.phase.status !== undefined) this.progress.tick(this.phase.value, this.phase.status);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.live) this.progress.stop();
+    this.live = false;
+    this.closed = true;
+    this.channel.close();
+  }
+}
+
+let relayCount = 0;
 
 /** What a step's worker job returns. */
 export interface TourJobReturn {
@@ -218,11 +291,17 @@ export async function runTour(o: TourOptions): Promise<TourResult> {
   const nWorker = onWorker.filter(Boolean).length;
   const ex = nWorker > 0 ? new Executor({ workers: Math.min(nWorker, Math.max(1, availableParallelism() - 1)), backend: o.backend ?? engineInfo()?.backend }) : null;
   const pending = new Map<number, { state: { done: boolean }; record: Promise<TourStepRecord> }>();
+  const relays = new Map<number, ProgressRelay>();
   try {
     for (const [i, step] of steps.entries()) {
       if (!ex || !onWorker[i] || step.parallel === undefined) continue;
       const job = step.parallel === true ? { module: TOUR_JOBS, fn: 'runTourStepJob' } : step.parallel;
       const args: TourJobArgs = { step: step.name, ...base };
+      if (progress !== silentProgress) {
+        const relay = new ProgressRelay(`accelab-tour-${process.pid}-${++relayCount}-${step.name}`, progress);
+        relays.set(i, relay);
+        args.progressChannel = relay.name;
+      }
       const ts = performance.now();
       const state = { done: false };
       const record = ex.run<TourJobReturn>({ id: step.name, module: job.module, fn: job.fn, args }).then(
@@ -266,12 +345,16 @@ export async function runTour(o: TourOptions): Promise<TourResult> {
     const waiting = [...pending.entries()].filter(([, p]) => !p.state.done).map(([i]) => steps[i]);
     if (waiting.length > 0) o.hooks?.onWaiting?.(waiting);
     for (const [i, p] of pending) {
+      const relay = relays.get(i);
+      if (!p.state.done) relay?.show();
       const rec = await p.record;
+      relay?.close();
       slots[i] = rec;
       o.hooks?.onStepEnd?.(rec, i, total, { worker: true });
     }
     for (const r of slots) if (r) records.push(r);
   } finally {
+    for (const r of relays.values()) r.close();
     await ex?.close();
   }
   const result: TourResult = {

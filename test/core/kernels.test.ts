@@ -82,6 +82,12 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 7, 16], k: [3, 3], co: 8, s: [2, 1], pad: 'same' },
   // Many input channels (XNNPACK conv path of the filter gradient) with a cropped bottom row.
   { x: [2, 10, 9, 8], k: [3, 3], co: 4, s: 2, pad: 'valid' },
+  // Stride 1 with C ≤ CO (swapped formulation: x as the filter), same and valid, non-square.
+  { x: [2, 6, 7, 8], k: [3, 3], co: 8, s: 1, pad: 'valid' },
+  { x: [3, 5, 6, 8], k: [3, 3], co: 16, s: 1, pad: 'same' },
+  { x: [2, 7, 6, 6], k: [5, 3], co: 12, s: 1, pad: 'same' },
+  // Stride 1 with C > CO (conv formulation).
+  { x: [2, 7, 7, 16], k: [3, 3], co: 8, s: 1, pad: 'same' },
 ];
 
 function convOut(c: ConvCase, depthwiseMul?: number): number[] {
@@ -156,6 +162,10 @@ describe('project wasm kernels vs the cpu backend', () => {
       { x: [2, 8, 8, 5], f: 3, s: 1, pad: 'valid' },
       { x: [1, 10, 10, 1], f: [2, 3], s: 2, pad: 'same' },
       { x: [4, 6, 6, 8], f: 1, s: 1, pad: 'valid' },
+      // 2×2 / stride 2 without padding (single-pass fast path): even, odd trailing row/column, 'same' on even.
+      { x: [2, 6, 8, 3], f: 2, s: 2, pad: 'valid' },
+      { x: [3, 7, 9, 5], f: 2, s: 2, pad: 'valid' },
+      { x: [2, 10, 6, 16], f: 2, s: 2, pad: 'same' },
     ];
     for (const c of cases) {
       for (const quantized of [false, true]) {
@@ -165,6 +175,41 @@ describe('project wasm kernels vs the cpu backend', () => {
         const inputs = { dy: rand(rng, y.shape), input: xa, output: y };
         note('MaxPoolGrad', check('MaxPoolGrad', inputs, { filterSize: c.f, strides: c.s, pad: c.pad }, JSON.stringify(c)));
       }
+    }
+  });
+
+  it('MaxPoolGrad 2×2/stride 2 with NaN and ±Infinity inputs', () => {
+    const rng = new Rng(41);
+    const xa = rand(rng, [2, 6, 6, 4]);
+    const specials = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+    for (let i = 0; i < xa.data.length; i += 7) xa.data[i] = specials[i % 3];
+    // A window that is entirely −∞ (no gradient on cpu) and one that is entirely NaN.
+    for (const [base, v] of [
+      [0, Number.NEGATIVE_INFINITY],
+      [2 * 4, Number.NaN],
+    ] as const) {
+      for (const off of [0, 4, 6 * 4, 6 * 4 + 4]) xa.data[base + off + 1] = v;
+    }
+    const y = run('cpu', 'MaxPool', { x: xa }, { filterSize: 2, strides: 2, pad: 'valid' });
+    const dy = rand(rng, y.shape);
+    note('MaxPoolGrad', check('MaxPoolGrad', { dy, input: xa, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }, 'non-finite'));
+  });
+
+  it('Sum (leading axes fast path and stock fallbacks)', () => {
+    const rng = new Rng(42);
+    const cases: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+      { shape: [2, 3, 4, 5], axis: [0, 1, 2], keepDims: false },
+      { shape: [6, 7], axis: 0, keepDims: false },
+      { shape: [3, 4, 5], axis: [1, 0], keepDims: true },
+      { shape: [3, 4, 5], axis: -3, keepDims: false },
+      { shape: [64, 9, 9, 32], axis: [0, 1, 2], keepDims: false },
+      { shape: [2, 3, 4], axis: [0, 2], keepDims: false },
+      { shape: [4, 5], axis: -1, keepDims: true },
+      { shape: [4, 5], axis: [0, 1], keepDims: false },
+      { shape: [7, 5000], axis: 0, keepDims: false },
+    ];
+    for (const c of cases) {
+      note('Sum', check('Sum', { x: rand(rng, c.shape) }, { axis: c.axis, keepDims: c.keepDims }, JSON.stringify(c)));
     }
   });
 
@@ -198,6 +243,9 @@ describe('project wasm kernels vs the cpu backend', () => {
       { a: [3, 4, 6], b: [3, 6, 2], tA: false, tB: false },
       { a: [1, 64, 33], b: [1, 64, 17], tA: true, tB: false },
       { a: [2, 9, 16], b: [1, 9, 16], tA: false, tB: true },
+      // a·bᵀ with a large b (computed as (b·aᵀ)ᵀ), rank 3 and rank 2.
+      { a: [1, 4, 6], b: [1, 50, 6], tA: false, tB: true },
+      { a: [3, 8], b: [40, 8], tA: false, tB: true },
     ];
     for (const c of cases) {
       const inputs = { a: rand(rng, c.a), b: rand(rng, c.b) };

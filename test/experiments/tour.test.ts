@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initEngine } from '../../src/core/engine.js';
+import type { Progress } from '../../src/core/progress.js';
 import { engineStep, runTour, type TourHooks, type TourStep } from '../../src/experiments/tour.js';
 import type { TrainResult } from '../../src/nn/train.js';
 
@@ -23,6 +24,7 @@ const mainStep: TourStep = {
   async run(ctx) {
     for (let i = 0; i < 600 && !existsSync(join(ctx.outDir, 'echo', 'started')); i++) await new Promise((r) => setTimeout(r, 100));
     const sawWorker = existsSync(join(ctx.outDir, 'echo', 'started'));
+    await new Promise((r) => setTimeout(r, 200)); // lets the worker's progress messages arrive
     writeFileSync(join(ctx.outDir, 'main-done'), 'yes');
     ctx.notice('note from main');
     return { kind: 'main', sawWorker } as { kind: string };
@@ -53,7 +55,13 @@ test('parallel steps run on a worker while the main thread runs the others; reco
   const out = join(dir, 'par');
   mkdirSync(out, { recursive: true });
   const { events, hooks } = recorder();
-  const r = await runTour({ outDir: out, seed: 7, steps: [engineStep, echo('broken'), echo('handshake'), mainStep], hooks, sequential: false });
+  const calls: string[] = [];
+  const progress: Progress = {
+    start: (label, total) => calls.push(`start ${label} ${total}`),
+    tick: (n = 1, status) => calls.push(`tick ${n}${status ? ` ${status}` : ''}`),
+    stop: () => calls.push('stop'),
+  };
+  const r = await runTour({ outDir: out, seed: 7, steps: [engineStep, echo('broken'), echo('handshake'), mainStep], hooks, progress, sequential: false });
   assert.deepEqual(
     r.steps.map((s) => [s.name, s.ok, s.worker ?? false]),
     [
@@ -73,6 +81,14 @@ test('parallel steps run on a worker while the main thread runs the others; reco
   assert.deepEqual(r.notices, ['note from echo', 'note from main']);
   assert.deepEqual(events.slice(0, 6), ['start 0 engine', 'end 0 engine ok', 'start 1 broken worker', 'start 2 echo worker', 'start 3 main', 'end 3 main ok']);
   assert.deepEqual(events.slice(-2), ['end 1 broken failed worker', 'end 2 echo ok worker']);
+  // The worker's progress is shown (replayed) while the tour waits for it, then stopped.
+  assert.equal(calls[0], 'start echo phase 3', calls.join('; '));
+  assert.equal(
+    calls.filter((c) => c.startsWith('tick')).reduce((s, c) => s + Number(c.split(' ')[1]), 0),
+    3,
+    calls.join('; '),
+  );
+  assert.equal(calls.at(-1), 'stop');
   const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
   assert.deepEqual(
     saved.steps.map((s: { name: string }) => s.name),

@@ -19,6 +19,7 @@
  * - MaxPoolGrad, Tile, DepthwiseConv2dNativeBackpropFilter/Input: loops on typed-array views of
  *   the wasm heap.
  * - Identity: shares the data by reference count instead of copying it.
+ * - Sum over leading axes (bias gradients) and 2×2/stride-2 MaxPoolGrad: single-pass typed-array loops.
  * - AccelabBatchNormForward / AccelabBatchNormGrad: project-defined kernels behind the fused batch
  *   norm of ./batchnorm.ts (channel-major blocked loops, float64 accumulators).
  *
@@ -97,37 +98,100 @@ function filterGradIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.C
   const left = info.padInfo.left;
   const K = KH * KW * C;
   const P = N * OH * OW;
+  // With several channels, read from x transposed to [C, N, H, W] (native Transpose) so that every
+  // col row is gathered from one contiguous plane.
+  const xT = C > 1 ? callKernel('Transpose', backend, { x }, { perm: [3, 0, 1, 2] }) : x;
   const col = backend.makeOutput([1, K, P], 'float32');
   {
-    const xv = f32(backend, x);
+    const xv = f32(backend, xT);
     const cv = f32(backend, col);
+    const plane = N * H * W;
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
+        // Output columns whose input column lies inside the image: [owLo, owHi).
+        const owLo = Math.min(OW, Math.max(0, Math.ceil((left - kw) / sw)));
+        const owHi = Math.max(owLo, Math.min(OW, Math.floor((W - 1 + left - kw) / sw) + 1));
         for (let c = 0; c < C; c++) {
           let d = ((kh * KW + kw) * C + c) * P;
+          const cBase = c * plane;
           for (let n = 0; n < N; n++) {
-            for (let oh = 0; oh < OH; oh++) {
+            for (let oh = 0; oh < OH; oh++, d += OW) {
               const ih = oh * sh + kh - top;
               if (ih < 0 || ih >= H) {
                 cv.fill(0, d, d + OW);
-                d += OW;
                 continue;
               }
-              const rowBase = (n * H + ih) * W;
-              for (let ow = 0; ow < OW; ow++, d++) {
-                const iw = ow * sw + kw - left;
-                cv[d] = iw >= 0 && iw < W ? xv[(rowBase + iw) * C + c] : 0;
-              }
+              const rowBase = cBase + (n * H + ih) * W + kw - left;
+              for (let ow = 0; ow < owLo; ow++) cv[d + ow] = 0;
+              for (let ow = owLo; ow < owHi; ow++) cv[d + ow] = xv[rowBase + ow * sw];
+              for (let ow = owHi; ow < OW; ow++) cv[d + ow] = 0;
             }
           }
         }
       }
     }
   }
+  if (xT !== x) backend.disposeData(xT.dataId);
   const dy3: TensorInfo = { dataId: dy.dataId, shape: [1, P, CO], dtype: 'float32' };
   const out = callKernel('BatchMatMul', backend, { a: col, b: dy3 }, { transposeA: false, transposeB: false });
   backend.disposeData(col.dataId);
   return { dataId: out.dataId, shape: [KH, KW, C, CO], dtype: 'float32' };
+}
+
+/** Tuning hook: when the stride-1 filter gradient uses the swapped formulation (x as the filter). */
+let SWAPPED_FILTER_GRAD = (C: number, CO: number): boolean => C <= CO;
+export function setSwappedFilterGrad(f: (C: number, CO: number) => boolean): void {
+  SWAPPED_FILTER_GRAD = f;
+}
+
+/**
+ * Stride-1 filter gradient with the roles swapped: a Conv2D whose batch is CO (input dyᵀ
+ * [co, OH, OW, n], padded by KH−1−top / KW−1−left) and whose filter is x arranged [H, W, n, ci];
+ * the output O[co, a, b, ci] is dW[KH−1−a, KW−1−b, ci, co]. The filter XNNPACK packs per call is
+ * then x (H·W·N·C values) instead of dy (OH·OW·N·CO), cheaper when C ≤ CO.
+ */
+function filterGradSwapped(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo {
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const dyI = callKernel('Transpose', backend, { x: dy }, { perm: [3, 1, 2, 0] }); // [CO, OH, OW, N]
+  const xF = callKernel('Transpose', backend, { x }, { perm: [1, 2, 0, 3] }); // [H, W, N, C]
+  const pt = KH - 1 - top;
+  const pl = KW - 1 - left;
+  const r = callKernel(
+    'Conv2D',
+    backend,
+    { x: dyI, filter: xF },
+    {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pad: [
+        [0, 0],
+        [pt, KH + H - 1 - OH - pt],
+        [pl, KW + W - 1 - OW - pl],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+    },
+  ); // [CO, KH, KW, C]
+  backend.disposeData(dyI.dataId);
+  backend.disposeData(xF.dataId);
+  const out = backend.makeOutput([KH, KW, C, CO], 'float32');
+  const src = f32(backend, r);
+  const dst = f32(backend, out);
+  for (let o = 0; o < CO; o++) {
+    for (let a = 0; a < KH; a++) {
+      for (let b = 0; b < KW; b++) {
+        const s0 = ((o * KH + a) * KW + b) * C;
+        const d0 = ((KH - 1 - a) * KW + (KW - 1 - b)) * C * CO + o;
+        for (let c = 0; c < C; c++) dst[d0 + c * CO] = src[s0 + c];
+      }
+    }
+  }
+  backend.disposeData(r.dataId);
+  return out;
 }
 
 const conv2dBackpropFilter: Kfn = ({ inputs, backend, attrs }) => {
@@ -155,36 +219,14 @@ const conv2dBackpropFilter: Kfn = ({ inputs, backend, attrs }) => {
   const right = (OW - 1) * sw + KW - W - left;
   const pb = Math.max(bottom, 0);
   const pr = Math.max(right, 0);
-  const N = info.batchSize;
   if (KH * KW * C <= IM2COL_MAX_ROWS || (KH === 1 && KW === 1)) return filterGradIm2col(x, dy, info, backend);
-  const xT = backend.makeOutput([C, H, W, N], 'float32');
-  const dyT = backend.makeOutput([OH, OW, N, CO], 'float32');
-  {
-    // xT[c,h,w,n] = x[n,h,w,c]: loop order (hw, c, n) writes contiguously and reuses the N
-    // cache lines of one input pixel column across all c.
-    const src = f32(backend, x);
-    const dst = f32(backend, xT);
-    const HW = H * W;
-    const sN = HW * C;
-    for (let p = 0; p < HW; p++) {
-      for (let c = 0; c < C; c++) {
-        const d = (c * HW + p) * N;
-        let i = p * C + c;
-        for (let n = 0; n < N; n++, i += sN) dst[d + n] = src[i];
-      }
-    }
-    // dyT[oh,ow,n,co] = dy[n,oh,ow,co]: contiguous rows of CO.
-    const g = f32(backend, dy);
-    const gT = f32(backend, dyT);
-    const P = OH * OW;
-    for (let n = 0; n < N; n++) {
-      for (let p = 0; p < P; p++) {
-        const s = (n * P + p) * CO;
-        const d = (p * N + n) * CO;
-        for (let o = 0; o < CO; o++) gT[d + o] = g[s + o];
-      }
-    }
+  // xT[c,h,w,n] = x[n,h,w,c] and dyT[oh,ow,n,co] = dy[n,oh,ow,co] by the stock (native) Transpose,
+  // several times faster than JS loops over the wasm heap.
+  if (sh === 1 && sw === 1 && SWAPPED_FILTER_GRAD(C, CO) && bottom <= KH - 1 && right <= KW - 1 && top <= KH - 1 && left <= KW - 1) {
+    return filterGradSwapped(x, dy, info, backend);
   }
+  const xT = callKernel('Transpose', backend, { x }, { perm: [3, 1, 2, 0] });
+  const dyT = callKernel('Transpose', backend, { x: dy }, { perm: [1, 2, 0, 3] });
   const r = callKernel(
     'Conv2D',
     backend,
@@ -450,6 +492,22 @@ function untransposed(stock: Kfn, fused: boolean): Kfn {
     if (!attrs.transposeA && !attrs.transposeB) return stock({ inputs, backend, attrs });
     const a = req(inputs, 'a');
     const b = req(inputs, 'b');
+    if (!fused && !attrs.transposeA && attrs.transposeB && a.shape.length === b.shape.length && batchOf(a) === 1 && batchOf(b) === 1) {
+      // a[M,K]·b[N,K]ᵀ: XNNPACK packs its right operand on every call. When b is the big one (a
+      // dense layer's input gradient dy·Wᵀ), compute cᵀ = b·aᵀ instead (packs aᵀ) and transpose
+      // the small result back.
+      const r = a.shape.length;
+      const [M, K] = a.shape.slice(-2);
+      const N = b.shape[r - 2];
+      if (2 * M * K + M * N < N * K) {
+        const aT = callKernel('Transpose', backend, { x: a }, { perm: swapLast(r) });
+        const cT = stock({ inputs: { a: b, b: aT }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+        backend.disposeData(aT.dataId);
+        const c = callKernel('Transpose', backend, { x: cT }, { perm: swapLast(r) });
+        backend.disposeData(cT.dataId);
+        return c;
+      }
+    }
     const tmp: TensorInfo[] = [];
     let a2 = a;
     let b2 = b;
@@ -472,6 +530,82 @@ function untransposed(stock: Kfn, fused: boolean): Kfn {
 // ---------------------------------------------------------------------------------------------
 // MaxPoolGrad
 // ---------------------------------------------------------------------------------------------
+/**
+ * MaxPoolGrad for 2×2 windows, stride 2, no padding (windows tile the input; a trailing odd row or
+ * column is outside every window). One pass: each window's four inputs are compared in row-major
+ * order (first maximum wins, as on cpu) and all four dx entries are written at once, so dx needs no
+ * separate zero fill except for the uncovered trailing row/column.
+ */
+export function maxPoolGrad2x2(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  N: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+): void {
+  const rowLen = W * C;
+  if (2 * OH < H || 2 * OW < W) dx.fill(0);
+  for (let b = 0; b < N; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const r0 = (b * H + 2 * oh) * rowLen;
+      const r1 = r0 + rowLen;
+      let gi = ((b * OH + oh) * OW) * C;
+      for (let ow = 0; ow < OW; ow++) {
+        const a0 = r0 + 2 * ow * C;
+        const b0 = r1 + 2 * ow * C;
+        for (let c = 0; c < C; c++, gi++) {
+          const i00 = a0 + c;
+          const i01 = i00 + C;
+          const i10 = b0 + c;
+          const i11 = i10 + C;
+          const v00 = x[i00];
+          const v01 = x[i01];
+          const v10 = x[i10];
+          const v11 = x[i11];
+          dx[i00] = 0;
+          dx[i01] = 0;
+          dx[i10] = 0;
+          dx[i11] = 0;
+          const fin = v00 + v01 + v10 + v11;
+          let bi: number;
+          if (fin - fin === 0) {
+            // All finite: branch-free argmax (comparisons as 0/1, values re-read by index).
+            // Strict '>' keeps the first maximum in row-major order on ties.
+            const ta = +(v01 > v00);
+            const tb = +(v11 > v10);
+            const ia = i00 + ta * C;
+            const ib = i10 + tb * C;
+            const tc = +(x[ib] > x[ia]);
+            bi = ia + tc * (ib - ia);
+          } else {
+            // NaN or ±Infinity present: the running '>' from −∞ of the cpu backend.
+            let best = Number.NEGATIVE_INFINITY;
+            bi = -1;
+            if (v00 > best) {
+              best = v00;
+              bi = i00;
+            }
+            if (v01 > best) {
+              best = v01;
+              bi = i01;
+            }
+            if (v10 > best) {
+              best = v10;
+              bi = i10;
+            }
+            if (v11 > best) bi = i11;
+          }
+          if (bi >= 0) dx[bi] = g[gi];
+        }
+      }
+    }
+  }
+}
+
 const maxPoolGrad: Kfn = ({ inputs, backend, attrs }) => {
   const dy = req(inputs, 'dy');
   const x = req(inputs, 'input');
@@ -491,6 +625,10 @@ const maxPoolGrad: Kfn = ({ inputs, backend, attrs }) => {
   const xv = f32(backend, x);
   const g = f32(backend, dy);
   const dx = f32(backend, out);
+  if (KH === 2 && KW === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * OH <= H && 2 * OW <= W) {
+    maxPoolGrad2x2(xv, g, dx, N, H, W, C, OH, OW);
+    return out;
+  }
   dx.fill(0);
   // Per window and channel a scalar running max in registers (first maximum wins, as on cpu);
   // consecutive channels read consecutive addresses.
@@ -524,6 +662,68 @@ const maxPoolGrad: Kfn = ({ inputs, backend, attrs }) => {
   }
   return out;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Sum over leading axes (bias gradients)
+// ---------------------------------------------------------------------------------------------
+/**
+ * out[c] = Σ_m x[m·C + c] for x viewed as [M, C], float64 accumulation. This is the gradient of a
+ * broadcast bias add (Sum over N, H, W of an NHWC activation), which the stock kernel runs as a
+ * Transpose followed by an inner-axis reduction.
+ */
+export function sumLeadingInto(x: Float32Array, M: number, C: number, out: Float32Array): void {
+  // Blocks of R rows (≤ 16 KiB, L1-resident), swept once per channel with four independent
+  // float64 accumulators (rows i, i+1, i+2, i+3) to hide the add latency.
+  const R = Math.max(4, Math.floor(4096 / C) & ~3);
+  const acc = new Float64Array(C);
+  const C2 = 2 * C;
+  const C3 = 3 * C;
+  const C4 = 4 * C;
+  for (let i0 = 0; i0 < M; i0 += R) {
+    const i1 = Math.min(M, i0 + R);
+    const n4 = i0 + ((i1 - i0) & ~3);
+    for (let c = 0; c < C; c++) {
+      let a = 0;
+      let b = 0;
+      let d = 0;
+      let e = 0;
+      let k = i0 * C + c;
+      for (let i = i0; i < n4; i += 4, k += C4) {
+        a += x[k];
+        b += x[k + C];
+        d += x[k + C2];
+        e += x[k + C3];
+      }
+      for (let i = n4; i < i1; i++, k += C) a += x[k];
+      acc[c] += a + b + d + e;
+    }
+  }
+  for (let c = 0; c < C; c++) out[c] = acc[c];
+}
+
+function sumKernel(stock: Kfn): Kfn {
+  return ({ inputs, backend, attrs }) => {
+    const x = req(inputs, 'x');
+    const rank = x.shape.length;
+    if (x.dtype === 'float32' && rank >= 2) {
+      const raw = attrs.axis as number | number[] | undefined;
+      const axes = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+      const k = axes.length;
+      if (k > 0 && k < rank && axes.every((a, i) => a === i)) {
+        const M = x.shape.slice(0, k).reduce((p, v) => p * v, 1);
+        const inner = x.shape.slice(k);
+        const C = inner.reduce((p, v) => p * v, 1);
+        if (M > 1 && C > 0) {
+          const outShape = attrs.keepDims ? [...x.shape.slice(0, k).map(() => 1), ...inner] : inner;
+          const out = backend.makeOutput(outShape, 'float32');
+          sumLeadingInto(f32(backend, x), M, C, f32(backend, out));
+          return out;
+        }
+      }
+    }
+    return stock({ inputs, backend, attrs });
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tile
@@ -693,6 +893,7 @@ export const WASM_PROJECT_KERNELS = [
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'Identity',
+  'Sum',
   'AccelabBatchNormForward',
   'AccelabBatchNormGrad',
 ] as const;
@@ -716,6 +917,10 @@ export function registerWasmKernels(): void {
     if (name === BN_FORWARD_KERNEL || name === BN_GRAD_KERNEL) continue;
     const stock = tf.getKernel(name, 'wasm');
     let fn = own[name];
+    if (name === 'Sum') {
+      if (!stock) throw new EngineError('stock wasm kernel Sum is missing: reinstall @tensorflow/tfjs-backend-wasm 4.22.0');
+      fn = sumKernel(stock.kernelFunc as unknown as Kfn);
+    }
     if (name === 'BatchMatMul' || name === '_FusedMatMul') {
       if (!stock) throw new EngineError(`stock wasm kernel ${name} is missing: reinstall @tensorflow/tfjs-backend-wasm 4.22.0`);
       fn = untransposed(stock.kernelFunc as unknown as Kfn, name === '_FusedMatMul');
