@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { validate } from '../core/config.js';
 import { initEngine, type tf } from '../core/engine.js';
-import { DataError } from '../core/errors.js';
+import { ConfigError, DataError } from '../core/errors.js';
 import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
@@ -21,7 +21,7 @@ import { BOOSTED_CLIPPING_MODES, idealize, MAC_FOLDING_MODES, type MacroConfig, 
 import { type CostResult, costParams, CostParamsSchema, estimateCost } from '../hw/cim/cost.js';
 import { tfGemmEngine } from '../hw/cim/gemm-tf.js';
 import { designMacro } from '../hw/cim/macro.js';
-import { type EvalSet, evaluateAccuracy, floatForward, MappedNetwork, quantizeWorkload } from '../hw/cim/network.js';
+import { calibrateBoost, type EvalSet, evaluateAccuracy, floatForward, type LayerBoost, layerBoostMap, MappedNetwork, partialSumHistograms, quantizeWorkload } from '../hw/cim/network.js';
 
 // ---------------------------------------------------------------------------------------------
 // Characterization
@@ -115,6 +115,15 @@ export const InferConfigSchema = z
     percentile: z.number().min(0.9).max(1).default(0.9995),
     noiseLevels: z.array(z.number().min(0).max(100)).default([0.5, 1, 2, 4]),
     macro: MacroConfigSchema.default({}),
+    /**
+     * Boost factor β of boosted-clipping for inference: 'auto' calibrates β per layer on the first
+     * `boostCalibCount` TRAINING images (largest power of two ≤ maxBoost whose partial-sum clip rate
+     * is ≤ clipRateTarget); an integer fixes β for every layer (overrides `macro.boost`).
+     */
+    boost: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
+    clipRateTarget: z.number().min(0).max(0.5).default(1e-4),
+    maxBoost: z.number().int().min(1).max(256).default(64),
+    boostCalibCount: z.number().int().min(1).max(10000).default(256),
     batch: z.number().int().min(1).max(2000).default(200),
     seed: z.number().int().min(0).default(1),
     dataDir: z.string().optional(),
@@ -153,6 +162,9 @@ export interface CimInferResult {
   lossVsIdealPoints: number;
   /** Simulated MACs per second of the macro-in-the-loop evaluation (default setting). */
   simulatedMacsPerSecond: number;
+  /** β per layer of the fully enhanced setting ('auto': calibrated on training images; else the fixed β) with calibration statistics. */
+  layerBoost: LayerBoost[];
+  boostMode: 'auto' | 'fixed';
 }
 
 function techniqueGrid(m: MacroConfig): { mf: MacroConfig['macFolding']; bc: MacroConfig['boostedClipping'] }[] {
@@ -181,7 +193,8 @@ async function obtainModel(c: InferConfig, ds: Dataset, progress: Progress): Pro
 /** Quantizes a model, maps it onto macros and evaluates accuracies (float, ideal 4-bit, macro settings × noise). */
 export async function runInfer(input: unknown, progress: Progress = silentProgress, data?: Dataset): Promise<CimInferResult> {
   const config = validate(InferConfigSchema, input, 'cim infer config');
-  const macro = macroConfig(config.macro);
+  const macro = macroConfig(typeof config.boost === 'number' ? { ...config.macro, boost: config.boost } : config.macro);
+  if (config.maxBoost & (config.maxBoost - 1)) throw new ConfigError(`cim infer config: field 'maxBoost' must be a power of two (1, 2, 4, …), got ${config.maxBoost}`);
   await initEngine();
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir, trainLimit: config.trainLimit, seed: config.seed }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
@@ -204,6 +217,16 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
   const gemm = tfGemmEngine;
   const net = quantizeWorkload(wl, { calib, calibCount: calibN, percentile: config.percentile }, gemm);
   const classes = ds.numClasses;
+  // Boost calibration on training images (the first boostCalibCount; never test images).
+  const boostN = Math.min(config.boostCalibCount, ds.train.count);
+  const boostCalib = boostN === calibN ? calib : toFloat(ds.train, shape, { count: boostN, normalize: null });
+  const hists = partialSumHistograms(net, boostCalib, boostN, macro.rows, gemm);
+  const boostsFor = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping']): LayerBoost[] => {
+    const cfg: MacroConfig = { ...macro, macFolding: mf, boostedClipping: bc };
+    if (config.boost === 'auto') return calibrateBoost(hists, cfg, { clipRateTarget: config.clipRateTarget, maxBoost: config.maxBoost });
+    // Fixed β: with a target of 1 the first candidate (β itself) is taken; the rows carry the calibration clip rates.
+    return calibrateBoost(hists, { ...cfg, boost: config.boost }, { clipRateTarget: 1, maxBoost: config.boost });
+  };
   const floatAccuracy = evaluateAccuracy((x, b) => floatForward(wl, x, b, gemm), test, classes, config.batch, progress, 'float');
   const ideal = new MappedNetwork(net, { kind: 'ideal' }, gemm);
   const ideal4bitAccuracy = evaluateAccuracy((x, b) => ideal.forward(x, b), test, classes, config.batch, progress, 'ideal 4-bit');
@@ -212,7 +235,8 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
   const macsPerImage = workloadMacs(wl);
   const evalMacro = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping'], noiseScale: number, set: EvalSet): AccuracyRow & { macros: number } => {
     const cfg: MacroConfig = { ...macro, macFolding: mf, boostedClipping: bc };
-    const mapped = new MappedNetwork(net, { kind: 'macro', config: cfg, seed: config.seed, noiseScale }, gemm);
+    const layerBoost = layerBoostMap(boostsFor(mf, bc));
+    const mapped = new MappedNetwork(net, { kind: 'macro', config: cfg, seed: config.seed, noiseScale, layerBoost }, gemm);
     const t0 = performance.now();
     const acc = evaluateAccuracy((x, b) => mapped.forward(x, b), set, classes, config.batch, progress, `${mf}/${bc} ×${noiseScale}`);
     const seconds = (performance.now() - t0) / 1000;
@@ -251,6 +275,8 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     ideal4bitSweepAccuracy,
     lossVsIdealPoints: (ideal4bitAccuracy - enhanced.accuracy) * 100,
     simulatedMacsPerSecond: (macsPerImage * enhanced.images) / enhanced.seconds,
+    layerBoost: boostsFor(full.mf, full.bc),
+    boostMode: config.boost === 'auto' ? 'auto' : 'fixed',
   };
 }
 

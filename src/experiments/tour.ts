@@ -30,6 +30,7 @@ import { writeJsonAtomic } from '../core/fsx.js';
 import { runTrain } from './train.js';
 import { quickRun as flQuickRun } from './fl.js';
 import { quickRun as winogradQuickRun } from './winograd.js';
+import { quickRun as cimQuickRun } from './cim.js';
 
 export interface TourContext {
   /** The tour's run folder; a step may write files under `join(outDir, step.name)`. */
@@ -234,7 +235,9 @@ export const TOUR_STEPS: TourStep[] = [
   engineStep,
   trainStep,
   { name: 'winograd', title: 'Fast convolution: nested vs OLA Winograd', run: (ctx) => winogradQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'winograd'), progress: ctx.progress }) },
-  { name: 'fl', title: 'Federated learning: weak classes (FedAvg, 5 clients, 3 rounds)', run: (ctx) => flQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'fl'), progress: ctx.progress, notice: (m) => ctx.notice(m) }) }];
+  { name: 'cim', title: 'SRAM compute-in-memory macro: characterization, cost, MLP on macros', run: (ctx) => cimQuickRun({ seed: ctx.seed, progress: ctx.progress, dataDir: ctx.dataDir }) },
+  { name: 'fl', title: 'Federated learning: weak classes (FedAvg, 5 clients, 3 rounds)', run: (ctx) => flQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'fl'), progress: ctx.progress, notice: (m) => ctx.notice(m) }) },
+];
 
 export interface TourStepInfo {
   /** The step runs (or ran) on a worker thread. */

@@ -213,6 +213,64 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
+  it('Cast (same dtype shares data and survives disposal of its input; other casts stock)', () => {
+    const rng = new Rng(43);
+    const a = rand(rng, [3, 4, 5]);
+    note('Cast', check('Cast', { x: a }, { dtype: 'float32' }, 'float32->float32'));
+    note('Cast', check('Cast', { x: a }, { dtype: 'int32' }, 'float32->int32'));
+    const ints: Arr = { shape: [7], data: Int32Array.from([3, -2, 0, 9, 1, -7, 4]), dtype: 'int32' };
+    assert.deepEqual(Array.from(run('wasm', 'Cast', { x: ints }, { dtype: 'int32' }).data), Array.from(ints.data));
+    assert.deepEqual(Array.from(run('wasm', 'Cast', { x: ints }, { dtype: 'float32' }).data), Array.from(ints.data));
+    tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.tensor(a.data, a.shape);
+    const y = tf.engine().runKernel('Cast', { x }, { dtype: 'float32' }) as tf.Tensor;
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), Array.from(a.data));
+    y.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('UnsortedSegmentSum (float32 and int32, ids out of range) and the gradient of tf.gather', () => {
+    const rng = new Rng(44);
+    const ids = (shape: number[], hi: number): Arr => {
+      const n = shape.reduce((p, v) => p * v, 1);
+      return { shape, data: Int32Array.from({ length: n }, () => rng.int(hi + 2) - 1), dtype: 'int32' };
+    };
+    const cases: { x: number[]; ids: number[]; k: number }[] = [
+      { x: [10], ids: [10], k: 4 },
+      { x: [12, 5], ids: [12], k: 6 },
+      { x: [6, 3, 4], ids: [6], k: 3 },
+      { x: [9, 2, 2], ids: [9], k: 7 },
+      { x: [1, 8], ids: [1], k: 1 },
+    ];
+    for (const c of cases) {
+      const seg = ids(c.ids, c.k);
+      note('UnsortedSegmentSum', check('UnsortedSegmentSum', { x: rand(rng, c.x), segmentIds: seg }, { numSegments: c.k }, JSON.stringify(c)));
+      const xi = rand(rng, c.x, true);
+      const ints: Arr = { shape: c.x, data: Int32Array.from(xi.data), dtype: 'int32' };
+      const got = run('wasm', 'UnsortedSegmentSum', { x: ints, segmentIds: seg }, { numSegments: c.k });
+      const ref = run('cpu', 'UnsortedSegmentSum', { x: ints, segmentIds: seg }, { numSegments: c.k });
+      assert.deepEqual(got.shape, ref.shape);
+      assert.deepEqual(Array.from(got.data), Array.from(ref.data));
+    }
+    // d/dtable of sum(gather(table, idx) * w), with repeated indices.
+    const table = rand(rng, [7, 3]);
+    const idx = Int32Array.from([0, 3, 3, 6, 1, 3, 0, 5]);
+    const w = rand(rng, [8, 3]);
+    const grad = (backend: string): Arr => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(idx, 'int32')), tf.tensor(w.data, w.shape))));
+        const r = g(tf.tensor(table.data, table.shape));
+        return { shape: r.shape, data: r.dataSync() as Float32Array };
+      });
+    };
+    const e = relErr(grad('wasm'), grad('cpu'));
+    assert.ok(e <= TOL, `gradient of gather: relative error ${e}`);
+    note('UnsortedSegmentSum', e);
+  });
+
   it('Tile (float32 and int32)', () => {
     const rng = new Rng(5);
     const cases: [number[], number[]][] = [

@@ -15,19 +15,28 @@ interface MacroFlags extends CommonOptions {
   columns?: number;
   folding?: string;
   boostedClipping?: string;
-  boost?: number;
+  boost?: number | 'auto';
   adc?: string;
   inputEncoding?: string;
 }
 
-function addMacroOptions(cmd: Command): Command {
+function boostArg(v: string): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  return intArg('--boost', 1, 256)(v);
+}
+
+function addMacroOptions(cmd: Command, boostAuto = false): Command {
   return cmd
     .option('--config <file>', 'JSON/YAML file with the options (macro settings under "macro"); flags override it')
     .option('--rows <n>', 'weight rows accumulated per conversion (default 64)', intArg('--rows', 1, 1024))
     .option('--columns <n>', 'columns per macro (default 64)', intArg('--columns', 1, 1024))
     .option('--folding <mode>', `MAC-folding: ${MAC_FOLDING_MODES.join(', ')} (default sign-magnitude)`)
     .option('--boosted-clipping <mode>', `boosted-clipping: ${BOOSTED_CLIPPING_MODES.join(', ')} (default gain)`)
-    .option('--boost <n>', 'boost factor β, a power of two (default 4)', intArg('--boost', 1, 256))
+    .option(
+      '--boost <n>',
+      boostAuto ? "boost factor β: 'auto' (default: per layer, largest power of two with partial-sum clip rate ≤ --clip-rate-target on training images) or a power of two for every layer" : 'boost factor β, a power of two (default 4)',
+      boostAuto ? boostArg : intArg('--boost', 1, 256),
+    )
     .option('--adc <alg>', `in-cell ADC: ${ADC_ALGORITHMS.join(', ')} (default binary-search)`)
     .option('--input-encoding <enc>', `word-line input encoding: ${INPUT_ENCODINGS.join(', ')} (default pwm)`);
 }
@@ -43,6 +52,7 @@ function macroFrom(o: MacroFlags, base: Record<string, unknown>): Record<string,
   if (o.columns !== undefined) m.columns = o.columns;
   if (o.folding !== undefined) m.macFolding = choice(o.folding, MAC_FOLDING_MODES, '--folding');
   if (o.boostedClipping !== undefined) m.boostedClipping = choice(o.boostedClipping, BOOSTED_CLIPPING_MODES, '--boosted-clipping');
+  if (o.boost === 'auto') throw new ConfigError("--boost 'auto' is only for `cim infer`: give a power of two (1, 2, 4, …)");
   if (o.boost !== undefined) m.boost = o.boost;
   if (o.adc !== undefined) m.adc = choice(o.adc, ADC_ALGORITHMS, '--adc');
   if (o.inputEncoding !== undefined) m.inputEncoding = choice(o.inputEncoding, INPUT_ENCODINGS, '--input-encoding');
@@ -66,6 +76,8 @@ interface InferFlags extends MacroFlags {
   sweepLimit?: number;
   noiseLevels?: string;
   dataDir?: string;
+  clipRateTarget?: number;
+  maxBoost?: number;
 }
 
 interface CostFlags extends MacroFlags {
@@ -123,7 +135,9 @@ export function register(program: Command): void {
     );
   });
 
-  const inf = addMacroOptions(cim.command('infer').description('quantize a model to 4 b, tile it onto macros, and evaluate float / ideal 4-bit / macro accuracy (each technique, noise sweep)'))
+  const inf = addMacroOptions(cim.command('infer').description('quantize a model to 4 b, tile it onto macros, and evaluate float / ideal 4-bit / macro accuracy (each technique, noise sweep)'), true)
+    .option('--clip-rate-target <r>', 'with --boost auto: largest partial-sum clip rate allowed per layer (default 1e-4)', floatArg('--clip-rate-target', 0, 0.5))
+    .option('--max-boost <n>', 'with --boost auto: largest β tried, a power of two (default 64)', intArg('--max-boost', 1, 256))
     .option('--model <name>', 'cnn-small, mlp-300-100 or lenet5 (default cnn-small; trained here unless --checkpoint)')
     .option('--checkpoint <dir>', 'run folder of `accelab train --out` (uses its checkpoint/)')
     .option('--epochs <n>', 'training epochs when no checkpoint is given (default 3)', intArg('--epochs', 1, 100))
@@ -134,7 +148,11 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'folder holding the data set files');
   withCommon(inf).action(async (o: InferFlags, c: Command) => {
     const base = o.config ? readConfigFile(o.config) : {};
-    const input: Record<string, unknown> = { ...base, macro: macroFrom(o, base) };
+    const boost = o.boost;
+    const input: Record<string, unknown> = { ...base, macro: macroFrom({ ...o, boost: undefined }, base) };
+    if (boost !== undefined) input.boost = boost;
+    if (o.clipRateTarget !== undefined) input.clipRateTarget = o.clipRateTarget;
+    if (o.maxBoost !== undefined) input.maxBoost = o.maxBoost;
     if (o.model !== undefined) input.model = o.model;
     if (o.checkpoint !== undefined) input.checkpoint = o.checkpoint;
     if (o.epochs !== undefined) input.epochs = o.epochs;
@@ -164,6 +182,7 @@ export function register(program: Command): void {
         `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${(100 * r.enhanced.accuracy).toFixed(2)} %  (loss ${r.lossVsIdealPoints.toFixed(2)} pts vs ideal 4-bit)`,
         `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${(100 * r.ideal4bitSweepAccuracy).toFixed(2)} %):`,
         ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${(100 * s.accuracy).toFixed(2)} %`),
+        `boost β per layer (${r.boostMode === 'auto' ? `auto, clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images` : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ${b.boost}`).join(', ')}`,
         `simulated ${(r.simulatedMacsPerSecond / 1e6).toFixed(1)} M MACs/s`,
         ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
       ].join('\n'),

@@ -75,7 +75,7 @@ export function register(program: Command): void {
     });
     for (const n of result.notices) log(`notice: ${n}`);
     const written = await writeRunReport(out, result, { title: 'accelab tour', subtitle: 'A quick pass over the studies on the default data' });
-    emit(o, { run: out, report: written.html, totalSeconds: result.totalSeconds, notices: result.notices, steps: result.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: s.seconds, error: s.error })) }, () =>
+    emit(o, { run: out, report: written.html, totalSeconds: result.totalSeconds, notices: result.notices, steps: result.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: s.seconds, worker: s.worker ?? false, error: s.error })) }, () =>
       [`tour finished in ${result.totalSeconds.toFixed(0)} s (${result.steps.filter((s) => s.ok).length}/${result.steps.length} steps ok)`, `report: ${written.html}`].join('\n'),
     );
     if (result.steps.some((s) => !s.ok)) process.exitCode = 1;

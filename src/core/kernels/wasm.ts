@@ -18,7 +18,8 @@
  *   (XNNPACK) kernel. Batched _FusedMatMul is decomposed (the stock kernel is wrong for batch > 1).
  * - MaxPoolGrad, Tile, DepthwiseConv2dNativeBackpropFilter/Input: loops on typed-array views of
  *   the wasm heap.
- * - Identity: shares the data by reference count instead of copying it.
+ * - Identity, and Cast to the same dtype: share the data by reference count instead of copying it.
+ * - UnsortedSegmentSum (missing on stock wasm; gradient of tf.gather): a typed-array loop.
  * - Sum over leading axes (bias gradients) and 2×2/stride-2 MaxPoolGrad: single-pass typed-array loops.
  * - AccelabBatchNormForward / AccelabBatchNormGrad: project-defined kernels behind the fused batch
  *   norm of ./batchnorm.ts (channel-major blocked loops, float64 accumulators).
@@ -880,6 +881,56 @@ const identity: Kfn = ({ inputs, backend }) => {
 };
 
 // ---------------------------------------------------------------------------------------------
+// UnsortedSegmentSum (missing on stock wasm; needed by the gradient of tf.gather)
+// ---------------------------------------------------------------------------------------------
+/**
+ * out[s, j] = Σ_{i : ids[i] = s} x[i, j] for x viewed as [ids.size, inner]; ids outside
+ * [0, numSegments) are dropped (as on cpu). float64 accumulation, row order.
+ */
+export function unsortedSegmentSumInto(x: ArrayLike<number>, ids: ArrayLike<number>, numSegments: number, out: Float32Array | Int32Array): void {
+  const n = ids.length;
+  const inner = n === 0 ? 0 : x.length / n;
+  const acc = new Float64Array(numSegments * inner);
+  for (let i = 0; i < n; i++) {
+    const seg = ids[i];
+    if (seg < 0 || seg >= numSegments) continue;
+    const s0 = i * inner;
+    const d0 = seg * inner;
+    for (let j = 0; j < inner; j++) acc[d0 + j] += x[s0 + j];
+  }
+  for (let k = 0; k < acc.length; k++) out[k] = acc[k];
+}
+
+const unsortedSegmentSum: Kfn = ({ inputs, backend, attrs }) => {
+  const x = req(inputs, 'x');
+  const segmentIds = req(inputs, 'segmentIds');
+  const numSegments = attrs.numSegments as number;
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new EngineError(`UnsortedSegmentSum on wasm supports float32 and int32, got ${x.dtype}`);
+  const r = segmentIds.shape.length;
+  if (segmentIds.shape.some((d, i) => d !== x.shape[i])) {
+    throw new EngineError(`UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}]`);
+  }
+  const out = backend.makeOutput([numSegments, ...x.shape.slice(r)], x.dtype);
+  const xv = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  const ov = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
+  unsortedSegmentSumInto(xv, ids, numSegments, ov);
+  return out;
+};
+
+/**
+ * Cast to the tensor's own dtype (e.g. the float32 cast in every ReLU gradient, of a Step output
+ * that is already float32) shares the data like Identity; other casts run the stock kernel.
+ */
+function castKernel(stock: Kfn): Kfn {
+  return (args) => {
+    const x = req(args.inputs, 'x');
+    if (args.attrs.dtype === x.dtype && x.dtype !== 'string' && x.dtype !== 'complex64') return identity(args);
+    return stock(args);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registration
 // ---------------------------------------------------------------------------------------------
 /** Names of the kernels this module (re)registers for `wasm`. */
@@ -893,6 +944,8 @@ export const WASM_PROJECT_KERNELS = [
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'Identity',
+  'Cast',
+  'UnsortedSegmentSum',
   'Sum',
   'AccelabBatchNormForward',
   'AccelabBatchNormGrad',
@@ -912,11 +965,16 @@ export function registerWasmKernels(): void {
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
     Identity: identity,
+    UnsortedSegmentSum: unsortedSegmentSum,
   };
   for (const name of WASM_PROJECT_KERNELS) {
     if (name === BN_FORWARD_KERNEL || name === BN_GRAD_KERNEL) continue;
     const stock = tf.getKernel(name, 'wasm');
     let fn = own[name];
+    if (name === 'Cast') {
+      if (!stock) throw new EngineError('stock wasm kernel Cast is missing: reinstall @tensorflow/tfjs-backend-wasm 4.22.0');
+      fn = castKernel(stock.kernelFunc as unknown as Kfn);
+    }
     if (name === 'Sum') {
       if (!stock) throw new EngineError('stock wasm kernel Sum is missing: reinstall @tensorflow/tfjs-backend-wasm 4.22.0');
       fn = sumKernel(stock.kernelFunc as unknown as Kfn);

@@ -18,7 +18,7 @@ import { type Progress, silentProgress } from '../../core/progress.js';
 import { Rng } from '../../core/rng.js';
 import type { ConvOp, DenseOp, Workload } from '../../nn/workload.js';
 import { type MacroConfig, scaleNoise } from './config.js';
-import { codeToMac, inputTimes, MacroChip, plainGemm } from './macro.js';
+import { codeToMac, designMacro, inputTimes, MacroChip, plainGemm } from './macro.js';
 
 /** A GEMM engine: `prepare` uploads a K×N right-hand side once, `run` multiplies an M×K block by it. */
 export interface GemmEngine {
@@ -265,7 +265,16 @@ function firstMacOp(wl: Workload): number {
 // ---------------------------------------------------------------------------------------------
 // Quantized inference, exact or on macros
 
-export type InferenceMode = { kind: 'ideal' } | { kind: 'macro'; config: MacroConfig; seed: number; noiseScale?: number };
+export type InferenceMode =
+  | { kind: 'ideal' }
+  | {
+      kind: 'macro';
+      config: MacroConfig;
+      seed: number;
+      noiseScale?: number;
+      /** Per-layer boost factor β (layer opIndex → β), e.g. from `calibrateBoost`; layers not listed use `config.boost`. */
+      layerBoost?: Readonly<Record<number, number>>;
+    };
 
 interface TilePlan {
   r0: number;
@@ -300,7 +309,8 @@ export class MappedNetwork {
         this.plans.set(L.opIndex, gemm.prepare(Float32Array.from(L.wq), L.k, L.n));
         continue;
       }
-      const cfg = scaleNoise(mode.config, mode.noiseScale ?? 1);
+      const beta = mode.layerBoost?.[L.opIndex];
+      const cfg = scaleNoise(beta === undefined ? mode.config : { ...mode.config, boost: beta }, mode.noiseScale ?? 1);
       const tiles: TilePlan[] = [];
       for (let r0 = 0; r0 < L.k; r0 += cfg.rows) {
         const r1 = Math.min(L.k, r0 + cfg.rows);
@@ -408,8 +418,8 @@ export class MappedNetwork {
     return out;
   }
 
-  /** Logits (B × classes) for raw inputs x (B examples, 0…1). */
-  forward(x: Float32Array, batch: number): Float32Array {
+  /** Logits (B × classes) for raw inputs x (B examples, 0…1). `tap` sees each layer's quantized im2col block (M×K). */
+  forward(x: Float32Array, batch: number, tap?: (L: QuantLayer, q: Float32Array, m: number) => void): Float32Array {
     const wl = this.net.workload;
     let a = x;
     let li = 0;
@@ -428,6 +438,7 @@ export class MappedNetwork {
           }
         }
         const m = q.length / L.k;
+        tap?.(L, q, m);
         const acc = this.layerMacs(L, q, m);
         const act = (op as ConvOp | DenseOp).activation;
         const P = L.biasPerPosition ? L.bias.length / L.n : 1;
@@ -448,6 +459,145 @@ export class MappedNetwork {
     });
     return a;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-layer calibration of the boost factor β (boosted-clipping)
+
+/** Histogram of the exact per-macro-column partial sums (one row tile, one column) of a layer. */
+export interface PartialSumHistogram {
+  opIndex: number;
+  name: string;
+  /** Rows per macro (row-tile height) the partial sums were formed with. */
+  rows: number;
+  /** counts[v + offset] = number of partial sums equal to v. */
+  offset: number;
+  counts: Float64Array;
+  total: number;
+  /** Standard deviation and largest magnitude of the partial sums (MAC units). */
+  sigma: number;
+  maxAbs: number;
+}
+
+/**
+ * Exact partial sums Σ_{i∈tile} w·x of every macro column (each row tile of `rows` rows, each output
+ * channel) over calibration inputs (raw 0…1 — use TRAINING images, never test images), per layer.
+ * The activations entering each layer come from the exact (ideal 4-bit) network.
+ */
+export function partialSumHistograms(net: QuantizedNetwork, calib: Float32Array, calibCount: number, rows: number, gemm: GemmEngine = plainGemmEngine, batchSize = 64): PartialSumHistogram[] {
+  const offset = 16 * 15 * rows;
+  const hists = new Map<number, PartialSumHistogram & { sum: number; sum2: number }>();
+  const handles = new Map<number, unknown[]>();
+  for (const L of net.layers) {
+    hists.set(L.opIndex, { opIndex: L.opIndex, name: L.name, rows, offset, counts: new Float64Array(2 * offset + 1), total: 0, sigma: 0, maxAbs: 0, sum: 0, sum2: 0 });
+    const hs: unknown[] = [];
+    for (let r0 = 0; r0 < L.k; r0 += rows) {
+      const r1 = Math.min(L.k, r0 + rows);
+      hs.push(gemm.prepare(Float32Array.from(L.wq.subarray(r0 * L.n, r1 * L.n)), r1 - r0, L.n));
+    }
+    handles.set(L.opIndex, hs);
+  }
+  const ideal = new MappedNetwork(net, { kind: 'ideal' }, gemm);
+  const per = calib.length / calibCount;
+  const tap = (L: QuantLayer, q: Float32Array, m: number): void => {
+    const h = hists.get(L.opIndex);
+    const hs = handles.get(L.opIndex);
+    if (!h || !hs) return;
+    hs.forEach((handle, t) => {
+      const r0 = t * rows;
+      const kk = Math.min(L.k, r0 + rows) - r0;
+      const xs = new Float32Array(m * kk);
+      for (let r = 0; r < m; r++) xs.set(q.subarray(r * L.k + r0, r * L.k + r0 + kk), r * kk);
+      const y = gemm.run(xs, m, kk, handle);
+      for (let i = 0; i < y.length; i++) {
+        const v = Math.round(y[i]);
+        h.counts[Math.max(0, Math.min(2 * offset, v + offset))]++;
+        h.sum += v;
+        h.sum2 += v * v;
+        const a = Math.abs(v);
+        if (a > h.maxAbs) h.maxAbs = a;
+      }
+      h.total += y.length;
+    });
+  };
+  for (let s = 0; s < calibCount; s += batchSize) {
+    const b = Math.min(batchSize, calibCount - s);
+    ideal.forward(calib.subarray(s * per, (s + b) * per), b, tap);
+  }
+  ideal.dispose();
+  for (const hs of handles.values()) for (const h of hs) gemm.release(h);
+  return net.layers.map((L) => {
+    const { sum, sum2, ...h } = hists.get(L.opIndex) as PartialSumHistogram & { sum: number; sum2: number };
+    const mean = h.total > 0 ? sum / h.total : 0;
+    return { ...h, sigma: h.total > 0 ? Math.sqrt(Math.max(0, sum2 / h.total - mean * mean)) : 0 };
+  });
+}
+
+/** Fraction of a layer's partial sums whose ideal ADC code falls outside the code range of `config`. */
+export function clipRateOf(h: PartialSumHistogram, config: MacroConfig): number {
+  if (config.rows !== h.rows) throw new ConfigError(`cim: partial sums were formed with ${h.rows} rows per macro, the config has ${config.rows}`);
+  const d = designMacro(config);
+  let clipped = 0;
+  for (let i = 0; i < h.counts.length; i++) {
+    if (h.counts[i] === 0) continue;
+    const code = Math.floor((i - h.offset) / d.step);
+    if (code > d.codeMax || code < d.codeMin) clipped += h.counts[i];
+  }
+  return h.total > 0 ? clipped / h.total : 0;
+}
+
+export interface LayerBoost {
+  opIndex: number;
+  name: string;
+  /** Chosen (effective) boost factor β: the ADC step is stepFull/β. */
+  boost: number;
+  /** ADC step and clipping level (largest |partial sum| inside the code range) in MAC units. */
+  step: number;
+  fullScaleMac: number;
+  /** Clip rate of the calibration partial sums at the chosen β. */
+  clipRate: number;
+  /** σ and max |·| of the calibration partial sums (MAC units), and how many there were. */
+  sigma: number;
+  maxAbs: number;
+  partialSums: number;
+}
+
+export interface BoostCalibrationOptions {
+  /** Largest clip rate allowed per layer (fraction of partial sums whose code saturates). */
+  clipRateTarget: number;
+  /** Largest β tried (power of two). */
+  maxBoost: number;
+}
+
+/**
+ * Per-layer boost calibration: for each layer, the largest power-of-two β ≤ maxBoost whose clip rate
+ * on the calibration partial sums stays ≤ clipRateTarget (β = 1 if even that clips more). With
+ * boosted-clipping off, β is 1 everywhere. Betas that give the same ADC step (step floors at 1 MAC)
+ * collapse to the smallest such β.
+ */
+export function calibrateBoost(hists: PartialSumHistogram[], config: MacroConfig, o: BoostCalibrationOptions): LayerBoost[] {
+  if (o.maxBoost < 1 || o.maxBoost & (o.maxBoost - 1)) throw new ConfigError(`cim: field 'maxBoost' must be a power of two (1, 2, 4, …), got ${o.maxBoost}`);
+  return hists.map((h) => {
+    let chosen = 1;
+    let rate = clipRateOf(h, { ...config, boost: 1 });
+    if (config.boostedClipping !== 'off') {
+      for (let b = o.maxBoost; b >= 1; b /= 2) {
+        const r = clipRateOf(h, { ...config, boost: b });
+        if (r <= o.clipRateTarget || b === 1) {
+          chosen = b;
+          rate = r;
+          break;
+        }
+      }
+    }
+    const d = designMacro({ ...config, boost: chosen });
+    return { opIndex: h.opIndex, name: h.name, boost: d.boost, step: d.step, fullScaleMac: (d.codeMax + 1) * d.step - 1, clipRate: rate, sigma: h.sigma, maxAbs: h.maxAbs, partialSums: h.total };
+  });
+}
+
+/** The layer → β map of a calibration, for `InferenceMode.layerBoost`. */
+export function layerBoostMap(boosts: LayerBoost[]): Record<number, number> {
+  return Object.fromEntries(boosts.map((b) => [b.opIndex, b.boost]));
 }
 
 export interface EvalSet {
