@@ -22,7 +22,7 @@ export const chartTheme: Spec = {
     domainColor: '#98a2b3',
     tickColor: '#98a2b3',
   },
-  legend: { labelColor: '#475467', titleColor: '#344054', labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelColor: '#475467', titleColor: '#344054', labelFontSize: 11, titleFontSize: 12, labelLimit: 360, columns: 1 },
   title: { color: '#101828', fontSize: 13, fontWeight: 600, anchor: 'start' },
   range: { category: ['#2563eb', '#f97316', '#16a34a', '#dc2626', '#9333ea', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'] },
   line: { strokeWidth: 2 },

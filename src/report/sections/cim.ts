@@ -170,6 +170,19 @@ export function cimInferSection(r: CimInferResult): ReportSection {
         ],
         note: 'Accuracy in %. Clip rate: fraction of conversions at the end codes.',
       },
+      ...(r.layerBoost && r.layerBoost.length > 0
+        ? [
+            {
+              title:
+                r.boostMode === 'auto'
+                  ? `Boost β per layer (auto: largest power of two ≤ ${r.config.maxBoost} with partial-sum clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images)`
+                  : 'Boost β per layer (fixed)',
+              columns: ['layer', 'β', 'ADC step (MAC)', 'clip level ±(MAC)', 'σ partial sum (MAC)', 'max |partial sum|', 'calib. clip rate', 'partial sums'],
+              rows: r.layerBoost.map((b) => [b.name, b.boost, b.step, b.fullScaleMac, f2(b.sigma), b.maxAbs, b.clipRate.toExponential(1), b.partialSums]),
+              note: `Per-macro-column partial sums (${r.config.macro.rows ?? 64} rows per conversion) of the exact 4-bit network on training images, for the fully enhanced setting. β shrinks the ADC step to stepFull/β; partial sums beyond the clip level saturate.`,
+            },
+          ]
+        : []),
     ],
   };
 }
