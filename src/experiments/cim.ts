@@ -220,7 +220,8 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
   // Boost calibration on training images (the first boostCalibCount; never test images).
   const boostN = Math.min(config.boostCalibCount, ds.train.count);
   const boostCalib = boostN === calibN ? calib : toFloat(ds.train, shape, { count: boostN, normalize: null });
-  const hists = partialSumHistograms(net, boostCalib, boostN, macro.rows, gemm);
+  const lineModes = [...new Set(techniqueGrid(macro).map((g) => g.mf))].map((mode) => ({ mode, groups: mode === 'range' ? macro.foldGroups : 1 }));
+  const hists = partialSumHistograms(net, boostCalib, boostN, macro.rows, gemm, 64, lineModes);
   const boostsFor = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping']): LayerBoost[] => {
     const cfg: MacroConfig = { ...macro, macFolding: mf, boostedClipping: bc };
     if (config.boost === 'auto') return calibrateBoost(hists, cfg, { clipRateTarget: config.clipRateTarget, maxBoost: config.maxBoost });

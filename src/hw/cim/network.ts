@@ -17,8 +17,8 @@ import { ConfigError } from '../../core/errors.js';
 import { type Progress, silentProgress } from '../../core/progress.js';
 import { Rng } from '../../core/rng.js';
 import type { ConvOp, DenseOp, Workload } from '../../nn/workload.js';
-import { type MacroConfig, scaleNoise } from './config.js';
-import { codeToMac, designMacro, inputTimes, MacroChip, plainGemm } from './macro.js';
+import { type MacFoldingMode, type MacroConfig, scaleNoise } from './config.js';
+import { CELLS_PER_WEIGHT, cellLines, codeToMac, designMacro, inputTimes, MacroChip, plainGemm, SLOT_SCALE } from './macro.js';
 
 /** A GEMM engine: `prepare` uploads a K×N right-hand side once, `run` multiplies an M×K block by it. */
 export interface GemmEngine {
@@ -477,6 +477,23 @@ export interface PartialSumHistogram {
   /** Standard deviation and largest magnitude of the partial sums (MAC units). */
   sigma: number;
   maxAbs: number;
+  /**
+   * Per MAC-folding mode: histogram of the larger of the two bit-line cell-times (T0 units, ideal
+   * cells) of each conversion, max over the row groups ('range'). counts[t] = conversions with ⌈max⌉ = t.
+   */
+  lines: Partial<Record<MacFoldingMode, { counts: Float64Array; total: number; max: number }>>;
+}
+
+/** Cell-time scale of a weight on BL and on BLB under a folding mode (ideal cells). */
+function lineScales(w: number, mode: MacFoldingMode): [number, number] {
+  const l = cellLines(w, mode);
+  let bl = 0;
+  let blb = 0;
+  for (let k = 0; k < CELLS_PER_WEIGHT; k++) {
+    if (l[k] === 1) bl += SLOT_SCALE[k];
+    else if (l[k] === 2) blb += SLOT_SCALE[k];
+  }
+  return [bl, blb];
 }
 
 /**
@@ -484,18 +501,55 @@ export interface PartialSumHistogram {
  * channel) over calibration inputs (raw 0…1 — use TRAINING images, never test images), per layer.
  * The activations entering each layer come from the exact (ideal 4-bit) network.
  */
-export function partialSumHistograms(net: QuantizedNetwork, calib: Float32Array, calibCount: number, rows: number, gemm: GemmEngine = plainGemmEngine, batchSize = 64): PartialSumHistogram[] {
+export function partialSumHistograms(
+  net: QuantizedNetwork,
+  calib: Float32Array,
+  calibCount: number,
+  rows: number,
+  gemm: GemmEngine = plainGemmEngine,
+  batchSize = 64,
+  lineModes: readonly { mode: MacFoldingMode; groups: number }[] = [],
+): PartialSumHistogram[] {
   const offset = 16 * 15 * rows;
   const hists = new Map<number, PartialSumHistogram & { sum: number; sum2: number }>();
   const handles = new Map<number, unknown[]>();
+  /** Per layer, per mode, per row tile: per group [rows, handle of [S_BL | S_BLB]]. */
+  const lineHandles = new Map<number, { mode: MacFoldingMode; tiles: { g0: number; g1: number; h: unknown }[][] }[]>();
   for (const L of net.layers) {
-    hists.set(L.opIndex, { opIndex: L.opIndex, name: L.name, rows, offset, counts: new Float64Array(2 * offset + 1), total: 0, sigma: 0, maxAbs: 0, sum: 0, sum2: 0 });
+    const lines: PartialSumHistogram['lines'] = {};
+    for (const { mode } of lineModes) lines[mode] = { counts: new Float64Array(offset + 2), total: 0, max: 0 };
+    hists.set(L.opIndex, { opIndex: L.opIndex, name: L.name, rows, offset, counts: new Float64Array(2 * offset + 1), total: 0, sigma: 0, maxAbs: 0, lines, sum: 0, sum2: 0 });
     const hs: unknown[] = [];
     for (let r0 = 0; r0 < L.k; r0 += rows) {
       const r1 = Math.min(L.k, r0 + rows);
       hs.push(gemm.prepare(Float32Array.from(L.wq.subarray(r0 * L.n, r1 * L.n)), r1 - r0, L.n));
     }
     handles.set(L.opIndex, hs);
+    lineHandles.set(
+      L.opIndex,
+      lineModes.map(({ mode, groups }) => ({
+        mode,
+        tiles: hs.map((_, t) => {
+          const r0 = t * rows;
+          const kk = Math.min(L.k, r0 + rows) - r0;
+          const G = Math.min(groups, rows);
+          const per = Math.ceil(kk / G);
+          const out: { g0: number; g1: number; h: unknown }[] = [];
+          for (let g0 = 0; g0 < kk; g0 += per) {
+            const g1 = Math.min(kk, g0 + per);
+            const both = new Float32Array((g1 - g0) * 2 * L.n);
+            for (let i = g0; i < g1; i++)
+              for (let j = 0; j < L.n; j++) {
+                const [bl, blb] = lineScales(L.wq[(r0 + i) * L.n + j], mode);
+                both[(i - g0) * 2 * L.n + j] = bl;
+                both[(i - g0) * 2 * L.n + L.n + j] = blb;
+              }
+            out.push({ g0, g1, h: gemm.prepare(both, g1 - g0, 2 * L.n) });
+          }
+          return out;
+        }),
+      })),
+    );
   }
   const ideal = new MappedNetwork(net, { kind: 'ideal' }, gemm);
   const per = calib.length / calibCount;
@@ -518,6 +572,28 @@ export function partialSumHistograms(net: QuantizedNetwork, calib: Float32Array,
         if (a > h.maxAbs) h.maxAbs = a;
       }
       h.total += y.length;
+      for (const lm of lineHandles.get(L.opIndex) ?? []) {
+        const lh = h.lines[lm.mode];
+        if (!lh) continue;
+        const worst = new Float32Array(m * L.n);
+        for (const g of lm.tiles[t]) {
+          const gk = g.g1 - g.g0;
+          const xg = new Float32Array(m * gk);
+          for (let r = 0; r < m; r++) xg.set(q.subarray(r * L.k + r0 + g.g0, r * L.k + r0 + g.g1), r * gk);
+          const z = gemm.run(xg, m, gk, g.h);
+          for (let r = 0; r < m; r++)
+            for (let j = 0; j < L.n; j++) {
+              const v = Math.max(z[r * 2 * L.n + j], z[r * 2 * L.n + L.n + j]);
+              if (v > worst[r * L.n + j]) worst[r * L.n + j] = v;
+            }
+        }
+        for (let i = 0; i < worst.length; i++) {
+          const v = Math.ceil(worst[i] - 1e-3);
+          lh.counts[Math.min(offset + 1, Math.max(0, v))]++;
+          if (v > lh.max) lh.max = v;
+        }
+        lh.total += worst.length;
+      }
     });
   };
   for (let s = 0; s < calibCount; s += batchSize) {
@@ -526,6 +602,7 @@ export function partialSumHistograms(net: QuantizedNetwork, calib: Float32Array,
   }
   ideal.dispose();
   for (const hs of handles.values()) for (const h of hs) gemm.release(h);
+  for (const lms of lineHandles.values()) for (const lm of lms) for (const t of lm.tiles) for (const g of t) gemm.release(g.h);
   return net.layers.map((L) => {
     const { sum, sum2, ...h } = hists.get(L.opIndex) as PartialSumHistogram & { sum: number; sum2: number };
     const mean = h.total > 0 ? sum / h.total : 0;
@@ -533,7 +610,13 @@ export function partialSumHistograms(net: QuantizedNetwork, calib: Float32Array,
   });
 }
 
-/** Fraction of a layer's partial sums whose ideal ADC code falls outside the code range of `config`. */
+/**
+ * Clip rate of a layer under `config`: the fraction of partial sums whose ideal ADC code falls
+ * outside the code range, plus (when the histograms hold the line cell-times of `config.macFolding`)
+ * the fraction of conversions whose larger bit line needs more cell-time than the design budget
+ * `designCellTime` (the worst-case MAC swing ÷ β plus the ADC's reference overshoot): beyond it the
+ * line runs into the floor. The sum is an upper bound of the union of both events.
+ */
 export function clipRateOf(h: PartialSumHistogram, config: MacroConfig): number {
   if (config.rows !== h.rows) throw new ConfigError(`cim: partial sums were formed with ${h.rows} rows per macro, the config has ${config.rows}`);
   const d = designMacro(config);
@@ -543,7 +626,14 @@ export function clipRateOf(h: PartialSumHistogram, config: MacroConfig): number 
     const code = Math.floor((i - h.offset) / d.step);
     if (code > d.codeMax || code < d.codeMin) clipped += h.counts[i];
   }
-  return h.total > 0 ? clipped / h.total : 0;
+  let rate = h.total > 0 ? clipped / h.total : 0;
+  const lh = h.lines[config.macFolding];
+  if (lh && lh.total > 0) {
+    let over = 0;
+    for (let t = Math.floor(d.designCellTime) + 1; t < lh.counts.length; t++) over += lh.counts[t];
+    rate += over / lh.total;
+  }
+  return rate;
 }
 
 export interface LayerBoost {
@@ -560,6 +650,9 @@ export interface LayerBoost {
   sigma: number;
   maxAbs: number;
   partialSums: number;
+  /** Largest bit-line cell-time seen (ideal cells, T0 units) and the design budget at β; null without line histograms. */
+  lineMax: number | null;
+  lineBudget: number;
 }
 
 export interface BoostCalibrationOptions {
@@ -591,7 +684,20 @@ export function calibrateBoost(hists: PartialSumHistogram[], config: MacroConfig
       }
     }
     const d = designMacro({ ...config, boost: chosen });
-    return { opIndex: h.opIndex, name: h.name, boost: d.boost, step: d.step, fullScaleMac: (d.codeMax + 1) * d.step - 1, clipRate: rate, sigma: h.sigma, maxAbs: h.maxAbs, partialSums: h.total };
+    const lh = h.lines[config.macFolding];
+    return {
+      opIndex: h.opIndex,
+      name: h.name,
+      boost: d.boost,
+      step: d.step,
+      fullScaleMac: (d.codeMax + 1) * d.step - 1,
+      clipRate: rate,
+      sigma: h.sigma,
+      maxAbs: h.maxAbs,
+      partialSums: h.total,
+      lineMax: lh ? lh.max : null,
+      lineBudget: d.designCellTime,
+    };
   });
 }
 

@@ -77,3 +77,50 @@ test('boost calibration: larger β for a narrow partial-sum distribution, clip r
   mapped.dispose();
   assert.throws(() => calibrateBoost(hN, config, { clipRateTarget: target, maxBoost: 48 }), /maxBoost/);
 });
+
+test('boost calibration: bit-line headroom limits β without sign routing (folding off)', () => {
+  const rng = new Rng(12);
+  const count = 100;
+  const rows = 32;
+  // Symmetric weights, dense large inputs: signed partial sums stay small (σ ≪ worst case), but in two's
+  // complement each line carries a large common mode.
+  const net = denseNet(() => rng.int(15) - 7);
+  const x = new Float32Array(count * K).map(() => (10 + rng.int(6)) / 15);
+  const modes = [
+    { mode: 'off' as const, groups: 1 },
+    { mode: 'sign-magnitude' as const, groups: 1 },
+  ];
+  const [h] = partialSumHistograms(net, x, count, rows, undefined, 32, modes);
+  const off = h.lines.off;
+  const sm = h.lines['sign-magnitude'];
+  assert.ok(off && sm);
+  // Plain reference of the largest line cell-time in two's complement (bits 0–2 set → BLB, bit 3 set → BL, bias → BL).
+  let refMax = 0;
+  for (let b = 0; b < count; b++)
+    for (let r0 = 0; r0 < K; r0 += rows)
+      for (let j = 0; j < N; j++) {
+        let bl = 0;
+        let blb = 0;
+        for (let i = r0; i < r0 + rows; i++) {
+          const xq = Math.round(x[b * K + i] * 15);
+          const u = net.layers[0].wq[i * N + j] & 15;
+          for (let k = 0; k < 3; k++) ((u >> k) & 1 ? (v: number) => (blb += v) : (v: number) => (bl += v))(xq * 2 ** k);
+          if ((u >> 3) & 1) bl += 8 * xq;
+          else blb += 8 * xq;
+          bl += xq;
+        }
+        refMax = Math.max(refMax, bl, blb);
+      }
+  assert.equal(off.max, refMax);
+  assert.ok(off.max > sm.max, 'two\'s complement lines carry more cell-time than sign-routed lines');
+  const cfgOff = macroConfig({ rows, macFolding: 'off', boostedClipping: 'gain' });
+  const cfgSm = macroConfig({ rows, macFolding: 'sign-magnitude', boostedClipping: 'gain' });
+  const target = 1e-3;
+  const bOff = calibrateBoost([h], cfgOff, { clipRateTarget: target, maxBoost: 64 })[0];
+  const bSm = calibrateBoost([h], cfgSm, { clipRateTarget: target, maxBoost: 64 })[0];
+  assert.ok(bSm.boost > bOff.boost, `sign-magnitude β ${bSm.boost} should exceed folding-off β ${bOff.boost}`);
+  assert.ok(bOff.clipRate <= target && bSm.clipRate <= target);
+  // Without line histograms only the ADC code range counts, and the folding-off β would be larger.
+  const noLines = { ...h, lines: {} };
+  assert.ok(calibrateBoost([noLines], cfgOff, { clipRateTarget: target, maxBoost: 64 })[0].boost > bOff.boost);
+});
