@@ -104,7 +104,10 @@ test('boost calibration: bit-line headroom limits β without sign routing (foldi
         for (let i = r0; i < r0 + rows; i++) {
           const xq = Math.round(x[b * K + i] * 15);
           const u = net.layers[0].wq[i * N + j] & 15;
-          for (let k = 0; k < 3; k++) ((u >> k) & 1 ? (v: number) => (blb += v) : (v: number) => (bl += v))(xq * 2 ** k);
+          for (let k = 0; k < 3; k++) {
+            if ((u >> k) & 1) blb += xq * 2 ** k;
+            else bl += xq * 2 ** k;
+          }
           if ((u >> 3) & 1) bl += 8 * xq;
           else blb += 8 * xq;
           bl += xq;
