@@ -1,5 +1,5 @@
 /** `accelab cim characterize|infer|cost`: the SRAM compute-in-memory macro (arXiv 2307.05944). */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { readConfigFile } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
@@ -22,7 +22,8 @@ interface MacroFlags extends CommonOptions {
 
 function boostArg(v: string): number | 'auto' {
   if (v === 'auto') return 'auto';
-  return intArg('--boost', 1, 256)(v);
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) throw new InvalidArgumentError("--boost must be 'auto' or a power of two from 1 to 256.");
+  return Number(v);
 }
 
 function addMacroOptions(cmd: Command, boostAuto = false): Command {

@@ -136,6 +136,9 @@ export function cimInferSection(r: CimInferResult): ReportSection {
     ],
     paragraphs: [
       `Weights 4-b per-channel symmetric (−7…7), activations 4-b unsigned, per-layer clip at the ${(100 * r.config.percentile).toFixed(2)}th percentile. Each layer is tiled onto ${r.config.macro.rows ?? 64}-row macros (${r.macrosUsed} macro instances, each with its own mismatch draw); partial sums of row tiles are added digitally after each 9-b conversion. ${r.macsPerImage.toLocaleString('en')} MACs per image; the macro in the loop ran at ${(r.simulatedMacsPerSecond / 1e6).toFixed(1)} M simulated MACs/s.`,
+      r.layerBoost && r.layerBoost.length > 0
+        ? `Boosted-clipping β per layer (${r.boostMode === 'auto' ? 'auto: calibrated on training images, see the table below' : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ×${b.boost}`).join(', ')}.`
+        : '',
       baseline
         ? `Technique recovery at the default noise (${baseline.images} images): both off ${pct(baseline.accuracy)}; ${r.techniques.filter((t) => t !== baseline).map((t) => `${t.setting} ${pct(t.accuracy)} (${((t.accuracy - baseline.accuracy) * 100).toFixed(1)} pts)`).join('; ')}.`
         : '',
@@ -177,8 +180,8 @@ export function cimInferSection(r: CimInferResult): ReportSection {
                 r.boostMode === 'auto'
                   ? `Boost β per layer (auto: largest power of two ≤ ${r.config.maxBoost} with partial-sum clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images)`
                   : 'Boost β per layer (fixed)',
-              columns: ['layer', 'β', 'ADC step (MAC)', 'clip level ±(MAC)', 'σ partial sum (MAC)', 'max |partial sum|', 'calib. clip rate', 'partial sums'],
-              rows: r.layerBoost.map((b) => [b.name, b.boost, b.step, b.fullScaleMac, f2(b.sigma), b.maxAbs, b.clipRate.toExponential(1), b.partialSums]),
+              columns: ['layer', 'β', 'ADC step (MAC)', 'clip level ±(MAC)', 'σ partial sum (MAC)', 'max |partial sum|', 'max line cell-time / budget (T0)', 'calib. clip rate', 'partial sums'],
+              rows: r.layerBoost.map((b) => [b.name, b.boost, b.step, b.fullScaleMac, f2(b.sigma), b.maxAbs, b.lineMax === null || b.lineMax === undefined ? '–' : `${b.lineMax} / ${f2(b.lineBudget)}`, b.clipRate.toExponential(1), b.partialSums]),
               note: `Per-macro-column partial sums (${r.config.macro.rows ?? 64} rows per conversion) of the exact 4-bit network on training images, for the fully enhanced setting. β shrinks the ADC step to stepFull/β; partial sums beyond the clip level saturate.`,
             },
           ]
