@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { findDataset } from '../data/catalog.js';
-import { type ClassAnalysis, meanPairwiseJaccard, spearman, weakFrequency } from '../fl/analysis.js';
+import { type ClassAnalysis, meanPairwise, meanPairwiseJaccard, spearman, weakFrequency } from '../fl/analysis.js';
 import { type FlConfig, type FlConfigInput, parseFlConfig } from '../fl/config.js';
 import { type ExecutorChoice, type FitExecutor, makeExecutor } from '../fl/executors/index.js';
 import { closeStores } from '../fl/job.js';
@@ -256,16 +256,6 @@ export interface FlConsistencyResult {
   totalMs: number;
 }
 
-function meanPairwise(vs: number[][], f: (a: number[], b: number[]) => number): number {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < vs.length; i++)
-    for (let j = i + 1; j < vs.length; j++) {
-      s += f(vs[i], vs[j]);
-      n++;
-    }
-  return n ? s / n : 1;
-}
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();

@@ -141,17 +141,21 @@ export function jaccard(a: readonly number[], b: readonly number[]): number {
   return union === 0 ? 1 : inter / union;
 }
 
-/** Mean pairwise Jaccard index over a list of sets (1 when fewer than two sets). */
-export function meanPairwiseJaccard(sets: readonly (readonly number[])[]): number {
-  if (sets.length < 2) return 1;
+/** Mean of `f` over all unordered pairs of `items` (1 when there are fewer than two). */
+export function meanPairwise<T>(items: readonly T[], f: (a: T, b: T) => number): number {
   let s = 0;
   let n = 0;
-  for (let i = 0; i < sets.length; i++)
-    for (let j = i + 1; j < sets.length; j++) {
-      s += jaccard(sets[i], sets[j]);
+  for (let i = 0; i < items.length; i++)
+    for (let j = i + 1; j < items.length; j++) {
+      s += f(items[i], items[j]);
       n++;
     }
-  return s / n;
+  return n ? s / n : 1;
+}
+
+/** Mean pairwise Jaccard index over a list of sets (1 when fewer than two sets). */
+export function meanPairwiseJaccard(sets: readonly (readonly number[])[]): number {
+  return meanPairwise(sets, jaccard);
 }
 
 function ranks(v: readonly number[]): number[] {

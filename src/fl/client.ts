@@ -223,47 +223,29 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
   return { weights: getWeights(model), numExamples: n, meanLoss: steps ? lossSum / steps : 0, kdTriggered: triggered };
 }
 
-/** Predicted classes of `model` for the given example indices of a split (batched). */
+/**
+ * Predicted classes of `model` for the given example indices of a split (batched). With `classes`, the
+ * argmax is restricted to those columns (returned as class ids), for within-group accuracy.
+ */
 export function predict(
   model: tf.LayersModel,
   images: Uint8Array,
   shape: [number, number, number],
   indices: ArrayLike<number>,
   norm: Normalization | null,
-  batch = 500,
+  opts: { classes?: number[]; batch?: number } = {},
 ): Int32Array {
+  const { classes, batch = 500 } = opts;
   const out = new Int32Array(indices.length);
   for (let from = 0; from < indices.length; from += batch) {
     const to = Math.min(indices.length, from + batch);
     const p = tf.tidy(() => {
       const x = batchX(images, shape, indices, from, to, norm);
-      return tf.argMax(model.predict(x) as tf.Tensor2D, 1);
-    });
-    out.set(p.dataSync() as Int32Array, from);
-    p.dispose();
-  }
-  return out;
-}
-
-/** Argmax restricted to the columns `classes` (returned as class ids), for within-group accuracy. */
-export function predictRestricted(
-  model: tf.LayersModel,
-  images: Uint8Array,
-  shape: [number, number, number],
-  indices: ArrayLike<number>,
-  norm: Normalization | null,
-  classes: number[],
-  batch = 500,
-): Int32Array {
-  const out = new Int32Array(indices.length);
-  for (let from = 0; from < indices.length; from += batch) {
-    const to = Math.min(indices.length, from + batch);
-    const p = tf.tidy(() => {
-      const x = batchX(images, shape, indices, from, to, norm);
-      return tf.argMax(tf.gather(model.predict(x) as tf.Tensor2D, classes, 1), 1);
+      const logits = model.predict(x) as tf.Tensor2D;
+      return tf.argMax(classes ? tf.gather(logits, classes, 1) : logits, 1);
     });
     const a = p.dataSync();
-    for (let i = 0; i < a.length; i++) out[from + i] = classes[a[i]];
+    for (let i = 0; i < a.length; i++) out[from + i] = classes ? classes[a[i]] : a[i];
     p.dispose();
   }
   return out;

@@ -15,7 +15,7 @@ import { AccelabError, ConfigError } from '../core/errors.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { type ClassAnalysis, type GroupRule, type WeakRule, analyze, confusionGroups } from './analysis.js';
-import { type TrainOptions, cachedModel, getWeights, predict, predictRestricted, setWeights } from './client.js';
+import { type TrainOptions, cachedModel, getWeights, predict, setWeights } from './client.js';
 import type { FlConfig } from './config.js';
 import type { FitExecutor } from './executors/types.js';
 import { type FitJob, type KdJobSpec, storeFor } from './job.js';
@@ -197,7 +197,7 @@ function withinGroupAccs(task: PreparedTask, model: string, w: Weights, group: n
   const idx = groupTestIndices(task, group);
   const m = cachedModel(model, task.inputShape, ds.numClasses);
   setWeights(m, w);
-  const pr = predictRestricted(m, ds.test.images, ds.shape, idx, task.norm, group);
+  const pr = predict(m, ds.test.images, ds.shape, idx, task.norm, { classes: group });
   const pp = predict(m, ds.test.images, ds.shape, idx, task.norm);
   let a = 0;
   let b = 0;
