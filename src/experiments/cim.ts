@@ -22,6 +22,7 @@ import { type CostResult, costParams, CostParamsSchema, estimateCost } from '../
 import { tfGemmEngine } from '../hw/cim/gemm-tf.js';
 import { designMacro } from '../hw/cim/macro.js';
 import { calibrateBoost, type EvalSet, evaluateAccuracy, floatForward, type LayerBoost, layerBoostMap, MappedNetwork, partialSumHistograms, quantizeWorkload } from '../hw/cim/network.js';
+import { qatFineTune } from '../hw/cim/qat.js';
 
 // ---------------------------------------------------------------------------------------------
 // Characterization
@@ -125,6 +126,13 @@ export const InferConfigSchema = z
     maxBoost: z.number().int().min(1).max(256).default(64),
     boostCalibCount: z.number().int().min(1).max(10000).default(256),
     batch: z.number().int().min(1).max(2000).default(200),
+    /**
+     * Quantization-aware fine-tuning before quantizing: epochs over the training split (0 = off) with
+     * fake quantization matching the inference quantizer and a straight-through estimator (hw/cim/qat.ts).
+     */
+    qatEpochs: z.number().int().min(0).max(100).default(0),
+    qatLr: z.number().positive().max(1).default(1e-4),
+    qatBatch: z.number().int().min(1).max(1024).default(64),
     seed: z.number().int().min(0).default(1),
     dataDir: z.string().optional(),
   })
@@ -165,6 +173,23 @@ export interface CimInferResult {
   /** β per layer of the fully enhanced setting ('auto': calibrated on training images; else the fixed β) with calibration statistics. */
   layerBoost: LayerBoost[];
   boostMode: 'auto' | 'fixed';
+  /** Quantization-aware fine-tuning: whether it ran, and the float / ideal 4-bit accuracy (testLimit images) before and after. */
+  qat: QatSummary;
+}
+
+export interface QatSummary {
+  ran: boolean;
+  epochs: number;
+  lr: number;
+  batch: number;
+  trainImages: number;
+  steps: number;
+  epochLoss: number[];
+  seconds: number;
+  floatAccuracyBefore: number | null;
+  ideal4bitAccuracyBefore: number | null;
+  floatAccuracyAfter: number | null;
+  ideal4bitAccuracyAfter: number | null;
 }
 
 function techniqueGrid(m: MacroConfig): { mf: MacroConfig['macFolding']; bc: MacroConfig['boostedClipping'] }[] {
@@ -201,10 +226,34 @@ export async function runInfer(input: unknown, progress: Progress = silentProgre
   const { model, normalization } = await obtainModel(config, ds, progress);
   const wl: Workload = workloadFromModel(model, normalization);
   model.dispose();
-  return inferOnWorkload(wl, ds, config, macro, progress);
+  if (config.qatEpochs === 0) return inferOnWorkload(wl, ds, config, macro, progress);
+  const before = inferOnWorkload(wl, ds, { ...config, sweepLimit: 10, noiseLevels: [1] }, macro, progress, { accuraciesOnly: true });
+  const train: EvalSet = { x: toFloat(ds.train, ds.shape, { normalize: null }), labels: ds.train.labels, count: ds.train.count };
+  const { workload, stats } = qatFineTune(wl, train, ds.numClasses, { epochs: config.qatEpochs, lr: config.qatLr, batch: config.qatBatch, seed: config.seed, calibCount: config.calibCount, percentile: config.percentile }, tfGemmEngine, progress);
+  const r = inferOnWorkload(workload, ds, config, macro, progress);
+  r.qat = {
+    ran: true,
+    epochs: stats.epochs,
+    lr: stats.lr,
+    batch: stats.batch,
+    trainImages: train.count,
+    steps: stats.steps,
+    epochLoss: stats.epochLoss,
+    seconds: stats.seconds,
+    floatAccuracyBefore: before.floatAccuracy,
+    ideal4bitAccuracyBefore: before.ideal4bitAccuracy,
+    floatAccuracyAfter: r.floatAccuracy,
+    ideal4bitAccuracyAfter: r.ideal4bitAccuracy,
+  };
+  return r;
 }
 
-export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, macro: MacroConfig, progress: Progress = silentProgress): CimInferResult {
+function qatOff(config: InferConfig): QatSummary {
+  return { ran: false, epochs: 0, lr: config.qatLr, batch: config.qatBatch, trainImages: 0, steps: 0, epochLoss: [], seconds: 0, floatAccuracyBefore: null, ideal4bitAccuracyBefore: null, floatAccuracyAfter: null, ideal4bitAccuracyAfter: null };
+}
+
+/** `accuraciesOnly`: only float and ideal 4-bit accuracy are measured (the macro fields are empty). */
+export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, macro: MacroConfig, progress: Progress = silentProgress, o: { accuraciesOnly?: boolean } = {}): CimInferResult {
   const shape = ds.shape;
   const off = Math.min(config.testOffset, ds.test.count - 1);
   const nTest = Math.min(config.testLimit, ds.test.count - off);
@@ -234,6 +283,10 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
   const ideal4bitSweepAccuracy = nSweep === nTest ? ideal4bitAccuracy : evaluateAccuracy((x, b) => ideal.forward(x, b), sweep, classes, config.batch, progress, 'ideal 4-bit');
   ideal.dispose();
   const macsPerImage = workloadMacs(wl);
+  if (o.accuraciesOnly) {
+    const none: AccuracyRow = { setting: 'not evaluated', macFolding: 'off', boostedClipping: 'off', noiseScale: 1, accuracy: Number.NaN, images: 0, clipRate: 0, seconds: 0 };
+    return { kind: 'cim-infer', config, model: wl.name, dataset: ds.name, macsPerImage, macrosUsed: 0, floatAccuracy, ideal4bitAccuracy, enhanced: none, techniques: [], noiseSweep: [], ideal4bitSweepAccuracy, lossVsIdealPoints: Number.NaN, simulatedMacsPerSecond: 0, layerBoost: [], boostMode: config.boost === 'auto' ? 'auto' : 'fixed', qat: qatOff(config) };
+  }
   const evalMacro = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping'], noiseScale: number, set: EvalSet): AccuracyRow & { macros: number } => {
     const cfg: MacroConfig = { ...macro, macFolding: mf, boostedClipping: bc };
     const layerBoost = layerBoostMap(boostsFor(mf, bc));
@@ -278,6 +331,7 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     simulatedMacsPerSecond: (macsPerImage * enhanced.images) / enhanced.seconds,
     layerBoost: boostsFor(full.mf, full.bc),
     boostMode: config.boost === 'auto' ? 'auto' : 'fixed',
+    qat: qatOff(config),
   };
 }
 

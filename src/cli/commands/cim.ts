@@ -79,6 +79,9 @@ interface InferFlags extends MacroFlags {
   dataDir?: string;
   clipRateTarget?: number;
   maxBoost?: number;
+  trainLimit?: number;
+  qatEpochs?: number;
+  qatLr?: number;
 }
 
 interface CostFlags extends MacroFlags {
@@ -146,6 +149,9 @@ export function register(program: Command): void {
     .option('--test-offset <n>', 'first test image (split a long evaluation over several processes)', intArg('--test-offset', 0))
     .option('--sweep-limit <n>', 'test images for the technique grid and the noise sweep (default 500)', intArg('--sweep-limit', 10))
     .option('--noise-levels <list>', 'comma-separated noise scales (default 0.5,1,2,4)')
+    .option('--train-limit <n>', 'training images used (training without --checkpoint, QAT, calibration)', intArg('--train-limit', 100))
+    .option('--qat-epochs <n>', 'quantization-aware fine-tuning epochs before quantizing (default 0 = off)', intArg('--qat-epochs', 0, 100))
+    .option('--qat-lr <lr>', 'Adam learning rate of the quantization-aware fine-tuning (default 1e-4)', floatArg('--qat-lr', 0, 1))
     .option('--data-dir <dir>', 'folder holding the data set files');
   withCommon(inf).action(async (o: InferFlags, c: Command) => {
     const base = o.config ? readConfigFile(o.config) : {};
@@ -161,6 +167,9 @@ export function register(program: Command): void {
     if (o.sweepLimit !== undefined) input.sweepLimit = o.sweepLimit;
     if (o.testOffset !== undefined) input.testOffset = o.testOffset;
     if (o.dataDir !== undefined) input.dataDir = o.dataDir;
+    if (o.trainLimit !== undefined) input.trainLimit = o.trainLimit;
+    if (o.qatEpochs !== undefined) input.qatEpochs = o.qatEpochs;
+    if (o.qatLr !== undefined) input.qatLr = o.qatLr;
     if (o.noiseLevels !== undefined) {
       const levels = o.noiseLevels.split(',').map((s) => Number(s.trim()));
       if (levels.some((v) => !Number.isFinite(v) || v < 0)) throw new ConfigError(`--noise-levels '${o.noiseLevels}' must be comma-separated non-negative numbers, e.g. 0.5,1,2`);
@@ -180,6 +189,9 @@ export function register(program: Command): void {
         `${r.model} on ${r.dataset}: ${r.macsPerImage.toLocaleString('en')} MACs/image on ${r.macrosUsed} macros`,
         `float                         ${(100 * r.floatAccuracy).toFixed(2)} %  (${r.config.testLimit} images)`,
         `ideal 4-bit                   ${(100 * r.ideal4bitAccuracy).toFixed(2)} %`,
+        ...(r.qat.ran
+          ? [`  QAT ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} images (lr ${r.qat.lr}, ${r.qat.seconds.toFixed(0)} s): ideal 4-bit ${(100 * (r.qat.ideal4bitAccuracyBefore ?? 0)).toFixed(2)} % → ${(100 * (r.qat.ideal4bitAccuracyAfter ?? 0)).toFixed(2)} %, float ${(100 * (r.qat.floatAccuracyBefore ?? 0)).toFixed(2)} % → ${(100 * (r.qat.floatAccuracyAfter ?? 0)).toFixed(2)} %`]
+          : []),
         `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${(100 * r.enhanced.accuracy).toFixed(2)} %  (loss ${r.lossVsIdealPoints.toFixed(2)} pts vs ideal 4-bit)`,
         `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${(100 * r.ideal4bitSweepAccuracy).toFixed(2)} %):`,
         ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${(100 * s.accuracy).toFixed(2)} %`),

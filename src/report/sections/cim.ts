@@ -142,6 +142,9 @@ export function cimInferSection(r: CimInferResult): ReportSection {
       baseline
         ? `Technique recovery at the default noise (${baseline.images} images): both off ${pct(baseline.accuracy)}; ${r.techniques.filter((t) => t !== baseline).map((t) => `${t.setting} ${pct(t.accuracy)} (${((t.accuracy - baseline.accuracy) * 100).toFixed(1)} pts)`).join('; ')}.`
         : '',
+      r.qat?.ran
+        ? `Quantization-aware fine-tuning: ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} training images (Adam, lr ${r.qat.lr}, fake quantization matching the inference quantizer, straight-through estimator): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0)}, float ${pct(r.qat.floatAccuracyBefore ?? 0)} → ${pct(r.qat.floatAccuracyAfter ?? 0)}.`
+        : '',
     ],
     figures: [
       {
