@@ -4,37 +4,12 @@ import { initEngine, tf } from '../../../src/core/engine.js';
 import { Rng } from '../../../src/core/rng.js';
 import { accuracyOf, floatForward, MappedNetwork, quantizeWorkload } from '../../../src/hw/cim/network.js';
 import { fakeQuantAct, fakeQuantForward, fakeQuantWeights, qatFineTune } from '../../../src/hw/cim/qat.js';
-import type { ConvOp, Workload } from '../../../src/nn/workload.js';
+import type { Workload } from '../../../src/nn/workload.js';
+import { tinyWorkload } from './fixtures.js';
 
 before(async () => {
   await initEngine('cpu');
 });
-
-function tinyCnn(rng: Rng): Workload {
-  const conv: ConvOp = {
-    kind: 'conv2d',
-    name: 'c1',
-    inShape: [6, 6, 2],
-    outShape: [6, 6, 4],
-    kernel: [3, 3],
-    strides: [1, 1],
-    padding: 'same',
-    weights: new Float32Array(3 * 3 * 2 * 4).map(() => rng.normal(0, 0.4)),
-    bias: new Float32Array(4).map(() => rng.normal(0, 0.1)),
-    activation: 'relu',
-  };
-  return {
-    name: 'tiny-cnn',
-    inputShape: [6, 6, 2],
-    normalization: { mean: [0.3, 0.5], std: [0.2, 0.4] },
-    ops: [
-      conv,
-      { kind: 'maxpool', name: 'p', inShape: [6, 6, 4], outShape: [3, 3, 4], pool: [2, 2], strides: [2, 2] },
-      { kind: 'flatten', name: 'f' },
-      { kind: 'dense', name: 'd', inFeatures: 36, outFeatures: 3, weights: new Float32Array(36 * 3).map(() => rng.normal(0, 0.3)), bias: null, activation: 'linear' },
-    ],
-  };
-}
 
 function tinyMlp(rng: Rng, inF: number, hidden: number, classes: number): Workload {
   return {
@@ -56,7 +31,7 @@ function pixels(rng: Rng, n: number): Float32Array {
 test('fake-quant forward equals the ideal 4-bit inference quantizer (conv + folded normalisation, MLP)', () => {
   const rng = new Rng(3);
   for (const [wl, per] of [
-    [tinyCnn(rng), 72],
+    [tinyWorkload(rng, { mean: [0.3, 0.5], std: [0.2, 0.4] }), 72],
     [tinyMlp(rng, 16, 12, 4), 16],
   ] as const) {
     const n = 40;
