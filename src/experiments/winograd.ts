@@ -123,6 +123,28 @@ export interface CountStudyResult {
   paper: { kernel: number; ratio: number; ours: number; diffPercent: number }[];
 }
 
+/**
+ * The count table's columns, shared by the CLI's text table and the report's table: a full title,
+ * a short title for the terminal, and the cell of a row (numbers rounded to 2 decimals).
+ */
+export const COUNT_COLUMNS: readonly { title: string; short: string; cell: (x: CountRow) => string | number | null }[] = [
+  { title: 'K', short: 'K', cell: (x) => x.kernel },
+  { title: 'direct', short: 'direct', cell: (x) => round2(x.direct.mulPerOutput) },
+  { title: 'OLA', short: 'OLA', cell: (x) => round2(x.ola.mulPerOutput) },
+  { title: 'nested', short: 'nested', cell: (x) => round2(x.nested.mulPerOutput) },
+  { title: 'nested algorithm', short: 'nested alg', cell: (x) => x.nested.detail },
+  { title: 'OLA/nested', short: 'OLA/nest', cell: (x) => round2(x.olaOverNested) },
+  { title: 'direct/nested', short: 'dir/nest', cell: (x) => round2(x.directOverNested) },
+  { title: 'mixed radix', short: 'mixed', cell: (x) => round2(x.nestedMixed.mulPerOutput) },
+  { title: 'OLA/mixed', short: 'OLA/mixed', cell: (x) => round2(x.olaOverNestedMixed) },
+  { title: 'OLA/nested (56×56 layer)', short: 'OLA/nest layer', cell: (x) => round2(x.olaOverNestedLayer) },
+  { title: 'nested transform mults', short: 'tr.mul', cell: (x) => round2(x.nested.transformMulPerOutput) },
+  { title: 'nested transform adds', short: 'tr.add', cell: (x) => round2(x.nested.transformAddPerOutput) },
+  { title: 'paper', short: 'paper', cell: (x) => x.paper },
+];
+
+const round2 = (v: number) => Number(v.toFixed(2));
+
 export function runCountStudy(kernels: readonly number[], opts: { m?: number; size?: number; channels?: number } = {}): CountStudyResult {
   const layer = { h: opts.size ?? 56, w: opts.size ?? 56, cin: opts.channels ?? 64, cout: opts.channels ?? 64 };
   const t = countTable(kernels, { m: opts.m, layer });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { readJson } from '../../core/fsx.js';
-import { FILTER_SOURCES, kernelRange, runCountStudy, runErrorStudy, runWinograd, type CountStudyResult, type ErrorStudyResult } from '../../experiments/winograd.js';
+import { COUNT_COLUMNS, FILTER_SOURCES, kernelRange, runCountStudy, runErrorStudy, runWinograd, type CountStudyResult, type ErrorStudyResult } from '../../experiments/winograd.js';
 import { writeRunReport } from '../../report/write.js';
 import { ERROR_METHODS, NUMBER_FORMATS } from '../../winograd/numerics.js';
 import { Q, qToStrings } from '../../winograd/rational.js';
@@ -49,22 +49,8 @@ function listOf<T extends string>(flag: string, v: string | undefined, allowed: 
 }
 
 export function formatCountTable(r: CountStudyResult): string {
-  const head = ['K', 'direct', 'OLA', 'nested', 'nested alg', 'OLA/nest', 'dir/nest', 'mixed', 'OLA/mixed', 'OLA/nest layer', 'tr.mul', 'tr.add', 'paper'];
-  const rows = r.rows.map((x) => [
-    String(x.kernel),
-    f2(x.direct.mulPerOutput),
-    f2(x.ola.mulPerOutput),
-    f2(x.nested.mulPerOutput),
-    x.nested.detail,
-    f2(x.olaOverNested),
-    f2(x.directOverNested),
-    f2(x.nestedMixed.mulPerOutput),
-    f2(x.olaOverNestedMixed),
-    f2(x.olaOverNestedLayer),
-    f2(x.nested.transformMulPerOutput),
-    f2(x.nested.transformAddPerOutput),
-    x.paper === null ? '' : String(x.paper),
-  ]);
+  const head = COUNT_COLUMNS.map((c) => c.short);
+  const rows = r.rows.map((x) => COUNT_COLUMNS.map((c) => { const v = c.cell(x); return v === null ? '' : typeof v === 'number' && c.short !== 'K' && c.short !== 'paper' ? v.toFixed(2) : String(v); }));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [

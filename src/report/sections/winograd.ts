@@ -3,7 +3,7 @@
  * kernel size next to the paper's published points, numerical error by algorithm and format,
  * and (when present) the speed benchmark.
  */
-import type { WinogradResult } from '../../experiments/winograd.js';
+import { COUNT_COLUMNS, type WinogradResult } from '../../experiments/winograd.js';
 import type { Cell, ReportFigure, ReportSection, ReportTable } from '../types.js';
 
 interface SpeedRowLike {
@@ -115,22 +115,8 @@ export function winogradSection(r: WinogradResult): ReportSection {
   const tables: ReportTable[] = [
     {
       title: 'Multiplications per output pixel per channel pair',
-      columns: ['K', 'direct', 'OLA', 'nested', 'nested algorithm', 'OLA/nested', 'direct/nested', 'mixed radix', 'OLA/mixed', 'OLA/nested (56×56 layer)', 'nested transform mults', 'nested transform adds', 'paper'],
-      rows: r.counts.rows.map((x) => [
-        x.kernel,
-        r2(x.direct.mulPerOutput),
-        r2(x.ola.mulPerOutput),
-        r2(x.nested.mulPerOutput),
-        x.nested.detail,
-        r2(x.olaOverNested),
-        r2(x.directOverNested),
-        r2(x.nestedMixed.mulPerOutput),
-        r2(x.olaOverNestedMixed),
-        r2(x.olaOverNestedLayer),
-        r2(x.nested.transformMulPerOutput),
-        r2(x.nested.transformAddPerOutput),
-        x.paper,
-      ]),
+      columns: COUNT_COLUMNS.map((c) => c.title),
+      rows: r.counts.rows.map((x) => COUNT_COLUMNS.map((c) => c.cell(x))),
       note: r.counts.convention,
     },
   ];
