@@ -12,7 +12,7 @@ import { type ClassAnalysis, meanPairwise, meanPairwiseJaccard, spearman, weakFr
 import { type FlConfig, type FlConfigInput, parseFlConfig } from '../fl/config.js';
 import { type ExecutorChoice, type FitExecutor, makeExecutor } from '../fl/executors/index.js';
 import { closeStores } from '../fl/job.js';
-import { type FlResult, runFederated } from '../fl/run.js';
+import { type FlResult, type RunOptions, runFederated } from '../fl/run.js';
 import type { Weights } from '../fl/weights.js';
 
 export interface FlRunResult extends FlResult {
@@ -70,7 +70,8 @@ export function flTables(r: FlResult): Record<string, string> {
 /** One federated run; writes config.json, result.json and CSV tables to `outDir` when given. */
 export async function runFlExperiment(input: FlConfigInput | FlConfig, o: FlRunOptions): Promise<FlRunResult> {
   const cfg = parseFlConfig(input);
-  if (o.outDir) writeJsonAtomic(join(o.outDir, 'config.json'), cfg);
+  // On resume the checkpoint decides whether the config fits; the folder's config.json stays as it is.
+  if (o.outDir && !o.resume) writeJsonAtomic(join(o.outDir, 'config.json'), cfg);
   const r = await withExecutor(o.executor, o.outDir, (ex) => runFederated(cfg, { executor: ex, dir: o.outDir, resume: o.resume, progress: o.progress }));
   const result: FlRunResult = { kind: 'fl', ...r };
   if (o.outDir) {
@@ -145,6 +146,7 @@ export async function runComparison(
     for (const seed of seeds) {
       // The FedAvg run's first rounds are every PKD variant's warm-up: keep its weights at each round.
       const snapshots = new Map<number, Weights>();
+      const expertCache: NonNullable<RunOptions['expertCache']> = new Map();
       const cfgs = variants.map((v) => parseFlConfig({ ...base, seed, method: 'pkd', pkd: { ...(base.pkd ?? {}), ...(v.pkd ?? {}) } }));
       const warmups = new Set(cfgs.map((c) => c.pkd.warmupRounds));
       const fed = await runFederated(parseFlConfig({ ...base, seed, method: 'fedavg' }), {
@@ -160,7 +162,7 @@ export async function runComparison(
         const cfg = cfgs[i];
         const w = snapshots.get(cfg.pkd.warmupRounds);
         const startFrom = w ? { round: cfg.pkd.warmupRounds, rounds: fed.rounds, weights: w } : undefined;
-        pkdRuns.push({ name: variants[i].name, r: await runFederated(cfg, { executor: ex, progress: o.progress, startFrom }) });
+        pkdRuns.push({ name: variants[i].name, r: await runFederated(cfg, { executor: ex, progress: o.progress, startFrom, expertCache }) });
       }
       const weak = pkdRuns[0]?.r.pkd?.weak ?? fed.final.weak;
       const row = (method: string, r: FlResult): CompareRow => ({

@@ -32,6 +32,12 @@ export type TriggerRule =
   /** every sample whose true class is in a group (plain group KD, no trigger: ablation). */
   | 'always';
 
+/**
+ * A further condition on the group's expert [I]: 'none' (default), or 'expert-correct': the term fires only
+ * where the expert classifies the sample correctly, so the student is never pulled toward an expert's mistake.
+ */
+export type ExpertGate = 'none' | 'expert-correct';
+
 /** Which true classes can trigger: only the weak classes (default), or every member of a group. */
 export type TriggerOn = 'weak' | 'group';
 
@@ -46,6 +52,7 @@ export interface KdOptions {
   temperature: number;
   lambda: number;
   trigger: TriggerRule;
+  expertGate: ExpertGate;
 }
 
 export interface LocalFitInput {
@@ -170,6 +177,14 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
       const yOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(yb, 'int32'), numOut).toFloat());
       // Teacher outputs (frozen, no gradient) for the groups.
       const teacher = kd ? experts.map((m) => tf.tidy(() => tf.logSoftmax(tf.div(m.predict(x) as tf.Tensor2D, kd.temperature)))) : [];
+      // The expert's own prediction (position in its group), for the 'expert-correct' gate.
+      const expertPred = kd?.expertGate === 'expert-correct' ? teacher.map((t) => {
+              const a = tf.argMax(t, 1);
+              const d = (a.dataSync() as Int32Array).slice();
+              a.dispose();
+              return d;
+            })
+          : [];
       const B = bIdx.length;
       const lossT = opt.minimize(
         () => {
@@ -190,6 +205,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
                 if (kd.trigger === 'within-group') fire = groupOf[p] === j && p !== y;
                 else if (kd.trigger === 'any-weak-miss') fire = p !== y;
                 else fire = true;
+                if (fire && expertPred.length > 0) fire = kd.groups[j][expertPred[j][i]] === y;
               }
               if (fire) {
                 mask[i] = 1;

@@ -10,6 +10,7 @@ export const METHODS = ['fedavg', 'pkd'] as const;
 export const EXECUTORS = ['inprocess', 'threads', 'bullmq'] as const;
 export const PARTITIONS = ['balanced', 'iid', 'dirichlet', 'shards'] as const;
 export const TRIGGERS = ['within-group', 'any-weak-miss', 'always'] as const;
+export const EXPERT_GATES = ['none', 'expert-correct'] as const;
 
 export const pkdSchema = z
   .object({
@@ -30,6 +31,8 @@ export const pkdSchema = z
     trigger: z.enum(TRIGGERS).default('within-group'),
     /** True classes that can trigger: 'weak' (only weak classes, default) or 'group' (every member of a weak group). */
     triggerOn: z.enum(['weak', 'group']).default('weak'),
+    /** Extra condition on the expert: 'none' (default) or 'expert-correct' (fire only where the group's expert classifies the sample correctly). */
+    expertGate: z.enum(EXPERT_GATES).default('none'),
     /** Data on which weak classes and groups are identified: the server's validation split (default) or the test set. */
     identifyOn: z.enum(['validation', 'test']).default('validation'),
     /** Fixed groups (skip identification), e.g. [[0,2,4,6]]. */

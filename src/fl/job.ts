@@ -5,7 +5,7 @@
  * store and writes its result to `outRef`.
  */
 import { initEngine } from '../core/engine.js';
-import { type TrainOptions, type TriggerOn, type TriggerRule, localFit } from './client.js';
+import { type ExpertGate, type TrainOptions, type TriggerOn, type TriggerRule, localFit } from './client.js';
 import { type TaskSpec, prepareTask } from './task.js';
 import { type StoreSpec, type WeightStore, openStore } from './weights.js';
 
@@ -18,6 +18,7 @@ export interface KdJobSpec {
   temperature: number;
   lambda: number;
   trigger: TriggerRule;
+  expertGate: ExpertGate;
 }
 
 export interface FitJob {
@@ -83,7 +84,7 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     model: job.model,
     classes: job.classes,
     kd: job.kd
-      ? { groups: job.kd.groups, weak: job.kd.weak, triggerOn: job.kd.triggerOn, experts, expertModel: job.kd.expertModel, temperature: job.kd.temperature, lambda: job.kd.lambda, trigger: job.kd.trigger }
+      ? { groups: job.kd.groups, weak: job.kd.weak, triggerOn: job.kd.triggerOn, experts, expertModel: job.kd.expertModel, temperature: job.kd.temperature, lambda: job.kd.lambda, trigger: job.kd.trigger, expertGate: job.kd.expertGate ?? 'none' }
       : undefined,
   });
   await store.put(job.outRef, out.weights);

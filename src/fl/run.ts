@@ -116,6 +116,18 @@ export interface RunOptions {
    * rounds (FedAvg's first rounds are PKD's warm-up): the comparison uses it to share the warm-up.
    */
   startFrom?: { round: number; rounds: RoundRecord[]; weights: Weights };
+  /**
+   * Trained experts shared between runs that start from the same warm-up (a sweep): keyed by the
+   * groups and the expert options, so variants that differ only in λ, T or the trigger train the
+   * experts once. Valid only across runs of the same task, seed and warm-up.
+   */
+  expertCache?: Map<string, { records: ExpertRecord[]; weights: Weights[] }>;
+}
+
+/** The options that determine stage 3's result, given the warm-up weights and the groups. */
+export function expertKey(cfg: FlConfig, groups: number[][]): string {
+  const p = cfg.pkd;
+  return JSON.stringify([p.warmupRounds, groups, p.expertModel ?? cfg.model, p.expertInit, p.expertRounds, p.expertEpochs, p.expertLr ?? cfg.lr]);
 }
 
 export function taskSpecOf(c: FlConfig): TaskSpec {
@@ -398,6 +410,16 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
     // Stage 3: one expert per group, trained by FedAvg on the group's samples.
     const expertTrain: TrainOptions = { ...trainOf(cfg), epochs: cfg.pkd.expertEpochs, lr: cfg.pkd.expertLr ?? cfg.lr };
     const warmupGlobal = state.globalRound === cfg.pkd.warmupRounds ? global : null;
+    const cacheKey = expertKey(cfg, rec.groups);
+    const cached = p.expertsDone === 0 && p.expertRound === 0 ? opts.expertCache?.get(cacheKey) : undefined;
+    if (cached) {
+      rec.experts = structuredClone(cached.records);
+      cached.weights.forEach((w, j) => {
+        experts[j] = cloneWeights(w);
+      });
+      p.expertsDone = rec.groups.length;
+      save();
+    }
     for (let j = p.expertsDone; j < rec.groups.length; j++) {
       const g = rec.groups[j];
       if (p.expertRound === 0) {
@@ -435,10 +457,11 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
       p.expertRound = 0;
       save();
     }
+    if (!cached && opts.expertCache) opts.expertCache.set(cacheKey, { records: structuredClone(rec.experts), weights: experts.map(cloneWeights) });
     // Stage 4: FedAvg with partial KD.
     const expertRefs = rec.groups.map((_, j) => `${prefix}-expert-${j}`);
     await Promise.all(experts.map((e, j) => store.put(expertRefs[j], e)));
-    const kd: KdJobSpec = { groups: rec.groups, weak: rec.weak, triggerOn: cfg.pkd.triggerOn, expertRefs, expertModel, temperature: cfg.pkd.temperature, lambda: cfg.pkd.lambda, trigger: cfg.pkd.trigger };
+    const kd: KdJobSpec = { groups: rec.groups, weak: rec.weak, triggerOn: cfg.pkd.triggerOn, expertRefs, expertModel, temperature: cfg.pkd.temperature, lambda: cfg.pkd.lambda, trigger: cfg.pkd.trigger, expertGate: cfg.pkd.expertGate };
     await runGlobalRounds(cfg.rounds, 'pkd', rec.groups.length ? kd : undefined);
     await Promise.all(expertRefs.map((r) => store.delete(r)));
     for (let j = 0; j < rec.groups.length; j++) {

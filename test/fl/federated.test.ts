@@ -130,6 +130,22 @@ test('a PKD run started from the FedAvg run’s warm-up snapshot equals the PKD 
   );
 });
 
+test('experts shared through the cache: a variant that differs only in λ reuses them and equals its run from scratch', async () => {
+  const mk = (lambda: number, expertRounds = 2) => parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds, lambda, groups: [[0, 6]] } });
+  const expertCache = new Map();
+  const first = await runFederated(mk(1), { executor: new InProcessExecutor(), expertCache });
+  assert.equal(expertCache.size, 1);
+  const cached = await runFederated(mk(3), { executor: new InProcessExecutor(), expertCache });
+  const scratch = await runFederated(mk(3), { executor: new InProcessExecutor() });
+  assert.equal(expertCache.size, 1, 'same expert options: no second entry');
+  assert.equal(cached.finalFingerprint, scratch.finalFingerprint);
+  assert.deepEqual(cached.pkd?.experts.map((e) => e.expertAcc), scratch.pkd?.experts.map((e) => e.expertAcc));
+  assert.notEqual(cached.finalFingerprint, first.finalFingerprint);
+  // Different expert training: a new entry, not a reuse.
+  await runFederated(mk(1, 1), { executor: new InProcessExecutor(), expertCache });
+  assert.equal(expertCache.size, 2);
+});
+
 test('the partial-KD trigger fires exactly on the eligible samples', async () => {
   const { localFit } = await import('../../src/fl/client.js');
   const { prepareTask } = await import('../../src/fl/task.js');
@@ -143,13 +159,23 @@ test('the partial-KD trigger fires exactly on the eligible samples', async () =>
   const count = (cs: number[]) => labels.filter((y) => cs.includes(y)).length;
   // A briefly trained student confuses the near-identical classes 0 and 6.
   const trained = (await localFit({ task, clientId: 0, seed: 1, weights: w, train: { ...train, epochs: 5, lr: 0.05 }, model: 'fl-mlp' })).weights;
-  const fit = (trigger: 'always' | 'within-group', triggerOn: 'weak' | 'group', weak: number[]) =>
-    localFit({ task, clientId: 0, seed: 1, weights: trained, train, model: 'fl-mlp', kd: { groups: [[0, 6]], weak, triggerOn, experts: [expert], expertModel: 'fl-mlp', temperature: 2, lambda: 1, trigger } });
+  const fit = (trigger: 'always' | 'within-group', triggerOn: 'weak' | 'group', weak: number[], expertGate: 'none' | 'expert-correct' = 'none') =>
+    localFit({ task, clientId: 0, seed: 1, weights: trained, train, model: 'fl-mlp', kd: { groups: [[0, 6]], weak, triggerOn, experts: [expert], expertModel: 'fl-mlp', temperature: 2, lambda: 1, trigger, expertGate } });
   assert.equal((await fit('always', 'group', [])).kdTriggered, 2 * count([0, 6]));
   assert.equal((await fit('always', 'weak', [6])).kdTriggered, 2 * count([6]));
   assert.equal((await fit('within-group', 'weak', [])).kdTriggered, 0);
   const within = (await fit('within-group', 'group', [])).kdTriggered;
   assert.ok(within > 0 && within < 2 * count([0, 6]), `within-group fired ${within} times`);
+  // The expert gate: 'always' then fires exactly on the group's samples the (frozen) expert gets right.
+  const { cachedModel, setWeights, predict } = await import('../../src/fl/client.js');
+  const em = cachedModel('fl-mlp', task.inputShape, 2);
+  setWeights(em, expert);
+  const groupIdx = Array.from(task.clientIndices[0]).filter((i) => [0, 6].includes(task.dataset.train.labels[i]));
+  const ep = predict(em, task.dataset.train.images, task.dataset.shape, groupIdx, task.norm);
+  const expertRight = groupIdx.filter((i, k) => [0, 6][ep[k]] === task.dataset.train.labels[i]).length;
+  assert.ok(expertRight > 0 && expertRight < groupIdx.length, `expert right on ${expertRight}/${groupIdx.length}`);
+  assert.equal((await fit('always', 'group', [], 'expert-correct')).kdTriggered, 2 * expertRight);
+  assert.ok((await fit('within-group', 'group', [], 'expert-correct')).kdTriggered <= within);
 });
 
 test('PKD rounds train on the wasm backend too (worker thread), close to the cpu reference', async () => {

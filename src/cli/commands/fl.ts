@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { readConfigFile } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { type CompareVariant, type FlRunResult, runComparison, runConsistency, runFlExperiment } from '../../experiments/fl.js';
-import { EXECUTORS, type FlConfigInput, METHODS, PARTITIONS, TRIGGERS } from '../../fl/config.js';
+import { EXECUTORS, EXPERT_GATES, type FlConfigInput, METHODS, PARTITIONS, TRIGGERS } from '../../fl/config.js';
 import { startBullmqWorker } from '../../fl/executors/bullmq.js';
 import type { ExecutorChoice } from '../../fl/executors/index.js';
 import { writeRunReport } from '../../report/write.js';
@@ -33,6 +33,8 @@ interface FlFlags extends CommonOptions {
   expertRounds?: number;
   expertEpochs?: number;
   expertInit?: string;
+  expertModel?: string;
+  expertGate?: string;
   lambda?: number;
   temperature?: number;
   trigger?: string;
@@ -83,6 +85,8 @@ function addRunFlags(cmd: Command): Command {
     .option('--lambda <l>', 'PKD: KD weight λ (default 1)', floatArg('--lambda', 0))
     .option('--temperature <T>', 'PKD: KD temperature (default 2)', floatArg('--temperature', 1e-6))
     .option('--trigger <rule>', `PKD: ${TRIGGERS.join('|')} (default within-group)`)
+    .option('--expert-model <name>', "PKD: expert architecture (default: the global model's)")
+    .option('--expert-gate <gate>', `PKD: ${EXPERT_GATES.join('|')} (default none)`)
     .option('--executor <kind>', `${EXECUTORS.join('|')} (default threads)`)
     .option('--workers <n>', 'worker threads for --executor threads (default 2)', intArg('--workers', 1, 256))
     .option('--redis <url>', 'Redis URL for --executor bullmq (default ACCELAB_REDIS_URL)')
@@ -122,6 +126,8 @@ function gather(o: FlFlags, c: Command): { input: FlConfigInput; executor: Execu
     ['lambda', 'lambda'],
     ['temperature', 'temperature'],
     ['trigger', 'trigger'],
+    ['expertModel', 'expertModel'],
+    ['expertGate', 'expertGate'],
   ];
   for (const [f, k] of p) if (cli(f)) pkd[k] = o[f];
   input.pkd = pkd;

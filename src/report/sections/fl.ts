@@ -43,6 +43,184 @@ function groupedBars(rows: { class: string; method: string; accuracy: number }[]
   };
 }
 
+// ---------------------------------------------------------------- PKD vs FedAvg: gains per seed
+
+/** The issue's target: weak-class mean up by at least 5 pp at a cost of at most 0.5 pp overall accuracy. */
+export const PKD_TARGET = { weakGain: 0.05, accuracyLoss: -0.005 } as const;
+
+/** One PKD setting on one seed minus the FedAvg run of the same seed (fractions, not pp). */
+export interface SeedDelta {
+  seed: number;
+  method: string;
+  accuracy: number;
+  weakMean: number;
+  worst: number;
+}
+
+/** Per seed, every non-FedAvg row minus that seed's FedAvg row; seeds without a FedAvg row are skipped. */
+export function compareDeltas(r: FlCompareResult): SeedDelta[] {
+  const out: SeedDelta[] = [];
+  for (const row of r.rows) {
+    if (row.method === 'fedavg') continue;
+    const fed = r.rows.find((x) => x.seed === row.seed && x.method === 'fedavg');
+    if (!fed) continue;
+    out.push({ seed: row.seed, method: row.method, accuracy: row.accuracy - fed.accuracy, weakMean: row.weakMean - fed.weakMean, worst: row.worst - fed.worst });
+  }
+  return out;
+}
+
+/** A difference of fractions as signed percentage points with one decimal: "+5.2", "−0.3", "0.0". */
+export function signedPp(d: number | null | undefined): string {
+  if (d === null || d === undefined || !Number.isFinite(d)) return '–';
+  const s = Math.abs(100 * d).toFixed(1);
+  if (Number(s) === 0) return '0.0';
+  return `${d > 0 ? '+' : '−'}${s}`;
+}
+
+/** Mean and sample standard deviation (0 for a single value) of the finite values; null when there are none. */
+function meanSd(xs: (number | null | undefined)[]): { mean: number; sd: number; n: number } | null {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  if (!v.length) return null;
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+  return { mean, sd, n: v.length };
+}
+
+const pp2 = (d: number): number => Number((100 * d).toFixed(2));
+const METHOD_LABEL_LIMIT = 520;
+
+/** PKD settings in summary order, then any others that appear only in the rows. */
+function pkdMethods(r: FlCompareResult): string[] {
+  const order = [...r.summary.map((s) => s.method), ...r.rows.map((x) => x.method)];
+  return [...new Set(order)].filter((m) => m !== 'fedavg');
+}
+
+/**
+ * One panel of the gain dot-plot: per-seed dots (colour = seed), mean (black tick) ± 1 std (bar),
+ * a dashed line at zero and the target region shaded green.
+ */
+function gainPanel(
+  dots: Record<string, unknown>[],
+  stats: Record<string, unknown>[],
+  methods: string[],
+  o: { title: string[]; target: number; showLabels: boolean; seeds: string[] },
+): Record<string, unknown> {
+  const y = {
+    field: 'method',
+    type: 'nominal',
+    sort: methods,
+    scale: { domain: methods },
+    title: null,
+    axis: o.showLabels ? { labelLimit: METHOD_LABEL_LIMIT, labelFontSize: 11 } : { labels: false, ticks: false, domain: false, title: null },
+  };
+  const xField = (field: string) => ({ field, type: 'quantitative', title: o.title, scale: { zero: true, nice: true } });
+  return {
+    width: 260,
+    height: { step: 26 },
+    layer: [
+      {
+        data: { values: [{ x: o.target }] },
+        mark: { type: 'rect', color: '#16a34a', opacity: 0.08 },
+        encoding: { x: xField('x'), x2: { value: 'width' } },
+      },
+      {
+        data: { values: [{ x: o.target }] },
+        mark: { type: 'rule', color: '#16a34a', strokeDash: [5, 3], strokeWidth: 1.5 },
+        encoding: { x: xField('x') },
+      },
+      { data: { values: [{ x: 0 }] }, mark: { type: 'rule', color: '#98a2b3' }, encoding: { x: xField('x') } },
+      {
+        data: { values: stats },
+        mark: { type: 'rule', color: '#344054', strokeWidth: 2 },
+        encoding: { y, x: xField('lo'), x2: { field: 'hi' } },
+      },
+      {
+        data: { values: dots },
+        mark: { type: 'point', filled: true, size: 42, opacity: 0.85 },
+        encoding: { y, x: xField('value'), color: { field: 'seed', type: 'nominal', title: 'seed', sort: o.seeds, scale: { domain: o.seeds }, legend: { orient: 'bottom', direction: 'horizontal' } } },
+      },
+      {
+        data: { values: stats },
+        mark: { type: 'tick', color: '#101828', thickness: 3, size: 18 },
+        encoding: { y, x: xField('mean') },
+      },
+    ],
+  };
+}
+
+/** Figure: Δ weak-class mean and Δ accuracy (pp) of every PKD setting over FedAvg, per seed and mean ± std. */
+function gainFigure(r: FlCompareResult, deltas: SeedDelta[]): ReportFigure | null {
+  if (!deltas.length) return null;
+  const methods = pkdMethods(r).filter((m) => deltas.some((d) => d.method === m));
+  const seeds = [...new Set(deltas.map((d) => d.seed))].sort((a, b) => a - b).map(String);
+  const panel = (key: 'weakMean' | 'accuracy') => {
+    const dots = deltas.filter((d) => Number.isFinite(d[key])).map((d) => ({ method: d.method, seed: String(d.seed), value: pp2(d[key]) }));
+    const stats = methods.flatMap((m) => {
+      const s = meanSd(deltas.filter((d) => d.method === m).map((d) => d[key]));
+      return s ? [{ method: m, mean: pp2(s.mean), lo: pp2(s.mean - s.sd), hi: pp2(s.mean + s.sd), n: s.n }] : [];
+    });
+    return { dots, stats };
+  };
+  const w = panel('weakMean');
+  const a = panel('accuracy');
+  const meets = (weak: number, acc: number) => weak >= PKD_TARGET.weakGain - 1e-9 && acc >= PKD_TARGET.accuracyLoss - 1e-9;
+  const meanMeets = methods.filter((m) => {
+    const ws = meanSd(deltas.filter((d) => d.method === m).map((d) => d.weakMean));
+    const as = meanSd(deltas.filter((d) => d.method === m).map((d) => d.accuracy));
+    return ws !== null && as !== null && meets(ws.mean, as.mean);
+  });
+  const seedMeets = deltas.filter((d) => meets(d.weakMean, d.accuracy)).length;
+  return {
+    title: 'Weak-class gain vs overall-accuracy change per setting',
+    wide: true,
+    spec: {
+      hconcat: [
+        gainPanel(w.dots, w.stats, methods, { title: ['Δ weak-class mean vs FedAvg (pp)', 'target: ≥ +5 (green)'], target: 100 * PKD_TARGET.weakGain, showLabels: true, seeds }),
+        gainPanel(a.dots, a.stats, methods, { title: ['Δ overall accuracy vs FedAvg (pp)', 'target: ≥ −0.5 (green)'], target: 100 * PKD_TARGET.accuracyLoss, showLabels: false, seeds }),
+      ],
+      spacing: 18,
+      resolve: { scale: { color: 'shared', y: 'shared' } },
+    },
+    caption: `Each dot is one seed: the PKD setting minus the FedAvg run of the same seed. Black tick: mean over seeds; bar: ± 1 standard deviation. Green: the target region (weak-class mean ≥ +5 pp and overall accuracy ≥ −0.5 pp); a setting meets the target only when it is inside both. On average: ${meanMeets.length ? meanMeets.join('; ') : 'no setting'}; single runs inside both: ${seedMeets} of ${deltas.length}.`,
+  };
+}
+
+/** Figure: expert vs global model inside the weak group (mean over seeds and groups ± std). */
+function expertFigure(r: FlCompareResult): ReportFigure | null {
+  const measures = ['expert', 'global after warm-up (restricted)', 'global at the end (restricted)'];
+  const stats: Record<string, unknown>[] = [];
+  const methods = pkdMethods(r);
+  for (const m of methods) {
+    const ex = r.rows.filter((x) => x.method === m).flatMap((x) => x.experts ?? []);
+    const values = [ex.map((e) => e.expertAcc), ex.map((e) => e.warmupRestrictedAcc), ex.map((e) => e.finalRestrictedAcc)];
+    values.forEach((v, i) => {
+      const s = meanSd(v);
+      if (s) stats.push({ method: m, measure: measures[i], mean: r4(s.mean), lo: r4(s.mean - s.sd), hi: r4(s.mean + s.sd), n: s.n });
+    });
+  }
+  if (!stats.length) return null;
+  const shown = methods.filter((m) => stats.some((s) => s.method === m));
+  const y = { field: 'method', type: 'nominal', sort: shown, title: null, axis: { labelLimit: METHOD_LABEL_LIMIT, labelFontSize: 11 } };
+  const yOffset = { field: 'measure', type: 'nominal', sort: measures, scale: { domain: measures, paddingInner: 0.2 } };
+  const color = { field: 'measure', type: 'nominal', title: null, sort: measures, scale: { domain: measures, range: ['#9333ea', '#98a2b3', '#2563eb'] }, legend: { orient: 'bottom', direction: 'horizontal' } };
+  const x = (field: string) => ({ field, type: 'quantitative', title: 'test accuracy on the group’s images (within-group argmax)', scale: { zero: false, nice: true }, axis: { format: '.1~%' } });
+  return {
+    title: 'Expert vs global model inside the group',
+    wide: true,
+    spec: {
+      width: 360,
+      // With yOffset the step is per measure: three measures and padding make one method's band.
+      height: { step: 11 },
+      data: { values: stats },
+      layer: [
+        { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y, yOffset, x: x('lo'), x2: { field: 'hi' }, color } },
+        { mark: { type: 'point', filled: true, size: 50, opacity: 1 }, encoding: { y, yOffset, x: x('mean'), color } },
+      ],
+    },
+    caption: 'Dot: mean over seeds and weak groups; bar: ± 1 standard deviation. The global model is scored with the argmax restricted to the group’s classes, like the expert. An expert that is not better than the warm-up global model has little to distil.',
+  };
+}
+
 export function flSection(r: FlRunResult): ReportSection {
   const names = r.classNames;
   const weak = new Set(r.final.weak);
@@ -127,6 +305,8 @@ export function flCompareSection(r: FlCompareResult): ReportSection {
     });
   }
   const fed = r.summary.find((s) => s.method === 'fedavg');
+  const deltas = compareDeltas(r);
+  const skipped = [...new Set(r.rows.map((x) => x.seed))].filter((seed) => !r.rows.some((x) => x.seed === seed && x.method === 'fedavg'));
   const best = r.summary.filter((s) => s.method !== 'fedavg').sort((a, b) => b.weakMean[0] - a.weakMean[0])[0];
   return {
     id: 'fl-compare',
@@ -140,12 +320,21 @@ export function flCompareSection(r: FlCompareResult): ReportSection {
     paragraphs: [
       `Same total global rounds (${r.base.rounds}) for every method, seeds ${r.seeds.join(', ')}; ${r.base.model}, ${r.base.clients} clients, ${r.base.partition}${r.base.trainLimit ? `, first ${r.base.trainLimit} training images` : ''}. The weak set of a seed is the one PKD identified after its warm-up; FedAvg is scored on the same set. Mean ± standard deviation over seeds.`,
     ],
-    figures: [{ title: 'Per-class accuracy, mean over seeds', spec: groupedBars(bars, names) }],
+    figures: [
+      { title: 'Per-class accuracy, mean over seeds', spec: groupedBars(bars, names) },
+      ...[gainFigure(r, deltas), expertFigure(r)].filter((f): f is ReportFigure => f !== null),
+    ],
     tables: [
       {
         title: 'Summary over seeds',
         columns: ['method', 'runs', 'accuracy', 'weak-class mean', 'discrepancy', 'expert within-group acc.', 'global within-group acc. (final, restricted)'],
         rows: r.summary.map((s) => [s.method, s.n, pm(s.accuracy), pm(s.weakMean), pm(s.discrepancy), pm(s.expertAcc), pm(s.groupAccFinal)]),
+      },
+      {
+        title: 'Gain over FedAvg per seed',
+        columns: ['seed', 'method', 'Δ accuracy (pp)', 'Δ weak mean (pp)', 'Δ worst class (pp)'],
+        rows: deltas.map((d) => [d.seed, d.method, signedPp(d.accuracy), signedPp(d.weakMean), signedPp(d.worst)]),
+        note: `Each PKD run minus the FedAvg run of the same seed, in percentage points${skipped.length ? `; ${skipped.length > 1 ? 'seeds' : 'seed'} ${skipped.join(', ')} ${skipped.length > 1 ? 'have' : 'has'} no FedAvg run and ${skipped.length > 1 ? 'are' : 'is'} left out` : ''}. Target: weak mean ≥ +5.0 with accuracy ≥ −0.5.`,
       },
       {
         title: 'Runs',
