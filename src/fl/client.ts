@@ -165,6 +165,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
   let steps = 0;
   let triggered = 0;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const teachers = kd ? experts.map((m, j) => teacherTable(m, task, indices, (k) => groupOf[labelsAll[indices[k]]] === j, kd.temperature)) : [];
   for (let e = 0; e < train.epochs; e++) {
     const order = rng.permutation(n);
     for (let from = 0; from < n; from += train.batchSize) {
@@ -175,17 +176,8 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
       for (let i = 0; i < bIdx.length; i++) yb[i] = relabel[labelsAll[bIdx[i]]];
       const x = batchX(ds.train.images, ds.shape, bIdx, 0, bIdx.length, task.norm);
       const yOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(yb, 'int32'), numOut).toFloat());
-      // Teacher outputs (frozen, no gradient) for the groups.
-      const teacher = kd ? experts.map((m) => tf.tidy(() => tf.logSoftmax(tf.div(m.predict(x) as tf.Tensor2D, kd.temperature)))) : [];
-      // The expert's own prediction (position in its group), for the 'expert-correct' gate.
-      const expertPred = kd?.expertGate === 'expert-correct' ? teacher.map((t) => {
-              const a = tf.argMax(t, 1);
-              const d = (a.dataSync() as Int32Array).slice();
-              a.dispose();
-              return d;
-            })
-          : [];
       const B = bIdx.length;
+      const gate = kd?.expertGate === 'expert-correct';
       const lossT = opt.minimize(
         () => {
           const z = model.apply(x, { training: true }) as tf.Tensor2D;
@@ -205,7 +197,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
                 if (kd.trigger === 'within-group') fire = groupOf[p] === j && p !== y;
                 else if (kd.trigger === 'any-weak-miss') fire = p !== y;
                 else fire = true;
-                if (fire && expertPred.length > 0) fire = kd.groups[j][expertPred[j][i]] === y;
+                if (fire && gate) fire = kd.groups[j][teachers[j].argmax[teachers[j].rowOf[order[from + i]]]] === y;
               }
               if (fire) {
                 mask[i] = 1;
@@ -216,7 +208,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
             if (!any) return;
             // z[:, G] as a product with a one-hot selection matrix (exact; its gradient needs no scatter kernel).
             const logQ = tf.logSoftmax(tf.div(tf.matMul(z, select[j]), kd.temperature));
-            const logP = teacher[j];
+            const logP = teachers[j].batch(order, from, B);
             const kl = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), 1);
             kdSum = tf.add(kdSum, tf.sum(tf.mul(kl, tf.tensor1d(mask))));
           });
@@ -231,12 +223,62 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
       lossT?.dispose();
       x.dispose();
       yOneHot.dispose();
-      for (const t of teacher) t.dispose();
     }
   }
   opt.dispose();
   for (const t of select) t.dispose();
   return { weights: getWeights(model), numExamples: n, meanLoss: steps ? lossSum / steps : 0, kdTriggered: triggered };
+}
+
+/** The frozen expert's log-softmax(logits / T) and argmax for the client's samples of its group, computed once per job. */
+interface TeacherTable {
+  /** Position k in the client's index list → row of `logp` (−1: not a sample of the group). */
+  rowOf: Int32Array;
+  logp: Float32Array;
+  argmax: Int32Array;
+  /** The rows of a minibatch (positions order[from..from+B)) as a B×|G| tensor; rows outside the group are uniform (they never fire). */
+  batch(order: ArrayLike<number>, from: number, B: number): tf.Tensor2D;
+}
+
+function teacherTable(expert: tf.LayersModel, task: PreparedTask, indices: ArrayLike<number>, inGroup: (k: number) => boolean, temperature: number): TeacherTable {
+  const n = indices.length;
+  const rowOf = new Int32Array(n).fill(-1);
+  const members: number[] = [];
+  for (let k = 0; k < n; k++) {
+    if (inGroup(k)) {
+      rowOf[k] = members.length;
+      members.push(indices[k]);
+    }
+  }
+  const g = (expert.outputs[0].shape[1] as number) ?? 1;
+  const logp = new Float32Array(members.length * g);
+  const argmax = new Int32Array(members.length);
+  const step = 500;
+  for (let from = 0; from < members.length; from += step) {
+    const to = Math.min(members.length, from + step);
+    const t = tf.tidy(() => tf.logSoftmax(tf.div(expert.predict(batchX(task.dataset.train.images, task.dataset.shape, members, from, to, task.norm)) as tf.Tensor2D, temperature)));
+    logp.set(t.dataSync(), from * g);
+    t.dispose();
+  }
+  for (let r = 0; r < members.length; r++) {
+    let best = 0;
+    for (let c = 1; c < g; c++) if (logp[r * g + c] > logp[r * g + best]) best = c;
+    argmax[r] = best;
+  }
+  const uniform = -Math.log(g);
+  return {
+    rowOf,
+    logp,
+    argmax,
+    batch(order, from, B) {
+      const out = new Float32Array(B * g).fill(uniform);
+      for (let i = 0; i < B; i++) {
+        const r = rowOf[order[from + i]];
+        if (r >= 0) out.set(logp.subarray(r * g, (r + 1) * g), i * g);
+      }
+      return tf.tensor2d(out, [B, g]);
+    },
+  };
 }
 
 /**
