@@ -5,7 +5,7 @@ import { initEngine } from '../../src/core/engine.js';
 import { type CompareRow, type FlCompareResult, runComparison, runConsistency, runFlExperiment } from '../../src/experiments/fl.js';
 import { type FlConfigInput, parseFlConfig } from '../../src/fl/config.js';
 import { renderSvg } from '../../src/report/charts.js';
-import { compareDeltas, flCompareSection, flConsistencySection, flSection, signedPp } from '../../src/report/sections/fl.js';
+import { compareDeltas, flCompareSection, flConsistencySection, flSection, headlineSetting, signedPp } from '../../src/report/sections/fl.js';
 
 const base: FlConfigInput = { dataset: 'fl-blobs', model: 'fl-mlp', clients: 3, rounds: 4, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 600, testLimit: 200 };
 
@@ -97,8 +97,16 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   const s = flCompareSection(r);
   assert.deepEqual(
     s.figures?.map((f) => f.title),
-    ['Per-class accuracy, mean over seeds', 'Weak-class gain vs overall-accuracy change per setting', 'Expert vs global model inside the group'],
+    ['Per-class accuracy, mean over seeds: FedAvg and “no experts”', 'Per-class change over FedAvg, every setting', 'Weak-class gain vs overall-accuracy change per setting', 'Expert vs global model inside the group'],
   );
+  // Headline: LONG gains more on the weak classes but loses 0.65 pp on average; 'no experts' keeps accuracy.
+  assert.deepEqual(headlineSetting(r), { method: 'no experts', meetsAccuracy: true });
+  assert.deepEqual(headlineSetting(fixture(r.rows.filter((x) => x.method !== 'no experts'))), { method: LONG, meetsAccuracy: false });
+  // Per-class change heatmap: mean over seeds of the per-seed differences (every class moves with accuracy here).
+  const heat = values(s.figures?.find((f) => f.title.startsWith('Per-class change'))?.spec ?? {});
+  assert.equal(heat.length, 20);
+  assert.ok(heat.filter((x) => x.method === LONG).every((x) => x.delta === -0.65));
+  assert.ok(heat.filter((x) => x.method === 'no experts').every((x) => x.delta === 0.5));
   assert.deepEqual(
     s.tables?.map((t) => t.title),
     ['Summary over seeds', 'Gain over FedAvg per seed', 'Runs'],
@@ -149,7 +157,7 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
     const svg = await renderSvg(f.spec, f.title);
     assert.match(svg, /<svg/);
     // (Vega shortens a label that does not fit to "cnn expe…" in the axis text; aria labels keep the full name.)
-    if (f.title !== 'Per-class accuracy, mean over seeds') assert.ok(svg.includes(`>${LONG}</text>`), `${f.title}: full axis label "${LONG}"`);
+    if (!f.title.startsWith('Per-class accuracy')) assert.ok(svg.includes(`>${LONG}</text>`), `${f.title}: full axis label "${LONG}"`);
   }
 });
 
@@ -160,7 +168,7 @@ test('compare section without PKD runs or without any FedAvg run: no gain figure
   const noFed = flCompareSection(fixture([row(1, 'pkd', 0.8, 0.5, 0.4)]));
   assert.deepEqual(
     noFed.figures?.map((f) => f.title),
-    ['Per-class accuracy, mean over seeds'],
+    ['Per-class accuracy, mean over seeds: FedAvg and PKD'],
   );
   assert.equal(signedPp(Number.NaN), '–');
   assert.equal(signedPp(-0.0004), '0.0');
