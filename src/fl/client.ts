@@ -33,8 +33,9 @@ export type TriggerRule =
   | 'always';
 
 /**
- * A further condition on the group's expert [I]: 'none' (default), or 'expert-correct': the term fires only
- * where the expert classifies the sample correctly, so the student is never pulled toward an expert's mistake.
+ * A further condition on the group's expert [I]: 'expert-correct' (the config default): the term fires only
+ * where the expert classifies the sample correctly, so the student is never pulled toward an expert's mistake;
+ * 'none': no condition.
  */
 export type ExpertGate = 'none' | 'expert-correct';
 
@@ -165,7 +166,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
   let steps = 0;
   let triggered = 0;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const teachers = kd ? experts.map((m, j) => teacherTable(m, task, indices, (k) => groupOf[labelsAll[indices[k]]] === j, kd.temperature)) : [];
+  const teachers = kd ? experts.map((m, j) => teacherTable(m, kd.groups[j].length, task, indices, (k) => groupOf[labelsAll[indices[k]]] === j, kd.temperature)) : [];
   for (let e = 0; e < train.epochs; e++) {
     const order = rng.permutation(n);
     for (let from = 0; from < n; from += train.batchSize) {
@@ -240,7 +241,7 @@ interface TeacherTable {
   batch(order: ArrayLike<number>, from: number, B: number): tf.Tensor2D;
 }
 
-function teacherTable(expert: tf.LayersModel, task: PreparedTask, indices: ArrayLike<number>, inGroup: (k: number) => boolean, temperature: number): TeacherTable {
+function teacherTable(expert: tf.LayersModel, g: number, task: PreparedTask, indices: ArrayLike<number>, inGroup: (k: number) => boolean, temperature: number): TeacherTable {
   const n = indices.length;
   const rowOf = new Int32Array(n).fill(-1);
   const members: number[] = [];
@@ -250,7 +251,6 @@ function teacherTable(expert: tf.LayersModel, task: PreparedTask, indices: Array
       members.push(indices[k]);
     }
   }
-  const g = (expert.outputs[0].shape[1] as number) ?? 1;
   const logp = new Float32Array(members.length * g);
   const argmax = new Int32Array(members.length);
   const step = 500;

@@ -19,7 +19,7 @@ export const pkdSchema = z
     /** Stage 3: federated rounds per expert. */
     expertRounds: z.number().int().min(0).default(5),
     /** Local epochs per expert round. */
-    expertEpochs: z.number().int().min(1).default(1),
+    expertEpochs: z.number().int().min(1).default(3),
     /** Learning rate of expert training (default: the run's lr). */
     expertLr: z.number().positive().optional(),
     /** 'warmup': backbone copied from the warm-up model, head = its rows for the group's classes; 'scratch': fresh init. */
@@ -27,12 +27,12 @@ export const pkdSchema = z
     /** Expert architecture (default: the global model's). */
     expertModel: z.string().optional(),
     temperature: z.number().positive().default(2),
-    lambda: z.number().min(0).default(1),
+    lambda: z.number().min(0).default(2),
     trigger: z.enum(TRIGGERS).default('within-group'),
     /** True classes that can trigger: 'weak' (only weak classes, default) or 'group' (every member of a weak group). */
     triggerOn: z.enum(['weak', 'group']).default('weak'),
-    /** Extra condition on the expert: 'none' (default) or 'expert-correct' (fire only where the group's expert classifies the sample correctly). */
-    expertGate: z.enum(EXPERT_GATES).default('none'),
+    /** Extra condition on the expert: 'expert-correct' (default: fire only where the group's expert classifies the sample correctly) or 'none'. */
+    expertGate: z.enum(EXPERT_GATES).default('expert-correct'),
     /** Data on which weak classes and groups are identified: the server's validation split (default) or the test set. */
     identifyOn: z.enum(['validation', 'test']).default('validation'),
     /** Fixed groups (skip identification), e.g. [[0,2,4,6]]. */
