@@ -248,7 +248,7 @@ function classDeltaFigure(r: FlCompareResult): ReportFigure | null {
       data: { values: cells },
       encoding: {
         x: { field: 'class', type: 'nominal', sort: r.classNames, title: null, axis: { orient: 'top', labelAngle: -30 } },
-        y: { field: 'method', type: 'nominal', sort: shown, title: null, axis: { labelLimit: METHOD_LABEL_LIMIT } },
+        y: { field: 'method', type: 'nominal', sort: shown, title: null, axis: { labelLimit: METHOD_LABEL_LIMIT, labelFontSize: 11 } },
       },
       layer: [
         {
