@@ -117,7 +117,8 @@ export interface FlCompareResult {
   totalMs: number;
 }
 
-function meanStd(xs: number[]): [number, number] {
+/** Mean and sample standard deviation (0 for one value; NaN for none). */
+export function meanStd(xs: number[]): [number, number] {
   const n = xs.length;
   if (!n) return [Number.NaN, Number.NaN];
   const m = xs.reduce((a, b) => a + b, 0) / n;

@@ -166,6 +166,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
   let steps = 0;
   let triggered = 0;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const gate = kd?.expertGate === 'expert-correct';
   const teachers = kd ? experts.map((m, j) => teacherTable(m, kd.groups[j].length, task, indices, (k) => groupOf[labelsAll[indices[k]]] === j, kd.temperature)) : [];
   for (let e = 0; e < train.epochs; e++) {
     const order = rng.permutation(n);
@@ -178,7 +179,6 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
       const x = batchX(ds.train.images, ds.shape, bIdx, 0, bIdx.length, task.norm);
       const yOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(yb, 'int32'), numOut).toFloat());
       const B = bIdx.length;
-      const gate = kd?.expertGate === 'expert-correct';
       const lossT = opt.minimize(
         () => {
           const z = model.apply(x, { training: true }) as tf.Tensor2D;

@@ -68,6 +68,12 @@ export async function closeStores(): Promise<void> {
   for (const s of all) await (await s).close();
 }
 
+/** The KD options a job carries, without the store keys of the experts (the job loads those). */
+function kdSpec(k: KdJobSpec): Omit<KdJobSpec, 'expertRefs'> {
+  const { expertRefs: _refs, ...rest } = k;
+  return rest;
+}
+
 /** The job function (exported for executors: module `fl/job.js`, function `runFitJob`). */
 export async function runFitJob(job: FitJob): Promise<FitJobResult> {
   const t0 = Date.now();
@@ -83,9 +89,7 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     train: job.train,
     model: job.model,
     classes: job.classes,
-    kd: job.kd
-      ? { groups: job.kd.groups, weak: job.kd.weak, triggerOn: job.kd.triggerOn, experts, expertModel: job.kd.expertModel, temperature: job.kd.temperature, lambda: job.kd.lambda, trigger: job.kd.trigger, expertGate: job.kd.expertGate ?? 'none' }
-      : undefined,
+    kd: job.kd ? { ...kdSpec(job.kd), experts } : undefined,
   });
   await store.put(job.outRef, out.weights);
   return { id: job.id, clientId: job.clientId, numExamples: out.numExamples, outRef: job.outRef, meanLoss: out.meanLoss, kdTriggered: out.kdTriggered, durationMs: Date.now() - t0 };

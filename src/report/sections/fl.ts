@@ -2,7 +2,7 @@
  * Report sections for federated learning: one run (`kind: 'fl'`), PKD vs FedAvg (`fl-compare`)
  * and the weak-class consistency grid (`fl-consistency`).
  */
-import type { FlCompareResult, FlConsistencyResult, FlRunResult } from '../../experiments/fl.js';
+import { type FlCompareResult, type FlConsistencyResult, type FlRunResult, meanStd } from '../../experiments/fl.js';
 import { barSpec, heatmapSpec, lineSpec } from '../charts.js';
 import type { Cell, ReportFigure, ReportSection, ReportTable } from '../types.js';
 
@@ -55,6 +55,8 @@ export interface SeedDelta {
   accuracy: number;
   weakMean: number;
   worst: number;
+  /** Per-class accuracy differences. */
+  perClass: number[];
 }
 
 /** Per seed, every non-FedAvg row minus that seed's FedAvg row; seeds without a FedAvg row are skipped. */
@@ -64,7 +66,7 @@ export function compareDeltas(r: FlCompareResult): SeedDelta[] {
     if (row.method === 'fedavg') continue;
     const fed = r.rows.find((x) => x.seed === row.seed && x.method === 'fedavg');
     if (!fed) continue;
-    out.push({ seed: row.seed, method: row.method, accuracy: row.accuracy - fed.accuracy, weakMean: row.weakMean - fed.weakMean, worst: row.worst - fed.worst });
+    out.push({ seed: row.seed, method: row.method, accuracy: row.accuracy - fed.accuracy, weakMean: row.weakMean - fed.weakMean, worst: row.worst - fed.worst, perClass: row.perClass.map((a, c) => a - fed.perClass[c]) });
   }
   return out;
 }
@@ -81,8 +83,7 @@ export function signedPp(d: number | null | undefined): string {
 function meanSd(xs: (number | null | undefined)[]): { mean: number; sd: number; n: number } | null {
   const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   if (!v.length) return null;
-  const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+  const [mean, sd] = meanStd(v);
   return { mean, sd, n: v.length };
 }
 
@@ -222,17 +223,14 @@ function expertFigure(r: FlCompareResult): ReportFigure | null {
 }
 
 /** Figure: per-class change of every PKD setting over FedAvg (pp, mean over seeds of the per-seed differences). */
-function classDeltaFigure(r: FlCompareResult): ReportFigure | null {
+function classDeltaFigure(r: FlCompareResult, deltas: SeedDelta[]): ReportFigure | null {
   const methods = pkdMethods(r);
   const cells: { method: string; class: string; delta: number }[] = [];
   for (const m of methods) {
-    const pairs = r.rows.filter((x) => x.method === m).flatMap((x) => {
-      const fed = r.rows.find((f) => f.seed === x.seed && f.method === 'fedavg');
-      return fed ? [{ x, fed }] : [];
-    });
-    if (!pairs.length) continue;
+    const ds = deltas.filter((d) => d.method === m);
     r.classNames.forEach((name, c) => {
-      cells.push({ method: m, class: name, delta: pp2(pairs.reduce((a, p) => a + p.x.perClass[c] - p.fed.perClass[c], 0) / pairs.length) });
+      const s = meanSd(ds.map((d) => d.perClass[c]));
+      if (s) cells.push({ method: m, class: name, delta: pp2(s.mean) });
     });
   }
   if (!cells.length) return null;
@@ -270,8 +268,9 @@ export function headlineSetting(r: FlCompareResult): { method: string; meetsAccu
   const deltas = compareDeltas(r);
   const stats = pkdMethods(r).flatMap((m) => {
     const ds = deltas.filter((d) => d.method === m);
-    if (!ds.length) return [];
-    return [{ method: m, weak: ds.reduce((a, d) => a + d.weakMean, 0) / ds.length, acc: ds.reduce((a, d) => a + d.accuracy, 0) / ds.length }];
+    const weak = meanSd(ds.map((d) => d.weakMean));
+    const acc = meanSd(ds.map((d) => d.accuracy));
+    return weak && acc ? [{ method: m, weak: weak.mean, acc: acc.mean }] : [];
   });
   const ok = stats.filter((x) => x.acc >= PKD_TARGET.accuracyLoss - 1e-9);
   const pool = ok.length ? ok : stats;
@@ -383,7 +382,7 @@ export function flCompareSection(r: FlCompareResult): ReportSection {
     ],
     figures: [
       { title: `Per-class accuracy, mean over seeds: FedAvg and ${head ? `“${head.method}”` : 'PKD'}`, spec: groupedBars(bars, names), caption: 'The PKD setting shown is the one with the largest mean weak-class gain among those whose mean accuracy change is ≥ −0.5 pp (or the largest gain overall when none is).' },
-      ...[classDeltaFigure(r), gainFigure(r, deltas), expertFigure(r)].filter((f): f is ReportFigure => f !== null),
+      ...[classDeltaFigure(r, deltas), gainFigure(r, deltas), expertFigure(r)].filter((f): f is ReportFigure => f !== null),
     ],
     tables: [
       {
