@@ -63,3 +63,53 @@ export function areaUm2(component: string, action: string, tech: TechPoint, tabl
   const r = energyRow(component, action, table);
   return (r.areaUm2 ?? 0) * (tech.nodeNm / r.nodeNm) ** 2;
 }
+
+/**
+ * One action count reported by a hardware model (Accelergy's split: models count, this table
+ * prices). `component`/`action` name a row of the table; `layer` says where the actions happened.
+ */
+export interface ActionCount {
+  layer: string;
+  component: string;
+  action: string;
+  count: number;
+}
+
+/** One priced row: the count, the per-action energy at the technology point and its source. */
+export interface PricedAction extends ActionCount {
+  energyPerActionPj: number;
+  energyPj: number;
+  source: string;
+}
+
+export interface EnergyReport {
+  tech: TechPoint;
+  totalPj: number;
+  rows: PricedAction[];
+  /** Energy summed per layer and per component (pJ), in first-seen order. */
+  byLayer: { layer: string; energyPj: number }[];
+  byComponent: { component: string; energyPj: number }[];
+}
+
+function sumBy(rows: readonly PricedAction[], key: 'layer' | 'component'): { name: string; energyPj: number }[] {
+  const m = new Map<string, number>();
+  for (const r of rows) m.set(r[key], (m.get(r[key]) ?? 0) + r.energyPj);
+  return [...m].map(([name, energyPj]) => ({ name, energyPj }));
+}
+
+/** Energy = Σ count × table[component][action] at `tech`. Every count must have a row. */
+export function priceActions(counts: readonly ActionCount[], tech: TechPoint, table: readonly EnergyRow[] = ENERGY_TABLE): EnergyReport {
+  const rows: PricedAction[] = counts.map((c) => {
+    const e = energyPj(c.component, c.action, tech, table);
+    return { ...c, energyPerActionPj: e, energyPj: e * c.count, source: energyRow(c.component, c.action, table).source };
+  });
+  let totalPj = 0;
+  for (const r of rows) totalPj += r.energyPj;
+  return {
+    tech,
+    totalPj,
+    rows,
+    byLayer: sumBy(rows, 'layer').map(({ name, energyPj: e }) => ({ layer: name, energyPj: e })),
+    byComponent: sumBy(rows, 'component').map(({ name, energyPj: e }) => ({ component: name, energyPj: e })),
+  };
+}
