@@ -8,10 +8,11 @@
 import { tf } from '../src/core/engine.js';
 import { Rng } from '../src/core/rng.js';
 import { macroConfig } from '../src/hw/cim/config.js';
-import { tfGemmEngine } from '../src/hw/cim/gemm-tf.js';
 import { MacroChip } from '../src/hw/cim/macro.js';
-import { MappedNetwork, quantizeWorkload } from '../src/hw/cim/network.js';
+import { MappedNetwork } from '../src/hw/cim/network.js';
 import { createModel } from '../src/nn/models.js';
+import { quantizeWorkload } from '../src/nn/runtime/index.js';
+import { tfMatMul } from '../src/nn/runtime/matmul-tf.js';
 import { workloadFromModel, workloadMacs } from '../src/nn/workload.js';
 import { median, registerBenchmark } from './registry.js';
 
@@ -85,8 +86,8 @@ registerBenchmark<CimBenchOptions, CimBenchResult>({
     const wl = workloadFromModel(model, { mean: [0.286], std: [0.353] });
     model.dispose();
     const imgs = new Float32Array(images * 784).map(() => rng.next());
-    const net = quantizeWorkload(wl, { calib: imgs, calibCount: images, percentile: 0.9995 }, tfGemmEngine);
-    const mapped = new MappedNetwork(net, { kind: 'macro', config: cfg, seed: 1 }, tfGemmEngine);
+    const net = quantizeWorkload(wl, { calib: imgs, calibCount: images, percentile: 0.9995, matmul: tfMatMul });
+    const mapped = new MappedNetwork(net, { kind: 'macro', config: cfg, seed: 1 }, tfMatMul);
     const perImage = workloadMacs(wl);
     const netRate = timed(reps, perImage * images, () => mapped.forward(imgs, images));
     const conversionsPerRun = mapped.conversions / (reps + 1);

@@ -19,10 +19,11 @@ import { type Workload, workloadFromModel, workloadMacs } from '../nn/workload.j
 import { characterize, type CharacterizeResult } from '../hw/cim/characterize.js';
 import { BOOSTED_CLIPPING_MODES, idealize, MAC_FOLDING_MODES, type MacroConfig, MacroConfigSchema, macroConfig } from '../hw/cim/config.js';
 import { type CostResult, costParams, CostParamsSchema, estimateCost } from '../hw/cim/cost.js';
-import { tfGemmEngine } from '../hw/cim/gemm-tf.js';
 import { designMacro } from '../hw/cim/macro.js';
-import { calibrateBoost, type EvalSet, evaluateAccuracy, floatForward, type LayerBoost, layerBoostMap, MappedNetwork, partialSumHistograms, quantizeWorkload } from '../hw/cim/network.js';
-import { qatFineTune } from '../hw/cim/qat.js';
+import { calibrateBoost, type LayerBoost, layerBoostMap, MappedNetwork, partialSumHistograms } from '../hw/cim/network.js';
+import { qatFineTune } from '../nn/qat.js';
+import { type EvalSet, evaluateAccuracy, floatForward, quantizeWorkload } from '../nn/runtime/index.js';
+import { tfMatMul } from '../nn/runtime/matmul-tf.js';
 
 // ---------------------------------------------------------------------------------------------
 // Characterization
@@ -128,7 +129,7 @@ export const InferConfigSchema = z
     batch: z.number().int().min(1).max(2000).default(200),
     /**
      * Quantization-aware fine-tuning before quantizing: epochs over the training split (0 = off) with
-     * fake quantization matching the inference quantizer and a straight-through estimator (hw/cim/qat.ts).
+     * fake quantization matching the inference quantizer and a straight-through estimator (nn/qat.ts).
      */
     qatEpochs: z.number().int().min(0).max(100).default(0),
     qatLr: z.number().positive().max(1).default(1e-4),
@@ -229,7 +230,7 @@ export async function runInfer(input: unknown, progress: Progress = silentProgre
   if (config.qatEpochs === 0) return inferOnWorkload(wl, ds, config, macro, progress);
   const before = inferOnWorkload(wl, ds, { ...config, sweepLimit: 10, noiseLevels: [1] }, macro, progress, { accuraciesOnly: true });
   const train: EvalSet = { x: toFloat(ds.train, ds.shape, { normalize: null }), labels: ds.train.labels, count: ds.train.count };
-  const { workload, stats } = qatFineTune(wl, train, ds.numClasses, { epochs: config.qatEpochs, lr: config.qatLr, batch: config.qatBatch, seed: config.seed, calibCount: config.calibCount, percentile: config.percentile }, tfGemmEngine, progress);
+  const { workload, stats } = qatFineTune(wl, train, ds.numClasses, { epochs: config.qatEpochs, lr: config.qatLr, batch: config.qatBatch, seed: config.seed, calibCount: config.calibCount, percentile: config.percentile }, tfMatMul, progress);
   const r = inferOnWorkload(workload, ds, config, macro, progress);
   r.qat = {
     ran: true,
@@ -263,8 +264,8 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
   const sweep: EvalSet = { x: test.x.subarray(0, nSweep * (test.x.length / nTest)), labels, count: nSweep };
   const calibN = Math.min(config.calibCount, ds.train.count);
   const calib = toFloat(ds.train, shape, { count: calibN, normalize: null });
-  const gemm = tfGemmEngine;
-  const net = quantizeWorkload(wl, { calib, calibCount: calibN, percentile: config.percentile }, gemm);
+  const gemm = tfMatMul;
+  const net = quantizeWorkload(wl, { calib, calibCount: calibN, percentile: config.percentile, matmul: gemm });
   const classes = ds.numClasses;
   // Boost calibration on training images (the first boostCalibCount; never test images).
   const boostN = Math.min(config.boostCalibCount, ds.train.count);
@@ -277,7 +278,7 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     // Fixed β: with a target of 1 the first candidate (β itself) is taken; the rows carry the calibration clip rates.
     return calibrateBoost(hists, { ...cfg, boost: config.boost }, { clipRateTarget: 1, maxBoost: config.boost });
   };
-  const floatAccuracy = evaluateAccuracy((x, b) => floatForward(wl, x, b, gemm), test, classes, config.batch, progress, 'float');
+  const floatAccuracy = evaluateAccuracy((x, b) => floatForward(wl, x, b, { matmul: gemm }), test, classes, config.batch, progress, 'float');
   const ideal = new MappedNetwork(net, { kind: 'ideal' }, gemm);
   const ideal4bitAccuracy = evaluateAccuracy((x, b) => ideal.forward(x, b), test, classes, config.batch, progress, 'ideal 4-bit');
   const ideal4bitSweepAccuracy = nSweep === nTest ? ideal4bitAccuracy : evaluateAccuracy((x, b) => ideal.forward(x, b), sweep, classes, config.batch, progress, 'ideal 4-bit');

@@ -8,7 +8,9 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { type FloatAlgorithm, type NestedOptions, cookToom, nestedAlgorithm, toFloat } from './transforms.js';
-import { type Filter4, type FloatArray, type Padding, type Tensor4, convGeometry, ctorOf } from './tensor.js';
+import { convGeometry, ctorOf, im2col } from '../nn/runtime/geometry.js';
+import { matmul } from '../nn/runtime/matmul.js';
+import type { Filter4, FloatArray, Padding, Tensor4 } from './tensor.js';
 
 export const CONV_ALGORITHMS = ['direct', 'im2col', 'winograd', 'ola', 'nested'] as const;
 export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
@@ -79,31 +81,8 @@ export const directCore: Core = (xp, w, outH, outW) => {
 export const im2colCore: Core = (xp, w, outH, outW) => {
   const [n, hp, wp, c] = xp.shape;
   const [kh, kw, , co] = w.shape;
-  const kk = kh * kw * c;
-  const rows = n * outH * outW;
-  const cols = alloc(xp.data, rows * kk);
-  let r = 0;
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < outH; i++)
-      for (let j = 0; j < outW; j++, r++)
-        for (let p = 0; p < kh; p++) {
-          const src = ((b * hp + i + p) * wp + j) * c;
-          cols.set(xp.data.subarray(src, src + kw * c), r * kk + p * kw * c);
-        }
-  const out = alloc(xp.data, rows * co);
-  const acc = new Float64Array(co);
-  for (let i = 0; i < rows; i++) {
-    acc.fill(0);
-    const rb = i * kk;
-    for (let k = 0; k < kk; k++) {
-      const v = cols[rb + k];
-      if (v === 0) continue;
-      const wb = k * co;
-      for (let o = 0; o < co; o++) acc[o] += v * w.data[wb + o];
-    }
-    for (let o = 0; o < co; o++) out[i * co + o] = acc[o];
-  }
-  return { data: out, shape: [n, outH, outW, co] };
+  const cols = im2col(xp.data, n, { inH: hp, inW: wp, c, kh, kw, sh: 1, sw: 1, padTop: 0, padLeft: 0, outH, outW });
+  return { data: matmul(cols, w.data, n * outH * outW, kh * kw * c, co), shape: [n, outH, outW, co] };
 };
 
 /** Zero-pads a kh × kw filter to r × r (taps appended at the end). */

@@ -15,7 +15,8 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { placeInput, splitFilter } from './conv.js';
-import { type Filter4, type Padding, type Tensor4, convGeometry, relativeError } from './tensor.js';
+import { convGeometry } from '../nn/runtime/geometry.js';
+import { type Filter4, type Padding, type Tensor4, relativeError } from './tensor.js';
 import { type FloatAlgorithm, type NestedOptions, cookToom, nestedAlgorithm, toFloat } from './transforms.js';
 
 export const NUMBER_FORMATS = ['float64', 'float32', 'float16', 'int16', 'int8'] as const;

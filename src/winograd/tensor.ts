@@ -3,11 +3,10 @@
  * ([batch, height, width, channels], as tfjs), filters HWIO ([kh, kw, in, out], as tfjs).
  * The algorithms are generic over Float32Array and Float64Array (float64 for exactness tests).
  */
-import { ConfigError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
+import type { FloatArray } from '../nn/runtime/geometry.js';
 
-export type FloatArray = Float32Array | Float64Array;
-export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+export type { FloatArray, Padding } from '../nn/runtime/geometry.js';
 
 export interface Tensor4<A extends FloatArray = FloatArray> {
   data: A;
@@ -19,12 +18,6 @@ export interface Filter4<A extends FloatArray = FloatArray> {
   data: A;
   /** [kh, kw, cin, cout] */
   shape: [number, number, number, number];
-}
-
-export type Padding = 'same' | 'valid';
-
-export function ctorOf(a: FloatArray): FloatArrayCtor {
-  return a instanceof Float32Array ? Float32Array : Float64Array;
 }
 
 export function randomTensor<A extends FloatArray>(ctor: { new (n: number): A }, shape: [number, number, number, number], rng: Rng, std = 1): { data: A; shape: [number, number, number, number] } {
@@ -39,17 +32,6 @@ export function toFloat64<T extends { data: FloatArray; shape: [number, number, 
 
 export function toFloat32<T extends { data: FloatArray; shape: [number, number, number, number] }>(t: T): { data: Float32Array; shape: [number, number, number, number] } {
   return { data: Float32Array.from(t.data), shape: [...t.shape] as [number, number, number, number] };
-}
-
-/** Output size and leading padding, following TensorFlow's rules for 'same' and 'valid'. */
-export function convGeometry(inSize: number, k: number, stride: number, padding: Padding): { out: number; padBefore: number } {
-  if (padding === 'valid') {
-    if (inSize < k) throw new ConfigError(`input size ${inSize} is smaller than the kernel ${k} with 'valid' padding: use 'same' or a larger input`);
-    return { out: Math.floor((inSize - k) / stride) + 1, padBefore: 0 };
-  }
-  const out = Math.ceil(inSize / stride);
-  const total = Math.max((out - 1) * stride + k - inSize, 0);
-  return { out, padBefore: Math.floor(total / 2) };
 }
 
 /** Max |a − b| / max |b| and RMS(a − b) / RMS(b). */

@@ -16,6 +16,7 @@
  */
 import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
+import { type MatMulEngine, matmulOnce, plainMatMul } from '../../nn/runtime/index.js';
 import { LineModel, NormalTable } from './analog.js';
 import { effectiveBoost, type MacroConfig } from './config.js';
 
@@ -412,10 +413,11 @@ export class MacroChip {
   }
 
   /**
-   * Convenience fast path for one tile with a plain typed-array GEMM: x is B×K (0..15), w is K×C.
-   * `gemm` may be replaced (e.g. by a tfjs matMul); it must return the B×C product of a B×K and a K×C matrix.
+   * Convenience fast path for one tile: x is B×K (0..15), w is K×C. `mm` computes the float
+   * products (the plain reference by default, or an injected fast path).
    */
-  macTile(x: ArrayLike<number>, batch: number, k: number, w: ArrayLike<number>, cols: number, colOffset = 0, gemm: Gemm = plainGemm): Int32Array {
+  macTile(x: ArrayLike<number>, batch: number, k: number, w: ArrayLike<number>, cols: number, colOffset = 0, mm: MatMulEngine = plainMatMul): Int32Array {
+    const gemm = (a: Float32Array, b: Float32Array, m: number, kk: number, n: number): Float32Array => matmulOnce(mm, a, b, m, kk, n);
     const G = this.design.groups;
     const per = Math.ceil(k / G);
     const gBL: Float32Array[] = [];
@@ -579,26 +581,6 @@ function cellCurrentFactorOf(line: LineModel, v: number): number {
   }
   return Math.max(1e-6, tri * (1 + line.lambda * (v - line.vPre)));
 }
-
-/** B×K times K×C, row-major Float32. */
-export type Gemm = (a: Float32Array, b: Float32Array, m: number, k: number, n: number) => Float32Array;
-
-/** Plain reference GEMM (float64 accumulation). */
-export const plainGemm: Gemm = (a, b, m, k, n) => {
-  const out = new Float32Array(m * n);
-  const acc = new Float64Array(n);
-  for (let i = 0; i < m; i++) {
-    acc.fill(0);
-    for (let p = 0; p < k; p++) {
-      const av = a[i * k + p];
-      if (av === 0) continue;
-      const row = p * n;
-      for (let j = 0; j < n; j++) acc[j] += av * b[row + j];
-    }
-    for (let j = 0; j < n; j++) out[i * n + j] = acc[j];
-  }
-  return out;
-};
 
 function addInto(a: Float32Array, b: Float32Array): void {
   for (let i = 0; i < a.length; i++) a[i] += b[i];

@@ -3,14 +3,15 @@ import { test } from 'node:test';
 import { Rng } from '../../../src/core/rng.js';
 import { macroConfig } from '../../../src/hw/cim/config.js';
 import { designMacro } from '../../../src/hw/cim/macro.js';
-import { calibrateBoost, clipRateOf, MappedNetwork, partialSumHistograms, type QuantizedNetwork } from '../../../src/hw/cim/network.js';
+import { calibrateBoost, clipRateOf, MappedNetwork, partialSumHistograms } from '../../../src/hw/cim/network.js';
+import { DEFAULT_ACTIVATION_SPEC, DEFAULT_WEIGHT_SPEC, type QuantizedWorkload } from '../../../src/nn/runtime/index.js';
 import type { Workload } from '../../../src/nn/workload.js';
 
 const K = 64;
 const N = 8;
 
 /** One dense layer K→N with integer weights drawn by `w`, inputs on raw 0…1 quantized with scale 1/15. */
-function denseNet(w: () => number): QuantizedNetwork {
+function denseNet(w: () => number): QuantizedWorkload {
   const wq = new Int32Array(K * N).map(() => w());
   const workload: Workload = {
     name: 'gen',
@@ -18,11 +19,11 @@ function denseNet(w: () => number): QuantizedNetwork {
     normalization: null,
     ops: [{ kind: 'dense', name: 'd', inFeatures: K, outFeatures: N, weights: Float32Array.from(wq), bias: null, activation: 'linear' }],
   };
-  return { workload, weightMax: 7, actMax: 15, layers: [{ opIndex: 0, name: 'd', kind: 'dense', k: K, n: N, wq, wScale: new Float32Array(N).fill(1), inScale: 1 / 15, bias: new Float32Array(N), biasPerPosition: false }] };
+  return { workload, weights: DEFAULT_WEIGHT_SPEC, activations: DEFAULT_ACTIVATION_SPEC, weightRange: [-7, 7], actRange: [0, 15], layers: [{ opIndex: 0, name: 'd', kind: 'dense', k: K, n: N, wq, wScale: new Float32Array(N).fill(1), wZero: new Int32Array(N), inScale: 1 / 15, bias: new Float32Array(N), biasPerPosition: false }] };
 }
 
 /** Plain reference: the exact partial sums of every (image, row tile, column). */
-function referenceSums(net: QuantizedNetwork, x: Float32Array, count: number, rows: number): number[] {
+function referenceSums(net: QuantizedWorkload, x: Float32Array, count: number, rows: number): number[] {
   const L = net.layers[0];
   const out: number[] = [];
   for (let b = 0; b < count; b++)

@@ -4,7 +4,8 @@ import { initEngine, tf } from '../../../src/core/engine.js';
 import { Rng } from '../../../src/core/rng.js';
 import { macroConfig } from '../../../src/hw/cim/config.js';
 import { codeToMac } from '../../../src/hw/cim/macro.js';
-import { floatForward, im2col, MappedNetwork, quantizeWorkload } from '../../../src/hw/cim/network.js';
+import { MappedNetwork } from '../../../src/hw/cim/network.js';
+import { floatForward, gemmInput, quantizeActivations, quantizeWorkload } from '../../../src/nn/runtime/index.js';
 import type { ConvOp } from '../../../src/nn/workload.js';
 import { workloadFromModel } from '../../../src/nn/workload.js';
 import { tinyWorkload } from './fixtures.js';
@@ -35,12 +36,14 @@ test('im2col-based float forward matches a direct convolution', () => {
   const wl = tinyWorkload(rng);
   const x = new Float32Array(72).map(() => rng.next());
   let tapped: Float32Array | null = null;
-  floatForward(wl, x, 1, undefined, (i, input) => {
-    if (i === 3) tapped = input;
+  floatForward(wl, x, 1, {
+    capture: ({ opIndex, input }) => {
+      if (opIndex === 3) tapped = input;
+    },
   });
   const want = naiveConv(x, wl.ops[0] as ConvOp);
   // The dense layer's input is the pooled conv output: compare the conv itself through im2col.
-  const cols = im2col(x, 1, wl.ops[0] as ConvOp);
+  const cols = gemmInput(wl.ops[0] as ConvOp, x, 1);
   assert.equal(cols.length, 36 * 18);
   assert.ok(tapped !== null);
   const conv = wl.ops[0] as ConvOp;
@@ -61,7 +64,7 @@ test('ideal 4-bit mapping equals an exact integer computation; folded normalisat
   const x = calib.subarray(0, 72);
   // First layer: the integer MACs of the quantized input and weights.
   const L = net.layers[0];
-  const q = im2col(x, 1, wl.ops[0] as ConvOp, L.inScale, 15);
+  const q = gemmInput(wl.ops[0] as ConvOp, quantizeActivations(x, L.inScale, [0, 15]), 1);
   const macs = ideal.layerMacs(L, q, 36);
   for (let p = 0; p < 36; p++)
     for (let o = 0; o < 4; o++) {
@@ -70,7 +73,7 @@ test('ideal 4-bit mapping equals an exact integer computation; folded normalisat
       assert.equal(macs[p * 4 + o], s);
     }
   // With very fine quantization, the folded normalisation (weights/σ + bias map) reproduces the float net.
-  const fine = new MappedNetwork(quantizeWorkload(wl, { calib, calibCount: 8, percentile: 1, weightMax: 2 ** 20, actMax: 2 ** 20 }), { kind: 'ideal' });
+  const fine = new MappedNetwork(quantizeWorkload(wl, { calib, calibCount: 8, percentile: 1, weights: { bits: 22 }, activations: { bits: 21 } }), { kind: 'ideal' });
   const floatLogits = floatForward(wl, calib, 8);
   const qLogits = fine.forward(calib, 8);
   for (let i = 0; i < floatLogits.length; i++) assert.ok(Math.abs(floatLogits[i] - qLogits[i]) < 1e-3, `${floatLogits[i]} vs ${qLogits[i]}`);

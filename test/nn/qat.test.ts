@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { initEngine, tf } from '../../../src/core/engine.js';
-import { Rng } from '../../../src/core/rng.js';
-import { accuracyOf, floatForward, MappedNetwork, quantizeWorkload } from '../../../src/hw/cim/network.js';
-import { fakeQuantAct, fakeQuantForward, fakeQuantWeights, qatFineTune } from '../../../src/hw/cim/qat.js';
-import type { Workload } from '../../../src/nn/workload.js';
-import { tinyWorkload } from './fixtures.js';
+import { initEngine, tf } from '../../src/core/engine.js';
+import { Rng } from '../../src/core/rng.js';
+import { fakeQuantAct, fakeQuantForward, fakeQuantWeights, qatFineTune } from '../../src/nn/qat.js';
+import { accuracyOf, exactIntGemm, floatForward, quantizeWorkload, runQuantized } from '../../src/nn/runtime/index.js';
+import type { Workload } from '../../src/nn/workload.js';
+import { tinyWorkload } from '../hw/cim/fixtures.js';
 
 before(async () => {
   await initEngine('cpu');
@@ -28,7 +28,7 @@ function pixels(rng: Rng, n: number): Float32Array {
   return new Float32Array(n).map(() => rng.int(256) / 255);
 }
 
-test('fake-quant forward equals the ideal 4-bit inference quantizer (conv + folded normalisation, MLP)', () => {
+test('fake-quant forward equals exact 4-bit integer inference (conv + folded normalisation, MLP)', () => {
   const rng = new Rng(3);
   for (const [wl, per] of [
     [tinyWorkload(rng, { mean: [0.3, 0.5], std: [0.2, 0.4] }), 72],
@@ -37,8 +37,7 @@ test('fake-quant forward equals the ideal 4-bit inference quantizer (conv + fold
     const n = 40;
     const x = pixels(rng, n * per);
     const net = quantizeWorkload(wl, { calib: x, calibCount: n, percentile: 0.99 });
-    const ideal = new MappedNetwork(net, { kind: 'ideal' });
-    const ref = ideal.forward(x, n);
+    const ref = runQuantized(net, x, n, exactIntGemm());
     const fq = fakeQuantForward(net, x, n);
     assert.equal(fq.length, ref.length);
     let maxErr = 0;
@@ -93,7 +92,7 @@ test('a few QAT steps raise the ideal 4-bit accuracy of a tiny MLP (teacher labe
   const q = { calibCount: 128, percentile: 0.99 };
   const evalIdeal = (w: Workload): { acc: number; loss: number } => {
     const net = quantizeWorkload(w, { calib: x, calibCount: q.calibCount, percentile: q.percentile });
-    const out = new MappedNetwork(net, { kind: 'ideal' }).forward(x, n);
+    const out = runQuantized(net, x, n, exactIntGemm());
     let loss = 0;
     for (let b = 0; b < n; b++) {
       const row = out.subarray(b * classes, (b + 1) * classes);
@@ -115,16 +114,15 @@ test('a few QAT steps raise the ideal 4-bit accuracy of a tiny MLP (teacher labe
   assert.deepEqual(again.workload.ops[0], again2.workload.ops[0]);
 });
 
-test('runInfer with qatEpochs records QAT (before/after ideal 4-bit accuracy) on a small synthetic run', async () => {
-  const { runInfer } = await import('../../../src/experiments/cim.js');
-  const base = { dataset: 'synthetic-gray', model: 'mlp-300-100', epochs: 1, trainLimit: 300, testLimit: 40, sweepLimit: 10, noiseLevels: [1], calibCount: 64, boostCalibCount: 32, seed: 2 } as const;
-  const off = await runInfer(base);
-  assert.equal(off.qat.ran, false);
-  const on = await runInfer({ ...base, qatEpochs: 1, qatLr: 1e-3 });
-  assert.equal(on.qat.ran, true);
-  assert.equal(on.qat.steps, Math.ceil(300 / 64));
-  assert.equal(on.qat.ideal4bitAccuracyBefore, off.ideal4bitAccuracy, 'before-QAT accuracy is the plain PTQ accuracy');
-  assert.equal(on.qat.ideal4bitAccuracyAfter, on.ideal4bitAccuracy);
-  assert.ok(Number.isFinite(on.qat.epochLoss[0]));
-  assert.ok(Number.isFinite(on.enhanced.accuracy));
+test('fake-quant forward follows per-layer weight quantization and other bit widths', () => {
+  const rng = new Rng(5);
+  const wl = tinyWorkload(rng, { mean: [0.3, 0.5], std: [0.2, 0.4] });
+  const x = pixels(rng, 20 * 72);
+  const net = quantizeWorkload(wl, { calib: x, calibCount: 20, percentile: 0.99, weights: { bits: 6, granularity: 'per-layer' }, activations: { bits: 5 } });
+  assert.equal(net.weightRange[1], 31);
+  assert.equal(net.actRange[1], 31);
+  const ref = runQuantized(net, x, 20, exactIntGemm());
+  const fq = fakeQuantForward(net, x, 20);
+  for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(fq[i] - ref[i]) <= 1e-4 * Math.max(1, Math.abs(ref[i])), `${fq[i]} vs ${ref[i]}`);
+  assert.throws(() => fakeQuantForward({ ...net, weights: { ...net.weights, signed: false } }, x, 20), /signed weights/);
 });

@@ -1,10 +1,10 @@
 /**
- * Quantization-aware fine-tuning (QAT) for CIM inference.
- *
- * A functional tfjs forward pass built from the workload's layer list, with fake quantization that
- * matches the inference quantizer of network.ts exactly:
- *  - weights: per-output-channel symmetric, scale max|w|/weightMax from the CURRENT weights each step,
- *    codes clamp(round(w/s), −weightMax, weightMax); the first layer's weights are folded with the
+ * Quantization-aware fine-tuning (QAT) of a workload for integer inference on the runtime
+ * (nn/runtime): a functional tfjs forward pass built from the workload's layer list, with fake
+ * quantization that matches the runtime's quantizer (`quantizeWorkload`, signed weights, unsigned
+ * activations) exactly:
+ *  - weights: symmetric per output channel (or per layer), scale max|w|/weightMax from the CURRENT
+ *    weights each step, codes clamp(round(w/s), −weightMax, weightMax); the first layer's weights are folded with the
  *    input normalisation (w/σ) before quantization and its bias becomes the map bias − conv(μ/σ, w);
  *  - activations entering each conv/dense layer: unsigned, codes clamp(round(a/s), 0, actMax) with the
  *    per-layer scale s = clip/actMax from `quantizeWorkload` (percentile clip on a calibration batch,
@@ -13,12 +13,12 @@
  * Gradients use the straight-through estimator: identity for weights, identity inside [0, clip] and
  * zero outside for activations.
  */
-import { tf } from '../../core/engine.js';
-import { ConfigError } from '../../core/errors.js';
-import { type Progress, silentProgress } from '../../core/progress.js';
-import { Rng } from '../../core/rng.js';
-import type { ConvOp, DenseOp, Workload } from '../../nn/workload.js';
-import { type EvalSet, type GemmEngine, plainGemmEngine, type QuantizedNetwork, quantizeWorkload } from './network.js';
+import { tf } from '../core/engine.js';
+import { ConfigError } from '../core/errors.js';
+import { type Progress, silentProgress } from '../core/progress.js';
+import { Rng } from '../core/rng.js';
+import { codeRange, type EvalSet, macOpIndices, type MatMulEngine, plainMatMul, type QuantGranularity, type QuantizedWorkload, quantizeWorkload } from './runtime/index.js';
+import type { ConvOp, DenseOp, Workload } from './workload.js';
 
 /** Round half up, like Math.round (tf.round rounds half to even). */
 function roundHalfUp(x: tf.Tensor): tf.Tensor {
@@ -40,10 +40,10 @@ export function fakeQuantAct(x: tf.Tensor, scale: number, actMax: number): tf.Te
   return f(x);
 }
 
-/** Fake-quantized weights, per output channel (last axis), scale max|w|/weightMax; backward: identity. */
-export function fakeQuantWeights(w: tf.Tensor, weightMax: number): tf.Tensor {
+/** Fake-quantized weights, per output channel (last axis) or per layer, scale max|w|/weightMax; backward: identity. */
+export function fakeQuantWeights(w: tf.Tensor, weightMax: number, granularity: QuantGranularity = 'per-channel'): tf.Tensor {
   const f = tf.customGrad(((wi: tf.Tensor) => {
-    const axes = wi.shape.slice(0, -1).map((_, i) => i);
+    const axes = (granularity === 'per-channel' ? wi.shape.slice(0, -1) : wi.shape).map((_, i) => i);
     const mx = tf.max(tf.abs(wi), axes, true);
     const s = tf.where(tf.greater(mx, 0), tf.div(mx, weightMax), tf.onesLike(mx));
     const value = tf.mul(tf.clipByValue(roundHalfUp(tf.div(wi, s)), -weightMax, weightMax), s);
@@ -58,17 +58,21 @@ interface LayerParams {
   b: tf.Variable;
 }
 
-function macOps(wl: Workload): number[] {
-  const out: number[] = [];
-  wl.ops.forEach((op, i) => {
-    if (op.kind === 'conv2d' || op.kind === 'dense') out.push(i);
-  });
-  return out;
+/** Code ranges and weight granularity of the quantizer being emulated. */
+interface FakeQuant {
+  weightMax: number;
+  actMax: number;
+  granularity: QuantGranularity;
+}
+
+function fakeQuantOf(net: QuantizedWorkload): FakeQuant {
+  if (!net.weights.signed || net.activations.signed) throw new ConfigError('qat: only signed weights and unsigned activations can be fine-tuned (set weights.signed true, activations.signed false)');
+  return { weightMax: net.weightRange[1], actMax: net.actRange[1], granularity: net.weights.granularity };
 }
 
 function makeParams(wl: Workload): Map<number, LayerParams> {
   const m = new Map<number, LayerParams>();
-  for (const i of macOps(wl)) {
+  for (const i of macOpIndices(wl)) {
     const op = wl.ops[i] as ConvOp | DenseOp;
     const shape = op.kind === 'conv2d' ? [op.kernel[0], op.kernel[1], op.inShape[2], op.outShape[2]] : [op.inFeatures, op.outFeatures];
     const n = shape[shape.length - 1];
@@ -79,18 +83,18 @@ function makeParams(wl: Workload): Map<number, LayerParams> {
 
 /**
  * Fake-quantized logits of a raw (0…1) batch x (B×H×W×C or B×features): the same arithmetic as the
- * ideal 4-bit `MappedNetwork`, as a differentiable tf graph. `inScales` maps each conv/dense op to
- * its input activation scale.
+ * runtime's exact integer inference, as a differentiable tf graph. `inScales` maps each conv/dense
+ * op to its input activation scale.
  */
-function qatLogits(wl: Workload, params: Map<number, LayerParams>, inScales: Map<number, number>, x: tf.Tensor, weightMax: number, actMax: number): tf.Tensor {
-  const first = macOps(wl)[0];
+function qatLogits(wl: Workload, params: Map<number, LayerParams>, inScales: Map<number, number>, x: tf.Tensor, q: FakeQuant): tf.Tensor {
+  const first = macOpIndices(wl)[0];
   const norm = wl.normalization;
   let a = x;
   wl.ops.forEach((op, i) => {
     if (op.kind === 'conv2d' || op.kind === 'dense') {
       const p = params.get(i);
       const scale = inScales.get(i);
-      if (!p || scale === undefined) throw new ConfigError(`cim qat: no parameters for layer ${op.name}`);
+      if (!p || scale === undefined) throw new ConfigError(`qat: no parameters for layer ${op.name}`);
       let w: tf.Tensor = p.w;
       let bias: tf.Tensor = p.b;
       if (i === first && norm) {
@@ -103,13 +107,13 @@ function qatLogits(wl: Workload, params: Map<number, LayerParams>, inScales: Map
           const y = tf.conv2d(img as tf.Tensor4D, p.w as tf.Tensor4D, op.strides, op.padding);
           bias = tf.sub(p.b, y); // 1×Ho×Wo×N per-position bias map
         } else {
-          if (c !== 1) throw new ConfigError('cim: per-channel normalisation before a dense first layer is not supported');
+          if (c !== 1) throw new ConfigError('qat: per-channel normalisation before a dense first layer is not supported');
           w = tf.div(p.w, norm.std[0]);
           bias = tf.sub(p.b, tf.mul(tf.sum(p.w, 0), ratio[0]));
         }
       }
-      const wq = fakeQuantWeights(w, weightMax);
-      const aq = fakeQuantAct(a, scale, actMax);
+      const wq = fakeQuantWeights(w, q.weightMax, q.granularity);
+      const aq = fakeQuantAct(a, scale, q.actMax);
       let y: tf.Tensor;
       if (op.kind === 'conv2d') y = tf.conv2d(aq as tf.Tensor4D, wq as tf.Tensor4D, op.strides, op.padding);
       else y = tf.matMul(aq.reshape([aq.shape[0], -1]) as tf.Tensor2D, wq as tf.Tensor2D);
@@ -118,7 +122,7 @@ function qatLogits(wl: Workload, params: Map<number, LayerParams>, inScales: Map
     } else if (op.kind === 'maxpool') {
       const [h, w] = op.inShape;
       const valid = [Math.floor((h - op.pool[0]) / op.strides[0]) + 1, Math.floor((w - op.pool[1]) / op.strides[1]) + 1];
-      if (valid[0] !== op.outShape[0] || valid[1] !== op.outShape[1]) throw new ConfigError(`cim qat: pooling layer ${op.name} must use 'valid' padding`);
+      if (valid[0] !== op.outShape[0] || valid[1] !== op.outShape[1]) throw new ConfigError(`qat: pooling layer ${op.name} must use 'valid' padding`);
       a = tf.maxPool(a as tf.Tensor4D, op.pool, op.strides, 'valid');
     } else if (op.kind === 'flatten') {
       a = a.reshape([a.shape[0], -1]);
@@ -133,18 +137,19 @@ function inputShape(wl: Workload, batch: number): number[] {
   return [batch, ...wl.inputShape];
 }
 
-function scalesOf(net: QuantizedNetwork): Map<number, number> {
+function scalesOf(net: QuantizedWorkload): Map<number, number> {
   return new Map(net.layers.map((L) => [L.opIndex, L.inScale]));
 }
 
 /**
  * Fake-quantized logits of a quantized network (its workload's float weights, its activation scales):
- * equals the ideal 4-bit `MappedNetwork.forward` up to float rounding. For tests and checks.
+ * equals the runtime's exact integer inference (`runQuantized` with `exactIntGemm`) up to float
+ * rounding. For tests and checks.
  */
-export function fakeQuantForward(net: QuantizedNetwork, x: Float32Array, batch: number): Float32Array {
+export function fakeQuantForward(net: QuantizedWorkload, x: Float32Array, batch: number): Float32Array {
   const params = makeParams(net.workload);
   try {
-    return tf.tidy(() => qatLogits(net.workload, params, scalesOf(net), tf.tensor(x, inputShape(net.workload, batch)), net.weightMax, net.actMax)).dataSync() as Float32Array;
+    return tf.tidy(() => qatLogits(net.workload, params, scalesOf(net), tf.tensor(x, inputShape(net.workload, batch)), fakeQuantOf(net))).dataSync() as Float32Array;
   } finally {
     for (const p of params.values()) {
       p.w.dispose();
@@ -162,8 +167,10 @@ export interface QatOptions {
   /** Calibration images (the first `calibCount` of `train`) and percentile for the activation clips, as in `quantizeWorkload`. */
   calibCount: number;
   percentile: number;
-  weightMax?: number;
-  actMax?: number;
+  /** Quantizer being emulated (defaults as in `quantizeWorkload`: 4-b signed per-channel weights, 4-b unsigned activations). */
+  weightBits?: number;
+  weightGranularity?: QuantGranularity;
+  activationBits?: number;
   /** Stop after this many steps (tests); default: full epochs. */
   maxSteps?: number;
 }
@@ -195,9 +202,10 @@ function workloadWith(wl: Workload, params: Map<number, LayerParams>): Workload 
  * fine-tuned float workload (quantize it with `quantizeWorkload` as usual) and statistics.
  * Seeded: the shuffle order comes from `o.seed`.
  */
-export function qatFineTune(wl: Workload, train: EvalSet, classes: number, o: QatOptions, gemm: GemmEngine = plainGemmEngine, progress: Progress = silentProgress): { workload: Workload; stats: QatStats } {
-  const weightMax = o.weightMax ?? 7;
-  const actMax = o.actMax ?? 15;
+export function qatFineTune(wl: Workload, train: EvalSet, classes: number, o: QatOptions, matmul: MatMulEngine = plainMatMul, progress: Progress = silentProgress): { workload: Workload; stats: QatStats } {
+  const weights = { bits: o.weightBits ?? 4, signed: true, granularity: o.weightGranularity ?? 'per-channel' } as const;
+  const activations = { bits: o.activationBits ?? 4, signed: false } as const;
+  const fq: FakeQuant = { weightMax: codeRange(weights)[1], actMax: codeRange(activations)[1], granularity: weights.granularity };
   const per = train.x.length / train.count;
   const params = makeParams(wl);
   const vars = [...params.values()].flatMap((p) => [p.w, p.b]);
@@ -212,7 +220,7 @@ export function qatFineTune(wl: Workload, train: EvalSet, classes: number, o: Qa
   try {
     for (let e = 0; e < o.epochs; e++) {
       const current = workloadWith(wl, params);
-      const scales = scalesOf(quantizeWorkload(current, { calib, calibCount: calibN, percentile: o.percentile, weightMax, actMax }, gemm));
+      const scales = scalesOf(quantizeWorkload(current, { calib, calibCount: calibN, percentile: o.percentile, weights, activations, matmul }));
       const order = Array.from({ length: train.count }, (_, i) => i);
       for (let i = order.length - 1; i > 0; i--) {
         const j = rng.int(i + 1);
@@ -234,7 +242,7 @@ export function qatFineTune(wl: Workload, train: EvalSet, classes: number, o: Qa
         const loss = tf.tidy(() => {
           const x = tf.tensor(xb, inputShape(wl, b));
           const y = tf.oneHot(tf.tensor1d(yb, 'int32'), classes);
-          return opt.minimize(() => tf.losses.softmaxCrossEntropy(y, qatLogits(wl, params, scales, x, weightMax, actMax)) as tf.Scalar, true, vars) ?? tf.scalar(Number.NaN);
+          return opt.minimize(() => tf.losses.softmaxCrossEntropy(y, qatLogits(wl, params, scales, x, fq)) as tf.Scalar, true, vars) ?? tf.scalar(Number.NaN);
         });
         sum += loss.dataSync()[0];
         loss.dispose();
