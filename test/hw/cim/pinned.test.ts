@@ -101,10 +101,19 @@ function pin(wl: Workload, inputSize: number, seed: number): Pinned {
     const config = macroConfig(input);
     const hists = partialSumHistograms(net, x, count, config.rows, undefined, 20, [{ mode: config.macFolding, groups: config.macFolding === 'range' ? config.foldGroups : 1 }]);
     for (const h of hists) {
-      for (let i = 0; i < h.counts.length; i++) if (h.counts[i] > 0) (hh.int(i), hh.int(h.counts[i]));
+      for (let i = 0; i < h.counts.length; i++)
+        if (h.counts[i] > 0) {
+          hh.int(i);
+          hh.int(h.counts[i]);
+        }
       hh.float(h.sigma);
       const lh = h.lines[config.macFolding];
-      if (lh) for (let i = 0; i < lh.counts.length; i++) if (lh.counts[i] > 0) (hh.int(i), hh.int(lh.counts[i]));
+      if (lh)
+        for (let i = 0; i < lh.counts.length; i++)
+          if (lh.counts[i] > 0) {
+            hh.int(i);
+            hh.int(lh.counts[i]);
+          }
     }
     const lb = calibrateBoost(hists, config, { clipRateTarget: 1e-2, maxBoost: 16 });
     for (const b of lb) boosts.push(b.boost);

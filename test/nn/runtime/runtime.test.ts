@@ -146,7 +146,7 @@ test('exact integer inference equals the dequantized float network for per-layer
  * are split into `slice`-bit slices on separate columns, partial products are shifted and added.
  */
 function bitSerialEngine(inBits: number, slice: number, counter: { cycles: number }): IntGemmEngine {
-  return tiledEngine(8, 4, (L, t, w) => {
+  return tiledEngine(8, 4, (_layer, t, w) => {
     const kk = t.r1 - t.r0;
     const cc = t.c1 - t.c0;
     const slices = Math.ceil(8 / slice);
