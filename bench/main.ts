@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name> [flags]` / `npm run bench -- --list`.
- * Each benchmark is a subcommand (see bench/benchmarks.ts); its result goes to
+ * Each benchmark is a subcommand (named by the study descriptors, loaded by bench/benchmarks.ts); its result goes to
  * bench/results/<name>.json (atomically) together with machine info.
  */
 import { Command, CommanderError } from 'commander';

@@ -1,6 +1,6 @@
 /**
  * Benchmark registry. A benchmark module calls `registerBenchmark({...})` at import time; the
- * list of modules is bench/benchmarks.ts (adding a benchmark = one import line there).
+ * list comes from the study descriptors (src/cli/studies: a study's `benchmarks`), loaded by bench/benchmarks.ts.
  * Results are written by bench/main.ts to bench/results/<name>.json with machine info.
  */
 import type { Command } from 'commander';

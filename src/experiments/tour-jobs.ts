@@ -1,17 +1,15 @@
 /**
- * Executor job that runs one tour step on a worker thread (a step with `parallel: true`, see
- * tour.ts). The worker has its own engine; the step is found in `TOUR_STEPS` by name, runs with a
- * progress sent on `args.progressChannel` (silent without one) and writes its files under the tour's folder as on the main thread. Its result
- * (plain JSON, e.g. the training result; the model is saved and disposed by the step) and notices
- * are sent back.
+ * Executor jobs that run a tour step on a worker thread (a step with `parallel: { module, fn }`,
+ * see tour.ts). The worker has its own engine; the step runs with a progress sent on
+ * `args.progressChannel` (silent without one) and writes its files under the tour's folder as on
+ * the main thread. Its result (plain JSON, e.g. the training result; the model is saved and
+ * disposed by the step) and notices are sent back.
  */
-import { NotFoundError } from '../core/errors.js';
 import { silentProgress } from '../core/progress.js';
-import { channelProgress, TOUR_STEPS, type TourJobArgs, type TourJobReturn } from './tour.js';
+import { channelProgress, type TourJobArgs, type TourJobReturn, type TourStep, trainStep } from './tour.js';
 
-export async function runTourStepJob(a: TourJobArgs): Promise<TourJobReturn> {
-  const step = TOUR_STEPS.find((s) => s.name === a.step);
-  if (!step) throw new NotFoundError(`tour step '${a.step}' is not in TOUR_STEPS; a custom parallel step must name its own job ({ module, fn })`);
+/** Runs `step` inside a worker job: the body of every step job. */
+export async function runStepJob(step: TourStep, a: TourJobArgs): Promise<TourJobReturn> {
   const notices: string[] = [];
   const channel = a.progressChannel ? channelProgress(a.progressChannel) : null;
   const t0 = performance.now();
@@ -29,4 +27,9 @@ export async function runTourStepJob(a: TourJobArgs): Promise<TourJobReturn> {
   } finally {
     channel?.close();
   }
+}
+
+/** The training step's job. */
+export function runTrainStepJob(a: TourJobArgs): Promise<TourJobReturn> {
+  return runStepJob(trainStep, a);
 }

@@ -3,19 +3,17 @@
  * data, collected into one run folder with one report.html.
  *
  * A tour is a list of steps. Each step has a name, a `run(ctx)` returning a plain JSON result
- * with a `kind` field, and is rendered by the section builder registered for that kind in
- * src/report/sections/index.ts (experiments may not import report: see ARCHITECTURE.md). To add a
- * study, append one line to `TOUR_STEPS` (and one to the section registry), e.g.
- *   { name: 'winograd', title: 'Fast convolution (Winograd)', run: (ctx) => winogradQuickRun({ seed: ctx.seed }) },
+ * with a `kind` field, and is rendered by the section registered for that kind. The list is built
+ * from the study descriptors (src/cli/studies: a study's `tour` field) and passed in as
+ * `TourOptions.steps`: experiments may not import report or cli (see ARCHITECTURE.md).
  * A step that throws is recorded as failed (with its message) and the tour goes on.
  *
- * A step may declare `parallel: true`: it then runs as an executor job on a worker thread (its own
- * engine, see src/core/executor.ts), started before the other steps, which run one after another
- * on the main thread meanwhile; its record takes its place in the step order when it is done.
- * Such a step must be in `TOUR_STEPS` (the worker finds it by name, src/experiments/tour-jobs.ts),
- * or name its own job (`parallel: { module, fn }`, a function (TourJobArgs) -> TourJobReturn).
- * Its notices are sent back with its result; its progress is sent on a BroadcastChannel and shown
- * once the main-thread steps are done (while the tour waits for it).
+ * A step may declare `parallel: { module, fn }`: it then runs as that executor job on a worker
+ * thread (its own engine, see src/core/executor.ts), started before the other steps, which run one
+ * after another on the main thread meanwhile; its record takes its place in the step order when it
+ * is done. The job is a function (TourJobArgs) -> TourJobReturn, usually `runStepJob(step, args)`
+ * (src/experiments/tour-jobs.ts). Its notices are sent back with its result; its progress is sent on
+ * a BroadcastChannel and shown once the main-thread steps are done (while the tour waits for it).
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -26,11 +24,9 @@ import { Executor } from '../core/executor.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { findDataset } from '../data/catalog.js';
 import { saveModel } from '../nn/checkpoint.js';
+import type { TrainResult } from '../nn/train.js';
 import { writeJsonAtomic } from '../core/fsx.js';
 import { runTrain } from './train.js';
-import { quickRun as flQuickRun } from './fl.js';
-import { quickRun as winogradQuickRun } from './winograd.js';
-import { quickRun as cimQuickRun } from './cim.js';
 
 export interface TourContext {
   /** The tour's run folder; a step may write files under `join(outDir, step.name)`. */
@@ -49,16 +45,15 @@ export interface TourStepResult {
   kind: string;
 }
 
-export interface TourStep {
+export interface TourStep<R extends TourStepResult = TourStepResult> {
   name: string;
   title: string;
-  run(ctx: TourContext): Promise<TourStepResult>;
+  run(ctx: TourContext): Promise<R>;
   /**
-   * Run on a worker thread, in parallel with the other steps (unless the tour is sequential).
-   * `true` uses the generic job of tour-jobs.ts (the step must be in TOUR_STEPS); an object names
-   * another job function taking `TourJobArgs` and returning `TourJobReturn`.
+   * Run on a worker thread, in parallel with the other steps (unless the tour is sequential): the
+   * executor job (module URL and exported function) taking `TourJobArgs` and returning `TourJobReturn`.
    */
-  parallel?: true | { module: string | URL; fn: string };
+  parallel?: { module: string | URL; fn: string };
 }
 
 /** What a step's worker job receives: the plain part of `TourContext` and the step's name. */
@@ -150,8 +145,6 @@ export interface TourJobReturn {
   seconds?: number;
 }
 
-const TOUR_JOBS = new URL('./tour-jobs.js', import.meta.url);
-
 export interface TourStepRecord {
   name: string;
   title: string;
@@ -198,11 +191,13 @@ export const engineStep: TourStep = {
   },
 };
 
+const TOUR_JOBS = new URL('./tour-jobs.js', import.meta.url);
+
 /** One epoch of cnn-small on Fashion-MNIST, or on synthetic 28×28 data when it is missing. */
-export const trainStep: TourStep = {
+export const trainStep: TourStep<TrainResult> = {
   name: 'train',
   title: 'Training cnn-small (1 epoch)',
-  parallel: true,
+  parallel: { module: TOUR_JOBS, fn: 'runTrainStepJob' },
   async run(ctx) {
     const have = findDataset('fashion-mnist', { dataDir: ctx.dataDir }) !== null;
     const dataset = have ? 'fashion-mnist' : 'synthetic-gray';
@@ -227,18 +222,6 @@ export const trainStep: TourStep = {
   },
 };
 
-/**
- * The tour's steps, in order. Other studies add one line each (a `quickRun()` of their own that
- * returns a result with a `kind` registered in src/report/sections/index.ts).
- */
-export const TOUR_STEPS: TourStep[] = [
-  engineStep,
-  trainStep,
-  { name: 'winograd', title: 'Fast convolution: nested vs OLA Winograd', run: (ctx) => winogradQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'winograd'), progress: ctx.progress }) },
-  { name: 'cim', title: 'SRAM compute-in-memory macro: characterization, cost, MLP on macros', run: (ctx) => cimQuickRun({ seed: ctx.seed, progress: ctx.progress, dataDir: ctx.dataDir }) },
-  { name: 'fl', title: 'Federated learning: weak classes (FedAvg, 5 clients, 3 rounds)', run: (ctx) => flQuickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'fl'), progress: ctx.progress, notice: (m) => ctx.notice(m) }) },
-];
-
 export interface TourStepInfo {
   /** The step runs (or ran) on a worker thread. */
   worker: boolean;
@@ -259,9 +242,10 @@ export interface TourOptions {
   dataDir?: string;
   trainLimit?: number;
   testLimit?: number;
+  /** The steps, in order (the engine step and the studies' steps: src/cli/studies). */
+  steps: readonly TourStep[];
   /** Run only these step names (default: all). */
   only?: string[];
-  steps?: TourStep[];
   progress?: Progress;
   hooks?: TourHooks;
   /** Run every step on the main thread, one after another (default: only on a 1-core machine). */
@@ -280,8 +264,7 @@ function firstLine(e: unknown): string {
  */
 export async function runTour(o: TourOptions): Promise<TourResult> {
   const t0 = performance.now();
-  const all = o.steps ?? TOUR_STEPS;
-  const steps = o.only?.length ? all.filter((s) => o.only?.includes(s.name)) : all;
+  const steps = o.only?.length ? o.steps.filter((s) => o.only?.includes(s.name)) : [...o.steps];
   const sequential = o.sequential ?? availableParallelism() < 2;
   const onWorker = steps.map((s) => !sequential && s.parallel !== undefined);
   const stepNotices: string[][] = steps.map(() => []);
@@ -298,7 +281,7 @@ export async function runTour(o: TourOptions): Promise<TourResult> {
   try {
     for (const [i, step] of steps.entries()) {
       if (!ex || !onWorker[i] || step.parallel === undefined) continue;
-      const job = step.parallel === true ? { module: TOUR_JOBS, fn: 'runTourStepJob' } : step.parallel;
+      const job = step.parallel;
       const args: TourJobArgs = { step: step.name, ...base };
       if (progress !== silentProgress) {
         const relay = new ProgressRelay(`accelab-tour-${process.pid}-${++relayCount}-${step.name}`, progress);

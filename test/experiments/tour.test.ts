@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initEngine } from '../../src/core/engine.js';
 import type { Progress } from '../../src/core/progress.js';
-import { engineStep, runTour, type TourHooks, type TourStep } from '../../src/experiments/tour.js';
+import { engineStep, runTour, type TourHooks, type TourStep, trainStep } from '../../src/experiments/tour.js';
 import type { TrainResult } from '../../src/nn/train.js';
 
 const JOBS = new URL('./fixtures/tour-jobs.js', import.meta.url);
@@ -113,7 +113,7 @@ test('sequential: every step on the main thread, in order', async () => {
 });
 
 test('the train step gives the same result on a worker thread as on the main thread', async () => {
-  const limits = { seed: 3, trainLimit: 256, testLimit: 200, only: ['train'] };
+  const limits = { seed: 3, trainLimit: 256, testLimit: 200, steps: [engineStep, trainStep], only: ['train'] };
   const par = await runTour({ outDir: join(dir, 'train-par'), ...limits, sequential: false });
   const seq = await runTour({ outDir: join(dir, 'train-seq'), ...limits, sequential: true });
   assert.equal(par.steps.length, 1);

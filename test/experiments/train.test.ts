@@ -7,7 +7,8 @@ import { initEngine } from '../../src/core/engine.js';
 import { resolveTrainConfig, runEval, runTrain, writeTrainRun } from '../../src/experiments/train.js';
 import { engineStep, runTour, type TourStep } from '../../src/experiments/tour.js';
 import { buildDocument } from '../../src/report/sections/index.js';
-import { writeRunReport } from '../../src/report/write.js';
+import { writeReport } from '../../src/report/write.js';
+import { SECTIONS } from '../../src/cli/studies/index.js';
 
 let dir: string;
 before(async () => {
@@ -38,7 +39,7 @@ test('a run folder is reproducible: config.json reruns to the same result, eval 
   const run = await runTrain(quick);
   const out = join(dir, 'run');
   await writeTrainRun(out, run);
-  const rep = await writeRunReport(out, run.result);
+  const rep = await writeReport(out, buildDocument(run.result, SECTIONS));
   run.model.dispose();
   for (const f of ['config.json', 'result.json', 'report.html', 'checkpoint/model.json', 'checkpoint/weights.bin']) assert.ok(existsSync(join(out, f)), f);
   assert.ok(rep.figures.length >= 4 && rep.tables.length >= 3);
@@ -54,7 +55,7 @@ test('a run folder is reproducible: config.json reruns to the same result, eval 
   const ev = await runEval(out);
   assert.equal(ev.kind, 'eval');
   assert.deepEqual(ev.metrics.confusion, run.result.final.confusion);
-  assert.equal(buildDocument(ev).sections.length, 1);
+  assert.equal(buildDocument(ev, SECTIONS).sections.length, 1);
 });
 
 test('runEval on a folder that is not a run is a named error', async () => {
@@ -81,7 +82,7 @@ test('the tour records every step, keeps going after a failure and renders one r
     ],
   );
   assert.equal(r.steps[1].error, 'boom');
-  const w = await writeRunReport(out, r);
+  const w = await writeReport(out, buildDocument(r, SECTIONS));
   const html = readFileSync(w.html, 'utf8');
   assert.match(html, /Tour overview/);
   assert.match(html, /Engine and data/);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { SECTIONS } from '../../src/cli/studies/index.js';
 import { buildDocument } from '../../src/report/sections/index.js';
 import { writeReport } from '../../src/report/write.js';
 import { fakeTrainResult } from './fixtures.js';
@@ -27,7 +28,7 @@ test('the report renders in headless Chromium: charts drawn, no console errors, 
   });
   try {
     const r = fakeTrainResult(3);
-    const { html } = await writeReport(dir, buildDocument(r));
+    const { html } = await writeReport(dir, buildDocument(r, SECTIONS));
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     const requests: string[] = [];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { barSpec, heatmapSpec, lineSpec, renderSvg } from '../../src/report/charts.js';
 import { formatCell, inline, renderHtml } from '../../src/report/html.js';
-import { buildDocument, buildSections, builders } from '../../src/report/sections/index.js';
+import { SECTIONS } from '../../src/cli/studies/index.js';
+import { buildDocument, buildSections } from '../../src/report/sections/index.js';
 import type { ReportDocument } from '../../src/report/types.js';
 import { writeReport } from '../../src/report/write.js';
 import { fakeTrainResult } from './fixtures.js';
@@ -57,7 +58,7 @@ test('the page is self-contained and its table of contents points at real ids', 
 
 test('train section: highlights, four charts, per-class and confusion tables', () => {
   const r = fakeTrainResult(3);
-  const [s] = buildSections(r);
+  const [s] = buildSections(r, SECTIONS);
   assert.equal(s.highlights?.[0].value, `${(100 * r.testAccuracy).toFixed(2)} %`);
   const titles = s.figures?.map((f) => f.title) ?? [];
   for (const t of ['Loss per epoch', 'Accuracy per epoch', 'Per-class test accuracy', 'Confusion matrix (test set)']) assert.ok(titles.includes(t), t);
@@ -67,14 +68,14 @@ test('train section: highlights, four charts, per-class and confusion tables', (
   const conf = s.tables?.find((t) => t.title === 'Most frequent confusions');
   assert.deepEqual(conf?.rows[0].slice(0, 2), ['Shirt', 'Sneaker']);
   // One epoch: the curves come from the within-epoch training curve instead.
-  const [one] = buildSections(fakeTrainResult(1));
+  const [one] = buildSections(fakeTrainResult(1), SECTIONS);
   assert.ok(one.figures?.some((f) => f.title === 'Training loss during training'));
 });
 
 test('registry: unknown kinds and kind-less results are named errors', () => {
-  assert.ok('train' in builders && 'tour' in builders && 'eval' in builders);
-  assert.throws(() => buildSections({ kind: 'nope' }), /no report section for result kind 'nope'/);
-  assert.throws(() => buildSections({}), /no 'kind' field/);
+  assert.ok('train' in SECTIONS && 'tour' in SECTIONS && 'eval' in SECTIONS);
+  assert.throws(() => buildSections({ kind: 'nope' }, SECTIONS), /no report section for result kind 'nope'/);
+  assert.throws(() => buildSections({}, SECTIONS), /no 'kind' field/);
 });
 
 test('writeReport writes report.html, one SVG per figure and one CSV per table', async () => {
@@ -82,7 +83,7 @@ test('writeReport writes report.html, one SVG per figure and one CSV per table',
   try {
     const r = fakeTrainResult(2);
     writeFileSync(join(dir, 'result.json'), JSON.stringify(r));
-    const w = await writeReport(dir, buildDocument(r));
+    const w = await writeReport(dir, buildDocument(r, SECTIONS));
     assert.ok(existsSync(w.html));
     const svgs = readdirSync(join(dir, 'figures'));
     const csvs = readdirSync(join(dir, 'tables'));
@@ -101,7 +102,7 @@ test('writeReport writes report.html, one SVG per figure and one CSV per table',
 test('a run evaluated only after its last epoch still renders every chart', async () => {
   const r = fakeTrainResult(3);
   for (const e of r.epochs.slice(0, 2)) Object.assign(e, { testLoss: null, testAccuracy: null, perClassAccuracy: null, interClassDiscrepancy: null, confusion: null });
-  const html = await renderHtml(buildDocument(r));
+  const html = await renderHtml(buildDocument(r, SECTIONS));
   assert.doesNotMatch(html, /class="chart-error"/);
   assert.match(html, /Confusion matrix/);
   assert.doesNotMatch(html, /Per-class test accuracy per epoch/);

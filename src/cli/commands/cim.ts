@@ -6,8 +6,9 @@ import { ConfigError } from '../../core/errors.js';
 import { writeJsonAtomic } from '../../core/fsx.js';
 import { runCharacterize, runCost, runInfer, writeCharacterizeRun, writeInferRun } from '../../experiments/cim.js';
 import { ADC_ALGORITHMS, BOOSTED_CLIPPING_MODES, INPUT_ENCODINGS, MAC_FOLDING_MODES } from '../../hw/cim/config.js';
-import { writeRunReport } from '../../report/write.js';
+import { writeRunReport } from '../run-report.js';
 import { type CommonOptions, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
+import { pct } from '../../report/format.js';
 
 interface MacroFlags extends CommonOptions {
   config?: string;
@@ -111,7 +112,7 @@ export function register(program: Command): void {
     if (o.out) {
       const dir = resolve(o.out);
       writeCharacterizeRun(dir, run);
-      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro characterization' })).html;
+      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro characterization' }))?.html ?? null;
     }
     const r = run.result;
     emit(
@@ -182,19 +183,19 @@ export function register(program: Command): void {
     if (o.out) {
       const dir = resolve(o.out);
       writeInferRun(dir, r);
-      report = (await writeRunReport(dir, r, { subtitle: `${r.model} on CIM macros` })).html;
+      report = (await writeRunReport(dir, r, { subtitle: `${r.model} on CIM macros` }))?.html ?? null;
     }
     emit(o, { ...r, out: o.out ? resolve(o.out) : null, report }, () =>
       [
         `${r.model} on ${r.dataset}: ${r.macsPerImage.toLocaleString('en')} MACs/image on ${r.macrosUsed} macros`,
-        `float                         ${(100 * r.floatAccuracy).toFixed(2)} %  (${r.config.testLimit} images)`,
-        `ideal 4-bit                   ${(100 * r.ideal4bitAccuracy).toFixed(2)} %`,
+        `float                         ${pct(r.floatAccuracy, 2)}  (${r.config.testLimit} images)`,
+        `ideal 4-bit                   ${pct(r.ideal4bitAccuracy, 2)}`,
         ...(r.qat.ran
-          ? [`  QAT ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} images (lr ${r.qat.lr}, ${r.qat.seconds.toFixed(0)} s): ideal 4-bit ${(100 * (r.qat.ideal4bitAccuracyBefore ?? 0)).toFixed(2)} % → ${(100 * (r.qat.ideal4bitAccuracyAfter ?? 0)).toFixed(2)} %, float ${(100 * (r.qat.floatAccuracyBefore ?? 0)).toFixed(2)} % → ${(100 * (r.qat.floatAccuracyAfter ?? 0)).toFixed(2)} %`]
+          ? [`  QAT ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} images (lr ${r.qat.lr}, ${r.qat.seconds.toFixed(0)} s): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0, 2)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0, 2)}, float ${pct(r.qat.floatAccuracyBefore ?? 0, 2)} → ${pct(r.qat.floatAccuracyAfter ?? 0, 2)}`]
           : []),
-        `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${(100 * r.enhanced.accuracy).toFixed(2)} %  (loss ${r.lossVsIdealPoints.toFixed(2)} pts vs ideal 4-bit)`,
-        `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${(100 * r.ideal4bitSweepAccuracy).toFixed(2)} %):`,
-        ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${(100 * s.accuracy).toFixed(2)} %`),
+        `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${pct(r.enhanced.accuracy, 2)}  (loss ${r.lossVsIdealPoints.toFixed(2)} pts vs ideal 4-bit)`,
+        `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${pct(r.ideal4bitSweepAccuracy, 2)}):`,
+        ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${pct(s.accuracy, 2)}`),
         `boost β per layer (${r.boostMode === 'auto' ? `auto, clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images` : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ${b.boost}`).join(', ')}`,
         `simulated ${(r.simulatedMacsPerSecond / 1e6).toFixed(1)} M MACs/s`,
         ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
@@ -217,7 +218,7 @@ export function register(program: Command): void {
       const dir = resolve(o.out);
       writeJsonAtomic(resolve(dir, 'config.json'), run.config);
       writeJsonAtomic(resolve(dir, 'result.json'), run);
-      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro cost estimate' })).html;
+      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro cost estimate' }))?.html ?? null;
     }
     const r = run.result;
     emit(o, { ...r, variants: run.variants, report }, () =>

@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { writeJsonAtomic } from '../../core/fsx.js';
 import { runEval } from '../../experiments/train.js';
-import { buildDocument } from '../../report/sections/index.js';
-import { writeReport } from '../../report/write.js';
+import { writeRunReport } from '../run-report.js';
 import { type CommonOptions, emit, intArg, progressFor, startEngine, withCommon } from '../common.js';
+import { pct } from '../../report/format.js';
 
 interface EvalFlags extends CommonOptions {
   dataset?: string;
@@ -14,7 +14,6 @@ interface EvalFlags extends CommonOptions {
   batch?: number;
 }
 
-const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(2)} %`);
 
 export function register(program: Command): void {
   const cmd = program
@@ -32,14 +31,14 @@ export function register(program: Command): void {
     if (o.out) {
       const dir = resolve(o.out);
       writeJsonAtomic(join(dir, 'result.json'), r);
-      report = (await writeReport(dir, buildDocument(r, { title: `Evaluation: ${r.model.name} on ${r.dataset.name}` }))).html;
+      report = (await writeRunReport(dir, r, { title: `Evaluation: ${r.model.name} on ${r.dataset.name}` }))?.html;
     }
     const m = r.metrics;
     emit(o, { ...r, report }, () =>
       [
-        `${r.model.name} on ${r.dataset.name}: test accuracy ${pct(m.accuracy)} (${m.numExamples} images, loss ${m.loss.toFixed(4)})`,
-        `discrepancy ${pct(m.interClassDiscrepancy)} (std ${pct(m.perClassAccuracyStd)})`,
-        ...m.perClass.map((c) => `  ${String(c.classIndex).padStart(2)} ${c.className.padEnd(14)} ${pct(c.accuracy).padStart(8)}  (${c.correct}/${c.support})`),
+        `${r.model.name} on ${r.dataset.name}: test accuracy ${pct(m.accuracy, 2)} (${m.numExamples} images, loss ${m.loss.toFixed(4)})`,
+        `discrepancy ${pct(m.interClassDiscrepancy, 2)} (std ${pct(m.perClassAccuracyStd, 2)})`,
+        ...m.perClass.map((c) => `  ${String(c.classIndex).padStart(2)} ${c.className.padEnd(14)} ${pct(c.accuracy, 2).padStart(8)}  (${c.correct}/${c.support})`),
         `top confusions: ${m.topConfusions.map((p) => `${p.trueName}→${p.predictedName} ${p.count}`).join(', ')}`,
         ...(report ? [`report ${report}`] : []),
       ].join('\n'),

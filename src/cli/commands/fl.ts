@@ -10,8 +10,9 @@ import { type CompareVariant, type FlRunResult, runComparison, runConsistency, r
 import { EXECUTORS, EXPERT_GATES, type FlConfigInput, METHODS, PARTITIONS, TRIGGERS } from '../../fl/config.js';
 import { startBullmqWorker } from '../../fl/executors/bullmq.js';
 import type { ExecutorChoice } from '../../fl/executors/index.js';
-import { writeRunReport } from '../../report/write.js';
+import { writeRunReport } from '../run-report.js';
 import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
+import { pct } from '../../report/format.js';
 
 interface FlFlags extends CommonOptions {
   config?: string;
@@ -49,17 +50,6 @@ interface FlFlags extends CommonOptions {
   variants?: string;
 }
 
-const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-
-/** Writes report.html; a rendering failure is a warning (the results are already on disk). */
-async function reportOrWarn(dir: string, result: unknown): Promise<{ html: string } | null> {
-  try {
-    return await writeRunReport(dir, result);
-  } catch (e) {
-    process.stderr.write(`warning: report.html not written (${(e as Error).message}); results are in ${dir}\n`);
-    return null;
-  }
-}
 
 function addRunFlags(cmd: Command): Command {
   return cmd
@@ -161,13 +151,13 @@ function describeRun(r: FlRunResult): string {
   const name = (c: number) => r.classNames[c];
   const lines = [
     `${r.config.method} on ${r.dataset} (${r.config.model}, ${r.config.clients} clients, ${r.config.partition}, ${r.rounds.length} rounds, executor ${r.executor})`,
-    `accuracy ${pct(r.final.accuracy)}  discrepancy ${pct(r.final.discrepancy)} (std ${pct(r.final.discrepancyStd)})  weak: ${r.final.weak.map(name).join(', ') || '–'}  (mean ${Number.isNaN(r.final.weakMean) ? '–' : pct(r.final.weakMean)})`,
+    `accuracy ${pct(r.final.accuracy)}  discrepancy ${pct(r.final.discrepancy)} (std ${pct(r.final.discrepancyStd)})  weak: ${r.final.weak.map(name).join(', ') || '–'}  (mean ${pct(r.final.weakMean)})`,
     `per class: ${r.final.perClass.map((a, c) => `${name(c)} ${pct(a)}`).join(', ')}`,
   ];
   if (r.pkd) {
     lines.push(`PKD groups (${r.pkd.identifiedOn}): ${r.pkd.groups.map((g) => `{${g.map(name).join(', ')}}`).join(' ') || 'none'}`);
     for (const e of r.pkd.experts)
-      lines.push(`  expert {${e.groupNames.join(', ')}}: within-group ${pct(e.expertAcc)} vs global ${pct(e.warmupRestrictedAcc)} after warm-up, ${e.finalRestrictedAcc === undefined ? '–' : pct(e.finalRestrictedAcc)} at the end`);
+      lines.push(`  expert {${e.groupNames.join(', ')}}: within-group ${pct(e.expertAcc)} vs global ${pct(e.warmupRestrictedAcc)} after warm-up, ${pct(e.finalRestrictedAcc)} at the end`);
   }
   lines.push(`${r.roundsPerMinute.toFixed(2)} rounds/min, ${(r.totalMs / 1000).toFixed(0)} s`);
   return lines.join('\n');
@@ -184,7 +174,7 @@ export function register(program: Command): void {
     await startEngine(o);
     const dir = resolve(o.out ?? defaultOut(`fl-${input.method ?? 'fedavg'}-${input.dataset ?? 'fashion-mnist'}`));
     const r = await runFlExperiment(input, { outDir: dir, executor, resume: o.resume, progress: progressFor(o) });
-    const rep = await reportOrWarn(dir, r);
+    const rep = await writeRunReport(dir, r);
     emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${describeRun(r)}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
   });
 
@@ -216,7 +206,7 @@ export function register(program: Command): void {
         if (!o.json) process.stderr.write(`seed ${row.seed} ${row.method}: acc ${pct(row.accuracy)}, weak mean ${pct(row.weakMean)}, ICD ${pct(row.discrepancy)}${row.experts.length ? `, expert ${row.experts.map((e) => pct(e.expertAcc)).join('/')} vs global ${row.experts.map((e) => pct(e.finalRestrictedAcc ?? Number.NaN)).join('/')}` : ''}\n`);
       },
     });
-    const rep = await reportOrWarn(dir, r);
+    const rep = await writeRunReport(dir, r);
     emit(o, { ...r, outDir: dir }, () =>
       [
         ...r.summary.map(
@@ -248,7 +238,7 @@ export function register(program: Command): void {
         if (!o.json) process.stderr.write(`${x.model} ${x.partition} seed ${x.seed}: acc ${pct(x.accuracy)}, ICD ${pct(x.discrepancy)}, weak ${x.weak.join(',')}\n`);
       },
     });
-    const rep = await reportOrWarn(dir, r);
+    const rep = await writeRunReport(dir, r);
     const name = (c: number) => r.classNames[c];
     emit(o, { ...r, outDir: dir }, () =>
       [

@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NotFoundError } from '../../core/errors.js';
 import { readJson } from '../../core/fsx.js';
-import { buildDocument } from '../../report/sections/index.js';
-import { writeReport } from '../../report/write.js';
+import { sectionBuilder } from '../../report/sections/index.js';
+import { writeRunReport } from '../run-report.js';
+import { SECTIONS } from '../studies/index.js';
 import { type CommonOptions, emit, withCommon } from '../common.js';
 
 export function register(program: Command): void {
@@ -24,8 +25,9 @@ export function register(program: Command): void {
     } catch (e) {
       throw new NotFoundError(`${resPath} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
     }
+    sectionBuilder(result, SECTIONS); // a result of no or an unknown kind is bad input (exit 2), not a rendering failure
     const out = resolve(o.out ?? dir);
-    const written = await writeReport(out, buildDocument(result, { title: o.title }));
-    emit(o, written, () => `report ${written.html}\n${written.figures.length} figures (SVG), ${written.tables.length} tables (CSV)`);
+    const written = await writeRunReport(out, result, { title: o.title }, dir);
+    if (written) emit(o, written, () => `report ${written.html}\n${written.figures.length} figures (SVG), ${written.tables.length} tables (CSV)`);
   });
 }

@@ -1,9 +1,9 @@
 /** `accelab tour` (what `npm start` runs): engine info, a short training run, one HTML report. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { type EngineStepResult, runTour, TOUR_STEPS } from '../../experiments/tour.js';
-import type { TrainResult } from '../../nn/train.js';
-import { writeRunReport } from '../../report/write.js';
+import { runTour } from '../../experiments/tour.js';
+import { writeRunReport } from '../run-report.js';
+import { summarize, TOUR_STEPS } from '../studies/index.js';
 import { type CommonOptions, defaultOut, emit, intArg, progressFor, startEngine, withCommon } from '../common.js';
 
 interface TourFlags extends CommonOptions {
@@ -12,24 +12,6 @@ interface TourFlags extends CommonOptions {
   testLimit?: number;
   only?: string;
   sequential?: boolean;
-}
-
-function describe(kind: string, r: unknown): string[] {
-  if (kind === 'engine') {
-    const e = r as EngineStepResult;
-    return [
-      `  backend ${e.engine?.backend ?? '?'}, SIMD ${e.engine?.simd === null ? 'n/a' : e.engine?.simd ? 'yes' : 'no'}, ${e.engine?.threads ?? '?'} thread(s) per process, tfjs ${e.engine?.tfjsVersion ?? '?'}`,
-      `  machine ${e.machine.cpus} × ${e.machine.cpuModel}, ${e.machine.memoryGiB} GiB, Node ${e.machine.node}`,
-      ...e.datasets.map((d) => `  data    ${d.name.padEnd(15)} ${d.found ? d.where : 'not found'}`),
-    ];
-  }
-  if (kind === 'train') {
-    const t = r as TrainResult;
-    return [
-      `  ${t.model.name} on ${t.dataset.name}: test accuracy ${(100 * t.testAccuracy).toFixed(2)} %, discrepancy ${(100 * t.final.interClassDiscrepancy).toFixed(1)} %, weakest ${t.final.weakestClasses[0]?.className ?? '–'}, ${t.trainSeconds.toFixed(0)} s training`,
-    ];
-  }
-  return [];
 }
 
 export function register(program: Command): void {
@@ -55,6 +37,7 @@ export function register(program: Command): void {
     const engine = await startEngine(o);
     const result = await runTour({
       outDir: out,
+      steps: TOUR_STEPS,
       seed: o.seed,
       dataDir: o.dataDir,
       trainLimit: o.trainLimit,
@@ -69,14 +52,14 @@ export function register(program: Command): void {
         onStepEnd: (rec, i, n, info) => {
           if (info.worker) log(`[${i + 1}/${n}] ${rec.title}: ${rec.ok ? 'done' : 'failed'} on the worker thread in ${rec.seconds.toFixed(0)} s`);
           if (!rec.ok) log(`  failed: ${rec.error}`);
-          else if (rec.result) for (const line of describe(rec.result.kind, rec.result)) log(line);
+          else if (rec.result) log(`  ${summarize(rec.result) ?? `result of kind '${rec.result.kind}'`}`);
         },
       },
     });
     for (const n of result.notices) log(`notice: ${n}`);
     const written = await writeRunReport(out, result, { title: 'accelab tour', subtitle: 'A quick pass over the studies on the default data' });
-    emit(o, { run: out, report: written.html, totalSeconds: result.totalSeconds, notices: result.notices, steps: result.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: s.seconds, worker: s.worker ?? false, error: s.error })) }, () =>
-      [`tour finished in ${result.totalSeconds.toFixed(0)} s (${result.steps.filter((s) => s.ok).length}/${result.steps.length} steps ok)`, `report: ${written.html}`].join('\n'),
+    emit(o, { run: out, report: written?.html ?? null, totalSeconds: result.totalSeconds, notices: result.notices, steps: result.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: s.seconds, worker: s.worker ?? false, error: s.error })) }, () =>
+      [`tour finished in ${result.totalSeconds.toFixed(0)} s (${result.steps.filter((s) => s.ok).length}/${result.steps.length} steps ok)`, ...(written ? [`report: ${written.html}`] : [])].join('\n'),
     );
     if (result.steps.some((s) => !s.ok)) process.exitCode = 1;
   });

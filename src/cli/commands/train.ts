@@ -4,8 +4,9 @@ import { resolve } from 'node:path';
 import { readConfigFile } from '../../core/config.js';
 import { MODEL_NAMES } from '../../nn/models.js';
 import { runTrain, type TrainConfigInput, writeTrainRun } from '../../experiments/train.js';
-import { writeRunReport } from '../../report/write.js';
+import { writeRunReport } from '../run-report.js';
 import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
+import { pct } from '../../report/format.js';
 
 interface TrainFlags extends CommonOptions {
   config?: string;
@@ -23,10 +24,6 @@ interface TrainFlags extends CommonOptions {
   testLimit?: number;
   dataDir?: string;
   evalEveryEpoch?: boolean;
-}
-
-function pct(v: number | null | undefined): string {
-  return v === null || v === undefined ? '–' : `${(100 * v).toFixed(2)} %`;
 }
 
 export function register(program: Command): void {
@@ -83,11 +80,11 @@ export function register(program: Command): void {
     run.model.dispose();
     const r = run.result;
     const written = await writeRunReport(dir, r, {
-      subtitle: `test accuracy ${(100 * r.testAccuracy).toFixed(2)} % after ${r.epochs.length} epoch${r.epochs.length > 1 ? 's' : ''} (${engine.backend} backend)`,
+      subtitle: `test accuracy ${pct(r.testAccuracy, 2)} after ${r.epochs.length} epoch${r.epochs.length > 1 ? 's' : ''} (${engine.backend} backend)`,
     });
     const summary = {
       run: dir,
-      report: written.html,
+      report: written?.html ?? null,
       testAccuracy: r.testAccuracy,
       testLoss: r.final.loss,
       interClassDiscrepancy: r.final.interClassDiscrepancy,
@@ -103,13 +100,13 @@ export function register(program: Command): void {
       [
         `${r.model.name} on ${r.dataset.name} (${engine.backend}), ${run.config.epochs} epoch(s), ${run.config.optimizer} lr ${run.config.lr}, batch ${run.config.batch}, seed ${run.config.seed}`,
         ...r.epochs.map(
-          (e) => `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)} acc ${pct(e.trainAccuracy)} | test loss ${e.testLoss?.toFixed(4) ?? '–'} acc ${pct(e.testAccuracy)} | ${e.trainSeconds.toFixed(1)} s + eval ${e.evalSeconds.toFixed(1)} s`,
+          (e) => `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)} acc ${pct(e.trainAccuracy, 2)} | test loss ${e.testLoss?.toFixed(4) ?? '–'} acc ${pct(e.testAccuracy, 2)} | ${e.trainSeconds.toFixed(1)} s + eval ${e.evalSeconds.toFixed(1)} s`,
         ),
-        `test accuracy   ${pct(r.testAccuracy)}`,
-        `discrepancy     ${pct(r.final.interClassDiscrepancy)} (std ${pct(r.final.perClassAccuracyStd)})`,
-        `weakest         ${r.final.weakestClasses.map((p) => `${p.className} ${pct(p.accuracy)}`).join(', ')}`,
+        `test accuracy   ${pct(r.testAccuracy, 2)}`,
+        `discrepancy     ${pct(r.final.interClassDiscrepancy, 2)} (std ${pct(r.final.perClassAccuracyStd, 2)})`,
+        `weakest         ${r.final.weakestClasses.map((p) => `${p.className} ${pct(p.accuracy, 2)}`).join(', ')}`,
         `run folder      ${dir}`,
-        `report          ${written.html}`,
+        ...(written ? [`report          ${written.html}`] : []),
       ].join('\n'),
     );
   });

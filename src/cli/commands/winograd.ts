@@ -8,12 +8,13 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { readJson } from '../../core/fsx.js';
 import { COUNT_COLUMNS, FILTER_SOURCES, kernelRange, runCountStudy, runErrorStudy, runWinograd, type CountStudyResult, type ErrorStudyResult } from '../../experiments/winograd.js';
-import { writeRunReport } from '../../report/write.js';
 import { ERROR_METHODS, NUMBER_FORMATS } from '../../winograd/numerics.js';
 import { Q, qToStrings } from '../../winograd/rational.js';
 import { loadTrainedFilters, trainedExtraFilters, trainFiltersCheckpoint, type FilterBank } from '../../winograd/trained.js';
 import { checkExact, cookToom, nestedAlgorithm } from '../../winograd/transforms.js';
+import { writeRunReport } from '../run-report.js';
 import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
+import { signedPercent } from '../../report/format.js';
 
 interface WinoFlags extends CommonOptions {
   kernels?: string;
@@ -39,7 +40,6 @@ async function checkpointFilters(o: WinoFlags): Promise<{ banks: FilterBank[]; e
   return { banks, extra: trainedExtraFilters(banks) };
 }
 
-const f2 = (v: number) => v.toFixed(2);
 
 function listOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T[] | undefined {
   if (v === undefined) return undefined;
@@ -59,7 +59,7 @@ export function formatCountTable(r: CountStudyResult): string {
     line(head),
     ...rows.map(line),
     '',
-    `Paper vs ours (OLA/nested): ${r.paper.map((p) => `${p.kernel}×${p.kernel}: ${p.ratio} vs ${f2(p.ours)} (${p.diffPercent >= 0 ? '+' : ''}${p.diffPercent.toFixed(1)} %)`).join('; ')}`,
+    `Paper vs ours (OLA/nested): ${r.paper.map((p) => `${p.kernel}×${p.kernel}: ${p.ratio} vs ${p.ours.toFixed(2)} (${signedPercent(p.diffPercent)})`).join('; ')}`,
   ].join('\n');
 }
 
@@ -143,7 +143,7 @@ export function register(program: Command): void {
     if (o.speed && !existsSync(speedFile)) throw new ConfigError(`--speed: ${speedFile} does not exist: run \`npm run bench -- winograd\` first`);
     const speed = existsSync(speedFile) ? readJson<{ result?: unknown }>(speedFile).result : undefined;
     const r = runWinograd({ kernels: kernelRange(o.kernels ?? '3..31'), error: { seed: o.seed }, outDir: dir, progress: progressFor(o), speed, extraFilters: trained?.extra });
-    const rep = await writeRunReport(dir, r).catch(() => null);
+    const rep = await writeRunReport(dir, r);
     emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${formatCountTable(r.counts)}\n\n${r.errors ? formatErrorTable(r.errors) : ''}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
   });
 

@@ -5,11 +5,9 @@
  */
 import type { CimCharacterizeRun, CimCostRun, CimInferResult, CimQuickResult } from '../../experiments/cim.js';
 import type { CharacterizeResult } from '../../hw/cim/characterize.js';
+import { pct, points, round } from '../format.js';
 import type { ReportFigure, ReportSection, ReportTable } from '../types.js';
 
-const f2 = (v: number): number => Number(v.toFixed(2));
-const f3 = (v: number): number => Number(v.toFixed(3));
-const pct = (v: number): string => `${(100 * v).toFixed(2)} %`;
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
 function transferFigure(r: CharacterizeResult): ReportFigure {
@@ -87,7 +85,7 @@ function characterizeTable(r: CharacterizeResult): ReportTable {
   return {
     title: 'Characterization per technique setting',
     columns: ['setting', 'LSB (MAC units)', 'boost', 'margin (mV/LSB)', 'RMS error (LSB)', 'RMS error (MAC)', 'max |INL| (LSB)', 'max |DNL| (LSB)', 'worst-chip INL', 'DNN-like RMS error (MAC)', 'DNN-like clip rate'],
-    rows: r.variants.map((v) => [v.name, v.design.step, v.design.boost, f3(v.marginMvPerLsb), f3(v.rmsErrorLsb), f2(v.rmsErrorMac), f2(v.inlMaxLsb), f2(v.dnlMaxLsb), f2(v.inlWorstLsb), f2(v.typicalRmsErrorMac), f3(v.typicalClipRate)]),
+    rows: r.variants.map((v) => [v.name, v.design.step, v.design.boost, round(v.marginMvPerLsb, 3), round(v.rmsErrorLsb, 3), round(v.rmsErrorMac, 2), round(v.inlMaxLsb, 2), round(v.dnlMaxLsb, 2), round(v.inlWorstLsb, 2), round(v.typicalRmsErrorMac, 2), round(v.typicalClipRate, 3)]),
     note: `Mean over ${r.chips} Monte-Carlo chips (mismatch draws), ${r.rows} rows per conversion, noise ×${r.noiseScale}${r.ideal ? ', every non-ideality OFF' : ''}. RMS error in MAC units compares settings with different LSBs; "DNN-like" columns: 50 % zero inputs, Gaussian 4-b weights, error of the reconstructed MAC including clipping.`,
   };
 }
@@ -113,7 +111,7 @@ export function cimCharacterizeSection(run: CimCharacterizeRun | { kind: 'cim-ch
       {
         title: 'Monte-Carlo over chips (configured setting)',
         columns: ['chip', 'RMS error (LSB)', 'max |INL|', 'max |DNL|'],
-        rows: r.variants[0].monteCarlo.map((m) => [m.chip, f3(m.rmsErrorLsb), f2(m.inlMaxLsb), f2(m.dnlMaxLsb)]),
+        rows: r.variants[0].monteCarlo.map((m) => [m.chip, round(m.rmsErrorLsb, 3), round(m.inlMaxLsb, 2), round(m.dnlMaxLsb, 2)]),
       },
     ],
   };
@@ -129,9 +127,9 @@ export function cimInferSection(r: CimInferResult): ReportSection {
     id: 'cim-infer',
     title: `Network inference on CIM macros: ${r.model} on ${r.dataset}`,
     highlights: [
-      { label: 'Float', value: pct(r.floatAccuracy) },
-      { label: 'Ideal 4-bit', value: pct(r.ideal4bitAccuracy) },
-      { label: 'Macro, both techniques', value: pct(r.enhanced.accuracy), hint: `${r.enhanced.images} images, noise ×1` },
+      { label: 'Float', value: pct(r.floatAccuracy, 2) },
+      { label: 'Ideal 4-bit', value: pct(r.ideal4bitAccuracy, 2) },
+      { label: 'Macro, both techniques', value: pct(r.enhanced.accuracy, 2), hint: `${r.enhanced.images} images, noise ×1` },
       { label: 'Loss vs ideal 4-bit', value: `${r.lossVsIdealPoints.toFixed(2)} pts`, hint: r.lossVsIdealPoints <= 1 ? 'within the 1-point target' : 'above the 1-point target' },
     ],
     paragraphs: [
@@ -140,10 +138,10 @@ export function cimInferSection(r: CimInferResult): ReportSection {
         ? `Boosted-clipping β per layer (${r.boostMode === 'auto' ? 'auto: calibrated on training images, see the table below' : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ×${b.boost}`).join(', ')}.`
         : '',
       baseline
-        ? `Technique recovery at the default noise (${baseline.images} images): both off ${pct(baseline.accuracy)}; ${r.techniques.filter((t) => t !== baseline).map((t) => `${t.setting} ${pct(t.accuracy)} (${((t.accuracy - baseline.accuracy) * 100).toFixed(1)} pts)`).join('; ')}.`
+        ? `Technique recovery at the default noise (${baseline.images} images): both off ${pct(baseline.accuracy, 2)}; ${r.techniques.filter((t) => t !== baseline).map((t) => `${t.setting} ${pct(t.accuracy, 2)} (${points(t.accuracy - baseline.accuracy)})`).join('; ')}.`
         : '',
       r.qat?.ran
-        ? `Quantization-aware fine-tuning: ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} training images (Adam, lr ${r.qat.lr}, fake quantization matching the inference quantizer, straight-through estimator): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0)}, float ${pct(r.qat.floatAccuracyBefore ?? 0)} → ${pct(r.qat.floatAccuracyAfter ?? 0)}.`
+        ? `Quantization-aware fine-tuning: ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} training images (Adam, lr ${r.qat.lr}, fake quantization matching the inference quantizer, straight-through estimator): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0, 2)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0, 2)}, float ${pct(r.qat.floatAccuracyBefore ?? 0, 2)} → ${pct(r.qat.floatAccuracyAfter ?? 0, 2)}.`
         : '',
     ],
     figures: [
@@ -169,10 +167,10 @@ export function cimInferSection(r: CimInferResult): ReportSection {
         title: 'Accuracy per setting',
         columns: ['setting', 'noise ×', 'images', 'accuracy', 'ADC clip rate', 'seconds'],
         rows: [
-          ['float (no quantization)', '–', r.config.testLimit, f3(r.floatAccuracy * 100), '–', '–'],
-          ['ideal 4-bit (exact integer MACs)', '–', r.config.testLimit, f3(r.ideal4bitAccuracy * 100), '–', '–'],
-          [`${r.enhanced.setting} (full test set)`, 1, r.enhanced.images, f3(r.enhanced.accuracy * 100), f3(r.enhanced.clipRate), f2(r.enhanced.seconds)],
-          ...r.noiseSweep.map((s) => [s.setting, s.noiseScale, s.images, f3(s.accuracy * 100), f3(s.clipRate), f2(s.seconds)]),
+          ['float (no quantization)', '–', r.config.testLimit, round(r.floatAccuracy * 100, 3), '–', '–'],
+          ['ideal 4-bit (exact integer MACs)', '–', r.config.testLimit, round(r.ideal4bitAccuracy * 100, 3), '–', '–'],
+          [`${r.enhanced.setting} (full test set)`, 1, r.enhanced.images, round(r.enhanced.accuracy * 100, 3), round(r.enhanced.clipRate, 3), round(r.enhanced.seconds, 2)],
+          ...r.noiseSweep.map((s) => [s.setting, s.noiseScale, s.images, round(s.accuracy * 100, 3), round(s.clipRate, 3), round(s.seconds, 2)]),
         ],
         note: 'Accuracy in %. Clip rate: fraction of conversions at the end codes.',
       },
@@ -184,7 +182,7 @@ export function cimInferSection(r: CimInferResult): ReportSection {
                   ? `Boost β per layer (auto: largest power of two ≤ ${r.config.maxBoost} with partial-sum clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images)`
                   : 'Boost β per layer (fixed)',
               columns: ['layer', 'β', 'ADC step (MAC)', 'clip level ±(MAC)', 'σ partial sum (MAC)', 'max |partial sum|', 'max line cell-time / budget (T0)', 'calib. clip rate', 'partial sums'],
-              rows: r.layerBoost.map((b) => [b.name, b.boost, b.step, b.fullScaleMac, f2(b.sigma), b.maxAbs, b.lineMax === null || b.lineMax === undefined ? '–' : `${b.lineMax} / ${f2(b.lineBudget)}`, b.clipRate.toExponential(1), b.partialSums]),
+              rows: r.layerBoost.map((b) => [b.name, b.boost, b.step, b.fullScaleMac, round(b.sigma, 2), b.maxAbs, b.lineMax === null || b.lineMax === undefined ? '–' : `${b.lineMax} / ${round(b.lineBudget, 2)}`, b.clipRate.toExponential(1), b.partialSums]),
               note: `Per-macro-column partial sums (${r.config.macro.rows ?? 64} rows per conversion) of the exact 4-bit network on training images, for the fully enhanced setting. β shrinks the ADC step to stepFull/β; partial sums beyond the clip level saturate.`,
             },
           ]
@@ -216,7 +214,7 @@ export function cimCostSection(run: CimCostRun): ReportSection {
       {
         title: 'Cost per technique setting (estimate)',
         columns: ['folding', 'boosted-clipping', 'fJ/conversion', 'fJ/MAC', 'latency (ns)', 'GOPS', 'TOPS/W', 'TOPS/W·b² (1b×1b)', 'TOPS/mm²'],
-        rows: run.variants.map((v) => [v.macFolding, v.boostedClipping, f2(v.energyPerConversionFj), f3(v.energyPerMacFj), f2(v.latencyNs), f2(v.gops), f2(v.topsPerW), f2(v.topsPerWBinary), f2(v.topsPerMm2)]),
+        rows: run.variants.map((v) => [v.macFolding, v.boostedClipping, round(v.energyPerConversionFj, 2), round(v.energyPerMacFj, 3), round(v.latencyNs, 2), round(v.gops, 2), round(v.topsPerW, 2), round(v.topsPerWBinary, 2), round(v.topsPerMm2, 2)]),
         note: `Paper: ${r.paperTopsPerW} TOPS/W (conditions not retrieved).`,
       },
     ],

@@ -5,9 +5,9 @@
 import { type FlCompareResult, type FlConsistencyResult, type FlRunResult, meanStd } from '../../experiments/fl.js';
 import { barSpec, heatmapSpec, lineSpec } from '../charts.js';
 import type { Cell, ReportFigure, ReportSection, ReportTable } from '../types.js';
+import { pct, round, signed } from '../format.js';
 
-const pct = (v: number | null | undefined, d = 1): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : `${(100 * v).toFixed(d)} %`);
-const r4 = (v: number | null | undefined): number | null => (v === null || v === undefined || Number.isNaN(v) ? null : Number(v.toFixed(4)));
+const r4 = (v: number | null | undefined): number | null => round(v, 4);
 const pm = (x: [number, number] | null | undefined): string => (x ? `${pct(x[0])} ± ${pct(x[1])}` : '–');
 
 function confusionFigure(confusion: number[][], names: string[], title: string): ReportFigure {
@@ -73,10 +73,7 @@ export function compareDeltas(r: FlCompareResult): SeedDelta[] {
 
 /** A difference of fractions as signed percentage points with one decimal: "+5.2", "−0.3", "0.0". */
 export function signedPp(d: number | null | undefined): string {
-  if (d === null || d === undefined || !Number.isFinite(d)) return '–';
-  const s = Math.abs(100 * d).toFixed(1);
-  if (Number(s) === 0) return '0.0';
-  return `${d > 0 ? '+' : '−'}${s}`;
+  return signed(d === null || d === undefined ? d : 100 * d, 1);
 }
 
 /** Mean and sample standard deviation (0 for a single value) of the finite values; null when there are none. */
@@ -87,7 +84,7 @@ function meanSd(xs: (number | null | undefined)[]): { mean: number; sd: number; 
   return { mean, sd, n: v.length };
 }
 
-const pp2 = (d: number): number => Number((100 * d).toFixed(2));
+const pp2 = (d: number): number => Number(round(100 * d, 2));
 const METHOD_LABEL_LIMIT = 520;
 
 /** PKD settings in summary order, then any others that appear only in the rows. */

@@ -1,15 +1,10 @@
 /**
- * Registry: result `kind` (the `kind` field of a run's result.json) -> section builder.
- * To add a study, write `src/report/sections/<study>.ts` exporting `(result) => ReportSection`
- * and add ONE line to `builders` below, e.g. `winograd: winogradSection,`.
+ * From a result to report sections. The map from result `kind` (the `kind` field of a run's
+ * result.json) to section builder is not kept here: it is built from the study descriptors
+ * (src/cli/studies) and passed in as a `SectionRegistry`, so that a study registers in one place.
  */
 import { NotFoundError } from '../../core/errors.js';
 import type { ReportDocument, ReportSection } from '../types.js';
-import { engineSection } from './engine.js';
-import { evalSection, trainSection } from './train.js';
-import { flCompareSection, flConsistencySection, flSection } from './fl.js';
-import { winogradSection } from './winograd.js';
-import { cimCharacterizeSection, cimCostSection, cimInferSection, cimQuickSections } from './cim.js';
 
 /**
  * A section builder takes the typed result of its own kind. The parameter type is `never` here so
@@ -17,43 +12,32 @@ import { cimCharacterizeSection, cimCostSection, cimInferSection, cimQuickSectio
  */
 export type SectionBuilder = (result: never) => ReportSection | ReportSection[];
 
-export const builders: Record<string, SectionBuilder> = {
-  train: trainSection,
-  eval: evalSection,
-  tour: tourSections,
-  engine: engineSection,
-  fl: flSection,
-  'fl-compare': flCompareSection,
-  'fl-consistency': flConsistencySection,
-  'cim-characterize': cimCharacterizeSection,
-  'cim-infer': cimInferSection,
-  'cim-cost': cimCostSection,
-  'cim-quick': cimQuickSections,
-  winograd: winogradSection,
-};
+/** Result kind -> section builder. */
+export type SectionRegistry = Readonly<Record<string, SectionBuilder>>;
 
-export function hasBuilder(kind: string): boolean {
-  return Object.hasOwn(builders, kind);
+/** The section builder for `result` (by its `kind`); a result without a kind, or of an unknown kind, is a `NotFoundError`. */
+export function sectionBuilder(result: unknown, sections: SectionRegistry): (result: unknown) => ReportSection | ReportSection[] {
+  const kind = (result as { kind?: unknown } | null)?.kind;
+  if (typeof kind !== 'string') throw new NotFoundError("result has no 'kind' field: it is not an accelab run result");
+  if (!Object.hasOwn(sections, kind)) throw new NotFoundError(`no report section for result kind '${kind}': known kinds are ${Object.keys(sections).join(', ')}`);
+  return sections[kind] as (r: unknown) => ReportSection | ReportSection[];
 }
 
 /** Sections for one result object (dispatches on `result.kind`). */
-export function buildSections(result: unknown): ReportSection[] {
-  const kind = (result as { kind?: unknown } | null)?.kind;
-  if (typeof kind !== 'string') throw new NotFoundError("result has no 'kind' field: it is not an accelab run result");
-  if (!hasBuilder(kind)) throw new NotFoundError(`no report section for result kind '${kind}': known kinds are ${Object.keys(builders).join(', ')}`);
-  const out = (builders[kind] as (r: unknown) => ReportSection | ReportSection[])(result);
+export function buildSections(result: unknown, sections: SectionRegistry): ReportSection[] {
+  const out = sectionBuilder(result, sections)(result);
   return Array.isArray(out) ? out : [out];
 }
 
 /** A whole report document for one result. */
-export function buildDocument(result: unknown, opts: { title?: string; subtitle?: string; generatedAt?: string } = {}): ReportDocument {
+export function buildDocument(result: unknown, sections: SectionRegistry, opts: { title?: string; subtitle?: string; generatedAt?: string } = {}): ReportDocument {
   const kind = (result as { kind?: string }).kind ?? 'result';
-  const sections = buildSections(result);
+  const built = buildSections(result, sections);
   return {
-    title: opts.title ?? (sections.length === 1 ? sections[0].title : `accelab ${kind} report`),
+    title: opts.title ?? (built.length === 1 ? built[0].title : `accelab ${kind} report`),
     subtitle: opts.subtitle,
     generatedAt: opts.generatedAt ?? new Date().toISOString(),
-    sections,
+    sections: built,
   };
 }
 
@@ -91,10 +75,11 @@ export function tourOverview(r: TourResultLike): ReportSection {
   };
 }
 
-function tourSections(r: TourResultLike): ReportSection[] {
+/** The tour's report: the overview, then each successful step's sections (steps of unknown kind are listed in the overview only). */
+export function tourSections(r: TourResultLike, sections: SectionRegistry): ReportSection[] {
   const out: ReportSection[] = [tourOverview(r)];
   for (const s of r.steps) {
-    if (s.ok && s.result && hasBuilder(s.result.kind) && s.result.kind !== 'tour') out.push(...buildSections(s.result));
+    if (s.ok && s.result && Object.hasOwn(sections, s.result.kind) && s.result.kind !== 'tour') out.push(...buildSections(s.result, sections));
   }
   return out;
 }

@@ -2,10 +2,10 @@
 import type { EvalRunResult } from '../../experiments/train.js';
 import type { TrainResult } from '../../nn/train.js';
 import { barSpec, heatmapSpec, lineSpec } from '../charts.js';
+import { pct, round } from '../format.js';
 import type { Cell, ReportFigure, ReportSection, ReportTable } from '../types.js';
 
-const pct = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined ? '–' : `${(100 * v).toFixed(digits)} %`);
-const r4 = (v: number | null): number | null => (v === null ? null : Number(v.toFixed(4)));
+const r4 = (v: number | null): number | null => round(v, 4);
 
 /** Figures for a training run (also used by the tour). */
 export function trainFigures(r: TrainResult): ReportFigure[] {

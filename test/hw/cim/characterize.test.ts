@@ -10,6 +10,7 @@ import { characterize, columnForMac } from '../../../src/hw/cim/characterize.js'
 import { idealize, macroConfig } from '../../../src/hw/cim/config.js';
 import { estimateCost, costParams } from '../../../src/hw/cim/cost.js';
 import { energyPj } from '../../../src/hw/energy.js';
+import { SECTIONS } from '../../../src/cli/studies/index.js';
 import { buildSections } from '../../../src/report/sections/index.js';
 
 test('stimulus columns realise the requested MAC exactly', () => {
@@ -52,7 +53,7 @@ test('characterize run folder holds config, result and CSVs; the report section 
     const run = runCharacterize({ macro: { rows: 8 }, chips: 1, trials: 1, levelsPerCode: 1, techniques: true });
     writeCharacterizeRun(dir, run);
     for (const f of ['config.json', 'result.json', 'summary.csv', 'transfer.csv', 'linearity.csv', 'error-histogram.csv', 'monte-carlo.csv']) assert.ok(existsSync(join(dir, f)), f);
-    const sections = buildSections(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')));
+    const sections = buildSections(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')), SECTIONS);
     assert.equal(sections[0].id, 'cim-characterize');
     assert.equal(sections[0].figures?.length, 3);
     for (const f of sections[0].figures ?? []) assert.ok(JSON.stringify(f.spec).includes('"values"'));
@@ -74,7 +75,7 @@ test('cost model: energy adds up, TOPS/W = 2N / energy, node scaling, report sec
   assert.throws(() => energyPj('sram-cim', 'no-such-action', { nodeNm: 28, vdd: 0.9 }), /no row/);
   const run = runCost({ cost: { samples: 32 } });
   assert.equal(run.variants.length, 4);
-  assert.equal(buildSections(run)[0].id, 'cim-cost');
+  assert.equal(buildSections(run, SECTIONS)[0].id, 'cim-cost');
 });
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
