@@ -38,10 +38,3 @@ export function classHistogram(labels: ArrayLike<number>, numClasses: number, in
   }
   return h;
 }
-
-/** A split restricted to its first `n` examples (views, no copy). */
-export function headSplit(s: Split, n: number, bytesPerImage: number): Split {
-  const k = Math.min(n, s.count);
-  if (k === s.count) return s;
-  return { images: s.images.subarray(0, k * bytesPerImage), labels: s.labels.subarray(0, k), count: k };
-}

@@ -17,7 +17,6 @@ import type { Filter4, Tensor4 } from '../winograd/tensor.js';
 import { loadTrainedFilters, trainedExtraFilters } from '../winograd/trained.js';
 
 export const FILTER_SOURCES = ['random', 'smooth'] as const;
-export type FilterSource = (typeof FILTER_SOURCES)[number];
 
 export const errorConfigSchema = z
   .object({

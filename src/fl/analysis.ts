@@ -32,7 +32,7 @@ export interface WeakRule {
   rule: 'mean-minus-delta' | 'bottom-k';
   /** Margin below the mean, as a fraction (default 0.05 = 5 pp). */
   delta: number;
-  /** k for 'bottom-k' (default 4, the notes' value for Fashion-MNIST). */
+  /** k for 'bottom-k' (default 4: Fashion-MNIST's four confusable upper-body classes). */
   k: number;
 }
 

@@ -489,8 +489,3 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
     finalFingerprint: weightsFingerprint(global),
   };
 }
-
-/** The final global weights of a finished run folder (from its checkpoint). */
-export function loadFinalWeights(dir: string): Weights {
-  return new Checkpoint(join(dir, 'checkpoint')).loadWeights('global');
-}

@@ -100,21 +100,12 @@ export function flBlobs(trainPerClass: number, testPerClass: number, seed: numbe
 
 // ---------------------------------------------------------------- loading
 
-type DatasetLoader = (spec: DataSpec) => Promise<Dataset>;
-let externalLoader: DatasetLoader | null = null;
-
-/** Lets a higher layer (experiments) plug in the catalog loader for real data sets. */
-export function setDatasetLoader(loader: DatasetLoader): void {
-  externalLoader = loader;
-}
-
 async function loadData(spec: DataSpec): Promise<Dataset> {
   if (spec.name === 'fl-blobs') {
     const per = spec.trainLimit ? Math.ceil(spec.trainLimit / 10) : 200;
     const perTest = spec.testLimit ? Math.ceil(spec.testLimit / 10) : 50;
     return flBlobs(per, perTest, 7);
   }
-  if (externalLoader) return externalLoader(spec);
   return loadDataset(spec.name, { trainLimit: spec.trainLimit, testLimit: spec.testLimit });
 }
 

@@ -66,13 +66,6 @@ export function weightsEqual(a: Weights, b: Weights): boolean {
   return true;
 }
 
-/** Largest absolute element-wise difference (for reports and tests). */
-export function maxAbsDiff(a: Weights, b: Weights): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) for (let j = 0; j < a[i].length; j++) m = Math.max(m, Math.abs(a[i][j] - b[i][j]));
-  return m;
-}
-
 /** Where weights are kept. JSON-serializable so a job can name its store. */
 export type StoreSpec = { kind: 'memory' } | { kind: 'file'; dir: string } | { kind: 'redis'; url: string };
 

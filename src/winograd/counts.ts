@@ -4,7 +4,7 @@
  * Conventions (stated in every table):
  * - Element-wise stage: multiplications in the Winograd domain (or the MACs of direct convolution),
  *   counted per output pixel per (input channel, output channel) pair, for an unbounded feature map
- *   (every tile full). This is the paper's convention (see the notes, B.4): OLA uses F(m×m, 3×3) tiles
+ *   (every tile full). This is the paper's convention (docs/winograd.md): OLA uses F(m×m, 3×3) tiles
  *   on each of ⌈K/3⌉² zero-padded 3×3 sub-filters; nested uses the same outer tile m1 = m.
  * - Transforms: multiplications by constants other than 0 and ±1, and additions, applied separably
  *   (rows, then columns). Nested transforms are counted as staged (outer stage on vectors of blocks,

@@ -30,10 +30,6 @@ export function toFloat64<T extends { data: FloatArray; shape: [number, number, 
   return { data: Float64Array.from(t.data), shape: [...t.shape] as [number, number, number, number] };
 }
 
-export function toFloat32<T extends { data: FloatArray; shape: [number, number, number, number] }>(t: T): { data: Float32Array; shape: [number, number, number, number] } {
-  return { data: Float32Array.from(t.data), shape: [...t.shape] as [number, number, number, number] };
-}
-
 /** Max |a − b| / max |b| and RMS(a − b) / RMS(b). */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; maxRel: number; rms: number; rmsRel: number } {
   if (a.length !== b.length) throw new RangeError(`length mismatch ${a.length} vs ${b.length}`);

@@ -1,5 +1,5 @@
 /**
- * Real (trained) large-kernel filters for the numerical-error study (issue 6, item 4).
+ * Real (trained) large-kernel filters for the numerical-error study (`accelab winograd error --checkpoint`).
  *
  * - `buildLargeKernelCnn`: a small sequential CNN with K×K convolutions (default 9×9):
  *   conv K×K 16 'same' relu → maxpool 2 → conv K×K 32 'same' relu → maxpool 2 → flatten → dense(10)

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
-import { BENCHMARKS, REGISTRY, SECTIONS, STUDIES, studyRegistry, summarize, TOUR_STEPS } from '../../src/cli/studies/index.js';
+import { BENCHMARKS, REGISTRY, SECTIONS, STUDIES, type StudyResult, studyRegistry, summarize, TOUR_STEPS } from '../../src/cli/studies/index.js';
 import { type AnyStudy, defineStudy } from '../../src/cli/studies/study.js';
 import { runCharacterize, runCost } from '../../src/experiments/cim.js';
 import { kernelRange, runWinograd } from '../../src/experiments/winograd.js';
@@ -101,4 +101,21 @@ test('a study name, result kind or tour step used twice is an error naming both'
   assert.throws(() => studyRegistry([twin('a', 'x', 'a'), twin('b', 'x', 'b')]), /result kind 'x' of study 'b' is already registered by study 'a'/);
   assert.throws(() => studyRegistry([twin('a', 'tour', 'a')]), /result kind 'tour' of study 'a' is already registered by the tour/);
   assert.throws(() => studyRegistry([twin('a', 'x', 'engine')]), /tour step 'engine' of study 'a' is already taken/);
+});
+
+test('the result union names every kind the studies write (checked by the compiler)', () => {
+  // A kind added to or removed from a study without updating this list fails to compile.
+  const kinds: Record<StudyResult['kind'], true> = {
+    train: true,
+    eval: true,
+    winograd: true,
+    'cim-characterize': true,
+    'cim-infer': true,
+    'cim-cost': true,
+    'cim-quick': true,
+    fl: true,
+    'fl-compare': true,
+    'fl-consistency': true,
+  };
+  assert.deepEqual(Object.keys(kinds).sort(), Object.keys(SECTIONS).filter((k) => k !== 'tour' && k !== 'engine').sort());
 });

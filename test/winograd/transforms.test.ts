@@ -10,7 +10,7 @@ test('default points follow 0, ±1, ±2, ±1/2, ±3, ±1/3 …', () => {
   );
 });
 
-test('F(3,3) from points 0, 1, −1, 2 matches the independently derived matrices in the notes', () => {
+test('F(3,3) from points 0, 1, −1, 2 matches independently derived matrices', () => {
   const f = cookToom(3, 3);
   const s = (m: Q[][]) => m.map((r) => r.map((v) => v.toString()));
   assert.deepEqual(s(f.AT), [
@@ -38,7 +38,7 @@ test('the exactness check detects a wrong transform', () => {
   assert.notEqual(checkExact(bad), null);
 });
 
-test('nested algorithms are exact and have the expected multiplication counts (notes B.4)', () => {
+test('nested algorithms are exact and have the expected multiplication counts', () => {
   const cases: [number, number, number, number][] = [
     // outer m1, r1, inner s, expected μ
     [2, 3, 3, 20],

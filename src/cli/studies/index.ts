@@ -19,9 +19,6 @@ export const STUDIES = [trainStudy, winogradStudy, cimStudy, flStudy] as const;
 /** Every result a study writes, discriminated by `kind`. */
 export type StudyResult = ResultOf<(typeof STUDIES)[number]>;
 
-/** Every result the application renders: the studies' and the tour's own (`tour`, `engine`). */
-export type AccelabResult = StudyResult | TourResult | EngineStepResult;
-
 function engineSummary(r: EngineStepResult): string {
   const e = r.engine;
   const data = r.datasets.map((d) => `${d.name} ${d.found ? 'found' : 'missing'}`).join(', ');

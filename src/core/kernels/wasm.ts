@@ -86,11 +86,8 @@ function channelsLastOnly(dataFormat: unknown, kernel: string): void {
  * ≤ 9 rows, which XNNPACK runs slowly; there the transposed im2col matrix is small, so
  * dW[(kh,kw,c), co] = colᵀ[(kh,kw,c), (n,oh,ow)] · dy[(n,oh,ow), co] as one untransposed matmul.
  */
-let IM2COL_MAX_ROWS = 32;
-/** Tuning hook for kernel benchmarks: the kh·kw·ci limit of the im2col filter-gradient path (0 disables it, except 1×1). */
-export function setIm2colRows(n: number): void {
-  IM2COL_MAX_ROWS = n;
-}
+/** The kh·kw·ci limit of the im2col filter-gradient path (1×1 filters always take it). */
+const IM2COL_MAX_ROWS = 32;
 
 function filterGradIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: WasmBackendLike): TensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
@@ -139,11 +136,8 @@ function filterGradIm2col(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.C
   return { dataId: out.dataId, shape: [KH, KW, C, CO], dtype: 'float32' };
 }
 
-/** Tuning hook: when the stride-1 filter gradient uses the swapped formulation (x as the filter). */
-let SWAPPED_FILTER_GRAD = (C: number, CO: number): boolean => C <= CO;
-export function setSwappedFilterGrad(f: (C: number, CO: number) => boolean): void {
-  SWAPPED_FILTER_GRAD = f;
-}
+/** When the stride-1 filter gradient uses the swapped formulation (x as the filter). */
+const SWAPPED_FILTER_GRAD = (C: number, CO: number): boolean => C <= CO;
 
 /**
  * Stride-1 filter gradient with the roles swapped: a Conv2D whose batch is CO (input dyᵀ

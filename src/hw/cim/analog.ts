@@ -5,11 +5,11 @@
  * line voltage: C·dV/dt = −I_u·f(V)·W(t), where W(t) is the (mismatch-weighted) number of cells
  * conducting. With G(V) = ∫_V^{V_PRE} dv / (V_u·f(v)) (V_u = I_u·T0/C, the "analog LSB") the
  * solution is G(V_end) = ∫W(t)dt/T0 — the total *cell-time* on the line in units of T0, whatever
- * the order or overlap of the pulses (notes §1 step 7). So a line is described by one number, its
+ * the order or overlap of the pulses. So a line is described by one number, its
  * cell-time τ, and its voltage is V = G⁻¹(τ). `LineModel` tabulates G and G⁻¹.
  *
  * f(V) = tri(V)·(1 + λ(V − V_PRE)) with tri(V) = min(1, (V/Vk)(2 − V/Vk)): channel-length
- * modulation above the knee, triode collapse below it (notes' non-ideality table).
+ * modulation above the knee, triode collapse below it (docs/cim.md, non-idealities).
  */
 
 export interface LineModelParams {

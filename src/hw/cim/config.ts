@@ -1,7 +1,7 @@
 /**
  * Configuration of the SRAM compute-in-memory macro model (arXiv 2307.05944 as reconstructed in
- * docs/cim.md and /work/shared/papers/paper-sram-cim.md). Every value has a default taken from the
- * notes' parameter table; every unknown of the paper is a named option.
+ * docs/cim.md). Every value has a documented default (docs/cim.md); every unknown of the paper is a
+ * named option.
  *
  * Units: volts, seconds, farads, amperes; "cell-time" is measured in units of T0 (one unit cell
  * conducting for one unit word-line time).
@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { validate } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 
-/** How the sign of a 4-b weight reaches the two bit lines (the MAC-folding hypotheses of the notes). */
+/** How the sign of a 4-b weight reaches the two bit lines (the MAC-folding hypotheses, docs/cim.md). */
 export const MAC_FOLDING_MODES = ['off', 'signed-split', 'sign-magnitude', 'range'] as const;
 export type MacFoldingMode = (typeof MAC_FOLDING_MODES)[number];
 
@@ -19,10 +19,8 @@ export const BOOSTED_CLIPPING_MODES = ['off', 'gain', 'wl-boost'] as const;
 export type BoostedClippingMode = (typeof BOOSTED_CLIPPING_MODES)[number];
 
 export const ADC_ALGORITHMS = ['binary-search', 'ramp'] as const;
-export type AdcAlgorithm = (typeof ADC_ALGORITHMS)[number];
 
 export const INPUT_ENCODINGS = ['pwm', 'pulse-count'] as const;
-export type InputEncoding = (typeof INPUT_ENCODINGS)[number];
 
 export const NonIdealitySchema = z
   .object({

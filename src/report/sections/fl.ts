@@ -45,7 +45,7 @@ function groupedBars(rows: { class: string; method: string; accuracy: number }[]
 
 // ---------------------------------------------------------------- PKD vs FedAvg: gains per seed
 
-/** The target: weak-class mean up by at least 5 pp at a cost of at most 0.5 pp overall accuracy. */
+/** PKD's target (docs/fl.md): weak-class mean up by at least 5 pp at a cost of at most 0.5 pp overall accuracy. */
 export const PKD_TARGET = { weakGain: 0.05, accuracyLoss: -0.005 } as const;
 
 /** One PKD setting on one seed minus the FedAvg run of the same seed (fractions, not pp). */
