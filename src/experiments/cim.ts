@@ -63,13 +63,13 @@ export function writeCharacterizeRun(dir: string, run: CimCharacterizeRun): void
   writeFileAtomic(
     join(dir, 'summary.csv'),
     toCsv(
-      ['variant', 'macFolding', 'boostedClipping', 'step', 'boost', 'rmsErrorLsb', 'rmsErrorMac', 'inlMaxLsb', 'dnlMaxLsb', 'marginMvPerLsb', 'typicalRmsErrorMac', 'typicalClipRate'],
+      ['variant', 'macFolding', 'boostedClipping', 'stepMac', 'boost', 'rmsErrorLsb', 'rmsErrorMac', 'inlMaxLsb', 'dnlMaxLsb', 'marginMvPerLsb', 'typicalRmsErrorMac', 'typicalClipRate'],
       vs.map((v) => [v.name, v.macFolding, v.boostedClipping, v.design.step, v.design.boost, v.rmsErrorLsb, v.rmsErrorMac, v.inlMaxLsb, v.dnlMaxLsb, v.marginMvPerLsb, v.typicalRmsErrorMac, v.typicalClipRate]),
     ),
   );
-  writeFileAtomic(join(dir, 'transfer.csv'), toCsv(['variant', 'mac', 'ideal', 'simulated', 'min', 'max'], vs.flatMap((v) => v.transfer.map((t) => [v.name, t.mac, t.ideal, t.simulated, t.min, t.max]))));
-  writeFileAtomic(join(dir, 'linearity.csv'), toCsv(['variant', 'code', 'inl', 'dnl'], vs.flatMap((v) => v.linearity.map((t) => [v.name, t.code, t.inl, t.dnl]))));
-  writeFileAtomic(join(dir, 'error-histogram.csv'), toCsv(['variant', 'error', 'count'], vs.flatMap((v) => v.errorHistogram.map((t) => [v.name, t.error, t.count]))));
+  writeFileAtomic(join(dir, 'transfer.csv'), toCsv(['variant', 'mac', 'idealCode', 'simulatedCode', 'minCode', 'maxCode'], vs.flatMap((v) => v.transfer.map((t) => [v.name, t.mac, t.ideal, t.simulated, t.min, t.max]))));
+  writeFileAtomic(join(dir, 'linearity.csv'), toCsv(['variant', 'code', 'inlLsb', 'dnlLsb'], vs.flatMap((v) => v.linearity.map((t) => [v.name, t.code, t.inl, t.dnl]))));
+  writeFileAtomic(join(dir, 'error-histogram.csv'), toCsv(['variant', 'errorLsb', 'count'], vs.flatMap((v) => v.errorHistogram.map((t) => [v.name, t.error, t.count]))));
   writeFileAtomic(join(dir, 'monte-carlo.csv'), toCsv(['variant', 'chip', 'rmsErrorLsb', 'inlMaxLsb', 'dnlMaxLsb'], vs.flatMap((v) => v.monteCarlo.map((t) => [v.name, t.chip, t.rmsErrorLsb, t.inlMaxLsb, t.dnlMaxLsb]))));
 }
 
@@ -360,7 +360,7 @@ export function mergeInferResults(parts: CimInferResult[], sweep: CimInferResult
 export function writeInferRun(dir: string, r: CimInferResult): void {
   writeJsonAtomic(join(dir, 'config.json'), r.config);
   writeJsonAtomic(join(dir, 'result.json'), r);
-  const cols = ['setting', 'macFolding', 'boostedClipping', 'noiseScale', 'accuracy', 'images', 'clipRate', 'seconds'];
+  const cols = ['setting', 'macFolding', 'boostedClipping', 'noiseScale', 'accuracy', 'images', 'clipRate', 'durationS'];
   const row = (a: AccuracyRow) => [a.setting, a.macFolding, a.boostedClipping, a.noiseScale, a.accuracy, a.images, a.clipRate, a.seconds];
   writeFileAtomic(join(dir, 'techniques.csv'), toCsv(cols, [r.enhanced, ...r.techniques].map(row)));
   writeFileAtomic(join(dir, 'noise-sweep.csv'), toCsv(cols, r.noiseSweep.map(row)));

@@ -198,7 +198,7 @@ export function writeWinogradRun(outDir: string, r: WinogradResult): void {
   writeFileAtomic(
     join(outDir, 'counts.csv'),
     toCsv(
-      ['kernel', 'direct', 'ola', 'nested', 'nestedMixed', 'olaOverNested', 'directOverNested', 'olaOverNestedMixed', 'olaOverNestedLayer', 'paper'],
+      ['kernel', 'directMulPerOutput', 'olaMulPerOutput', 'nestedMulPerOutput', 'nestedMixedMulPerOutput', 'olaOverNested', 'directOverNested', 'olaOverNestedMixed', 'olaOverNestedLayer', 'paper'],
       r.counts.rows.map((x) => [x.kernel, x.direct.mulPerOutput, x.ola.mulPerOutput, x.nested.mulPerOutput, x.nestedMixed.mulPerOutput, x.olaOverNested, x.directOverNested, x.olaOverNestedMixed, x.olaOverNestedLayer, x.paper]),
     ),
   );
