@@ -18,7 +18,7 @@ import { normalizationFor, train } from '../nn/train.js';
 import { type Workload, workloadFromModel, workloadMacs } from '../nn/workload.js';
 import { characterize, type CharacterizeResult } from '../hw/cim/characterize.js';
 import { BOOSTED_CLIPPING_MODES, idealize, MAC_FOLDING_MODES, type MacroConfig, MacroConfigSchema, macroConfig } from '../hw/cim/config.js';
-import { type CostResult, costParams, CostParamsSchema, estimateCost } from '../hw/cim/cost.js';
+import { type CostResult, costParams, CostParamsSchema, estimateCost, type NetworkCost, networkCost } from '../hw/cim/cost.js';
 import { designMacro } from '../hw/cim/macro.js';
 import { calibrateBoost, type LayerBoost, layerBoostMap, MappedNetwork, partialSumHistograms } from '../hw/cim/network.js';
 import { qatFineTune } from '../nn/qat.js';
@@ -134,6 +134,8 @@ export const InferConfigSchema = z
     qatEpochs: z.number().int().min(0).max(100).default(0),
     qatLr: z.number().positive().max(1).default(1e-4),
     qatBatch: z.number().int().min(1).max(1024).default(64),
+    /** Cost parameters for the per-layer energy and latency estimate of the fully enhanced setting. */
+    cost: CostParamsSchema.default({}),
     seed: z.number().int().min(0).default(1),
     dataDir: z.string().optional(),
   })
@@ -176,6 +178,8 @@ export interface CimInferResult {
   boostMode: 'auto' | 'fixed';
   /** Quantization-aware fine-tuning: whether it ran, and the float / ideal 4-bit accuracy (testLimit images) before and after. */
   qat: QatSummary;
+  /** ESTIMATE: energy and latency per image of the fully enhanced setting, per layer at its β, from the activity of the `enhanced` run; null when not evaluated. */
+  cost: NetworkCost | null;
 }
 
 export interface QatSummary {
@@ -286,9 +290,9 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
   const macsPerImage = workloadMacs(wl);
   if (o.accuraciesOnly) {
     const none: AccuracyRow = { setting: 'not evaluated', macFolding: 'off', boostedClipping: 'off', noiseScale: 1, accuracy: Number.NaN, images: 0, clipRate: 0, seconds: 0 };
-    return { kind: 'cim-infer', config, model: wl.name, dataset: ds.name, macsPerImage, macrosUsed: 0, floatAccuracy, ideal4bitAccuracy, enhanced: none, techniques: [], noiseSweep: [], ideal4bitSweepAccuracy, lossVsIdealPoints: Number.NaN, simulatedMacsPerSecond: 0, layerBoost: [], boostMode: config.boost === 'auto' ? 'auto' : 'fixed', qat: qatOff(config) };
+    return { kind: 'cim-infer', config, model: wl.name, dataset: ds.name, macsPerImage, macrosUsed: 0, floatAccuracy, ideal4bitAccuracy, enhanced: none, techniques: [], noiseSweep: [], ideal4bitSweepAccuracy, lossVsIdealPoints: Number.NaN, simulatedMacsPerSecond: 0, layerBoost: [], boostMode: config.boost === 'auto' ? 'auto' : 'fixed', qat: qatOff(config), cost: null };
   }
-  const evalMacro = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping'], noiseScale: number, set: EvalSet): AccuracyRow & { macros: number } => {
+  const evalMacro = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping'], noiseScale: number, set: EvalSet): AccuracyRow & { macros: number; cost: NetworkCost } => {
     const cfg: MacroConfig = { ...macro, macFolding: mf, boostedClipping: bc };
     const layerBoost = layerBoostMap(boostsFor(mf, bc));
     const mapped = new MappedNetwork(net, { kind: 'macro', config: cfg, seed: config.seed, noiseScale, layerBoost }, gemm);
@@ -296,12 +300,13 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     const acc = evaluateAccuracy((x, b) => mapped.forward(x, b), set, classes, config.batch, progress, `${mf}/${bc} ×${noiseScale}`);
     const seconds = (performance.now() - t0) / 1000;
     mapped.dispose();
-    return { setting: `folding ${mf}, boosted-clipping ${bc}`, macFolding: mf, boostedClipping: bc, noiseScale, accuracy: acc, images: set.count, clipRate: mapped.clipped / Math.max(1, mapped.conversions), seconds, macros: mapped.macros };
+    const cost = networkCost(mapped.activity(), set.count, costParams(config.cost));
+    return { setting: `folding ${mf}, boosted-clipping ${bc}`, macFolding: mf, boostedClipping: bc, noiseScale, accuracy: acc, images: set.count, clipRate: mapped.clipped / Math.max(1, mapped.conversions), seconds, macros: mapped.macros, cost };
   };
   const grid = techniqueGrid(macro);
   const full = grid[grid.length - 1];
   const enhancedRun = evalMacro(full.mf, full.bc, 1, test);
-  const { macros: macrosUsed, ...enhanced } = enhancedRun;
+  const { macros: macrosUsed, cost, ...enhanced } = enhancedRun;
   const noiseSweep: AccuracyRow[] = [];
   const levels = config.noiseLevels.includes(1) ? config.noiseLevels : [1, ...config.noiseLevels];
   for (const s of levels) {
@@ -310,7 +315,7 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
         noiseSweep.push(enhanced);
         continue;
       }
-      const { macros: _m, ...row } = evalMacro(g.mf, g.bc, s, sweep);
+      const { macros: _m, cost: _c, ...row } = evalMacro(g.mf, g.bc, s, sweep);
       noiseSweep.push(row);
     }
   }
@@ -333,6 +338,7 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     layerBoost: boostsFor(full.mf, full.bc),
     boostMode: config.boost === 'auto' ? 'auto' : 'fixed',
     qat: qatOff(config),
+    cost,
   };
 }
 
@@ -364,6 +370,10 @@ export function writeInferRun(dir: string, r: CimInferResult): void {
   const row = (a: AccuracyRow) => [a.setting, a.macFolding, a.boostedClipping, a.noiseScale, a.accuracy, a.images, a.clipRate, a.seconds];
   writeFileAtomic(join(dir, 'techniques.csv'), toCsv(cols, [r.enhanced, ...r.techniques].map(row)));
   writeFileAtomic(join(dir, 'noise-sweep.csv'), toCsv(cols, r.noiseSweep.map(row)));
+  if (r.cost) {
+    writeFileAtomic(join(dir, 'layer-cost.csv'), toCsv(['layer', 'boost', 'macros', 'conversionsPerImage', 'macsPerImage', 'energyPj', 'latencyS'], r.cost.layers.map((l) => [l.layer, l.boost, l.macros, l.conversions, l.macs, l.energyPj, l.latencyS])));
+    writeFileAtomic(join(dir, 'energy-actions.csv'), toCsv(['layer', 'component', 'action', 'count', 'energyPerActionPj', 'energyPj', 'source'], r.cost.energy.rows.map((a) => [a.layer, a.component, a.action, a.count, a.energyPerActionPj, a.energyPj, a.source])));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
  * is data; the models count actions). Every row is given at a reference technology node and
  * supply and scaled to the node/supply asked for:
  *
- *   E(node, V) = E_ref · (node / node_ref)^nodeExp · (V / V_ref)^2     (switched capacitance ∝ feature size)
+ *   E(node, V) = E_ref · (node / node_ref)^nodeExp · (V / V_ref)^vddExp   (switched capacitance ∝ feature size;
+ *                                                                          vddExp 2 for C·V², 1 for charge counted by the model)
  *   A(node)    = A_ref · (node / node_ref)^2
  *
  * Values are ESTIMATES from first-order circuit arithmetic (C·V²) and typical published magnitudes,
@@ -24,11 +25,17 @@ export interface EnergyRow {
   vdd: number;
   /** Exponent of the node scaling of energy (1: capacitance ∝ feature size; 0: node-independent). */
   nodeExp: number;
+  /**
+   * Exponent of the supply scaling of energy; default 2 (switched capacitance, C·V²). 1 for actions
+   * the model counts as charge (E = Q·V, Q already scaled by the model).
+   */
+  vddExp?: number;
   source: string;
 }
 
 export const ENERGY_TABLE: EnergyRow[] = [
   // SRAM CIM macro (src/hw/cim). 28 nm, 0.9 V reference.
+  { component: 'sram-cim', action: 'bit-line-charge-fc', energyPj: 0.0009, areaUm2: null, nodeNm: 28, vdd: 0.9, nodeExp: 0, vddExp: 1, source: 'E = Q·V_PRE: 1 fC drawn from the 0.9 V precharge supply; the model counts Q = C_BL·ΔV (its own C_BL, MAC and reference swing) restored by the precharge' },
   { component: 'sram-cim', action: 'wl-pulse-per-cell', energyPj: 0.00015, areaUm2: null, nodeNm: 28, vdd: 0.9, nodeExp: 1, source: 'C·V²: ~0.18 fF word-line wire + gate load per 6T cell at 0.9 V (estimate)' },
   { component: 'sram-cim', action: 'wl-driver-pulse', energyPj: 0.002, areaUm2: 1.5, nodeNm: 28, vdd: 0.9, nodeExp: 1, source: 'PWM word-line driver + pulse gating per row pulse (estimate)' },
   { component: 'sram-cim', action: 'comparator-decision', energyPj: 0.02, areaUm2: 12, nodeNm: 28, vdd: 0.9, nodeExp: 1, source: 'low-offset StrongARM latch (σ_os ≈ 0.5 mV needs a large input pair, ~20 fF switched): ~20 fJ per decision (estimate)' },
@@ -55,13 +62,36 @@ export function energyRow(component: string, action: string, table: readonly Ene
 /** Energy (pJ) of one action at a technology point. */
 export function energyPj(component: string, action: string, tech: TechPoint, table: readonly EnergyRow[] = ENERGY_TABLE): number {
   const r = energyRow(component, action, table);
-  return r.energyPj * (tech.nodeNm / r.nodeNm) ** r.nodeExp * (tech.vdd / r.vdd) ** 2;
+  return r.energyPj * (tech.nodeNm / r.nodeNm) ** r.nodeExp * (tech.vdd / r.vdd) ** (r.vddExp ?? 2);
 }
 
 /** Area (µm²) of one instance at a node (0 when the row has none). */
 export function areaUm2(component: string, action: string, tech: TechPoint, table: readonly EnergyRow[] = ENERGY_TABLE): number {
   const r = energyRow(component, action, table);
   return (r.areaUm2 ?? 0) * (tech.nodeNm / r.nodeNm) ** 2;
+}
+
+/** How many instances of a component a design holds; `action` names the table row whose area is used. */
+export interface InstanceCount {
+  layer: string;
+  component: string;
+  action: string;
+  count: number;
+}
+
+export interface AreaReport {
+  tech: TechPoint;
+  totalUm2: number;
+  rows: (InstanceCount & { areaPerInstanceUm2: number; areaUm2: number; source: string })[];
+}
+
+/** Area = Σ instances × table[component][action].areaUm2 at the node of `tech`. Every count must have a row. */
+export function priceArea(counts: readonly InstanceCount[], tech: TechPoint, table: readonly EnergyRow[] = ENERGY_TABLE): AreaReport {
+  const rows = counts.map((c) => {
+    const a = areaUm2(c.component, c.action, tech, table);
+    return { ...c, areaPerInstanceUm2: a, areaUm2: a * c.count, source: energyRow(c.component, c.action, table).source };
+  });
+  return { tech, totalUm2: rows.reduce((s, r) => s + r.areaUm2, 0), rows };
 }
 
 /**

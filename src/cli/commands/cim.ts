@@ -197,6 +197,7 @@ export function register(program: Command): void {
         `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${pct(r.ideal4bitSweepAccuracy, 2)}):`,
         ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${pct(s.accuracy, 2)}`),
         `boost β per layer (${r.boostMode === 'auto' ? `auto, clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images` : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ${b.boost}`).join(', ')}`,
+        ...(r.cost ? [`cost (ESTIMATE, ${r.cost.nodeNm} nm): ${(r.cost.energyPerImagePj / 1e3).toFixed(2)} nJ and ${(r.cost.latencyPerImageS * 1e6).toFixed(2)} µs per image, ${r.cost.topsPerW.toFixed(1)} TOPS/W`] : []),
         `simulated ${(r.simulatedMacsPerSecond / 1e6).toFixed(1)} M MACs/s`,
         ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
       ].join('\n'),

@@ -27,6 +27,10 @@ const BL = 1;
 const BLB = 2;
 /** Cell-time scale (multiple of x·T0) of each cell slot. */
 export const SLOT_SCALE = [1, 2, 4, 8, 1] as const;
+/** Largest input code (4-b unsigned inputs) and input/weight bits of the macro. */
+export const INPUT_CODE_MAX = 15;
+export const INPUT_BITS = 4;
+export const WEIGHT_BITS = 4;
 
 /** Derived design quantities of a macro configuration (all JSON-serializable). */
 export interface MacroDesign {
@@ -71,7 +75,7 @@ export function designMacro(c: MacroConfig): MacroDesign {
   const [weightMin, weightMax] = weightRange(c.macFolding);
   const twos = c.macFolding === 'off' || c.macFolding === 'range';
   const diffPerMac = twos ? 2 : 1;
-  const maxAbsMac = Math.max(-weightMin, weightMax) * 15 * n;
+  const maxAbsMac = Math.max(-weightMin, weightMax) * INPUT_CODE_MAX * n;
   const half = 2 ** (c.adcBits - 1);
   const stepFull = 2 ** Math.max(0, Math.ceil(Math.log2(maxAbsMac / half)));
   const step = Math.max(1, stepFull / effectiveBoost(c));
@@ -81,7 +85,7 @@ export function designMacro(c: MacroConfig): MacroDesign {
   const foldCodes = half / 2;
   // Worst-case per-line MAC cell-time: two's complement puts up to 15·x (+x bias) on one line;
   // sign routing puts at most |w|max·x there.
-  const lineWorst = (twos ? 16 : Math.max(-weightMin, weightMax)) * 15 * Math.ceil(n / groups);
+  const lineWorst = (twos ? 16 : Math.max(-weightMin, weightMax)) * INPUT_CODE_MAX * Math.ceil(n / groups);
   const overshoot = (c.adc === 'binary-search' ? half / 2 : 1) * refUnit;
   const foldSwing = groups > 1 ? 2 * foldCodes * refUnit : 0;
   const designCellTime = lineWorst / boost + overshoot + foldSwing;

@@ -15,6 +15,7 @@ import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { BoundNetwork, exactIntGemm, type IntGemmEngine, type IntGemmLayer, type LayerTile, type MatMulEngine, type MatMulOperand, plainMatMul, type QuantizedWorkload, type QuantLayer, type QuantLayerCapture, tiledEngine } from '../../nn/runtime/index.js';
 import { type MacFoldingMode, type MacroConfig, scaleNoise } from './config.js';
+import { addConversion, cellPulses, emptyActivity, type LayerActivity } from './cost.js';
 import { CELLS_PER_WEIGHT, cellLines, codeToMac, designMacro, inputTimes, MacroChip, SLOT_SCALE } from './macro.js';
 
 export type InferenceMode =
@@ -43,9 +44,10 @@ export interface CimStats {
 
 /**
  * The CIM macro as the runtime's integer GEMM: each layer tile on its own macro instance. Macro
- * instances draw their seeds in layer, row-tile, column-tile order; `tiles` records them per layer.
+ * instances draw their seeds in layer, row-tile, column-tile order; `tiles` records them per layer,
+ * `activity` the per-layer activity the cost model prices (cost.ts).
  */
-export function cimEngine(mode: Extract<InferenceMode, { kind: 'macro' }>, mm: MatMulEngine, stats: CimStats, tiles: Map<number, MacroTile[]>): IntGemmEngine {
+export function cimEngine(mode: Extract<InferenceMode, { kind: 'macro' }>, mm: MatMulEngine, stats: CimStats, tiles: Map<number, MacroTile[]>, activity: Map<number, LayerActivity>): IntGemmEngine {
   const rng = new Rng(mode.seed);
   const configFor = (L: QuantLayer): MacroConfig => {
     const beta = mode.layerBoost?.[L.opIndex];
@@ -88,8 +90,22 @@ export function cimEngine(mode: Extract<InferenceMode, { kind: 'macro' }>, mm: M
     tiles.set(L.opIndex, list);
     const d = chip.design;
     const half = 2 ** (chip.config.adcBits - 1);
+    const la = activity.get(L.opIndex) ?? { opIndex: L.opIndex, name: L.name, config: cfg, design: d, macs: 0, gemmRows: 0, macros: 0, activity: emptyActivity() };
+    activity.set(L.opIndex, la);
+    la.macros++;
+    const act = la.activity;
+    // Word-line cell pulses per unit input of each row of the tile (summed over its columns).
+    const rowCells = new Float64Array(kk);
+    for (let i = 0; i < kk; i++) for (let j = 0; j < cc; j++) rowCells[i] += cellPulses(w[i * cc + j], 1, cfg);
+    const pwm = cfg.inputEncoding === 'pwm';
     return {
       run(xt, m) {
+        if (t.r0 === 0 && t.c0 === 0) la.gemmRows += m;
+        la.macs += m * kk * cc;
+        for (let p = 0; p < m * kk; p++) {
+          const x = xt[p];
+          if (x > 0) act.wlCellPulses += rowCells[p % kk] * (pwm ? 1 : x);
+        }
         const gBL: Float32Array[] = [];
         const gBLB: Float32Array[] = [];
         const spans: (Float32Array | null)[] = [];
@@ -109,6 +125,7 @@ export function cimEngine(mode: Extract<InferenceMode, { kind: 'macro' }>, mm: M
             bl.set(y.subarray(r * 2 * cc, r * 2 * cc + cc), r * cc);
             blb.set(y.subarray(r * 2 * cc + cc, (r + 1) * 2 * cc), r * cc);
           }
+          for (let i = 0; i < y.length; i++) act.macCellTime += y[i];
           gBL.push(bl);
           gBLB.push(blb);
           spans.push(pre.span);
@@ -116,10 +133,18 @@ export function cimEngine(mode: Extract<InferenceMode, { kind: 'macro' }>, mm: M
         const codes = new Int32Array(m * cc);
         chip.convert(gBL, gBLB, spans, m, cc, 0, codes);
         const out = new Float32Array(m * cc);
-        for (let i = 0; i < codes.length; i++) {
-          const code = codes[i];
-          if (d.groups === 1 && (code >= half - 1 || code <= -half)) stats.clipped++;
-          out[i] = codeToMac(code, d);
+        for (let r = 0; r < m; r++) {
+          let slowest = 0;
+          for (let j = 0; j < cc; j++) {
+            const code = codes[r * cc + j];
+            if (d.groups === 1 && (code >= half - 1 || code <= -half)) stats.clipped++;
+            out[r * cc + j] = codeToMac(code, d);
+            // A ramp that ends on code c took c + 1 steps upward or −c steps downward (folds aside).
+            const steps = addConversion(act, cfg, d, Math.min(half, code >= 0 ? code + 1 : -code));
+            if (steps > slowest) slowest = steps;
+          }
+          act.cycles++;
+          act.adcSteps += slowest;
         }
         stats.conversions += m * cc;
         return out;
@@ -141,12 +166,13 @@ export class MappedNetwork {
   private readonly bound: BoundNetwork;
   private readonly stats: CimStats = { conversions: 0, clipped: 0, macros: 0 };
   private readonly macroTiles = new Map<number, MacroTile[]>();
+  private readonly layerActivity = new Map<number, LayerActivity>();
   private readonly layerGemms = new Map<number, IntGemmLayer>();
 
   constructor(net: QuantizedWorkload, mode: InferenceMode, mm: MatMulEngine = plainMatMul) {
     this.net = net;
     this.mode = mode;
-    const engine = mode.kind === 'ideal' ? exactIntGemm(mm) : cimEngine(mode, mm, this.stats, this.macroTiles);
+    const engine = mode.kind === 'ideal' ? exactIntGemm(mm) : cimEngine(mode, mm, this.stats, this.macroTiles, this.layerActivity);
     // Keep each layer's prepared product so `layerMacs` can run one layer alone.
     this.bound = new BoundNetwork(net, {
       prepare: (L) => {
@@ -170,6 +196,11 @@ export class MappedNetwork {
 
   dispose(): void {
     this.bound.dispose();
+  }
+
+  /** Per-layer activity so far (macro mode only), for `networkCost`. */
+  activity(): LayerActivity[] {
+    return [...this.layerActivity.values()];
   }
 
   /** The macro tiles of a layer (macro mode only): row/column ranges and the macro instance. */

@@ -187,6 +187,16 @@ export function cimInferSection(r: CimInferResult): ReportSection {
             },
           ]
         : []),
+      ...(r.cost
+        ? [
+            {
+              title: `Energy and latency per image by layer (ESTIMATE at ${r.cost.nodeNm} nm; ${f2(r.cost.energyPerImagePj / 1e3)} nJ, ${f2(r.cost.latencyPerImageS * 1e6)} µs, ${f2(r.cost.topsPerW)} TOPS/W)`,
+              columns: ['layer', 'β', 'macros', 'conversions', 'MACs', 'energy (pJ)', 'latency (µs)'],
+              rows: r.cost.layers.map((l) => [l.layer, l.boost, l.macros, Math.round(l.conversions), Math.round(l.macs), f2(l.energyPj), f3(l.latencyS * 1e6)]),
+              note: 'Action counts measured during the fully enhanced run (word-line pulses, bit-line charge, ADC steps, comparator decisions, digital adds), priced by the sram-cim rows of src/hw/energy.ts; each layer at its own β. Layers run one after the other, the tiles of a layer in parallel.',
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -217,6 +227,15 @@ export function cimCostSection(run: CimCostRun): ReportSection {
         rows: run.variants.map((v) => [v.macFolding, v.boostedClipping, round(v.energyPerConversionFj, 2), round(v.energyPerMacFj, 3), round(v.latencyNs, 2), round(v.gops, 2), round(v.topsPerW, 2), round(v.topsPerWBinary, 2), round(v.topsPerMm2, 2)]),
         note: `Paper: ${r.paperTopsPerW} TOPS/W (conditions not retrieved).`,
       },
+      ...(r.energy
+        ? [
+            {
+              title: `Action counts per conversion and their price (configured macro, ${r.energy.tech.nodeNm} nm, ${r.energy.tech.vdd} V)`,
+              columns: ['component', 'action', 'count per conversion', 'fJ per action', 'fJ per conversion', 'source'],
+              rows: r.energy.rows.map((a) => [a.component, a.action, f3(a.count / r.conversions), f3(a.energyPerActionPj * 1e3), f2((a.energyPj * 1e3) / r.conversions), a.source]),
+            },
+          ]
+        : []),
     ],
   };
 }
