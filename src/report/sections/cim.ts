@@ -190,9 +190,9 @@ export function cimInferSection(r: CimInferResult): ReportSection {
       ...(r.cost
         ? [
             {
-              title: `Energy and latency per image by layer (ESTIMATE at ${r.cost.nodeNm} nm; ${f2(r.cost.energyPerImagePj / 1e3)} nJ, ${f2(r.cost.latencyPerImageS * 1e6)} µs, ${f2(r.cost.topsPerW)} TOPS/W)`,
+              title: `Energy and latency per image by layer (ESTIMATE at ${r.cost.nodeNm} nm; ${round(r.cost.energyPerImagePj / 1e3, 2)} nJ, ${round(r.cost.latencyPerImageS * 1e6, 2)} µs, ${round(r.cost.topsPerW, 2)} TOPS/W)`,
               columns: ['layer', 'β', 'macros', 'conversions', 'MACs', 'energy (pJ)', 'latency (µs)'],
-              rows: r.cost.layers.map((l) => [l.layer, l.boost, l.macros, Math.round(l.conversions), Math.round(l.macs), f2(l.energyPj), f3(l.latencyS * 1e6)]),
+              rows: r.cost.layers.map((l) => [l.layer, l.boost, l.macros, Math.round(l.conversions), Math.round(l.macs), round(l.energyPj, 2), round(l.latencyS * 1e6, 3)]),
               note: 'Action counts measured during the fully enhanced run (word-line pulses, bit-line charge, ADC steps, comparator decisions, digital adds), priced by the sram-cim rows of src/hw/energy.ts; each layer at its own β. Layers run one after the other, the tiles of a layer in parallel.',
             },
           ]
@@ -232,7 +232,7 @@ export function cimCostSection(run: CimCostRun): ReportSection {
             {
               title: `Action counts per conversion and their price (configured macro, ${r.energy.tech.nodeNm} nm, ${r.energy.tech.vdd} V)`,
               columns: ['component', 'action', 'count per conversion', 'fJ per action', 'fJ per conversion', 'source'],
-              rows: r.energy.rows.map((a) => [a.component, a.action, f3(a.count / r.conversions), f3(a.energyPerActionPj * 1e3), f2((a.energyPj * 1e3) / r.conversions), a.source]),
+              rows: r.energy.rows.map((a) => [a.component, a.action, round(a.count / r.conversions, 3), round(a.energyPerActionPj * 1e3, 3), round((a.energyPj * 1e3) / r.conversions, 2), a.source]),
             },
           ]
         : []),
