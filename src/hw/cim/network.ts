@@ -13,7 +13,7 @@
  */
 import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { BoundNetwork, exactIntGemm, type IntGemmEngine, type IntGemmLayer, type LayerTile, type MatMulEngine, type MatMulOperand, plainMatMul, type QuantizedWorkload, type QuantLayer, type QuantLayerCapture, tiledEngine } from '../../nn/runtime/index.js';
+import { BoundNetwork, exactIntGemm, type IntGemmEngine, type IntGemmLayer, type LayerTile, type MatMulEngine, type MatMulOperand, plainMatMul, type QuantizedWorkload, type QuantLayer, type QuantLayerCapture, subMatrix, tiledEngine } from '../../nn/runtime/index.js';
 import { type MacFoldingMode, type MacroConfig, scaleNoise } from './config.js';
 import { addConversion, cellPulses, emptyActivity, type LayerActivity } from './cost.js';
 import { CELLS_PER_WEIGHT, cellLines, codeToMac, designMacro, inputTimes, MacroChip, SLOT_SCALE } from './macro.js';
@@ -30,7 +30,7 @@ export type InferenceMode =
     };
 
 /** One macro instance holding a tile, with its row groups' [A_BL | A_BLB] (and PWM edge) operands. */
-interface MacroTile extends LayerTile {
+export interface MacroTile extends LayerTile {
   chip: MacroChip;
   groups: { g0: number; g1: number; lines: MatMulOperand; edges: MatMulOperand | null }[];
 }
@@ -111,8 +111,7 @@ export function cimEngine(mode: Extract<InferenceMode, { kind: 'macro' }>, mm: M
         const spans: (Float32Array | null)[] = [];
         for (const g of groups) {
           const gk = g.g1 - g.g0;
-          const xs = G === 1 ? xt : new Float32Array(m * gk);
-          if (G > 1) for (let r = 0; r < m; r++) xs.set(xt.subarray(r * kk + g.g0, r * kk + g.g1), r * gk);
+          const xs = G === 1 ? xt : subMatrix(xt, kk, 0, m, g.g0, g.g1);
           const pre = inputTimes(xs, m, gk, chip.config);
           const y = mm.run(xs, m, gk, g.lines);
           if (g.edges) {
@@ -320,8 +319,7 @@ export function partialSumHistograms(
     hs.forEach((handle, t) => {
       const r0 = t * rows;
       const kk = Math.min(L.k, r0 + rows) - r0;
-      const xs = new Float32Array(m * kk);
-      for (let r = 0; r < m; r++) xs.set(q.subarray(r * L.k + r0, r * L.k + r0 + kk), r * kk);
+      const xs = subMatrix(q, L.k, 0, m, r0, r0 + kk);
       const y = gemm.run(xs, m, kk, handle);
       for (let i = 0; i < y.length; i++) {
         const v = Math.round(y[i]);
@@ -338,8 +336,7 @@ export function partialSumHistograms(
         const worst = new Float32Array(m * L.n);
         for (const g of lm.tiles[t]) {
           const gk = g.g1 - g.g0;
-          const xg = new Float32Array(m * gk);
-          for (let r = 0; r < m; r++) xg.set(q.subarray(r * L.k + r0 + g.g0, r * L.k + r0 + g.g1), r * gk);
+          const xg = subMatrix(q, L.k, 0, m, r0 + g.g0, r0 + g.g1);
           const z = gemm.run(xg, m, gk, g.h);
           for (let r = 0; r < m; r++)
             for (let j = 0; j < L.n; j++) {
