@@ -1,7 +1,7 @@
 /**
  * Number formatting for report sections and console summaries: percentages, signed differences,
  * rounded table cells. Every section and command formats through these, so one idea reads the same
- * everywhere ("85.1 %", "+2.1 %", "−1.5 %").
+ * everywhere ("85.1 %", "+2.1 %", "−1.5 %", "+1.2 pp").
  */
 
 /** Shown for a missing value (null, undefined or NaN). */
@@ -28,10 +28,10 @@ export function signedPercent(percent: number | null | undefined, digits = 1): s
   return s === MISSING ? s : `${s} %`;
 }
 
-/** A difference of two fractions in percentage points: `points(0.012) === '+1.2 pts'`. */
+/** A difference of two fractions in percentage points: `points(0.012) === '+1.2 pp'`. */
 export function points(fractionDiff: number | null | undefined, digits = 1): string {
   const s = missing(fractionDiff) ? MISSING : signed(100 * fractionDiff, digits);
-  return s === MISSING ? s : `${s} pts`;
+  return s === MISSING ? s : `${s} pp`;
 }
 
 /** A number rounded to `digits` decimals for a table cell (stays a number); missing → null. */

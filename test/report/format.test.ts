@@ -12,8 +12,8 @@ test('percentages, signed values and points', () => {
   assert.equal(signed(Number.POSITIVE_INFINITY), MISSING);
   assert.equal(signedPercent(2.13), '+2.1 %');
   assert.equal(signedPercent(null), MISSING);
-  assert.equal(points(0.012), '+1.2 pts');
-  assert.equal(points(-0.0251, 2), '−2.51 pts');
+  assert.equal(points(0.012), '+1.2 pp');
+  assert.equal(points(-0.0251, 2), '−2.51 pp');
   assert.equal(points(Number.NaN), MISSING);
 });
 

@@ -8,7 +8,7 @@ import { runCharacterize, runCost, runInfer, writeCharacterizeRun, writeInferRun
 import { ADC_ALGORITHMS, BOOSTED_CLIPPING_MODES, INPUT_ENCODINGS, MAC_FOLDING_MODES } from '../../hw/cim/config.js';
 import { writeRunReport } from '../run-report.js';
 import { type CommonOptions, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
-import { pct } from '../../report/format.js';
+import { pct, points } from '../../report/format.js';
 
 interface MacroFlags extends CommonOptions {
   config?: string;
@@ -193,7 +193,7 @@ export function register(program: Command): void {
         ...(r.qat.ran
           ? [`  QAT ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} images (lr ${r.qat.lr}, ${r.qat.seconds.toFixed(0)} s): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0, 2)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0, 2)}, float ${pct(r.qat.floatAccuracyBefore ?? 0, 2)} → ${pct(r.qat.floatAccuracyAfter ?? 0, 2)}`]
           : []),
-        `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${pct(r.enhanced.accuracy, 2)}  (loss ${r.lossVsIdealPoints.toFixed(2)} pts vs ideal 4-bit)`,
+        `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${pct(r.enhanced.accuracy, 2)}  (${points(r.enhanced.accuracy - r.ideal4bitAccuracy, 2)} vs ideal 4-bit)`,
         `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${pct(r.ideal4bitSweepAccuracy, 2)}):`,
         ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${pct(s.accuracy, 2)}`),
         `boost β per layer (${r.boostMode === 'auto' ? `auto, clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images` : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ${b.boost}`).join(', ')}`,

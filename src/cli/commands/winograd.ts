@@ -14,7 +14,7 @@ import { loadTrainedFilters, trainedExtraFilters, trainFiltersCheckpoint, type F
 import { checkExact, cookToom, nestedAlgorithm } from '../../winograd/transforms.js';
 import { writeRunReport } from '../run-report.js';
 import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
-import { signedPercent } from '../../report/format.js';
+import { pct, signedPercent } from '../../report/format.js';
 
 interface WinoFlags extends CommonOptions {
   kernels?: string;
@@ -163,7 +163,7 @@ export function register(program: Command): void {
     emit(o, { ...s, checkpoint: dir, backend: info.backend }, () =>
       [
         s.fallbackReason ? `note: ${s.fallbackReason}; trained on synthetic-gray instead` : '',
-        `${s.model} on ${s.dataset} (${s.trainCount} train / ${s.testCount} test images), ${s.epochs} epoch(s), batch ${s.batch}, Adam ${s.lr}: train loss ${s.trainLoss.toFixed(3)}, test accuracy ${(100 * s.testAccuracy).toFixed(1)} % in ${s.trainSeconds.toFixed(0)} s (${info.backend})`,
+        `${s.model} on ${s.dataset} (${s.trainCount} train / ${s.testCount} test images), ${s.epochs} epoch(s), batch ${s.batch}, Adam ${s.lr}: train loss ${s.trainLoss.toFixed(3)}, test accuracy ${pct(s.testAccuracy)} in ${s.trainSeconds.toFixed(0)} s (${info.backend})`,
         `checkpoint ${dir}`,
         `next: accelab winograd error --kernels 9 --checkpoint ${o.out}`,
       ]
