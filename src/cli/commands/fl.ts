@@ -50,7 +50,6 @@ interface FlFlags extends CommonOptions {
   variants?: string;
 }
 
-
 function addRunFlags(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'YAML/JSON file with the options (flags override it); see configs/fl/')
