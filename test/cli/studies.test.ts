@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import { Command } from 'commander';
 import { BENCHMARKS, REGISTRY, SECTIONS, STUDIES, type StudyResult, studyRegistry, summarize, TOUR_STEPS } from '../../src/cli/studies/index.js';
 import { type AnyStudy, defineStudy } from '../../src/cli/studies/study.js';
+import { initEngine } from '../../src/core/engine.js';
 import { runCharacterize, runCost } from '../../src/experiments/cim.js';
+import { runFlExperiment } from '../../src/experiments/fl.js';
 import { kernelRange, runWinograd } from '../../src/experiments/winograd.js';
 import { buildSections } from '../../src/report/sections/index.js';
 import { benchmarks } from '../../bench/registry.js';
@@ -118,4 +120,11 @@ test('the result union names every kind the studies write (checked by the compil
     'fl-consistency': true,
   };
   assert.deepEqual(Object.keys(kinds).sort(), Object.keys(SECTIONS).filter((k) => k !== 'tour' && k !== 'engine').sort());
+});
+
+test('the FL summary names the method, accuracy and weak classes', async () => {
+  await initEngine('cpu');
+  const r = await runFlExperiment({ dataset: 'fl-blobs', model: 'fl-mlp', clients: 2, rounds: 2, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 300, testLimit: 100 }, { executor: { kind: 'inprocess' } });
+  const s = summarize(r) ?? '';
+  assert.match(s, /^fedavg on fl-blobs, 2 clients, 2 rounds: accuracy \d+\.\d %, discrepancy \d+\.\d %, weak classes .+ \(mean (\d+\.\d %|–)\)$/);
 });
