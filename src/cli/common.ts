@@ -3,7 +3,7 @@
  * Commands parse flags into typed config objects (validated with zod) and call library functions.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice, initEngine, parseBackendChoice, type EngineInfo } from '../core/engine.js';
+import { BACKEND_CHOICES, type BackendChoice, initEngine, NATIVE_CHOICES, parseBackendChoice, parseNativeChoice, type EngineInfo } from '../core/engine.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { terminalProgress } from './progress.js';
 
@@ -12,6 +12,7 @@ export interface CommonOptions {
   seed?: number;
   out?: string;
   backend?: string;
+  native?: string;
 }
 
 export function intArg(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) {
@@ -32,7 +33,7 @@ export function floatArg(name: string, min = -Infinity, max = Infinity) {
   };
 }
 
-/** Adds --json, --seed, --out and --backend. */
+/** Adds --json, --seed, --out, --backend and --native. */
 export function withCommon(cmd: Command, opts: { out?: boolean; seed?: boolean; backend?: boolean } = {}): Command {
   cmd.option('--json', 'print machine-readable JSON on stdout');
   if (opts.seed !== false) cmd.option('--seed <n>', 'random seed (same seed, same result)', intArg('--seed', 0), 1);
@@ -41,13 +42,20 @@ export function withCommon(cmd: Command, opts: { out?: boolean; seed?: boolean; 
     cmd.addOption(
       new Option('--backend <name>', 'numeric backend (default: ACCELAB_BACKEND or auto)').choices(BACKEND_CHOICES as string[]),
     );
+    cmd.addOption(
+      new Option('--native <mode>', 'native BLAS kernels on wasm: auto, on (required) or off (default: ACCELAB_NATIVE or auto)').choices(
+        NATIVE_CHOICES as string[],
+      ),
+    );
   }
   return cmd;
 }
 
 export async function startEngine(o: CommonOptions): Promise<EngineInfo> {
   const choice: BackendChoice = parseBackendChoice(o.backend ?? process.env.ACCELAB_BACKEND);
-  return initEngine(choice);
+  // Worker threads started later read the choice from the environment.
+  if (o.native !== undefined) process.env.ACCELAB_NATIVE = o.native;
+  return initEngine(choice, { native: parseNativeChoice(o.native ?? process.env.ACCELAB_NATIVE) });
 }
 
 /** Progress bar unless --json (stdout must stay clean) or output is not a terminal. */

@@ -4,14 +4,15 @@
  * (args, ctx) and posts back the result or the error message.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type BackendChoice, initEngine, parseBackendChoice } from './engine.js';
+import { type BackendChoice, initEngine, parseBackendChoice, parseNativeChoice } from './engine.js';
 import type { JobContext, WorkerReply, WorkerRequest } from './executor.js';
 
 const port = parentPort;
 if (!port) throw new Error('executor-worker must run in a worker thread');
 
-const data = workerData as { backend: string; index: number };
-const engine: Promise<unknown> = data.backend === 'none' ? Promise.resolve(null) : initEngine(parseBackendChoice(data.backend) as BackendChoice);
+const data = workerData as { backend: string; native: string; index: number };
+const engine: Promise<unknown> =
+  data.backend === 'none' ? Promise.resolve(null) : (async () => initEngine(parseBackendChoice(data.backend) as BackendChoice, { native: parseNativeChoice(data.native) }))();
 // An engine failure is reported with each job (below), not as an unhandled rejection.
 engine.catch(() => {});
 

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import type { BackendChoice } from './engine.js';
+import type { BackendChoice, NativeChoice } from './engine.js';
 import { ConfigError, JobError } from './errors.js';
 
 export interface JobSpec<A = unknown> {
@@ -41,6 +41,8 @@ export interface ExecutorOptions {
   workers?: number;
   /** Numeric backend each worker starts (default: ACCELAB_BACKEND or auto). 'none' skips the engine. */
   backend?: BackendChoice | 'none';
+  /** Native BLAS kernels in each worker's engine (default: ACCELAB_NATIVE or auto). */
+  native?: NativeChoice;
   /** Per-worker V8 heap limits (e.g. { maxOldGenerationSizeMb: 2048 }). */
   resourceLimits?: ResourceLimits;
   /** Kill a job's worker after this many ms (default: no limit). */
@@ -148,7 +150,11 @@ export class Executor {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL, {
-      workerData: { backend: this.opts.backend ?? process.env.ACCELAB_BACKEND ?? 'auto', index: this.nextIndex },
+      workerData: {
+        backend: this.opts.backend ?? process.env.ACCELAB_BACKEND ?? 'auto',
+        native: this.opts.native ?? process.env.ACCELAB_NATIVE ?? 'auto',
+        index: this.nextIndex,
+      },
       resourceLimits: this.opts.resourceLimits,
       stdout: false,
       stderr: false,

@@ -1,12 +1,15 @@
 /**
  * The project's wasm training kernels against the stock tfjs `cpu` backend (the reference twin).
- * Inputs are seeded random arrays; each kernel runs once on 'cpu' and once on 'wasm' in the same
+ * Inputs are seeded random arrays; each kernel runs once on 'cpu' and on 'wasm' in the same
  * process (tf.setBackend switches; the wasm backend keeps the project kernels registered by
- * initEngine). Error measure: max |wasm − cpu| / max |cpu| over the whole output tensor.
+ * initEngine). Where the native BLAS kernels are in use, every wasm run is done twice: native on
+ * and native off (setNativeEnabled), so both paths are checked against cpu; with ACCELAB_NATIVE=0
+ * only the wasm path runs. Error measure: max |wasm − cpu| / max |cpu| over the whole output tensor.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/core/engine.js';
+import { NATIVE_KERNELS, nativeKernelCalls, setNativeEnabled } from '../../src/core/kernels/native.js';
 import { Rng } from '../../src/core/rng.js';
 import { batchNormForwardOps, batchNormGradOps, fastBatchNormalization } from '../../src/core/kernels/batchnorm.js';
 import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL } from '../../src/core/kernels/wasm.js';
@@ -47,13 +50,24 @@ function relErr(a: Arr, ref: Arr): number {
   return maxRef === 0 ? maxDiff : maxDiff / maxRef;
 }
 
-/** Runs on both backends, checks the error, returns it (for the log line). */
+/** wasm paths under test: native BLAS kernels on and off where they are in use, else wasm only. */
+let PATHS: ('native' | 'wasm')[] = ['wasm'];
+
+/** Runs on cpu and on each wasm path, checks the errors, returns the largest (for the log line). */
 function check(kernel: string, inputs: Record<string, Arr>, attrs: object, label: string): number {
   const ref = run('cpu', kernel, inputs, attrs);
-  const got = run('wasm', kernel, inputs, attrs);
-  const e = relErr(got, ref);
-  assert.ok(Number.isFinite(e) && e <= TOL, `${kernel} ${label}: relative error ${e} > ${TOL}`);
-  return e;
+  let worst = 0;
+  try {
+    for (const path of PATHS) {
+      setNativeEnabled(path === 'native');
+      const e = relErr(run('wasm', kernel, inputs, attrs), ref);
+      assert.ok(Number.isFinite(e) && e <= TOL, `${kernel} ${label} (${path}): relative error ${e} > ${TOL}`);
+      worst = Math.max(worst, e);
+    }
+  } finally {
+    setNativeEnabled(true);
+  }
+  return worst;
 }
 
 const errors: Record<string, number> = {};
@@ -88,6 +102,14 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 6, 6], k: [5, 3], co: 12, s: 1, pad: 'same' },
   // Stride 1 with C > CO (conv formulation).
   { x: [2, 7, 7, 16], k: [3, 3], co: 8, s: 1, pad: 'same' },
+  // 1×1 stride 1 with many channels (native: no im2col), and 1×1 stride 2 (a ResNet projection).
+  { x: [3, 5, 4, 24], k: [1, 1], co: 10, s: 1, pad: 'same' },
+  { x: [2, 8, 8, 16], k: [1, 1], co: 32, s: 2, pad: 'valid' },
+  // 3×3 stride 2 'same' on an even size (uneven padding: 0 before, 1 after) and on an odd size.
+  { x: [2, 8, 8, 16], k: [3, 3], co: 32, s: 2, pad: 'same' },
+  { x: [2, 9, 7, 16], k: [3, 3], co: 12, s: 2, pad: 'same' },
+  // Larger than one native im2col block (several blocks, accumulation across blocks).
+  { x: [4, 34, 34, 32], k: [3, 3], co: 16, s: 1, pad: 'same' },
 ];
 
 function convOut(c: ConvCase, depthwiseMul?: number): number[] {
@@ -98,10 +120,38 @@ function convOut(c: ConvCase, depthwiseMul?: number): number[] {
 
 describe('project wasm kernels vs the cpu backend', () => {
   before(async () => {
-    await initEngine('wasm');
+    const info = await initEngine('wasm');
+    if (info.native.enabled) PATHS = ['native', 'wasm'];
+    else console.log(`# native BLAS kernels not tested here: ${info.native.reason}`);
+    if (process.env.ACCELAB_NATIVE_BUILD === 'require' && process.env.ACCELAB_NATIVE !== '0') {
+      assert.ok(info.native.enabled, `ACCELAB_NATIVE_BUILD=require but the native path is off: ${info.native.reason}`);
+    }
   });
   after(() => {
     tf.setBackend('wasm');
+  });
+
+  it('Conv2D and FusedConv2D (bias, relu)', () => {
+    const rng = new Rng(11);
+    for (const c of CONV_CASES) {
+      const f = rand(rng, [c.k[0], c.k[1], c.x[3], c.co]);
+      const x = rand(rng, c.x);
+      note('Conv2D', check('Conv2D', { x, filter: f }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: 1 }, JSON.stringify(c)));
+      const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+      note('FusedConv2D', check('FusedConv2D', { x, filter: f, bias: rand(rng, [c.co]) }, attrs, JSON.stringify(c)));
+      note('FusedConv2D', check('FusedConv2D', { x, filter: f }, { ...attrs, activation: 'linear' }, `${JSON.stringify(c)} no bias`));
+    }
+    // Explicit uneven padding; an unsupported activation (falls through on the native path).
+    const pad = [
+      [0, 0],
+      [2, 0],
+      [1, 3],
+      [0, 0],
+    ];
+    const x = rand(rng, [2, 9, 8, 8]);
+    const f = rand(rng, [3, 3, 8, 5]);
+    note('Conv2D', check('Conv2D', { x, filter: f }, { strides: 2, pad, dataFormat: 'NHWC', dilations: 1 }, 'explicit pad'));
+    note('FusedConv2D', check('FusedConv2D', { x, filter: f, bias: rand(rng, [5]) }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'elu' }, 'elu'));
   });
 
   it('Conv2DBackpropFilter', () => {
@@ -304,12 +354,20 @@ describe('project wasm kernels vs the cpu backend', () => {
       // a·bᵀ with a large b (computed as (b·aᵀ)ᵀ), rank 3 and rank 2.
       { a: [1, 4, 6], b: [1, 50, 6], tA: false, tB: true },
       { a: [3, 8], b: [40, 8], tA: false, tB: true },
+      // Rank 2 in every transpose combination; batched rank 4; one operand broadcast over the batch.
+      { a: [9, 12], b: [12, 7], tA: false, tB: false },
+      { a: [12, 9], b: [7, 12], tA: true, tB: true },
+      { a: [2, 3, 5, 4], b: [2, 3, 4, 6], tA: false, tB: false },
+      { a: [2, 3, 4, 5], b: [2, 3, 6, 4], tA: true, tB: true },
+      { a: [1, 6, 5], b: [4, 5, 3], tA: false, tB: false },
+      { a: [4, 5, 6], b: [1, 3, 5], tA: true, tB: true },
     ];
     for (const c of cases) {
       const inputs = { a: rand(rng, c.a), b: rand(rng, c.b) };
       note('BatchMatMul', check('BatchMatMul', inputs, { transposeA: c.tA, transposeB: c.tB }, JSON.stringify(c)));
       if (c.a[0] === c.b[0]) {
-        const n = c.tB ? c.b[1] : c.b[2];
+        const r = c.b.length;
+        const n = c.tB ? c.b[r - 2] : c.b[r - 1];
         const fused = { ...inputs, bias: rand(rng, [n]) };
         note('_FusedMatMul', check('_FusedMatMul', fused, { transposeA: c.tA, transposeB: c.tB, activation: 'relu' }, JSON.stringify(c)));
       }
@@ -396,7 +454,7 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
-  it('a full training step on wasm matches cpu and leaks no tensors', () => {
+  it('a full training step on wasm (each path) matches cpu and leaks no tensors', () => {
     const build = (): tf.LayersModel => {
       const m = tf.sequential();
       m.add(tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
@@ -416,8 +474,9 @@ describe('project wasm kernels vs the cpu backend', () => {
     for (let i = 0; i < 4; i++) labels[i * 5 + rng.int(5)] = 1;
     const losses: Record<string, number[]> = {};
     const counts: number[] = [];
-    for (const backend of ['cpu', 'wasm']) {
-      tf.setBackend(backend);
+    for (const backend of ['cpu', ...PATHS]) {
+      tf.setBackend(backend === 'cpu' ? 'cpu' : 'wasm');
+      setNativeEnabled(backend === 'native');
       const model = build();
       const opt = tf.train.sgd(0.1);
       const x = tf.tensor4d(xa.data, [4, 8, 8, 3]);
@@ -427,21 +486,34 @@ describe('project wasm kernels vs the cpu backend', () => {
         const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
         losses[backend].push(cost!.dataSync()[0]);
         cost!.dispose();
-        if (backend === 'wasm') counts.push(tf.memory().numTensors);
+        if (backend !== 'cpu') counts.push(tf.memory().numTensors);
       }
       x.dispose();
       y.dispose();
       opt.dispose();
       model.dispose();
     }
-    // Tensor count flat from the second step on (the first creates optimizer state).
-    assert.deepEqual(counts.slice(1), [counts[1], counts[1], counts[1]]);
-    for (let i = 0; i < 4; i++) assert.ok(Math.abs(losses.wasm[i] - losses.cpu[i]) <= 1e-4 * Math.max(1, Math.abs(losses.cpu[i])), `step ${i}: ${losses.wasm[i]} vs ${losses.cpu[i]}`);
-    assert.ok(losses.wasm[3] < losses.wasm[0], 'loss falls');
+    setNativeEnabled(true);
+    // Tensor count flat from the second step on (the first creates optimizer state), on each path.
+    for (let p = 0; p < PATHS.length; p++) {
+      const c = counts.slice(4 * p, 4 * p + 4);
+      assert.deepEqual(c.slice(1), [c[1], c[1], c[1]], PATHS[p]);
+    }
+    for (const path of PATHS) {
+      for (let i = 0; i < 4; i++) {
+        assert.ok(Math.abs(losses[path][i] - losses.cpu[i]) <= 1e-4 * Math.max(1, Math.abs(losses.cpu[i])), `${path} step ${i}: ${losses[path][i]} vs ${losses.cpu[i]}`);
+      }
+      assert.ok(losses[path][3] < losses[path][0], `${path}: loss falls`);
+    }
   });
 
-  it('reports the measured errors', (t) => {
+  it('reports the measured errors (and the native kernels were really used)', (t) => {
     t.diagnostic(`max relative errors: ${JSON.stringify(errors)}`);
     assert.ok(Object.keys(errors).length >= 8);
+    if (PATHS.includes('native')) {
+      const calls = nativeKernelCalls();
+      t.diagnostic(`native kernel calls: ${JSON.stringify(calls)}`);
+      for (const k of NATIVE_KERNELS) assert.ok((calls[k] ?? 0) > 0, `native kernel ${k} was never used`);
+    }
   });
 });

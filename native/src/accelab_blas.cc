@@ -1,0 +1,409 @@
+// accelab_blas: float32 GEMM and convolution kernels on a caller-provided byte view (the tfjs-wasm
+// heap), computed by the system OpenBLAS.
+//
+// Every entry point takes the heap as a Uint8Array (fetched fresh by the caller on every call; the
+// pointer is never cached here, since the wasm memory may be replaced when it grows) and operand
+// byte offsets into it. Before any memory is touched, each operand's extent is checked against the
+// view's length in 64-bit arithmetic with overflow detection, offsets must be 4-byte aligned, and the
+// output must not overlap an input. Violations throw a RangeError with code
+// ACCELAB_NATIVE_OPERAND; a detached view throws a TypeError with code ACCELAB_NATIVE_DETACHED.
+//
+// OpenBLAS runs single-threaded (openblas_set_num_threads(1) at load): the caller's worker threads
+// supply the parallelism. Scratch memory (im2col blocks) is per thread.
+#include <node_api.h>
+
+#include <cblas.h>
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+constexpr int kMaxArgs = 24;
+constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+// Target size of one im2col block, in floats (4 MiB): large enough for efficient GEMMs, small
+// enough to stay in the outer caches.
+constexpr int64_t kBlockFloats = int64_t(1) << 20;
+
+struct Args {
+  napi_env env;
+  size_t argc = kMaxArgs;
+  napi_value argv[kMaxArgs];
+  bool failed = false;
+};
+
+void ThrowOperand(napi_env env, const std::string& msg) {
+  napi_throw_range_error(env, "ACCELAB_NATIVE_OPERAND", msg.c_str());
+}
+
+bool GetArgs(napi_env env, napi_callback_info info, Args* a, size_t need) {
+  a->env = env;
+  if (napi_get_cb_info(env, info, &a->argc, a->argv, nullptr, nullptr) != napi_ok) return false;
+  if (a->argc < need) {
+    napi_throw_type_error(env, "ACCELAB_NATIVE_ARGS", ("expected " + std::to_string(need) + " arguments").c_str());
+    return false;
+  }
+  return true;
+}
+
+// An integer argument in [lo, hi] (rejects non-numbers, fractions, NaN).
+bool GetInt(Args* a, size_t i, int64_t lo, int64_t hi, const char* name, int64_t* out) {
+  double d;
+  if (napi_get_value_double(a->env, a->argv[i], &d) != napi_ok || !std::isfinite(d) || d != std::floor(d) || d < double(lo) ||
+      d > double(hi)) {
+    ThrowOperand(a->env, std::string("argument '") + name + "' must be an integer in [" + std::to_string(lo) + ", " +
+                             std::to_string(hi) + "]");
+    return false;
+  }
+  *out = int64_t(d);
+  return true;
+}
+
+struct Heap {
+  uint8_t* base = nullptr;
+  int64_t length = 0;
+};
+
+bool GetHeap(Args* a, size_t i, Heap* h) {
+  napi_env env = a->env;
+  bool is_ta = false;
+  if (napi_is_typedarray(env, a->argv[i], &is_ta) != napi_ok || !is_ta) {
+    napi_throw_type_error(env, "ACCELAB_NATIVE_ARGS", "the heap must be a Uint8Array");
+    return false;
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value ab;
+  size_t byte_offset = 0;
+  if (napi_get_typedarray_info(env, a->argv[i], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ACCELAB_NATIVE_ARGS", "the heap must be a Uint8Array");
+    return false;
+  }
+  bool detached = false;
+  // Fails for SharedArrayBuffer-backed views (those cannot be detached): not an error.
+  if (napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && detached) {
+    napi_throw_type_error(env, "ACCELAB_NATIVE_DETACHED", "the heap view is detached (the wasm memory grew): take a fresh view");
+    return false;
+  }
+  if (data == nullptr && length > 0) {
+    napi_throw_type_error(env, "ACCELAB_NATIVE_DETACHED", "the heap view has no data");
+    return false;
+  }
+  h->base = static_cast<uint8_t*>(data);
+  h->length = int64_t(length);
+  return true;
+}
+
+// Byte range [off, off + 4·count) of one operand.
+struct Range {
+  int64_t begin = 0;
+  int64_t end = 0;
+};
+
+bool MulOk(int64_t x, int64_t y, int64_t* out) { return !__builtin_mul_overflow(x, y, out); }
+
+bool CheckOperand(napi_env env, const Heap& h, const char* name, int64_t off, int64_t floats, Range* r) {
+  int64_t bytes;
+  int64_t end;
+  if (off < 0 || floats < 0 || !MulOk(floats, 4, &bytes) || __builtin_add_overflow(off, bytes, &end) || end > h.length) {
+    ThrowOperand(env, std::string("operand ") + name + " (byte offset " + std::to_string(off) + ", " + std::to_string(floats) +
+                          " floats) lies outside the heap (" + std::to_string(h.length) + " bytes)");
+    return false;
+  }
+  if (off % 4 != 0) {
+    ThrowOperand(env, std::string("operand ") + name + " is not 4-byte aligned (byte offset " + std::to_string(off) + ")");
+    return false;
+  }
+  r->begin = off;
+  r->end = end;
+  return true;
+}
+
+bool Disjoint(napi_env env, const Range& out, const Range& in, const char* outName, const char* inName) {
+  if (out.begin < in.end && in.begin < out.end && out.end > out.begin && in.end > in.begin) {
+    ThrowOperand(env, std::string("output ") + outName + " overlaps input " + inName);
+    return false;
+  }
+  return true;
+}
+
+// Product of dims with overflow detection.
+bool Product(std::initializer_list<int64_t> dims, int64_t* out) {
+  int64_t p = 1;
+  for (int64_t d : dims) {
+    if (!MulOk(p, d, &p)) return false;
+  }
+  *out = p;
+  return true;
+}
+
+float* F(const Heap& h, int64_t off) { return reinterpret_cast<float*>(h.base + off); }
+
+// Per-thread scratch buffer (grown, never shrunk).
+thread_local float* scratch = nullptr;
+thread_local int64_t scratch_floats = 0;
+
+float* Scratch(int64_t floats) {
+  if (floats > scratch_floats) {
+    float* p = static_cast<float*>(std::realloc(scratch, size_t(floats) * sizeof(float)));
+    if (p == nullptr) return nullptr;
+    scratch = p;
+    scratch_floats = floats;
+  }
+  return scratch;
+}
+
+void Epilogue(float* c, int64_t rows, int64_t n, const float* bias, bool relu) {
+  if (bias == nullptr && !relu) return;
+  for (int64_t i = 0; i < rows; i++) {
+    float* row = c + i * n;
+    if (bias != nullptr && relu) {
+      for (int64_t j = 0; j < n; j++) {
+        float v = row[j] + bias[j];
+        row[j] = v > 0.f ? v : 0.f;
+      }
+    } else if (bias != nullptr) {
+      for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+    } else {
+      for (int64_t j = 0; j < n; j++) row[j] = row[j] > 0.f ? row[j] : 0.f;
+    }
+  }
+}
+
+// gemm(heap, batch, transA, transB, M, N, K, aOff, aStride, bOff, bStride, cOff, biasOff, relu)
+// Row-major C[b] = op(A[b])·op(B[b]) (+ bias[N]) (relu), b < batch. Strides in floats between
+// consecutive batch matrices (0 broadcasts one matrix); C is contiguous [batch, M, N]. biasOff < 0: none.
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 14)) return nullptr;
+  Heap h;
+  int64_t batch, ta, tb, M, N, K, aOff, aStride, bOff, bStride, cOff, biasOff, relu;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 1, kMaxDim, "batch", &batch) || !GetInt(&a, 2, 0, 1, "transA", &ta) ||
+      !GetInt(&a, 3, 0, 1, "transB", &tb) || !GetInt(&a, 4, 1, kMaxDim, "M", &M) || !GetInt(&a, 5, 1, kMaxDim, "N", &N) ||
+      !GetInt(&a, 6, 1, kMaxDim, "K", &K) || !GetInt(&a, 7, 0, INT64_MAX >> 2, "aOff", &aOff) ||
+      !GetInt(&a, 8, 0, INT64_MAX >> 2, "aStride", &aStride) || !GetInt(&a, 9, 0, INT64_MAX >> 2, "bOff", &bOff) ||
+      !GetInt(&a, 10, 0, INT64_MAX >> 2, "bStride", &bStride) || !GetInt(&a, 11, 0, INT64_MAX >> 2, "cOff", &cOff) ||
+      !GetInt(&a, 12, -1, INT64_MAX >> 2, "biasOff", &biasOff) || !GetInt(&a, 13, 0, 1, "relu", &relu)) {
+    return nullptr;
+  }
+  int64_t mk, kn, mn, aExt, bExt, cExt;
+  if (!Product({M, K}, &mk) || !Product({K, N}, &kn) || !Product({M, N}, &mn) || !Product({batch - 1, aStride}, &aExt) ||
+      !Product({batch - 1, bStride}, &bExt) || !Product({batch, mn}, &cExt) || __builtin_add_overflow(aExt, mk, &aExt) ||
+      __builtin_add_overflow(bExt, kn, &bExt)) {
+    ThrowOperand(env, "matrix sizes overflow 64 bits");
+    return nullptr;
+  }
+  Range ra, rb, rc, rbias;
+  if (!CheckOperand(env, h, "a", aOff, aExt, &ra) || !CheckOperand(env, h, "b", bOff, bExt, &rb) ||
+      !CheckOperand(env, h, "c", cOff, cExt, &rc))
+    return nullptr;
+  if (biasOff >= 0 && !CheckOperand(env, h, "bias", biasOff, N, &rbias)) return nullptr;
+  if (!Disjoint(env, rc, ra, "c", "a") || !Disjoint(env, rc, rb, "c", "b") || (biasOff >= 0 && !Disjoint(env, rc, rbias, "c", "bias")))
+    return nullptr;
+  const float* A = F(h, aOff);
+  const float* B = F(h, bOff);
+  float* C = F(h, cOff);
+  const float* bias = biasOff >= 0 ? F(h, biasOff) : nullptr;
+  const int lda = int(ta ? M : K);
+  const int ldb = int(tb ? K : N);
+  for (int64_t i = 0; i < batch; i++) {
+    float* Ci = C + i * mn;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.f,
+                A + i * aStride, lda, B + i * bStride, ldb, 0.f, Ci, int(N));
+    Epilogue(Ci, M, N, bias, relu != 0);
+  }
+  return nullptr;
+}
+
+struct Geom {
+  int64_t N, H, W, C, KH, KW, CO, sh, sw, pt, pl, OH, OW;
+  int64_t K() const { return KH * KW * C; }
+  int64_t P() const { return N * OH * OW; }
+  bool Direct() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && OH == H && OW == W; }
+};
+
+// Rows [p0, p1) of the im2col matrix (row = output pixel (n, oh, ow), column = (kh, kw, c)).
+void Im2col(const Geom& g, const float* x, int64_t p0, int64_t p1, float* col) {
+  const int64_t K = g.K();
+  const int64_t ohw = g.OH * g.OW;
+  for (int64_t p = p0; p < p1; p++) {
+    const int64_t n = p / ohw;
+    const int64_t r = p - n * ohw;
+    const int64_t oh = r / g.OW;
+    const int64_t ow = r - oh * g.OW;
+    float* dst = col + (p - p0) * K;
+    const int64_t iw0 = ow * g.sw - g.pl;
+    const int64_t kwLo = iw0 < 0 ? -iw0 : 0;
+    const int64_t kwHi = g.W - iw0 < g.KW ? (g.W - iw0 > 0 ? g.W - iw0 : 0) : g.KW;
+    for (int64_t kh = 0; kh < g.KH; kh++, dst += g.KW * g.C) {
+      const int64_t ih = oh * g.sh - g.pt + kh;
+      if (ih < 0 || ih >= g.H || kwLo >= kwHi) {
+        std::memset(dst, 0, size_t(g.KW * g.C) * sizeof(float));
+        continue;
+      }
+      if (kwLo > 0) std::memset(dst, 0, size_t(kwLo * g.C) * sizeof(float));
+      std::memcpy(dst + kwLo * g.C, x + ((n * g.H + ih) * g.W + iw0 + kwLo) * g.C, size_t((kwHi - kwLo) * g.C) * sizeof(float));
+      if (kwHi < g.KW) std::memset(dst + kwHi * g.C, 0, size_t((g.KW - kwHi) * g.C) * sizeof(float));
+    }
+  }
+}
+
+// dx += col2im(dcol) for rows [p0, p1).
+void Col2imAdd(const Geom& g, const float* col, int64_t p0, int64_t p1, float* dx) {
+  const int64_t K = g.K();
+  const int64_t ohw = g.OH * g.OW;
+  for (int64_t p = p0; p < p1; p++) {
+    const int64_t n = p / ohw;
+    const int64_t r = p - n * ohw;
+    const int64_t oh = r / g.OW;
+    const int64_t ow = r - oh * g.OW;
+    const float* src = col + (p - p0) * K;
+    const int64_t iw0 = ow * g.sw - g.pl;
+    const int64_t kwLo = iw0 < 0 ? -iw0 : 0;
+    const int64_t kwHi = g.W - iw0 < g.KW ? (g.W - iw0 > 0 ? g.W - iw0 : 0) : g.KW;
+    for (int64_t kh = 0; kh < g.KH; kh++, src += g.KW * g.C) {
+      const int64_t ih = oh * g.sh - g.pt + kh;
+      if (ih < 0 || ih >= g.H || kwLo >= kwHi) continue;
+      float* d = dx + ((n * g.H + ih) * g.W + iw0 + kwLo) * g.C;
+      const float* s = src + kwLo * g.C;
+      const int64_t len = (kwHi - kwLo) * g.C;
+      for (int64_t i = 0; i < len; i++) d[i] += s[i];
+    }
+  }
+}
+
+int64_t BlockRows(const Geom& g) {
+  int64_t rows = kBlockFloats / g.K();
+  if (rows < 1) rows = 1;
+  return rows < g.P() ? rows : g.P();
+}
+
+// conv2d(heap, op, aOff, bOff, outOff, biasOff, N, H, W, C, KH, KW, CO, sh, sw, pt, pl, OH, OW, relu)
+// NHWC, filter [KH, KW, C, CO], dilation 1.
+//   op 0 forward:       a = x, b = filter, bias (biasOff ≥ 0) → out = y [N, OH, OW, CO] (relu)
+//   op 1 filter grad:   a = x, b = dy → out = dW [KH, KW, C, CO]
+//   op 2 input grad:    a = dy, b = filter → out = dx [N, H, W, C]
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 20)) return nullptr;
+  Heap h;
+  int64_t op, aOff, bOff, outOff, biasOff, relu;
+  Geom g;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, 2, "op", &op) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "aOff", &aOff) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "bOff", &bOff) || !GetInt(&a, 4, 0, INT64_MAX >> 2, "outOff", &outOff) ||
+      !GetInt(&a, 5, -1, INT64_MAX >> 2, "biasOff", &biasOff) || !GetInt(&a, 6, 1, kMaxDim, "N", &g.N) ||
+      !GetInt(&a, 7, 1, kMaxDim, "H", &g.H) || !GetInt(&a, 8, 1, kMaxDim, "W", &g.W) || !GetInt(&a, 9, 1, kMaxDim, "C", &g.C) ||
+      !GetInt(&a, 10, 1, kMaxDim, "KH", &g.KH) || !GetInt(&a, 11, 1, kMaxDim, "KW", &g.KW) ||
+      !GetInt(&a, 12, 1, kMaxDim, "CO", &g.CO) || !GetInt(&a, 13, 1, kMaxDim, "strideH", &g.sh) ||
+      !GetInt(&a, 14, 1, kMaxDim, "strideW", &g.sw) || !GetInt(&a, 15, 0, kMaxDim, "padTop", &g.pt) ||
+      !GetInt(&a, 16, 0, kMaxDim, "padLeft", &g.pl) || !GetInt(&a, 17, 1, kMaxDim, "OH", &g.OH) ||
+      !GetInt(&a, 18, 1, kMaxDim, "OW", &g.OW) || !GetInt(&a, 19, 0, 1, "relu", &relu)) {
+    return nullptr;
+  }
+  int64_t xN, wN, yN, K, P;
+  if (!Product({g.N, g.H, g.W, g.C}, &xN) || !Product({g.KH, g.KW, g.C, g.CO}, &wN) || !Product({g.N, g.OH, g.OW, g.CO}, &yN) ||
+      !Product({g.KH, g.KW, g.C}, &K) || !Product({g.N, g.OH, g.OW}, &P) || K >= kMaxDim || P >= kMaxDim) {
+    ThrowOperand(env, "convolution sizes overflow");
+    return nullptr;
+  }
+  const char* names[3][3] = {{"x", "filter", "y"}, {"x", "dy", "dW"}, {"dy", "filter", "dx"}};
+  const int64_t ext[3][3] = {{xN, wN, yN}, {xN, yN, wN}, {yN, wN, xN}};
+  Range ra, rb, ro, rbias;
+  if (!CheckOperand(env, h, names[op][0], aOff, ext[op][0], &ra) || !CheckOperand(env, h, names[op][1], bOff, ext[op][1], &rb) ||
+      !CheckOperand(env, h, names[op][2], outOff, ext[op][2], &ro))
+    return nullptr;
+  if (biasOff >= 0 && (op != 0 || !CheckOperand(env, h, "bias", biasOff, g.CO, &rbias))) {
+    if (op != 0) ThrowOperand(env, "bias is only taken by the forward convolution");
+    return nullptr;
+  }
+  if (!Disjoint(env, ro, ra, names[op][2], names[op][0]) || !Disjoint(env, ro, rb, names[op][2], names[op][1]) ||
+      (biasOff >= 0 && !Disjoint(env, ro, rbias, names[op][2], "bias")))
+    return nullptr;
+  const float* A = F(h, aOff);
+  const float* B = F(h, bOff);
+  float* O = F(h, outOff);
+  const float* bias = biasOff >= 0 ? F(h, biasOff) : nullptr;
+  const int CO = int(g.CO);
+  const bool direct = g.Direct();
+  const int64_t R = direct ? P : BlockRows(g);
+  float* col = direct ? nullptr : Scratch(R * K);
+  if (!direct && col == nullptr) {
+    napi_throw_error(env, "ACCELAB_NATIVE_MEMORY", "out of memory for the im2col block");
+    return nullptr;
+  }
+  if (op == 2) std::memset(O, 0, size_t(xN) * sizeof(float));
+  for (int64_t p0 = 0; p0 < P; p0 += R) {
+    const int64_t p1 = p0 + R < P ? p0 + R : P;
+    const int rows = int(p1 - p0);
+    if (op == 0) {
+      const float* src = A + p0 * K;
+      if (!direct) {
+        Im2col(g, A, p0, p1, col);
+        src = col;
+      }
+      float* y = O + p0 * g.CO;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, CO, int(K), 1.f, src, int(K), B, CO, 0.f, y, CO);
+      Epilogue(y, rows, g.CO, bias, relu != 0);
+    } else if (op == 1) {
+      const float* src = A + p0 * K;
+      if (!direct) {
+        Im2col(g, A, p0, p1, col);
+        src = col;
+      }
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), CO, rows, 1.f, src, int(K), B + p0 * g.CO, CO, p0 == 0 ? 0.f : 1.f, O,
+                  CO);
+    } else {
+      const float* dy = A + p0 * g.CO;
+      if (direct) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, int(K), CO, 1.f, dy, CO, B, CO, 0.f, O + p0 * K, int(K));
+      } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, int(K), CO, 1.f, dy, CO, B, CO, 0.f, col, int(K));
+        Col2imAdd(g, col, p0, p1, O);
+      }
+    }
+  }
+  return nullptr;
+}
+
+void SetString(napi_env env, napi_value obj, const char* key, const char* value) {
+  napi_value v;
+  napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+// info() → { library, coreType, config, threads }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj;
+  napi_create_object(env, &obj);
+  Dl_info dl;
+  const char* lib = nullptr;
+  if (dladdr(reinterpret_cast<void*>(&cblas_sgemm), &dl) != 0) lib = dl.dli_fname;
+  SetString(env, obj, "library", lib ? lib : "unknown");
+  SetString(env, obj, "coreType", openblas_get_corename());
+  SetString(env, obj, "config", openblas_get_config());
+  napi_value threads;
+  napi_create_int32(env, openblas_get_num_threads(), &threads);
+  napi_set_named_property(env, obj, "threads", threads);
+  return obj;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  openblas_set_num_threads(1);
+  const struct {
+    const char* name;
+    napi_callback fn;
+  } fns[] = {{"gemm", Gemm}, {"conv2d", Conv2d}, {"info", Info}};
+  for (const auto& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}

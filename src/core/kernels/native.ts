@@ -1,0 +1,491 @@
+/**
+ * Optional native BLAS kernels for the tfjs `wasm` backend.
+ *
+ * The addon (native/, built at `npm install` when OpenBLAS, pkg-config and a C++ compiler are
+ * present) runs OpenBLAS `sgemm` directly on the wasm heap, without copies: every call passes
+ * `backend.wasm.HEAPU8` (taken fresh, after all allocations of the kernel, since growing the
+ * wasm memory replaces the buffer) and the operands' byte offsets; the addon checks bounds,
+ * alignment and output/input overlap in 64-bit arithmetic before touching memory and throws
+ * otherwise (turned into an `EngineError` here).
+ *
+ * Kernels (each wraps the kernel registered before it and falls through to it for cases it does not
+ * take: other dtypes, NCHW, dilation > 1, activations other than relu, unusual broadcasting, empty
+ * tensors, or while the native path is switched off with `setNativeEnabled(false)`):
+ * - Conv2D / FusedConv2D (bias, relu): im2col blocks × filter. Convolutions whose im2col rows are
+ *   shorter than `MIN_FORWARD_K` (first layers with 1–3 input channels) stay on XNNPACK, which is
+ *   faster there.
+ * - Conv2DBackpropFilter: dW = Σ_blocks colᵀ·dy; Conv2DBackpropInput: dcol = dy·Wᵀ, scattered back
+ *   (col2im). 1×1 stride-1 unpadded convolutions skip im2col.
+ * - BatchMatMul / _FusedMatMul (bias over the last axis, relu): transposes and batch broadcasting
+ *   (one operand with batch 1) handled by sgemm's transpose flags and a zero batch stride.
+ *
+ * OpenBLAS runs on one thread per call (set at load); the executor's worker threads each load the
+ * addon and provide the parallelism.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { ConfigError, EngineError } from '../errors.js';
+import type { WasmBackendLike } from './wasm.js';
+
+/** What `native/src/accelab_blas.cc` exports. */
+interface Addon {
+  gemm(
+    heap: Uint8Array,
+    batch: number,
+    transA: number,
+    transB: number,
+    M: number,
+    N: number,
+    K: number,
+    aOff: number,
+    aStride: number,
+    bOff: number,
+    bStride: number,
+    cOff: number,
+    biasOff: number,
+    relu: number,
+  ): void;
+  conv2d(heap: Uint8Array, op: number, aOff: number, bOff: number, outOff: number, biasOff: number, ...geometryAndRelu: number[]): void;
+  info(): NativeBlasInfo;
+}
+
+export interface NativeBlasInfo {
+  /** Shared library the BLAS symbols were resolved from. */
+  library: string;
+  /** OpenBLAS kernel family in use (openblas_get_corename, e.g. "Haswell", "SkylakeX"). */
+  coreType: string;
+  /** openblas_get_config(). */
+  config: string;
+  /** OpenBLAS threads per call (1: the executor's workers provide the parallelism). */
+  threads: number;
+}
+
+/** `auto`: native where the addon loads; `on`: required (error if missing); `off`: wasm kernels only. */
+export type NativeChoice = 'auto' | 'on' | 'off';
+export const NATIVE_CHOICES: readonly NativeChoice[] = ['auto', 'on', 'off'];
+
+export interface NativeStatus {
+  choice: NativeChoice;
+  /** Native kernels registered and in use. */
+  enabled: boolean;
+  /** Why not, when not enabled. */
+  reason: string | null;
+  blas: NativeBlasInfo | null;
+  /** OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as set in the environment (null = unset). */
+  env: { OPENBLAS_CORETYPE: string | null; OPENBLAS_L2_SIZE: string | null };
+  kernels: string[];
+}
+
+/** Parses `ACCELAB_NATIVE` / `--native`: auto|on|off, also 1/0, true/false, yes/no. */
+export function parseNativeChoice(v: string | undefined): NativeChoice {
+  const s = (v ?? 'auto').trim().toLowerCase();
+  if (s === '' || s === 'auto') return 'auto';
+  if (['on', '1', 'true', 'yes'].includes(s)) return 'on';
+  if (['off', '0', 'false', 'no'].includes(s)) return 'off';
+  throw new ConfigError(`native '${v}' is not known: use auto, on or off (ACCELAB_NATIVE / --native)`);
+}
+
+const ADDON_REL = join('native', 'build', 'Release', 'accelab_blas.node');
+
+let addon: Addon | null = null;
+let loadError: string | null = null;
+let loaded = false;
+
+/** Finds and loads the addon once per thread; null (with `nativeLoadError()`) when unavailable. */
+export function loadNativeAddon(): Addon | null {
+  if (loaded) return addon;
+  loaded = true;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  let path: string | null = null;
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, ADDON_REL);
+    if (existsSync(p)) {
+      path = p;
+      break;
+    }
+    dir = dirname(dir);
+  }
+  if (!path) {
+    loadError = 'the addon is not built (needs libopenblas-dev, pkg-config and a C++ compiler at npm install; then run npm run build:native)';
+    return null;
+  }
+  try {
+    addon = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    loadError = `the addon does not load: ${(e as Error).message.split('\n')[0]} (rebuild with npm run build:native)`;
+  }
+  return addon;
+}
+
+export function nativeLoadError(): string | null {
+  return loadError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heap calls
+// ---------------------------------------------------------------------------------------------
+function native<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (typeof err.code === 'string' && err.code.startsWith('ACCELAB_NATIVE')) throw new EngineError(`native BLAS ${what}: ${err.message}`);
+    throw e;
+  }
+}
+
+function requireAddon(): Addon {
+  const a = loadNativeAddon();
+  if (!a) throw new EngineError(`native BLAS: ${loadError}`);
+  return a;
+}
+
+/** Row-major C[b] = op(A[b])·op(B[b]) (+ bias) (relu) on a heap view; byte offsets, strides in floats. */
+export interface GemmOperands {
+  batch: number;
+  transA: boolean;
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  aOff: number;
+  /** Floats between batch matrices of A (0 broadcasts one matrix). */
+  aStride: number;
+  bOff: number;
+  bStride: number;
+  cOff: number;
+  /** Byte offset of a [N] bias, or -1. */
+  biasOff: number;
+  relu: boolean;
+}
+
+export function gemmOnHeap(heap: Uint8Array, o: GemmOperands): void {
+  const a = requireAddon();
+  native('gemm', () =>
+    a.gemm(heap, o.batch, +o.transA, +o.transB, o.M, o.N, o.K, o.aOff, o.aStride, o.bOff, o.bStride, o.cOff, o.biasOff, +o.relu),
+  );
+}
+
+export const CONV_FORWARD = 0;
+export const CONV_FILTER_GRAD = 1;
+export const CONV_INPUT_GRAD = 2;
+
+/** NHWC convolution geometry (dilation 1). */
+export interface ConvGeometry {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  KH: number;
+  KW: number;
+  CO: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  OH: number;
+  OW: number;
+}
+
+/**
+ * One convolution pass on a heap view (byte offsets): CONV_FORWARD (a = x, b = filter → y, optional
+ * bias and relu), CONV_FILTER_GRAD (a = x, b = dy → dW), CONV_INPUT_GRAD (a = dy, b = filter → dx).
+ */
+export function conv2dOnHeap(heap: Uint8Array, op: number, aOff: number, bOff: number, outOff: number, g: ConvGeometry, biasOff = -1, relu = false): void {
+  const a = requireAddon();
+  native('conv2d', () =>
+    a.conv2d(heap, op, aOff, bOff, outOff, biasOff, g.N, g.H, g.W, g.C, g.KH, g.KW, g.CO, g.strideH, g.strideW, g.padTop, g.padLeft, g.OH, g.OW, +relu),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+// ---------------------------------------------------------------------------------------------
+/** The part of tfjs-backend-wasm's BackendWasm the native kernels use. */
+interface NativeBackend extends WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array };
+  getMemoryOffset(dataId: object): number;
+}
+
+interface KernelArgs {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: NativeBackend;
+  attrs: NamedAttrMap;
+}
+
+type Kfn = (args: KernelArgs) => TensorInfo | TensorInfo[];
+
+/** Forward convolutions with fewer im2col columns (KH·KW·C) than this stay on the previous kernel. */
+export const MIN_FORWARD_K = 16;
+
+let enabled = false;
+const calls = new Map<string, number>();
+
+/** Switches the registered native kernels on or off at run time (off: every call falls through). */
+export function setNativeEnabled(on: boolean): void {
+  enabled = on && registered;
+}
+
+export function nativeEnabled(): boolean {
+  return enabled;
+}
+
+/** Calls taken by each native kernel so far in this thread (tests check the path was used). */
+export function nativeKernelCalls(): Record<string, number> {
+  return Object.fromEntries(calls);
+}
+
+function count(name: string): void {
+  calls.set(name, (calls.get(name) ?? 0) + 1);
+}
+
+function off(b: NativeBackend, t: TensorInfo): number {
+  return b.getMemoryOffset(t.dataId);
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((p, v) => p * v, 1);
+}
+
+type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+function isNhwc(dataFormat: unknown): boolean {
+  return dataFormat === undefined || dataFormat === 'NHWC' || dataFormat === 'channelsLast';
+}
+
+function unitDilation(d: unknown): boolean {
+  return d === undefined || d === 1 || (Array.isArray(d) && d.every((v) => v === 1));
+}
+
+function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry | null {
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.padInfo.top < 0 || info.padInfo.left < 0) return null;
+  if (info.outHeight < 1 || info.outWidth < 1 || info.batchSize < 1 || info.inChannels < 1 || info.outChannels < 1) return null;
+  return {
+    N: info.batchSize,
+    H: info.inHeight,
+    W: info.inWidth,
+    C: info.inChannels,
+    KH: info.filterHeight,
+    KW: info.filterWidth,
+    CO: info.outChannels,
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    OH: info.outHeight,
+    OW: info.outWidth,
+  };
+}
+
+function conv2dForward(fused: boolean): (prev: Kfn) => Kfn {
+  const name = fused ? 'FusedConv2D' : 'Conv2D';
+  return (prev) => (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x;
+    const filter = inputs.filter;
+    const bias = fused ? inputs.bias : undefined;
+    const act = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
+    if (
+      !enabled ||
+      !x ||
+      !filter ||
+      x.dtype !== 'float32' ||
+      filter.dtype !== 'float32' ||
+      x.shape.length !== 4 ||
+      !isNhwc(attrs.dataFormat) ||
+      !unitDilation(attrs.dilations) ||
+      (act !== 'linear' && act !== 'relu') ||
+      (fused && inputs.preluActivationWeights) ||
+      (bias && (bias.dtype !== 'float32' || size(bias.shape) !== filter.shape[3] || bias.shape[bias.shape.length - 1] !== filter.shape[3]))
+    ) {
+      return prev(args);
+    }
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides as [number, number] | number,
+      1,
+      attrs.pad as Pad,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      false,
+      'channelsLast',
+    );
+    const g = convGeometry(info);
+    if (!g || g.KH * g.KW * g.C < MIN_FORWARD_K) return prev(args);
+    const out = backend.makeOutput(info.outShape.slice(), 'float32');
+    conv2dOnHeap(backend.wasm.HEAPU8, CONV_FORWARD, off(backend, x), off(backend, filter), off(backend, out), g, bias ? off(backend, bias) : -1, act === 'relu');
+    count(name);
+    return out;
+  };
+}
+
+const conv2dBackpropFilter = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x;
+  const dy = inputs.dy;
+  if (!enabled || !x || !dy || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || !isNhwc(attrs.dataFormat)) return prev(args);
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  const g = convGeometry(info);
+  if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
+  const out = backend.makeOutput(filterShape.slice(), 'float32');
+  conv2dOnHeap(backend.wasm.HEAPU8, CONV_FILTER_GRAD, off(backend, x), off(backend, dy), off(backend, out), g);
+  count('Conv2DBackpropFilter');
+  return out;
+};
+
+const conv2dBackpropInput = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy;
+  const filter = inputs.filter;
+  if (!enabled || !dy || !filter || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || !isNhwc(attrs.dataFormat)) {
+    return prev(args);
+  }
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  const g = convGeometry(info);
+  if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
+  const out = backend.makeOutput(inputShape.slice(), 'float32');
+  conv2dOnHeap(backend.wasm.HEAPU8, CONV_INPUT_GRAD, off(backend, dy), off(backend, filter), off(backend, out), g);
+  count('Conv2DBackpropInput');
+  return out;
+};
+
+/**
+ * Batch dims of a and b (all but the last two) broadcast to the output's; supported when they are
+ * equal or one side has a single matrix. Returns [batch, aStride, bStride, outBatchShape] or null.
+ */
+function batchLayout(a: TensorInfo, b: TensorInfo, M: number, N: number, K: number): [number, number, number, number[]] | null {
+  const ab = a.shape.slice(0, -2);
+  const bb = b.shape.slice(0, -2);
+  const na = size(ab);
+  const nb = size(bb);
+  const r = Math.max(ab.length, bb.length);
+  const pa = [...new Array<number>(r - ab.length).fill(1), ...ab];
+  const pb = [...new Array<number>(r - bb.length).fill(1), ...bb];
+  const outShape: number[] = [];
+  for (let i = 0; i < r; i++) {
+    if (pa[i] !== pb[i] && pa[i] !== 1 && pb[i] !== 1) return null;
+    outShape.push(Math.max(pa[i], pb[i]));
+  }
+  const batch = size(outShape);
+  if (na === batch && nb === batch && pa.every((v, i) => v === pb[i])) return [batch, M * K, K * N, outShape];
+  if (na === 1) return [batch, 0, K * N, outShape];
+  if (nb === 1) return [batch, M * K, 0, outShape];
+  return null;
+}
+
+function matMul(fused: boolean): (prev: Kfn) => Kfn {
+  const name = fused ? '_FusedMatMul' : 'BatchMatMul';
+  return (prev) => (args) => {
+    const { inputs, backend, attrs } = args;
+    const a = inputs.a;
+    const b = inputs.b;
+    const bias = fused ? inputs.bias : undefined;
+    const act = fused ? ((attrs.activation as string | undefined) ?? 'linear') : 'linear';
+    if (!enabled || !a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return prev(args);
+    if ((act !== 'linear' && act !== 'relu') || (fused && inputs.preluActivationWeights)) return prev(args);
+    const tA = Boolean(attrs.transposeA);
+    const tB = Boolean(attrs.transposeB);
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const M = tA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const K = tA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const K2 = tB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const N = tB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (K !== K2 || M < 1 || N < 1 || K < 1) return prev(args);
+    if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== N || bias.shape[bias.shape.length - 1] !== N)) return prev(args);
+    const layout = batchLayout(a, b, M, N, K);
+    if (!layout) return prev(args);
+    const [batch, aStride, bStride, outBatch] = layout;
+    const out = backend.makeOutput([...outBatch, M, N], 'float32');
+    gemmOnHeap(backend.wasm.HEAPU8, {
+      batch,
+      transA: tA,
+      transB: tB,
+      M,
+      N,
+      K,
+      aOff: off(backend, a),
+      aStride,
+      bOff: off(backend, b),
+      bStride,
+      cOff: off(backend, out),
+      biasOff: bias ? off(backend, bias) : -1,
+      relu: act === 'relu',
+    });
+    count(name);
+    return out;
+  };
+}
+
+const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
+  Conv2D: conv2dForward(false),
+  FusedConv2D: conv2dForward(true),
+  Conv2DBackpropFilter: conv2dBackpropFilter,
+  Conv2DBackpropInput: conv2dBackpropInput,
+  BatchMatMul: matMul(false),
+  _FusedMatMul: matMul(true),
+};
+
+/** Names of the kernels the native path wraps. */
+export const NATIVE_KERNELS = Object.keys(WRAPPERS);
+
+let registered = false;
+
+/**
+ * Loads the addon and, when it loads, wraps the currently registered `wasm` kernels (stock or
+ * project, see ./wasm.ts) with the native ones, keeping their setup functions. Call after the
+ * project's wasm kernels are registered and before the backend is initialized. Returns whether
+ * the native kernels are in use.
+ */
+export function registerNativeKernels(): boolean {
+  if (registered) return enabled;
+  if (!loadNativeAddon()) return false;
+  registered = true;
+  for (const name of NATIVE_KERNELS) {
+    const prev = tf.getKernel(name, 'wasm');
+    if (!prev) throw new EngineError(`wasm kernel ${name} is not registered: reinstall @tensorflow/tfjs-backend-wasm 4.22.0`);
+    const prevFn = prev.kernelFunc as unknown as Kfn;
+    tf.unregisterKernel(name, 'wasm');
+    const config: KernelConfig = {
+      kernelName: name,
+      backendName: 'wasm',
+      kernelFunc: WRAPPERS[name](prevFn) as unknown as KernelFunc,
+      ...(prev.setupFunc ? { setupFunc: prev.setupFunc } : {}),
+    };
+    tf.registerKernel(config);
+  }
+  enabled = true;
+  return true;
+}
+
+/** The native path's status for this thread's engine (doctor, benchmark records). */
+export function nativeStatus(choice: NativeChoice): NativeStatus {
+  const env = { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null };
+  const a = loaded ? addon : null;
+  const reason = enabled ? null : choice === 'off' ? 'switched off (ACCELAB_NATIVE=0 / --native off)' : (loadError ?? 'the engine is not on wasm');
+  return { choice, enabled, reason, blas: a ? a.info() : null, env, kernels: enabled ? [...NATIVE_KERNELS] : [] };
+}
