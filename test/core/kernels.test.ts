@@ -402,6 +402,8 @@ describe('project wasm kernels vs the cpu backend', () => {
       };
       const expected = ref('cpu');
       tf.setBackend('wasm');
+      for (const path of PATHS) {
+      setNativeEnabled(path === 'native');
       const got = tf.tidy(() => {
         const x = tf.tensor(xa.data, shape);
         const [y, mean, variance] = tf.engine().runKernel(BN_FORWARD_KERNEL, { x, gamma: tf.tensor1d(ga.data), beta: tf.tensor1d(ba.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
@@ -410,9 +412,11 @@ describe('project wasm kernels vs the cpu backend', () => {
       });
       ['AccelabBatchNormForward.y', 'AccelabBatchNormForward.mean', 'AccelabBatchNormForward.variance', 'AccelabBatchNormGrad.dx', 'AccelabBatchNormGrad.dgamma', 'AccelabBatchNormGrad.dbeta'].forEach((name, i) => {
         const e = relErr(got[i], expected[i]);
-        assert.ok(e <= TOL, `${name} ${shape}: relative error ${e}`);
+        assert.ok(e <= TOL, `${name} ${shape} (${path}): relative error ${e}`);
         note(name.split('.')[0], e);
       });
+      }
+      setNativeEnabled(true);
     }
   });
 

@@ -14,10 +14,13 @@
  * - Conv2D / FusedConv2D (bias, relu): im2col blocks × filter. Convolutions whose im2col rows are
  *   shorter than `MIN_FORWARD_K` (first layers with 1–3 input channels) stay on XNNPACK, which is
  *   faster there.
- * - Conv2DBackpropFilter: dW = Σ_blocks colᵀ·dy; Conv2DBackpropInput: dcol = dy·Wᵀ, scattered back
- *   (col2im). 1×1 stride-1 unpadded convolutions skip im2col.
+ * - Conv2DBackpropFilter: dW = Σ_blocks colᵀ·dy. Conv2DBackpropInput: for stride 1 a forward
+ *   convolution of dy with the flipped, channel-transposed filter; for larger strides dcol = dy·Wᵀ
+ *   scattered back (col2im). 1×1 stride-1 unpadded convolutions skip im2col.
  * - BatchMatMul / _FusedMatMul (bias over the last axis, relu): transposes and batch broadcasting
  *   (one operand with batch 1) handled by sgemm's transpose flags and a zero batch stride.
+ * - Beyond BLAS, the next largest items of a training step as compiled loops: the fused batch-norm
+ *   forward and gradient (./batchnorm.ts), MaxPoolGrad and the leading-axes Sum (bias gradients).
  *
  * OpenBLAS runs on one thread per call (set at load); the executor's worker threads each load the
  * addon and provide the parallelism.
@@ -29,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { ConfigError, EngineError } from '../errors.js';
-import type { WasmBackendLike } from './wasm.js';
+import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL, leadingAxesSum, type WasmBackendLike } from './wasm.js';
 
 /** What `native/src/accelab_blas.cc` exports. */
 interface Addon {
@@ -50,6 +53,23 @@ interface Addon {
     relu: number,
   ): void;
   conv2d(heap: Uint8Array, op: number, aOff: number, bOff: number, outOff: number, biasOff: number, ...geometryAndRelu: number[]): void;
+  bnForward(heap: Uint8Array, xOff: number, gammaOff: number, betaOff: number, yOff: number, meanOff: number, varOff: number, M: number, C: number, eps: number): void;
+  bnGrad(
+    heap: Uint8Array,
+    xOff: number,
+    dyOff: number,
+    meanOff: number,
+    varOff: number,
+    gammaOff: number,
+    dxOff: number,
+    dgOff: number,
+    dbOff: number,
+    M: number,
+    C: number,
+    eps: number,
+  ): void;
+  maxPoolGrad(heap: Uint8Array, xOff: number, dyOff: number, dxOff: number, ...geometry: number[]): void;
+  sumRows(heap: Uint8Array, xOff: number, outOff: number, M: number, C: number): void;
   info(): NativeBlasInfo;
 }
 
@@ -441,6 +461,115 @@ function matMul(fused: boolean): (prev: Kfn) => Kfn {
   };
 }
 
+function allF32(ts: (TensorInfo | undefined)[]): ts is TensorInfo[] {
+  return ts.every((t) => t !== undefined && t.dtype === 'float32');
+}
+
+/** Channels-last batch-norm training forward ([y, mean, variance]); see ./batchnorm.ts. */
+const bnForward = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend, attrs } = args;
+  const { x, gamma, beta } = inputs;
+  if (!enabled || !allF32([x, gamma, beta]) || !x || !gamma || !beta || x.shape.length < 1) return prev(args);
+  const C = x.shape[x.shape.length - 1];
+  const M = size(x.shape) / Math.max(C, 1);
+  if (C < 1 || M < 1 || size(gamma.shape) !== C || size(beta.shape) !== C) return prev(args);
+  const y = backend.makeOutput(x.shape.slice(), 'float32');
+  const mean = backend.makeOutput([C], 'float32');
+  const variance = backend.makeOutput([C], 'float32');
+  const heap = backend.wasm.HEAPU8;
+  const eps = attrs.epsilon as number;
+  native(BN_FORWARD_KERNEL, () =>
+    requireAddon().bnForward(heap, off(backend, x), off(backend, gamma), off(backend, beta), off(backend, y), off(backend, mean), off(backend, variance), M, C, eps),
+  );
+  count(BN_FORWARD_KERNEL);
+  return [y, mean, variance];
+};
+
+/** Channels-last batch-norm gradient ([dx, dgamma, dbeta]). */
+const bnGrad = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend, attrs } = args;
+  const { x, dy, mean, variance, gamma } = inputs;
+  if (!enabled || !allF32([x, dy, mean, variance, gamma]) || !x || !dy || !mean || !variance || !gamma || x.shape.length < 1) return prev(args);
+  const C = x.shape[x.shape.length - 1];
+  const M = size(x.shape) / Math.max(C, 1);
+  if (C < 1 || M < 1 || size(dy.shape) !== size(x.shape) || [mean, variance, gamma].some((t) => size(t.shape) !== C)) return prev(args);
+  const dx = backend.makeOutput(x.shape.slice(), 'float32');
+  const dg = backend.makeOutput([C], 'float32');
+  const db = backend.makeOutput([C], 'float32');
+  const heap = backend.wasm.HEAPU8;
+  const eps = attrs.epsilon as number;
+  native(BN_GRAD_KERNEL, () =>
+    requireAddon().bnGrad(
+      heap,
+      off(backend, x),
+      off(backend, dy),
+      off(backend, mean),
+      off(backend, variance),
+      off(backend, gamma),
+      off(backend, dx),
+      off(backend, dg),
+      off(backend, db),
+      M,
+      C,
+      eps,
+    ),
+  );
+  count(BN_GRAD_KERNEL);
+  return [dx, dg, db];
+};
+
+const maxPoolGrad = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend, attrs } = args;
+  const { dy, input: x } = inputs;
+  if (!enabled || !allF32([dy, x]) || !dy || !x || x.shape.length !== 4) return prev(args);
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  if (info.padInfo.top < 0 || info.padInfo.left < 0 || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
+  const dx = backend.makeOutput(x.shape.slice(), 'float32');
+  const heap = backend.wasm.HEAPU8;
+  native('MaxPoolGrad', () =>
+    requireAddon().maxPoolGrad(
+      heap,
+      off(backend, x),
+      off(backend, dy),
+      off(backend, dx),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.effectiveFilterHeight,
+      info.effectiveFilterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    ),
+  );
+  count('MaxPoolGrad');
+  return dx;
+};
+
+/** Sum over leading axes (bias gradients). */
+const sum = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x;
+  const s = enabled && x ? leadingAxesSum(x, attrs) : null;
+  if (!x || !s) return prev(args);
+  const out = backend.makeOutput(s.outShape, 'float32');
+  const heap = backend.wasm.HEAPU8;
+  native('Sum', () => requireAddon().sumRows(heap, off(backend, x), off(backend, out), s.M, s.C));
+  count('Sum');
+  return out;
+};
+
 const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
   Conv2D: conv2dForward(false),
   FusedConv2D: conv2dForward(true),
@@ -448,6 +577,10 @@ const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
   Conv2DBackpropInput: conv2dBackpropInput,
   BatchMatMul: matMul(false),
   _FusedMatMul: matMul(true),
+  [BN_FORWARD_KERNEL]: bnForward,
+  [BN_GRAD_KERNEL]: bnGrad,
+  MaxPoolGrad: maxPoolGrad,
+  Sum: sum,
 };
 
 /** Names of the kernels the native path wraps. */

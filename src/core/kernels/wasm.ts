@@ -696,27 +696,32 @@ export function sumLeadingInto(x: Float32Array, M: number, C: number, out: Float
   for (let c = 0; c < C; c++) out[c] = acc[c];
 }
 
+/**
+ * A float32 Sum over the leading axes 0..k−1 (k < rank) as [M, C] → [C] rows, with its output shape;
+ * null for other reductions.
+ */
+export function leadingAxesSum(x: TensorInfo, attrs: NamedAttrMap): { M: number; C: number; outShape: number[] } | null {
+  const rank = x.shape.length;
+  if (x.dtype !== 'float32' || rank < 2) return null;
+  const raw = attrs.axis as number | number[] | undefined;
+  const axes = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+  const k = axes.length;
+  if (k === 0 || k >= rank || !axes.every((a, i) => a === i)) return null;
+  const M = x.shape.slice(0, k).reduce((p, v) => p * v, 1);
+  const inner = x.shape.slice(k);
+  const C = inner.reduce((p, v) => p * v, 1);
+  if (M <= 1 || C <= 0) return null;
+  return { M, C, outShape: attrs.keepDims ? [...x.shape.slice(0, k).map(() => 1), ...inner] : inner };
+}
+
 function sumKernel(stock: Kfn): Kfn {
   return ({ inputs, backend, attrs }) => {
     const x = req(inputs, 'x');
-    const rank = x.shape.length;
-    if (x.dtype === 'float32' && rank >= 2) {
-      const raw = attrs.axis as number | number[] | undefined;
-      const axes = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-      const k = axes.length;
-      if (k > 0 && k < rank && axes.every((a, i) => a === i)) {
-        const M = x.shape.slice(0, k).reduce((p, v) => p * v, 1);
-        const inner = x.shape.slice(k);
-        const C = inner.reduce((p, v) => p * v, 1);
-        if (M > 1 && C > 0) {
-          const outShape = attrs.keepDims ? [...x.shape.slice(0, k).map(() => 1), ...inner] : inner;
-          const out = backend.makeOutput(outShape, 'float32');
-          sumLeadingInto(f32(backend, x), M, C, f32(backend, out));
-          return out;
-        }
-      }
-    }
-    return stock({ inputs, backend, attrs });
+    const s = leadingAxesSum(x, attrs);
+    if (!s) return stock({ inputs, backend, attrs });
+    const out = backend.makeOutput(s.outShape, 'float32');
+    sumLeadingInto(f32(backend, x), s.M, s.C, f32(backend, out));
+    return out;
   };
 }
 
