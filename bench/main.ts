@@ -26,6 +26,20 @@ export interface MachineInfo {
   tfjs: string | null;
   /** 1-minute load average when the record was written (the machine may be shared). */
   loadAverage1m: number;
+  /**
+   * Native BLAS kernels of the benchmark process's engine (workers start with the same choice unless a
+   * benchmark says otherwise): in use or why not, OpenBLAS library, core type, threads, and the
+   * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE environment (null = unset).
+   */
+  native: {
+    enabled: boolean;
+    reason: string | null;
+    library: string | null;
+    coreType: string | null;
+    threads: number | null;
+    OPENBLAS_CORETYPE: string | null;
+    OPENBLAS_L2_SIZE: string | null;
+  } | null;
 }
 
 export function machineInfo(): MachineInfo {
@@ -40,6 +54,16 @@ export function machineInfo(): MachineInfo {
     simd: e?.simd ?? null,
     tfjs: e?.tfjsVersion ?? null,
     loadAverage1m: +loadavg()[0].toFixed(2),
+    native: e
+      ? {
+          enabled: e.native.enabled,
+          reason: e.native.reason,
+          library: e.native.blas?.library ?? null,
+          coreType: e.native.blas?.coreType ?? null,
+          threads: e.native.blas?.threads ?? null,
+          ...e.native.env,
+        }
+      : null,
   };
 }
 

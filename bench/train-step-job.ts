@@ -22,6 +22,8 @@ export interface TrainStepArgs {
 
 export interface TrainStepTiming {
   backend: string | null;
+  /** Native BLAS kernels in use in this worker. */
+  native: boolean;
   /** ms per step, one entry per repetition. */
   msPerStep: number[];
   /** Process CPU time (user + system, all threads) per step, ms, one entry per repetition. */
@@ -69,7 +71,7 @@ export function trainStepJob(a: TrainStepArgs): TrainStepTiming {
       const c = process.cpuUsage(c0);
       cpuMsPerStep.push((c.user + c.system) / 1000 / a.stepsPerRep);
     }
-    return { backend: engineInfo()?.backend ?? null, msPerStep, cpuMsPerStep, finalLoss: loss };
+    return { backend: engineInfo()?.backend ?? null, native: engineInfo()?.native.enabled ?? false, msPerStep, cpuMsPerStep, finalLoss: loss };
   } finally {
     tf.dispose([x, y]);
     opt.dispose();

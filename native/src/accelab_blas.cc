@@ -452,7 +452,7 @@ bool CheckAll(napi_env env, const Heap& h, Operand* ops, int n) {
 }
 
 // bnForward(heap, xOff, gammaOff, betaOff, yOff, meanOff, varOff, M, C, eps)
-// x viewed as [M, C]: batch mean and biased variance per channel (float64 accumulation), and
+// x viewed as [M, C]: batch mean and biased variance per channel (float64 accumulation, one pass), and
 // y = (x − mean)·gamma/√(var + eps) + beta.
 napi_value BnForward(napi_env env, napi_callback_info info) {
   Args a;
@@ -489,22 +489,33 @@ napi_value BnForward(napi_env env, napi_callback_info info) {
   double* q = s + C;
   double* scale = q + C;
   double* shift = scale + C;
-  for (int64_t i = 0; i < M; i++) {
-    const float* row = x + i * C;
-    for (int64_t c = 0; c < C; c++) s[c] += row[c];
+  // One pass: sums of d and d² with d = x − x[0, c] (a per-channel shift keeps the float64
+  // difference of the two moments well conditioned).
+  double* k = static_cast<double*>(std::calloc(size_t(C), sizeof(double)));
+  if (k == nullptr) {
+    std::free(s);
+    napi_throw_error(env, "ACCELAB_NATIVE_MEMORY", "out of memory");
+    return nullptr;
   }
-  for (int64_t c = 0; c < C; c++) s[c] /= double(M);
+  for (int64_t c = 0; c < C; c++) k[c] = x[c];
   for (int64_t i = 0; i < M; i++) {
     const float* row = x + i * C;
     for (int64_t c = 0; c < C; c++) {
-      const double d = row[c] - s[c];
+      const double d = double(row[c]) - k[c];
+      s[c] += d;
       q[c] += d * d;
     }
   }
+  for (int64_t c = 0; c < C; c++) {
+    const double m = s[c] / double(M);
+    const double v = q[c] / double(M) - m * m;
+    s[c] = k[c] + m;
+    q[c] = v > 0 ? v : 0;
+  }
+  std::free(k);
   float* mean = F(h, mo);
   float* var = F(h, vo);
   for (int64_t c = 0; c < C; c++) {
-    q[c] /= double(M);
     scale[c] = gamma[c] / std::sqrt(q[c] + eps);
     shift[c] = beta[c] - s[c] * scale[c];
     mean[c] = float(s[c]);
@@ -591,62 +602,6 @@ napi_value BnGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// maxPoolGrad(heap, xOff, dyOff, dxOff, N, H, W, C, OH, OW, KH, KW, sh, sw, pt, pl)
-// dx[first maximum of each window, row-major] += dy; windows without a value > −∞ pass nothing
-// (the tfjs cpu semantics, NaN never wins).
-napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!GetArgs(env, info, &a, 16)) return nullptr;
-  Heap h;
-  int64_t xo, dyo, dxo, N, H, W, C, OH, OW, KH, KW, sh, sw, pt, pl;
-  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "xOff", &xo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "dyOff", &dyo) ||
-      !GetInt(&a, 3, 0, INT64_MAX >> 2, "dxOff", &dxo) || !GetInt(&a, 4, 1, kMaxDim, "N", &N) || !GetInt(&a, 5, 1, kMaxDim, "H", &H) ||
-      !GetInt(&a, 6, 1, kMaxDim, "W", &W) || !GetInt(&a, 7, 1, kMaxDim, "C", &C) || !GetInt(&a, 8, 1, kMaxDim, "OH", &OH) ||
-      !GetInt(&a, 9, 1, kMaxDim, "OW", &OW) || !GetInt(&a, 10, 1, kMaxDim, "KH", &KH) || !GetInt(&a, 11, 1, kMaxDim, "KW", &KW) ||
-      !GetInt(&a, 12, 1, kMaxDim, "strideH", &sh) || !GetInt(&a, 13, 1, kMaxDim, "strideW", &sw) ||
-      !GetInt(&a, 14, 0, kMaxDim, "padTop", &pt) || !GetInt(&a, 15, 0, kMaxDim, "padLeft", &pl))
-    return nullptr;
-  int64_t xN, yN;
-  if (!Product({N, H, W, C}, &xN) || !Product({N, OH, OW, C}, &yN)) {
-    ThrowOperand(env, "pooling sizes overflow");
-    return nullptr;
-  }
-  Operand ops[] = {{"x", xo, xN, false, {}}, {"dy", dyo, yN, false, {}}, {"dx", dxo, xN, true, {}}};
-  if (!CheckAll(env, h, ops, 3)) return nullptr;
-  const float* x = F(h, xo);
-  const float* dy = F(h, dyo);
-  float* dx = F(h, dxo);
-  std::memset(dx, 0, size_t(xN) * sizeof(float));
-  for (int64_t b = 0; b < N; b++) {
-    for (int64_t oh = 0; oh < OH; oh++) {
-      const int64_t r0 = oh * sh - pt;
-      const int64_t rLo = r0 < 0 ? 0 : r0;
-      const int64_t rHi = r0 + KH < H ? r0 + KH : H;
-      for (int64_t ow = 0; ow < OW; ow++) {
-        const int64_t q0 = ow * sw - pl;
-        const int64_t qLo = q0 < 0 ? 0 : q0;
-        const int64_t qHi = q0 + KW < W ? q0 + KW : W;
-        const float* g = dy + ((b * OH + oh) * OW + ow) * C;
-        for (int64_t c = 0; c < C; c++) {
-          float best = -INFINITY;
-          int64_t bi = -1;
-          for (int64_t r = rLo; r < rHi; r++) {
-            int64_t i = ((b * H + r) * W + qLo) * C + c;
-            for (int64_t q = qLo; q < qHi; q++, i += C) {
-              if (x[i] > best) {
-                best = x[i];
-                bi = i;
-              }
-            }
-          }
-          if (bi >= 0) dx[bi] += g[c];
-        }
-      }
-    }
-  }
-  return nullptr;
-}
-
 // sumRows(heap, xOff, outOff, M, C): out[c] = Σ_m x[m, c] (float64 accumulation).
 napi_value SumRows(napi_env env, napi_callback_info info) {
   Args a;
@@ -676,6 +631,57 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   float* out = F(h, oo);
   for (int64_t c = 0; c < C; c++) out[c] = float(acc[c]);
   std::free(acc);
+  return nullptr;
+}
+
+// reluGrad(heap, dyOff, xOff, dxOff, n): dx = dy·step(x), step(x) = 1 for x > 0, NaN for NaN, else 0
+// (the tfjs gradient of Relu, dy·cast(step(x)), in one pass).
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 5)) return nullptr;
+  Heap h;
+  int64_t dyo, xo, dxo, n;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "dyOff", &dyo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "xOff", &xo) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "dxOff", &dxo) || !GetInt(&a, 4, 1, INT64_MAX >> 3, "n", &n))
+    return nullptr;
+  Operand ops[] = {{"dy", dyo, n, false, {}}, {"x", xo, n, false, {}}, {"dx", dxo, n, true, {}}};
+  if (!CheckAll(env, h, ops, 3)) return nullptr;
+  const float* dy = F(h, dyo);
+  const float* x = F(h, xo);
+  float* dx = F(h, dxo);
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float step = v > 0.f ? 1.f : (v != v ? v : 0.f);
+    dx[i] = dy[i] * step;
+  }
+  return nullptr;
+}
+
+// addRows(heap, aOff, bOff, outOff, M, C): out[m, c] = a[m, c] + b[c] (M = 1: same-shape add).
+napi_value AddRows(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 6)) return nullptr;
+  Heap h;
+  int64_t ao, bo, oo, M, C;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "aOff", &ao) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "bOff", &bo) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "outOff", &oo) || !GetInt(&a, 4, 1, INT64_MAX >> 3, "M", &M) ||
+      !GetInt(&a, 5, 1, INT64_MAX >> 3, "C", &C))
+    return nullptr;
+  int64_t MC;
+  if (!Product({M, C}, &MC)) {
+    ThrowOperand(env, "add sizes overflow");
+    return nullptr;
+  }
+  Operand ops[] = {{"a", ao, MC, false, {}}, {"b", bo, C, false, {}}, {"out", oo, MC, true, {}}};
+  if (!CheckAll(env, h, ops, 3)) return nullptr;
+  const float* x = F(h, ao);
+  const float* b = F(h, bo);
+  float* out = F(h, oo);
+  for (int64_t i = 0; i < M; i++) {
+    const float* xr = x + i * C;
+    float* o = out + i * C;
+    for (int64_t c = 0; c < C; c++) o[c] = xr[c] + b[c];
+  }
   return nullptr;
 }
 
@@ -709,7 +715,8 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},           {"conv2d", Conv2d},   {"bnForward", BnForward}, {"bnGrad", BnGrad},
-             {"maxPoolGrad", MaxPoolGrad}, {"sumRows", SumRows}, {"info", Info}};
+             {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows},
+             {"info", Info}};
   for (const auto& f : fns) {
     napi_value v;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);

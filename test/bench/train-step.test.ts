@@ -17,6 +17,14 @@ describe('bench', () => {
     assert.ok(b?.format);
     const r: TrainStepResult = {
       backend: 'wasm',
+      native: {
+        choice: 'auto',
+        enabled: true,
+        reason: null,
+        blas: { library: '/lib/libopenblas.so.0', coreType: 'Haswell', config: 'OpenBLAS', threads: 1 },
+        env: { OPENBLAS_CORETYPE: null, OPENBLAS_L2_SIZE: null },
+        kernels: ['Conv2D'],
+      },
       torch: { version: 't', threads: 1, python: 'p' },
       torchSkipped: null,
       cases: [
@@ -25,20 +33,28 @@ describe('bench', () => {
           model: 'cnn-small',
           inputShape: [28, 28, 1],
           batch: 64,
+          path: 'native',
           accelab: [
             { workers: 1, imagesPerSec: 100, msPerStep: [640], imagesPerCpuSec: 110 },
             { workers: 2, imagesPerSec: 190, msPerStep: [670, 680], imagesPerCpuSec: 105 },
           ],
+          accelabWasm: [
+            { workers: 1, imagesPerSec: 50, msPerStep: [1280], imagesPerCpuSec: 55 },
+            { workers: 2, imagesPerSec: 95, msPerStep: [1340, 1360], imagesPerCpuSec: 52 },
+          ],
           torch: { imagesPerSec: 250, msPerStep: 256, imagesPerCpuSec: 260 },
           ratioVsTorch: 0.4,
           ratioVsTorchCpu: 110 / 260,
+          ratioVsTorchWasm: 0.2,
+          ratioVsTorchCpuWasm: 55 / 260,
           workerScaling: 1.9,
           workerCpuEfficiency: 105 / 110,
         },
       ],
     };
     const text = b.format(r);
-    assert.match(text, /cnn-small-28x28x1\s+100\.0\s+190\.0\s+1\.90×\s+250\.0\s+0\.40×/);
+    assert.match(text, /cnn-small-28x28x1\s+100\.0\s+190\.0\s+1\.90×\s+50\.0\s+95\.0\s+250\.0\s+0\.40×\s+0\.20×/);
+    assert.match(text, /native BLAS: OpenBLAS Haswell, 1 thread per worker/);
   });
 
   it('median of even and odd counts', () => {

@@ -263,6 +263,40 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
+  it('Add (same shape, bias over the last axis, other broadcasts) and the Relu gradient', () => {
+    const rng = new Rng(45);
+    const cases: [number[], number[]][] = [
+      [[4, 5, 6, 7], [4, 5, 6, 7]],
+      [[4, 5, 6, 7], [7]],
+      [[7], [4, 5, 6, 7]],
+      [[3, 8], [1, 8]],
+      [[2, 3, 4], [3, 1]],
+      [[2, 3, 4], [2, 1, 4]],
+    ];
+    for (const [a, b] of cases) note('Add', check('Add', { a: rand(rng, a), b: rand(rng, b) }, {}, `${a} + ${b}`));
+    const x = rand(rng, [3, 6, 5, 4]);
+    // Zeros, NaN and ±Infinity at the kink and beyond.
+    for (let i = 0; i < x.data.length; i += 5) x.data[i] = [0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0][(i / 5) % 5];
+    const w = rand(rng, [3, 6, 5, 4]);
+    const grad = (backend: string): Arr =>
+      tf.tidy(() => {
+        tf.setBackend(backend);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor(w.data, w.shape))))(tf.tensor(x.data, x.shape));
+        return { shape: g.shape, data: g.dataSync() as Float32Array };
+      });
+    const ref = grad('cpu');
+    for (const path of PATHS) {
+      setNativeEnabled(path === 'native');
+      const got = grad('wasm');
+      // Same NaN positions, and equal elsewhere.
+      for (let i = 0; i < ref.data.length; i++) {
+        assert.equal(Number.isNaN(got.data[i]), Number.isNaN(ref.data[i]), `relu gradient (${path}) at ${i}: ${got.data[i]} vs ${ref.data[i]}`);
+        if (!Number.isNaN(ref.data[i])) assert.equal(got.data[i], ref.data[i], `relu gradient (${path}) at ${i}`);
+      }
+    }
+    setNativeEnabled(true);
+  });
+
   it('Cast (same dtype shares data and survives disposal of its input; other casts stock)', () => {
     const rng = new Rng(43);
     const a = rand(rng, [3, 4, 5]);

@@ -20,7 +20,8 @@
  * - BatchMatMul / _FusedMatMul (bias over the last axis, relu): transposes and batch broadcasting
  *   (one operand with batch 1) handled by sgemm's transpose flags and a zero batch stride.
  * - Beyond BLAS, the next largest items of a training step as compiled loops: the fused batch-norm
- *   forward and gradient (./batchnorm.ts), MaxPoolGrad and the leading-axes Sum (bias gradients).
+ *   forward and gradient (./batchnorm.ts), the leading-axes Sum (bias gradients), Add
+ *   (same shape, or a bias over the last axis) and the Relu gradient (one kernel in place of three).
  *
  * OpenBLAS runs on one thread per call (set at load); the executor's worker threads each load the
  * addon and provide the parallelism.
@@ -68,8 +69,9 @@ interface Addon {
     C: number,
     eps: number,
   ): void;
-  maxPoolGrad(heap: Uint8Array, xOff: number, dyOff: number, dxOff: number, ...geometry: number[]): void;
   sumRows(heap: Uint8Array, xOff: number, outOff: number, M: number, C: number): void;
+  reluGrad(heap: Uint8Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
+  addRows(heap: Uint8Array, aOff: number, bOff: number, outOff: number, M: number, C: number): void;
   info(): NativeBlasInfo;
 }
 
@@ -518,45 +520,6 @@ const bnGrad = (prev: Kfn): Kfn => (args) => {
   return [dx, dg, db];
 };
 
-const maxPoolGrad = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend, attrs } = args;
-  const { dy, input: x } = inputs;
-  if (!enabled || !allF32([dy, x]) || !dy || !x || x.shape.length !== 4) return prev(args);
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterSize as [number, number] | number,
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-  );
-  if (info.padInfo.top < 0 || info.padInfo.left < 0 || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
-  const dx = backend.makeOutput(x.shape.slice(), 'float32');
-  const heap = backend.wasm.HEAPU8;
-  native('MaxPoolGrad', () =>
-    requireAddon().maxPoolGrad(
-      heap,
-      off(backend, x),
-      off(backend, dy),
-      off(backend, dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      info.effectiveFilterHeight,
-      info.effectiveFilterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-    ),
-  );
-  count('MaxPoolGrad');
-  return dx;
-};
-
 /** Sum over leading axes (bias gradients). */
 const sum = (prev: Kfn): Kfn => (args) => {
   const { inputs, backend, attrs } = args;
@@ -570,6 +533,75 @@ const sum = (prev: Kfn): Kfn => (args) => {
   return out;
 };
 
+/**
+ * Add of two float32 tensors of the same shape, or of a tensor and a bias over its last axis (either
+ * order): the bias add of every conv/dense layer that tfjs does not fuse while training.
+ */
+const add = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend } = args;
+  const { a, b } = inputs;
+  if (!enabled || !allF32([a, b]) || !a || !b) return prev(args);
+  const sa = size(a.shape);
+  const sb = size(b.shape);
+  if (sa === 0 || sb === 0) return prev(args);
+  const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  let big = a;
+  let small = b;
+  if (!sameShape && sb > sa) {
+    big = b;
+    small = a;
+  }
+  const C = big.shape[big.shape.length - 1];
+  const M = size(big.shape) / C;
+  const trailing =
+    small.shape.length <= big.shape.length && size(small.shape) === C && small.shape.every((d, i) => (i === small.shape.length - 1 ? d === C : d === 1));
+  if (!sameShape && !trailing) return prev(args);
+  const out = backend.makeOutput(big.shape.slice(), 'float32');
+  const heap = backend.wasm.HEAPU8;
+  if (sameShape) native('Add', () => requireAddon().addRows(heap, off(backend, a), off(backend, b), off(backend, out), 1, sa));
+  else native('Add', () => requireAddon().addRows(heap, off(backend, big), off(backend, small), off(backend, out), M, C));
+  count('Add');
+  return out;
+};
+
+/** Project kernel: dx = dy·step(x) in one pass (the gradient of Relu; see registerReluGradient). */
+export const RELU_GRAD_KERNEL = 'AccelabReluGrad';
+
+const reluGrad: Kfn = ({ inputs, backend }) => {
+  const { dy, x } = inputs;
+  if (!dy || !x || !allF32([dy, x]) || size(dy.shape) !== size(x.shape)) throw new EngineError(`${RELU_GRAD_KERNEL}: dy and x must be float32 tensors of one size`);
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  const n = size(x.shape);
+  if (n === 0) return out;
+  const heap = backend.wasm.HEAPU8;
+  native(RELU_GRAD_KERNEL, () => requireAddon().reluGrad(heap, off(backend, dy), off(backend, x), off(backend, out), n));
+  count(RELU_GRAD_KERNEL);
+  return out;
+};
+
+/**
+ * Replaces tfjs's Relu gradient, dy·cast(step(x)) (three kernels over the activation), by the one-pass
+ * native kernel while the native path is on; the stock formula otherwise (other backends, native off,
+ * other dtypes).
+ */
+function registerReluGradient(): void {
+  tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluGrad as unknown as KernelFunc });
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      const g = dy as tf.Tensor;
+      return {
+        x: () =>
+          enabled && tf.getBackend() === 'wasm' && x.dtype === 'float32' && g.dtype === 'float32'
+            ? (tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: g, x }, {}) as tf.Tensor)
+            : tf.mul(g, tf.cast(tf.step(x), 'float32')),
+      };
+    },
+  });
+}
+
 const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
   Conv2D: conv2dForward(false),
   FusedConv2D: conv2dForward(true),
@@ -579,12 +611,12 @@ const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
   _FusedMatMul: matMul(true),
   [BN_FORWARD_KERNEL]: bnForward,
   [BN_GRAD_KERNEL]: bnGrad,
-  MaxPoolGrad: maxPoolGrad,
   Sum: sum,
+  Add: add,
 };
 
-/** Names of the kernels the native path wraps. */
-export const NATIVE_KERNELS = Object.keys(WRAPPERS);
+/** Names of the kernels the native path wraps or adds. */
+export const NATIVE_KERNELS = [...Object.keys(WRAPPERS), RELU_GRAD_KERNEL];
 
 let registered = false;
 
@@ -598,7 +630,7 @@ export function registerNativeKernels(): boolean {
   if (registered) return enabled;
   if (!loadNativeAddon()) return false;
   registered = true;
-  for (const name of NATIVE_KERNELS) {
+  for (const name of Object.keys(WRAPPERS)) {
     const prev = tf.getKernel(name, 'wasm');
     if (!prev) throw new EngineError(`wasm kernel ${name} is not registered: reinstall @tensorflow/tfjs-backend-wasm 4.22.0`);
     const prevFn = prev.kernelFunc as unknown as Kfn;
@@ -611,6 +643,7 @@ export function registerNativeKernels(): boolean {
     };
     tf.registerKernel(config);
   }
+  registerReluGradient();
   enabled = true;
   return true;
 }
