@@ -685,6 +685,23 @@ napi_value AddRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// relu(heap, xOff, yOff, n): y = max(x, 0), NaN kept (as tfjs).
+napi_value Relu(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 4)) return nullptr;
+  Heap h;
+  int64_t xo, yo, n;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "xOff", &xo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "yOff", &yo) ||
+      !GetInt(&a, 3, 1, INT64_MAX >> 3, "n", &n))
+    return nullptr;
+  Operand ops[] = {{"x", xo, n, false, {}}, {"y", yo, n, true, {}}};
+  if (!CheckAll(env, h, ops, 2)) return nullptr;
+  const float* x = F(h, xo);
+  float* y = F(h, yo);
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
+  return nullptr;
+}
+
 void SetString(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v);
@@ -715,7 +732,7 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},           {"conv2d", Conv2d},   {"bnForward", BnForward}, {"bnGrad", BnGrad},
-             {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows},
+             {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows}, {"relu", Relu},
              {"info", Info}};
   for (const auto& f : fns) {
     napi_value v;

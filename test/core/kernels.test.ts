@@ -263,7 +263,7 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
-  it('Add (same shape, bias over the last axis, other broadcasts) and the Relu gradient', () => {
+  it('Add (same shape, bias over the last axis, other broadcasts), Relu and its gradient', () => {
     const rng = new Rng(45);
     const cases: [number[], number[]][] = [
       [[4, 5, 6, 7], [4, 5, 6, 7]],
@@ -274,6 +274,7 @@ describe('project wasm kernels vs the cpu backend', () => {
       [[2, 3, 4], [2, 1, 4]],
     ];
     for (const [a, b] of cases) note('Add', check('Add', { a: rand(rng, a), b: rand(rng, b) }, {}, `${a} + ${b}`));
+    note('Relu', check('Relu', { x: rand(rng, [5, 7, 3, 4]) }, {}, 'relu'));
     const x = rand(rng, [3, 6, 5, 4]);
     // Zeros, NaN and ±Infinity at the kink and beyond.
     for (let i = 0; i < x.data.length; i += 5) x.data[i] = [0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0][(i / 5) % 5];

@@ -21,7 +21,7 @@
  *   (one operand with batch 1) handled by sgemm's transpose flags and a zero batch stride.
  * - Beyond BLAS, the next largest items of a training step as compiled loops: the fused batch-norm
  *   forward and gradient (./batchnorm.ts), the leading-axes Sum (bias gradients), Add
- *   (same shape, or a bias over the last axis) and the Relu gradient (one kernel in place of three).
+ *   (same shape, or a bias over the last axis), Relu and its gradient (one kernel in place of three).
  *
  * OpenBLAS runs on one thread per call (set at load); the executor's worker threads each load the
  * addon and provide the parallelism.
@@ -72,6 +72,7 @@ interface Addon {
   sumRows(heap: Uint8Array, xOff: number, outOff: number, M: number, C: number): void;
   reluGrad(heap: Uint8Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   addRows(heap: Uint8Array, aOff: number, bOff: number, outOff: number, M: number, C: number): void;
+  relu(heap: Uint8Array, xOff: number, yOff: number, n: number): void;
   info(): NativeBlasInfo;
 }
 
@@ -564,6 +565,17 @@ const add = (prev: Kfn): Kfn => (args) => {
   return out;
 };
 
+const relu = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend } = args;
+  const x = inputs.x;
+  if (!enabled || !x || x.dtype !== 'float32' || size(x.shape) === 0) return prev(args);
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  const heap = backend.wasm.HEAPU8;
+  native('Relu', () => requireAddon().relu(heap, off(backend, x), off(backend, out), size(x.shape)));
+  count('Relu');
+  return out;
+};
+
 /** Project kernel: dx = dy·step(x) in one pass (the gradient of Relu; see registerReluGradient). */
 export const RELU_GRAD_KERNEL = 'AccelabReluGrad';
 
@@ -613,6 +625,7 @@ const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
   [BN_GRAD_KERNEL]: bnGrad,
   Sum: sum,
   Add: add,
+  Relu: relu,
 };
 
 /** Names of the kernels the native path wraps or adds. */

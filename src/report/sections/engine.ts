@@ -11,6 +11,11 @@ export function engineSection(r: EngineStepResult): ReportSection {
       { label: 'Backend', value: e?.backend ?? 'not started', hint: e?.tfjsNodeAvailable ? 'tfjs-node' : 'tfjs-node not installed' },
       { label: 'SIMD', value: e?.simd === null || e?.simd === undefined ? 'n/a' : e.simd ? 'yes' : 'no' },
       { label: 'Threads', value: String(e?.threads ?? '?'), hint: 'per process; workers use more cores' },
+      {
+        label: 'Native BLAS',
+        value: e?.native?.enabled ? 'on' : 'off',
+        hint: e?.native?.enabled ? `OpenBLAS ${e.native.blas?.coreType ?? '?'}, ${e.native.blas?.threads ?? '?'} thread per worker` : (e?.native?.reason ?? 'not reported'),
+      },
       { label: 'Data sets found', value: `${r.datasets.filter((d) => d.found).length} / ${r.datasets.length}` },
     ],
     tables: [
