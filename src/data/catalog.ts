@@ -137,7 +137,7 @@ export const CATALOG: Record<string, CatalogEntry> = {
 export const DATASET_NAMES = Object.keys(CATALOG);
 
 /** Names accepted by loadDataset besides the catalog: generated data (see synthetic.ts). */
-export const SYNTHETIC_NAMES = ['synthetic-gray', 'synthetic-rgb'] as const;
+export const SYNTHETIC_NAMES = ['synthetic-gray', 'synthetic-rgb', 'fl-blobs'] as const;
 
 export function catalogEntry(name: string): CatalogEntry | undefined {
   return Object.hasOwn(CATALOG, name) ? CATALOG[name] : undefined;

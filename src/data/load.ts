@@ -7,7 +7,7 @@ import { type Progress, silentProgress } from '../core/progress.js';
 import { readCifarArchive, readCifarFolder } from './cifar.js';
 import { type CatalogEntry, type DatasetLocation, type LookupOptions, catalogEntry, findDataset, missingMessage, SYNTHETIC_NAMES } from './catalog.js';
 import { readIdx } from './idx.js';
-import { makeSynthetic } from './synthetic.js';
+import { makeFlBlobs, makeSynthetic } from './synthetic.js';
 import type { Dataset, Split } from './types.js';
 
 export interface LoadOptions extends LookupOptions {
@@ -73,10 +73,16 @@ export async function readDataset(loc: DatasetLocation, opts: LoadOptions = {}):
 
 /**
  * Loads a data set by name: a catalog name (`fashion-mnist`, `mnist`, `cifar10`, `cifar10-subset`)
- * or a synthetic one (`synthetic-gray` 28×28×1, `synthetic-rgb` 32×32×3; seeded by `seed`).
+ * or a synthetic one (`synthetic-gray` 28×28×1, `synthetic-rgb` 32×32×3, seeded by `seed`; `fl-blobs` 4×4×1,
+ * 200 / 50 examples per class unless limited, always seed 7).
  * Throws `DataError` naming both ways to get a missing data set.
  */
 export async function loadDataset(name: string, opts: LoadOptions = {}): Promise<Dataset> {
+  if (name === 'fl-blobs') {
+    const tl = opts.trainLimit ?? opts.limit;
+    const sl = opts.testLimit ?? opts.limit;
+    return makeFlBlobs(tl === undefined ? 200 : Math.ceil(tl / 10), sl === undefined ? 50 : Math.ceil(sl / 10), 7);
+  }
   if ((SYNTHETIC_NAMES as readonly string[]).includes(name)) {
     const rgb = name === 'synthetic-rgb';
     const tl = opts.trainLimit ?? opts.limit;

@@ -26,6 +26,12 @@ export const NORMALIZATION: Record<string, Normalization> = {
   cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
 };
 
+/** The known statistics of a data set by name (the `cifar10*` family shares CIFAR-10's), or null. */
+export function knownNormalization(name: string): Normalization | null {
+  const key = name.startsWith('cifar10') ? 'cifar10' : name;
+  return Object.hasOwn(NORMALIZATION, key) ? NORMALIZATION[key] : null;
+}
+
 export type Augment = 'none' | 'crop-flip';
 
 export interface BatchOptions {

@@ -161,3 +161,41 @@ export function makeSynthetic(opts: SyntheticOptions = {}): SyntheticDataset {
     confusability: o.confusability,
   };
 }
+
+/**
+ * `fl-blobs`: 10 classes of 4×4×1 "images" drawn around class centres, where classes 0/6 and 2/4
+ * have nearby centres (built-in confusable pairs). Tiny and fast: for federated-learning tests and
+ * smoke runs. Splits are shuffled; `trainPerClass`/`testPerClass` examples of each class.
+ */
+export function makeFlBlobs(trainPerClass: number, testPerClass: number, seed: number): Dataset {
+  const C = 10;
+  const D = 16;
+  const rng = new Rng(seed ^ 0x5eed);
+  const centres = Array.from({ length: C }, () => Array.from({ length: D }, () => rng.normal(0, 1.2)));
+  const near = (a: number, b: number) => {
+    for (let d = 0; d < D; d++) centres[b][d] = centres[a][d] + rng.normal(0, 0.25);
+  };
+  near(0, 6);
+  near(2, 4);
+  const make = (perClass: number, r: Rng): Split => {
+    const count = perClass * C;
+    const images = new Uint8Array(count * D);
+    const labels = new Uint8Array(count);
+    const order = r.permutation(count);
+    for (let i = 0; i < count; i++) {
+      const c = order[i] % C;
+      labels[i] = c;
+      for (let d = 0; d < D; d++) images[i * D + d] = Math.max(0, Math.min(255, Math.round(128 + 40 * (centres[c][d] + r.normal(0, 0.6)))));
+    }
+    return { images, labels, count };
+  };
+  return {
+    name: 'fl-blobs',
+    train: make(trainPerClass, rng.fork(1)),
+    test: make(testPerClass, rng.fork(2)),
+    shape: [4, 4, 1],
+    numClasses: C,
+    classNames: Array.from({ length: C }, (_, c) => `c${c}`),
+    source: 'synthetic',
+  };
+}

@@ -3,27 +3,28 @@
  * identification step: weak classes and groups of mutually confused classes.
  *
  * All accuracies are fractions in [0, 1]; reports multiply by 100 for percentage points.
- * The confusion matrix itself comes from nn/metrics; this module adds the weak-class rules.
+ * Confusion matrix, per-class accuracy and discrepancy come from nn/metrics; this module adds the
+ * weak-class and grouping rules and the overlap statistics of the consistency study.
  */
-import { confusionMatrix } from '../nn/metrics.js';
+import { confusionMatrix, interClassDiscrepancy, perClassAccuracy, weakestClasses } from '../nn/metrics.js';
 
 export interface ClassAnalysis {
   /** Overall accuracy over all evaluated samples. */
   accuracy: number;
-  /** acc_c = (# class-c samples predicted c) / (# class-c samples). */
+  /** acc_c = (# class-c samples predicted c) / (# class-c samples); 0 for a class without samples. */
   perClass: number[];
   /** confusion[t][p]: number of samples of true class t predicted as p. */
   confusion: number[][];
-  /** Inter-class discrepancy max_c acc_c − min_c acc_c (ICD, primary definition). */
-  discrepancy: number;
-  /** Standard deviation of acc_c over classes (ICD, secondary definition). */
-  discrepancyStd: number;
+  /** max_c acc_c − min_c acc_c over classes with samples (nn/metrics' inter-class discrepancy). */
+  interClassDiscrepancy: number;
+  /** Population standard deviation of acc_c over classes with samples. */
+  perClassAccuracyStd: number;
   /** Weak classes under the configured rule, ascending by accuracy. */
   weak: number[];
   /** Mean accuracy over the weak classes (NaN when the set is empty). */
   weakMean: number;
-  /** The class with the lowest accuracy. */
-  worst: number;
+  /** Index of the class with the lowest accuracy (lowest index on ties). */
+  worstClass: number;
 }
 
 /** Named options of the weak-class rule. Inferred choice [I]: not from the paper. */
@@ -46,25 +47,25 @@ export function weakClasses(perClass: readonly number[], rule: WeakRule = DEFAUL
   return order.filter((e) => e[0] < mean - rule.delta).map((e) => e[1]);
 }
 
+/** The per-class analysis of a confusion matrix: nn/metrics' per-class accuracy and discrepancy, plus the weak-class rule. */
 export function analyzeConfusion(confusion: number[][], rule: WeakRule = DEFAULT_WEAK_RULE): ClassAnalysis {
-  const C = confusion.length;
-  let correct = 0;
-  let total = 0;
-  const perClass = confusion.map((row, c) => {
-    const n = row.reduce((a, b) => a + b, 0);
-    correct += row[c];
-    total += n;
-    return n > 0 ? row[c] / n : 0;
-  });
-  const max = Math.max(...perClass);
-  const min = Math.min(...perClass);
-  const mean = perClass.reduce((a, b) => a + b, 0) / C;
-  const std = Math.sqrt(perClass.reduce((a, b) => a + (b - mean) ** 2, 0) / C);
+  const classes = perClassAccuracy(confusion);
+  const perClass = classes.map((c) => c.accuracy ?? 0);
+  const d = interClassDiscrepancy(classes);
+  const correct = classes.reduce((a, c) => a + c.correct, 0);
+  const total = classes.reduce((a, c) => a + c.support, 0);
   const weak = weakClasses(perClass, rule);
   const weakMean = weak.length ? weak.reduce((a, c) => a + perClass[c], 0) / weak.length : Number.NaN;
-  let worst = 0;
-  for (let c = 1; c < C; c++) if (perClass[c] < perClass[worst]) worst = c;
-  return { accuracy: total ? correct / total : 0, perClass, confusion, discrepancy: max - min, discrepancyStd: std, weak, weakMean, worst };
+  return {
+    accuracy: total ? correct / total : 0,
+    perClass,
+    confusion,
+    interClassDiscrepancy: d.discrepancy,
+    perClassAccuracyStd: d.std,
+    weak,
+    weakMean,
+    worstClass: weakestClasses(classes, 1)[0]?.classIndex ?? 0,
+  };
 }
 
 export function analyze(labels: ArrayLike<number>, preds: ArrayLike<number>, numClasses: number, rule?: WeakRule): ClassAnalysis {

@@ -3,24 +3,23 @@
  * Deterministic given (weights, task, client, round seed): data order comes from `Rng(seed)`,
  * the optimizer is created fresh each round, and nothing else is random.
  *
- * The same function trains the global model (FedAvg, PKD stage 4 with the partial-KD term) and
- * the group experts (PKD stage 3: only the group's samples, relabelled 0..|G|-1).
+ * The same function trains the global model (FedAvg, PKD's distillation rounds with the partial-KD
+ * term) and the group experts (only the group's samples, relabelled 0..|G|-1). The optimizer
+ * factory, its disposal, the batch pipeline and prediction are those of central training
+ * (nn/train.ts, data/pipeline.ts): one training stack.
  */
 import { tf } from '../core/engine.js';
 import { Rng } from '../core/rng.js';
-import type { Normalization } from '../data/pipeline.js';
-import { type PreparedTask, batchX, buildModel } from './task.js';
+import { batches } from '../data/pipeline.js';
+import { createModel } from '../nn/models.js';
+import { type OptimizerOptions, disposeOptimizer, makeOptimizer } from '../nn/train.js';
+import type { PreparedTask } from './task.js';
 import type { Weights } from './weights.js';
 
-export type OptimizerName = 'sgd' | 'momentum' | 'adam';
-
-export interface TrainOptions {
+/** Local training of one client job: the optimizer (as central training names it), epochs and batch size. */
+export interface TrainOptions extends OptimizerOptions {
   epochs: number;
   batchSize: number;
-  optimizer: OptimizerName;
-  lr: number;
-  /** Momentum for 'momentum' (default 0.9). */
-  momentum: number;
 }
 
 /** When the partial-KD term fires for a sample (inferred choice [I]; see docs/fl.md). */
@@ -84,7 +83,7 @@ export function cachedModel(name: string, inputShape: [number, number, number], 
   const key = `${name}|${inputShape.join('x')}|${numClasses}`;
   let m = models.get(key);
   if (!m) {
-    m = buildModel(name, inputShape, numClasses, 1);
+    m = createModel(name, { inputShape, numClasses, seed: 1 });
     models.set(key, m);
   }
   return m;
@@ -100,12 +99,6 @@ export function setWeights(model: tf.LayersModel, w: Weights): void {
   const ts = cur.map((t, i) => tf.tensor(w[i], t.shape));
   model.setWeights(ts);
   for (const t of ts) t.dispose();
-}
-
-export function makeOptimizer(o: TrainOptions): tf.Optimizer {
-  if (o.optimizer === 'adam') return tf.train.adam(o.lr);
-  if (o.optimizer === 'momentum') return tf.train.momentum(o.lr, o.momentum);
-  return tf.train.sgd(o.lr);
 }
 
 /** Runs `epochs` of local minibatch training and returns the new weights. */
@@ -141,7 +134,7 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
       const key = `expert#${j}|${kd.expertModel}|${task.inputShape.join('x')}|${kd.groups[j].length}`;
       let e = models.get(key);
       if (!e) {
-        e = buildModel(kd.expertModel, task.inputShape, kd.groups[j].length, 1);
+        e = createModel(kd.expertModel, { inputShape: task.inputShape, numClasses: kd.groups[j].length, seed: 1 });
         models.set(key, e);
       }
       const m = e;
@@ -168,17 +161,17 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const gate = kd?.expertGate === 'expert-correct';
   const teachers = kd ? experts.map((m, j) => teacherTable(m, kd.groups[j].length, task, indices, (k) => groupOf[labelsAll[indices[k]]] === j, kd.temperature)) : [];
+  const ordered = new Int32Array(n);
   for (let e = 0; e < train.epochs; e++) {
     const order = rng.permutation(n);
-    for (let from = 0; from < n; from += train.batchSize) {
-      const to = Math.min(n, from + train.batchSize);
-      const bIdx = new Int32Array(to - from);
-      for (let i = 0; i < bIdx.length; i++) bIdx[i] = indices[order[from + i]];
-      const yb = new Int32Array(bIdx.length);
-      for (let i = 0; i < bIdx.length; i++) yb[i] = relabel[labelsAll[bIdx[i]]];
-      const x = batchX(ds.train.images, ds.shape, bIdx, 0, bIdx.length, task.norm);
+    for (let i = 0; i < n; i++) ordered[i] = indices[order[i]];
+    let from = 0;
+    for (const b of batches(ds.train, ds.shape, { batchSize: train.batchSize, shuffle: false, indices: ordered, normalize: task.norm })) {
+      const yb = new Int32Array(b.size);
+      for (let i = 0; i < b.size; i++) yb[i] = relabel[b.y[i]];
+      const x = tf.tensor4d(b.x, [b.size, ...ds.shape]);
       const yOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(yb, 'int32'), numOut).toFloat());
-      const B = bIdx.length;
+      const B = b.size;
       const lossT = opt.minimize(
         () => {
           const z = model.apply(x, { training: true }) as tf.Tensor2D;
@@ -224,9 +217,10 @@ export async function localFit(inp: LocalFitInput): Promise<LocalFitOutput> {
       lossT?.dispose();
       x.dispose();
       yOneHot.dispose();
+      from += B;
     }
   }
-  opt.dispose();
+  disposeOptimizer(opt);
   for (const t of select) t.dispose();
   return { weights: getWeights(model), numExamples: n, meanLoss: steps ? lossSum / steps : 0, kdTriggered: triggered };
 }
@@ -253,11 +247,11 @@ function teacherTable(expert: tf.LayersModel, g: number, task: PreparedTask, ind
   }
   const logp = new Float32Array(members.length * g);
   const argmax = new Int32Array(members.length);
-  const step = 500;
-  for (let from = 0; from < members.length; from += step) {
-    const to = Math.min(members.length, from + step);
-    const t = tf.tidy(() => tf.logSoftmax(tf.div(expert.predict(batchX(task.dataset.train.images, task.dataset.shape, members, from, to, task.norm)) as tf.Tensor2D, temperature)));
+  let from = 0;
+  for (const b of batches(task.dataset.train, task.dataset.shape, { batchSize: 500, shuffle: false, indices: members, normalize: task.norm })) {
+    const t = tf.tidy(() => tf.logSoftmax(tf.div(expert.predict(tf.tensor4d(b.x, [b.size, ...task.dataset.shape])) as tf.Tensor2D, temperature)));
     logp.set(t.dataSync(), from * g);
+    from += b.size;
     t.dispose();
   }
   for (let r = 0; r < members.length; r++) {
@@ -279,32 +273,4 @@ function teacherTable(expert: tf.LayersModel, g: number, task: PreparedTask, ind
       return tf.tensor2d(out, [B, g]);
     },
   };
-}
-
-/**
- * Predicted classes of `model` for the given example indices of a split (batched). With `classes`, the
- * argmax is restricted to those columns (returned as class ids), for within-group accuracy.
- */
-export function predict(
-  model: tf.LayersModel,
-  images: Uint8Array,
-  shape: [number, number, number],
-  indices: ArrayLike<number>,
-  norm: Normalization | null,
-  opts: { classes?: number[]; batch?: number } = {},
-): Int32Array {
-  const { classes, batch = 500 } = opts;
-  const out = new Int32Array(indices.length);
-  for (let from = 0; from < indices.length; from += batch) {
-    const to = Math.min(indices.length, from + batch);
-    const p = tf.tidy(() => {
-      const x = batchX(images, shape, indices, from, to, norm);
-      const logits = model.predict(x) as tf.Tensor2D;
-      return tf.argMax(classes ? tf.gather(logits, classes, 1) : logits, 1);
-    });
-    const a = p.dataSync();
-    for (let i = 0; i < a.length; i++) out[from + i] = classes ? classes[a[i]] : a[i];
-    p.dispose();
-  }
-  return out;
 }

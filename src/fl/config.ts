@@ -7,10 +7,12 @@ import { validate } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 
 export const METHODS = ['fedavg', 'pkd'] as const;
+export type Method = (typeof METHODS)[number];
 export const EXECUTORS = ['inprocess', 'threads', 'bullmq'] as const;
 export const PARTITIONS = ['balanced', 'iid', 'dirichlet', 'shards'] as const;
 export const TRIGGERS = ['within-group', 'any-weak-miss', 'always'] as const;
 export const EXPERT_GATES = ['none', 'expert-correct'] as const;
+export const OPTIMIZERS = ['sgd', 'adam'] as const;
 
 export const pkdSchema = z
   .object({
@@ -58,7 +60,11 @@ export const flConfigSchema = z
     rounds: z.number().int().min(1).default(20),
     epochs: z.number().int().min(1).default(1),
     batchSize: z.number().int().min(1).default(32),
-    optimizer: z.enum(['sgd', 'momentum', 'adam']).default('momentum'),
+    /** 'sgd' (with `momentum`; 0 = plain SGD) or 'adam', as in central training. 'momentum' (older runs' name) reads as 'sgd'. */
+    optimizer: z
+      .enum([...OPTIMIZERS, 'momentum'])
+      .transform((v): (typeof OPTIMIZERS)[number] => (v === 'momentum' ? 'sgd' : v))
+      .default('sgd'),
     lr: z.number().positive().default(0.01),
     momentum: z.number().min(0).max(1).default(0.9),
     method: z.enum(METHODS).default('fedavg'),

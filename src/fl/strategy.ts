@@ -1,12 +1,21 @@
 /**
- * Flower-style strategy: the server decides which clients train and with what instructions
- * (`configureFit`), how their results are combined (`aggregateFit`) and how the new global model
- * is judged (`evaluate`). How clients actually run is the executor's business (executors/).
+ * Strategies. A strategy owns the phases of a federated method (as Flower's `Strategy.start()` does):
+ * FedAvg is one phase of global rounds; PKD is warm-up, identification, expert training and
+ * distillation rounds. The round driver (run.ts) gives it a `StrategyContext`: federated rounds
+ * through the executor, evaluation, checkpointed state and weights, progress.
+ *
+ * Inside a phase, a `RoundPlan` decides which clients train with what instructions (`configureFit`)
+ * and how their results are combined (`aggregateFit`), as Flower's round-level strategy methods do.
+ * A new federated method is one strategy file plus one line in strategies.ts.
  */
+import type { Progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import type { ClassAnalysis } from './analysis.js';
-import type { KdJobSpec } from './job.js';
 import type { TrainOptions } from './client.js';
+import type { FlConfig } from './config.js';
+import type { KdJobSpec } from './job.js';
+import type { PkdRecord } from './pkd.js';
+import type { PreparedTask } from './task.js';
 import type { Weights } from './weights.js';
 
 /** What one client is asked to do in a round. */
@@ -18,7 +27,7 @@ export interface FitInstruction {
   train: TrainOptions;
   /** Train on these classes only, relabelled 0..n-1 (expert training). */
   classes?: number[];
-  /** Partial-KD term (PKD stage 4); `expertRefs` are store keys. */
+  /** Partial-KD term (PKD's distillation rounds); `expertRefs` are store keys. */
   kd?: KdJobSpec;
 }
 
@@ -30,11 +39,94 @@ export interface FitResult {
   kdTriggered: number;
 }
 
-export interface Strategy {
-  readonly name: string;
+/** The round-level decisions of a phase. */
+export interface RoundPlan {
   configureFit(round: number, numClients: number): FitInstruction[];
   aggregateFit(round: number, results: FitResult[], current: Weights): Weights;
-  evaluate(round: number, weights: Weights): Promise<ClassAnalysis | null>;
+}
+
+/** One federated round as the driver reports it to the strategy. */
+export interface RoundOutcome {
+  weights: Weights;
+  clients: number[];
+  /** Sample-weighted mean of the clients' mean losses. */
+  meanLoss: number;
+  kdTriggered: number;
+}
+
+/** A global round as recorded in the result. */
+export interface RoundRecord {
+  round: number;
+  /** The strategy's name of the phase ('fedavg'; PKD: 'warmup', 'pkd'). */
+  phase: string;
+  clients: number[];
+  meanLoss: number;
+  kdTriggered: number;
+  durationS: number;
+  /** Test-set analysis of the global model after this round (absent when not evaluated). */
+  eval?: ClassAnalysis;
+}
+
+/** What the round driver offers a strategy. */
+export interface StrategyContext {
+  readonly cfg: FlConfig;
+  readonly task: PreparedTask;
+  readonly progress: Progress;
+  /** The global model now. */
+  readonly global: Weights;
+  /** Global rounds done so far (inherited ones included). */
+  readonly globalRound: number;
+  /** Results shared between runs of a sweep (same task, seed and warm-up); absent for a single run. */
+  readonly cache?: Map<string, unknown>;
+  /** The client training options of the config (optimizer, lr, momentum, epochs, batch size). */
+  train(): TrainOptions;
+  /** The plan of the global model's rounds: FedAvg over the configured clients, with `kd` when given. */
+  globalPlan(kd?: KdJobSpec): RoundPlan;
+  /**
+   * Runs global rounds of `plan` until `until` rounds are done: evaluates on the test set (every
+   * `evalEvery` rounds, the run's last round, and round `until` when `evaluateLast`), records,
+   * checkpoints and counts each round.
+   */
+  globalRounds(until: number, phase: string, plan: RoundPlan, o: { label: string; evaluateLast?: boolean }): Promise<void>;
+  /** One federated round of `plan` on `weights` (not recorded, not counted); `key` names the phase in store keys. */
+  fitRound(plan: RoundPlan, key: string, round: number, weights: Weights): Promise<RoundOutcome>;
+  /** Counts a round run by this invocation (the driver's interruption hook fires here). */
+  roundDone(round: number): void;
+  /** The strategy's checkpointed state (plain JSON), `initialState()` on a fresh run. */
+  state: unknown;
+  /** Extra weights checkpointed with the run (e.g. PKD's experts), by name. */
+  readonly weights: Map<string, Weights>;
+  /** Writes the checkpoint (global weights, extra weights, state). */
+  save(): void;
+  /** Seeded initial weights of `model` with `numClasses` outputs. */
+  initialWeights(model: string, numClasses: number, seed: number): Weights;
+  /** Per-class analysis of the global architecture with weights `w` on the test set or the server's validation split. */
+  evaluate(w: Weights, split: 'test' | 'validation'): ClassAnalysis;
+  /** Test accuracy on the images of `group`: argmax over the group's classes (within-group) and over all classes (plain). */
+  groupAccuracy(model: string, w: Weights, group: number[], outputs: 'all' | 'group'): { withinGroup: number; plain: number };
+  /** Puts weights in the executor's store for the jobs to read; `unshare` deletes them. */
+  share(name: string, w: Weights): Promise<string>;
+  unshare(ref: string): Promise<void>;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /** The strategy's checkpointed state on a fresh run. */
+  initialState(): unknown;
+  /**
+   * The phase label of the first `round` global rounds when the run starts from another run's state
+   * (a shared warm-up); throws ConfigError when the strategy cannot start there.
+   */
+  inheritedPhase(round: number): string;
+  /** Runs (or, on resume, continues) every phase to the end. */
+  start(ctx: StrategyContext): Promise<void>;
+  /** The strategy's part of the run's result, read from its state. */
+  record(ctx: StrategyContext): StrategyRecords;
+}
+
+/** Strategy-specific parts of a run's result: one optional field per strategy that has one. */
+export interface StrategyRecords {
+  pkd?: PkdRecord;
 }
 
 /** A 31-bit seed mixed from integers (stable across processes and machines). */
@@ -71,7 +163,7 @@ export function fedAvg(results: readonly FitResult[]): Weights {
   });
 }
 
-export interface FedAvgOptions {
+export interface FedAvgPlanOptions {
   seed: number;
   /** Salt distinguishing training phases (global model vs each expert) in the client seeds. */
   phase: string;
@@ -83,12 +175,11 @@ export interface FedAvgOptions {
   minClients: number;
   classes?: number[];
   kd?: KdJobSpec;
-  evaluateFn?: (round: number, weights: Weights) => Promise<ClassAnalysis | null>;
 }
 
-export class FedAvg implements Strategy {
-  readonly name: string = 'fedavg';
-  constructor(readonly opts: FedAvgOptions) {}
+/** FedAvg's round: a seeded sample of clients, all with the same instructions; sample-weighted averaging. */
+export class FedAvgPlan implements RoundPlan {
+  constructor(readonly opts: FedAvgPlanOptions) {}
 
   /** Client ids taking part in `round` (sorted); depends only on seed, phase and round. */
   selectClients(round: number, numClients: number): number[] {
@@ -112,13 +203,4 @@ export class FedAvg implements Strategy {
   aggregateFit(_round: number, results: FitResult[], _current: Weights): Weights {
     return fedAvg(results);
   }
-
-  evaluate(round: number, weights: Weights): Promise<ClassAnalysis | null> {
-    return this.opts.evaluateFn ? this.opts.evaluateFn(round, weights) : Promise.resolve(null);
-  }
-}
-
-/** PKD stage 4 is FedAvg whose clients add the partial-KD term: same aggregation, other instructions. */
-export class PkdStrategy extends FedAvg {
-  override readonly name = 'pkd';
 }

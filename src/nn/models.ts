@@ -2,6 +2,8 @@
  * Model zoo. Every model is a `tf.LayersModel` with explicitly named layers and seeded
  * initializers: the same name, shapes and seed give bit-identical initial weights.
  *
+ * - `fl-mlp`: flatten → dense(32, relu) → dense(numClasses), Glorot-uniform seeded by `seed` and `seed + 1`: a tiny
+ *   model for federated-learning tests and smoke runs.
  * - `mlp-300-100`, `mlp-1000-500`: flatten → dense(300|1000, relu) → dense(100|500, relu) → dense(numClasses)
  *   (LeCun et al. 1998 / Han et al. 2015's LeNet-300-100 and the wider variant).
  * - `lenet5`: conv6 5×5 'same' → maxpool2 → conv16 5×5 'valid' → maxpool2 → dense120 → dense84 → dense(numClasses),
@@ -28,7 +30,7 @@ import { tf } from '../core/engine.js';
 import { fastBatchNormalization } from '../core/kernels/batchnorm.js';
 import { Rng } from '../core/rng.js';
 
-export const MODEL_NAMES = ['mlp-300-100', 'mlp-1000-500', 'lenet5', 'cnn-small', 'vgg-small', 'resnet20'] as const;
+export const MODEL_NAMES = ['fl-mlp', 'mlp-300-100', 'mlp-1000-500', 'lenet5', 'cnn-small', 'vgg-small', 'resnet20'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 export const ModelNameSchema = z.enum(MODEL_NAMES);
 
@@ -163,6 +165,17 @@ function resnet20(b: Builder, x: SymT, k: number): SymT {
   return b.dense(y, 'fc', k);
 }
 
+function flMlp(inputShape: number[], numClasses: number, seed: number): tf.LayersModel {
+  return tf.sequential({
+    name: 'fl-mlp',
+    layers: [
+      tf.layers.flatten({ inputShape }),
+      tf.layers.dense({ units: 32, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+      tf.layers.dense({ units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+    ],
+  });
+}
+
 /** Builds a zoo model. Throws ConfigError for an unknown name or an input shape the model cannot take. */
 export function createModel(name: ModelName | string, options: ModelOptions): tf.LayersModel {
   const parsed = ModelNameSchema.safeParse(name);
@@ -174,6 +187,7 @@ export function createModel(name: ModelName | string, options: ModelOptions): tf
   }
   const { inputShape, numClasses, seed } = o.data;
   const isImage = inputShape.length === 3;
+  if (parsed.data === 'fl-mlp') return flMlp(inputShape, numClasses, seed);
   if (parsed.data !== 'mlp-300-100' && parsed.data !== 'mlp-1000-500' && !isImage) {
     throw new ConfigError(`model '${name}' needs an image input shape [height, width, channels], got [${inputShape.join(', ')}]`);
   }

@@ -12,7 +12,7 @@ import { tf } from '../core/engine.js';
 import { ConfigError } from '../core/errors.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
-import { batches, channelStats, NORMALIZATION, type Normalization } from '../data/pipeline.js';
+import { batches, channelStats, knownNormalization, type Normalization } from '../data/pipeline.js';
 import type { Dataset, Split } from '../data/types.js';
 import { countParams } from './models.js';
 import { type ClassificationMetrics, type ConfusionMatrix, metricsFromConfusion } from './metrics.js';
@@ -103,8 +103,7 @@ export interface TrainResult {
 
 /** The normalisation used for a data set: known statistics, else the training split's. */
 export function normalizationFor(dataset: Dataset): Normalization {
-  const key = dataset.name.startsWith('cifar10') ? 'cifar10' : dataset.name;
-  const known = NORMALIZATION[key];
+  const known = knownNormalization(dataset.name);
   if (known && known.mean.length === dataset.shape[2]) return { mean: known.mean.slice(), std: known.std.slice() };
   const s = channelStats(dataset.train, dataset.shape);
   return { mean: s.mean.map((v) => +v.toFixed(6)), std: s.std.map((v) => +v.toFixed(6)) };
@@ -130,10 +129,18 @@ function lrAt(base: number, schedule: LrSchedule, step: number, total: number): 
   return base;
 }
 
-function makeOptimizer(name: OptimizerName, lr: number, momentum: number): tf.Optimizer {
-  if (name === 'adam') return tf.train.adam(lr);
-  if (momentum > 0) return tf.train.momentum(lr, momentum);
-  return tf.train.sgd(lr);
+/** What the optimizer factory needs: 'sgd' with `momentum` > 0 is SGD with (heavy-ball) momentum, with 0 plain SGD. */
+export interface OptimizerOptions {
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+}
+
+/** The one optimizer factory (central training and federated clients). Free it with `disposeOptimizer`. */
+export function makeOptimizer(o: OptimizerOptions): tf.Optimizer {
+  if (o.optimizer === 'adam') return tf.train.adam(o.lr);
+  if (o.momentum > 0) return tf.train.momentum(o.lr, o.momentum);
+  return tf.train.sgd(o.lr);
 }
 
 function setLr(opt: tf.Optimizer, lr: number): void {
@@ -143,7 +150,8 @@ function setLr(opt: tf.Optimizer, lr: number): void {
   else o.learningRate = lr;
 }
 
-function disposeOptimizer(opt: tf.Optimizer): void {
+/** Frees an optimizer and every tensor it holds. */
+export function disposeOptimizer(opt: tf.Optimizer): void {
   opt.dispose();
   // tfjs 4.22's MomentumOptimizer.dispose() forgets the inherited learning-rate scalar `c`.
   (opt as unknown as { c?: tf.Tensor }).c?.dispose();
@@ -188,6 +196,35 @@ export function evaluate(
   return { ...m, loss: split.count > 0 ? lossSum / split.count : 0, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * Predicted classes of `model` for the examples `indices` of a split, in batches (inference mode).
+ * With `classes`, the argmax is taken over those output columns only and returned as class ids
+ * (the within-group prediction of a model trained on all classes).
+ */
+export function predictLabels(
+  model: tf.LayersModel,
+  split: Split,
+  shape: [number, number, number],
+  indices: ArrayLike<number>,
+  norm: Normalization | null,
+  opts: { classes?: readonly number[]; batchSize?: number } = {},
+): Int32Array {
+  const { classes, batchSize = 500 } = opts;
+  const out = new Int32Array(indices.length);
+  let at = 0;
+  for (const b of batches(split, shape, { batchSize, shuffle: false, indices, normalize: norm })) {
+    const p = tf.tidy(() => {
+      const logits = model.predict(tf.tensor4d(b.x, [b.size, ...shape])) as tf.Tensor2D;
+      return tf.argMax(classes ? tf.gather(logits, classes as number[], 1) : logits, 1);
+    });
+    const a = p.dataSync();
+    for (let i = 0; i < a.length; i++) out[at + i] = classes ? classes[a[i]] : a[i];
+    at += a.length;
+    p.dispose();
+  }
+  return out;
+}
+
 function isKernel(w: tf.LayerVariable): boolean {
   return /kernel/.test(w.originalName) && w.shape.length > 1;
 }
@@ -216,7 +253,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
   const norm = o.normalization ?? normalizationFor(dataset);
   const info = { shape: dataset.shape, numClasses: dataset.numClasses, classNames: dataset.classNames };
   const rng = new Rng(o.seed);
-  const optimizer = makeOptimizer(o.optimizer, o.lr, momentum);
+  const optimizer = makeOptimizer({ optimizer: o.optimizer, lr: o.lr, momentum });
   const probs = outputsProbabilities(model);
   const loss = lossFn(probs);
   const decayed = weightDecay > 0 ? model.trainableWeights.filter(isKernel) : [];

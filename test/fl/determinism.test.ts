@@ -28,7 +28,7 @@ const FIXTURES: Record<string, FlConfigInput> = {
 function digest(r: FlResult): string {
   const nums: unknown[] = r.rounds.map((x) => [x.round, x.clients, x.meanLoss, x.kdTriggered, x.eval ? [x.eval.accuracy, x.eval.perClass, x.eval.confusion] : null]);
   const p = r.pkd;
-  if (p) nums.push(p.weak, p.groups, p.identification.confusion, p.experts.map((e) => [e.group, e.rounds, e.perRound.map((q) => [q.round, q.meanLoss, q.expertAcc]), [e.expertAcc, e.warmupRestrictedAcc, e.warmupAcc, e.finalRestrictedAcc, e.finalAcc]]));
+  if (p) nums.push(p.weak, p.groups, p.identification.confusion, p.experts.map((e) => [e.group, e.rounds, e.perRound.map((q) => [q.round, q.meanLoss, q.withinGroupAccuracy]), [e.withinGroupAccuracy.expert, e.withinGroupAccuracy.warmup, e.accuracyOnGroup.warmup, e.withinGroupAccuracy.final, e.accuracyOnGroup.final]]));
   nums.push(r.final.confusion);
   return createHash('sha256').update(JSON.stringify(nums)).digest('hex').slice(0, 16);
 }
