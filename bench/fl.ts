@@ -61,7 +61,7 @@ registerBenchmark<FlBenchOptions, FlBenchResult>({
         ctx.log(`fl: ${workers} worker(s), ${rounds} rounds of ${model} on ${trainLimit} ${dataset} images`);
         const r = await runFederated(cfg, { executor: ex });
         trainImages = r.numTrain;
-        const secs = r.rounds.slice(1).map((x) => x.durationMs / 1000);
+        const secs = r.rounds.slice(1).map((x) => x.durationS);
         const med = median(secs);
         rows.push({ workers, roundSeconds: secs, medianSeconds: med, roundsPerMinute: 60 / med });
       } finally {

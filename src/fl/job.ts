@@ -46,7 +46,7 @@ export interface FitJobResult {
   outRef: string;
   meanLoss: number;
   kdTriggered: number;
-  durationMs: number;
+  durationS: number;
 }
 
 const stores = new Map<string, Promise<WeightStore>>();
@@ -76,7 +76,7 @@ function kdSpec(k: KdJobSpec): Omit<KdJobSpec, 'expertRefs'> {
 
 /** The job function (exported for executors: module `fl/job.js`, function `runFitJob`). */
 export async function runFitJob(job: FitJob): Promise<FitJobResult> {
-  const t0 = Date.now();
+  const t0 = performance.now();
   await initEngine();
   const [task, store] = await Promise.all([prepareTask(job.task), storeFor(job.store)]);
   const weights = await store.get(job.weightsRef);
@@ -92,5 +92,5 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     kd: job.kd ? { ...kdSpec(job.kd), experts } : undefined,
   });
   await store.put(job.outRef, out.weights);
-  return { id: job.id, clientId: job.clientId, numExamples: out.numExamples, outRef: job.outRef, meanLoss: out.meanLoss, kdTriggered: out.kdTriggered, durationMs: Date.now() - t0 };
+  return { id: job.id, clientId: job.clientId, numExamples: out.numExamples, outRef: job.outRef, meanLoss: out.meanLoss, kdTriggered: out.kdTriggered, durationS: (performance.now() - t0) / 1000 };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyze, analyzeConfusion, confusionGroups, jaccard, meanPairwiseJaccard, spearman, weakClasses } from '../../src/fl/analysis.js';
-import { type FitResult, FedAvg, fedAvg, mixSeed } from '../../src/fl/strategy.js';
+import { expertFromGlobal } from '../../src/fl/pkd.js';
+import { type FitResult, FedAvgPlan, fedAvg, mixSeed } from '../../src/fl/strategy.js';
 import { decodeWeights, encodeWeights, weightsEqual } from '../../src/fl/weights.js';
-import { expertFromGlobal } from '../../src/fl/run.js';
 
 test('per-class accuracy, discrepancy (max − min and std) and weak classes from labels', () => {
   // class 0: 3/4 right, class 1: 4/4, class 2: 1/4
@@ -12,12 +12,12 @@ test('per-class accuracy, discrepancy (max − min and std) and weak classes fro
   const a = analyze(y, p, 3);
   assert.deepEqual(a.perClass, [0.75, 1, 0.25]);
   assert.equal(a.accuracy, 8 / 12);
-  assert.equal(a.discrepancy, 0.75);
+  assert.equal(a.interClassDiscrepancy, 0.75);
   const mean = 2 / 3;
   const std = Math.sqrt(((0.75 - mean) ** 2 + (1 - mean) ** 2 + (0.25 - mean) ** 2) / 3);
-  assert.ok(Math.abs(a.discrepancyStd - std) < 1e-12);
+  assert.ok(Math.abs(a.perClassAccuracyStd - std) < 1e-12);
   assert.deepEqual(a.weak, [2]);
-  assert.equal(a.worst, 2);
+  assert.equal(a.worstClass, 2);
   assert.equal(a.weakMean, 0.25);
   assert.deepEqual(a.confusion[2], [2, 1, 1]);
 });
@@ -78,12 +78,12 @@ test('fedAvg is the sample-weighted mean, independent of result order', () => {
 
 test('client selection honours fraction and minClients and depends only on seed and round', () => {
   const train = { epochs: 1, batchSize: 8, optimizer: 'sgd' as const, lr: 0.1, momentum: 0 };
-  const s = new FedAvg({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.3, minClients: 2 });
+  const s = new FedAvgPlan({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.3, minClients: 2 });
   const a = s.configureFit(3, 10).map((i) => i.clientId);
   assert.equal(a.length, 3);
   assert.deepEqual(a, [...a].sort((x, y) => x - y));
-  assert.deepEqual(new FedAvg({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.3, minClients: 2 }).configureFit(3, 10).map((i) => i.clientId), a);
-  assert.equal(new FedAvg({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.05, minClients: 2 }).configureFit(1, 10).length, 2);
+  assert.deepEqual(new FedAvgPlan({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.3, minClients: 2 }).configureFit(3, 10).map((i) => i.clientId), a);
+  assert.equal(new FedAvgPlan({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.05, minClients: 2 }).configureFit(1, 10).length, 2);
   const seeds = s.configureFit(3, 10).map((i) => i.seed);
   assert.equal(new Set(seeds).size, 3);
   assert.equal(seeds[0], mixSeed(5, (() => {

@@ -39,7 +39,7 @@ const args = (out: string, extra: string[] = []): string[] => [
   '4000',
   '--test-limit',
   '400',
-  '--batch',
+  '--batch-size',
   '16',
   '--lr',
   '0.05',

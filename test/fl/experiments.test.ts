@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initEngine } from '../../src/core/engine.js';
-import { type CompareRow, type FlCompareResult, runComparison, runConsistency, runFlExperiment } from '../../src/experiments/fl.js';
+import { type CompareRow, type FlCompareResult, analyzeComparison, compareDeltas, runComparison, runConsistency, runFlExperiment } from '../../src/experiments/fl.js';
 import { type FlConfigInput, parseFlConfig } from '../../src/fl/config.js';
 import { renderSvg } from '../../src/report/charts.js';
-import { compareDeltas, flCompareSection, flConsistencySection, flSection, headlineSetting, signedPp } from '../../src/report/sections/fl.js';
+import { flCompareSection, flConsistencySection, flSection, signedPp } from '../../src/report/sections/fl.js';
 
 const base: FlConfigInput = { dataset: 'fl-blobs', model: 'fl-mlp', clients: 3, rounds: 4, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 600, testLimit: 200 };
 
@@ -41,7 +41,10 @@ test('compare: FedAvg and PKD per seed on the same weak set; consistency: overla
   // λ = 0 is FedAvg: zero gain on every seed.
   const gains = cs.tables?.find((t) => t.title === 'Gain over FedAvg per seed')?.rows ?? [];
   assert.equal(gains.length, 4);
-  for (const g of gains.filter((x) => x[1] === 'λ=0')) assert.deepEqual(g.slice(2), ['0.0', '0.0', '0.0']);
+  for (const g of gains.filter((x) => x[1] === 'λ=0')) assert.deepEqual(g.slice(2), ['0.0', '0.0', '0.0', '0.0']);
+  // FedAvg's final model is scored inside every PKD group; with λ = 0 it is the PKD model.
+  for (const r of cmp.rows.filter((x) => x.method === 'λ=0')) for (const e of r.experts) assert.equal(e.withinGroupAccuracy.final, e.withinGroupAccuracy.fedavg);
+  assert.ok(cmp.rows.filter((x) => x.method !== 'fedavg').every((x) => x.experts.every((e) => typeof e.withinGroupAccuracy.fedavg === 'number')));
 
   const con = await runConsistency({ ...base, rounds: 2 }, { models: ['fl-mlp'], partitions: ['balanced', 'iid'], seeds: [1, 2] }, { executor: { kind: 'inprocess' } });
   assert.equal(con.runs.length, 4);
@@ -55,8 +58,8 @@ test('compare: FedAvg and PKD per seed on the same weak set; consistency: overla
 
 const LONG = 'cnn expert 3×2 λ=4, trigger any-weak-miss';
 
-function row(seed: number, method: string, accuracy: number, weakMean: number, worst: number, experts: CompareRow['experts'] = []): CompareRow {
-  return { seed, method, accuracy, weakMean, worst, discrepancy: 0.3, discrepancyStd: 0.1, perClass: new Array<number>(10).fill(accuracy), weak: [6], groups: experts.map((e) => e.group), experts, kdTriggered: 0 };
+function row(seed: number, method: string, accuracy: number, weakMean: number, worstAccuracy: number, experts: CompareRow['experts'] = []): CompareRow {
+  return { seed, method, accuracy, weakMean, worstAccuracy, interClassDiscrepancy: 0.3, perClassAccuracyStd: 0.1, perClass: new Array<number>(10).fill(accuracy), weak: [6], groups: experts.map((e) => e.group), experts, kdTriggered: 0 };
 }
 
 function fixture(rows: CompareRow[]): FlCompareResult {
@@ -67,9 +70,8 @@ function fixture(rows: CompareRow[]): FlCompareResult {
     classNames: Array.from({ length: 10 }, (_, c) => `c${c}`),
     seeds: [...new Set(rows.map((r) => r.seed))],
     rows,
-    // The section reads the method order (and the highlights) from the summary; values are not under test here.
-    summary: methods.map((method) => ({ method, n: 1, accuracy: [0.8, 0], weakMean: [0.5, 0], discrepancy: [0.3, 0], expertAcc: null, groupAccFinal: null })),
-    totalMs: 1,
+    ...analyzeComparison(rows, methods, 10),
+    durationS: 1,
   };
 }
 
@@ -79,29 +81,37 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   const g = [0, 6];
   const r = fixture([
     row(1, 'fedavg', 0.8, 0.5, 0.4),
-    row(1, LONG, 0.797, 0.58, 0.45, [{ group: g, expertAcc: 0.9, warmupRestrictedAcc: 0.8, finalRestrictedAcc: 0.85, finalAcc: 0.7 }]),
+    row(1, LONG, 0.797, 0.58, 0.45, [{ group: g, withinGroupAccuracy: { expert: 0.9, warmup: 0.8, final: 0.85, fedavg: 0.8 } }]),
     row(1, 'no experts', 0.81, 0.49, 0.4),
     row(2, 'fedavg', 0.7, 0.6, 0.3),
-    row(2, LONG, 0.69, 0.62, 0.35, [{ group: g, expertAcc: 0.7, warmupRestrictedAcc: 0.6, finalRestrictedAcc: null, finalAcc: null }]),
+    row(2, LONG, 0.69, 0.62, 0.35, [{ group: g, withinGroupAccuracy: { expert: 0.7, warmup: 0.6, final: null, fedavg: 0.75 } }]),
     row(2, 'no experts', 0.7, 0.6, 0.3),
     // Seed 3 has no FedAvg run: no delta can be formed.
-    row(3, LONG, 0.5, 0.5, 0.5, [{ group: g, expertAcc: 0.5, warmupRestrictedAcc: 0.5, finalRestrictedAcc: 0.5, finalAcc: 0.5 }]),
+    row(3, LONG, 0.5, 0.5, 0.5, [{ group: g, withinGroupAccuracy: { expert: 0.5, warmup: 0.5, final: 0.5, fedavg: null } }]),
   ]);
-  const d = compareDeltas(r);
+  const d = compareDeltas(r.rows);
   assert.deepEqual(
     d.map((x) => [x.seed, x.method]),
     [[1, LONG], [1, 'no experts'], [2, LONG], [2, 'no experts']],
   );
-  assert.ok(Math.abs(d[0].accuracy - -0.003) < 1e-12 && Math.abs(d[0].weakMean - 0.08) < 1e-12 && Math.abs(d[0].worst - 0.05) < 1e-12);
+  assert.ok(Math.abs(d[0].accuracy - -0.003) < 1e-12 && Math.abs(d[0].weakMean - 0.08) < 1e-12 && Math.abs(d[0].worstAccuracy - 0.05) < 1e-12);
+  // In-group gain: PKD's final within-group accuracy minus FedAvg's (seed 2 has no final figure).
+  assert.ok(Math.abs((d[0].withinGroupAccuracy ?? Number.NaN) - 0.05) < 1e-12);
+  assert.equal(d[2].withinGroupAccuracy, null);
 
   const s = flCompareSection(r);
   assert.deepEqual(
     s.figures?.map((f) => f.title),
-    ['Per-class accuracy, mean over seeds: FedAvg and “no experts”', 'Per-class change over FedAvg, every setting', 'Weak-class gain vs overall-accuracy change per setting', 'Expert vs global model inside the group'],
+    ['Per-class accuracy, mean over seeds: FedAvg and “no experts”', 'Per-class change over FedAvg, every setting', 'Weak-class gain vs overall-accuracy change per setting', 'Within-group accuracy: expert, PKD and FedAvg global models'],
   );
   // Headline: LONG gains more on the weak classes but loses 0.65 pp on average; 'no experts' keeps accuracy.
-  assert.deepEqual(headlineSetting(r), { method: 'no experts', meetsAccuracy: true });
-  assert.deepEqual(headlineSetting(fixture(r.rows.filter((x) => x.method !== 'no experts'))), { method: LONG, meetsAccuracy: false });
+  assert.deepEqual(r.headline, { method: 'no experts', meetsAccuracy: true });
+  assert.deepEqual(fixture(r.rows.filter((x) => x.method !== 'no experts')).headline, { method: LONG, meetsAccuracy: false });
+  assert.deepEqual(r.seedsWithoutFedavg, [3]);
+  assert.deepEqual(
+    r.gains.map((x) => [x.method, x.meetsTarget, x.seedsMeetingTarget]),
+    [[LONG, false, 1], ['no experts', false, 0]],
+  );
   // Per-class change heatmap: mean over seeds of the per-seed differences (every class moves with accuracy here).
   const heat = values(s.figures?.find((f) => f.title.startsWith('Per-class change'))?.spec ?? {});
   assert.equal(heat.length, 20);
@@ -113,10 +123,10 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   );
   const gain = s.tables?.find((t) => t.title === 'Gain over FedAvg per seed');
   assert.deepEqual(gain?.rows, [
-    [1, LONG, '−0.3', '+8.0', '+5.0'],
-    [1, 'no experts', '+1.0', '−1.0', '0.0'],
-    [2, LONG, '−1.0', '+2.0', '+5.0'],
-    [2, 'no experts', '0.0', '0.0', '0.0'],
+    [1, LONG, '−0.3', '+8.0', '+5.0', '+5.0'],
+    [1, 'no experts', '+1.0', '−1.0', '0.0', '–'],
+    [2, LONG, '−1.0', '+2.0', '+5.0', '–'],
+    [2, 'no experts', '0.0', '0.0', '0.0', '–'],
   ]);
   assert.match(gain?.note ?? '', /seed 3 has no FedAvg run/);
 
@@ -141,14 +151,15 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   // Mean Δweak is +5.0 but mean Δaccuracy −0.65 pp: no setting meets the target on average; one single run does.
   assert.match(fig?.caption ?? '', /On average: no setting; single runs inside both: 1 of 4\./);
 
-  // Expert figure: only settings with experts; null final accuracies are left out of the mean.
-  const ex = values(s.figures?.find((f) => f.title.startsWith('Expert vs global'))?.spec ?? {});
+  // Within-group figure: only settings with experts; null accuracies are left out of the mean.
+  const ex = values(s.figures?.find((f) => f.title.startsWith('Within-group accuracy'))?.spec ?? {});
   assert.deepEqual(
-    ex.map((x) => [x.method, x.measure, x.mean, x.n]),
+    ex.map((x) => [x.method, x.measure, x.mean]),
     [
-      [LONG, 'expert', 0.7, 3],
-      [LONG, 'global after warm-up (restricted)', 0.6333, 3],
-      [LONG, 'global at the end (restricted)', 0.675, 2],
+      [LONG, 'expert', 0.7],
+      [LONG, 'PKD global after warm-up', 0.6333],
+      [LONG, 'PKD global at the end', 0.675],
+      [LONG, 'FedAvg global at the end', 0.775],
     ],
   );
 

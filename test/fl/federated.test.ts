@@ -30,7 +30,7 @@ test('FedAvg learns above chance, evaluates every round, and is deterministic', 
   assert.equal(a.rounds.length, 6);
   assert.ok(a.rounds.every((r) => r.eval && r.eval.perClass.length === 10));
   assert.ok(a.final.accuracy > 0.5, `accuracy ${a.final.accuracy}`);
-  assert.ok(a.final.discrepancy > 0 && a.final.weak.length > 0);
+  assert.ok(a.final.interClassDiscrepancy > 0 && a.final.weak.length > 0);
   // Balanced partition: every client has the same class histogram.
   for (const h of a.histograms) assert.deepEqual(h, a.histograms[0]);
   const b = await runFederated(cfg, { executor: new InProcessExecutor() });
@@ -81,7 +81,7 @@ test('checkpoint after every round; resume continues to the same final model', a
   const resumed = await runFederated(cfg, { executor: new InProcessExecutor(), dir: out, resume: true });
   assert.equal(resumed.finalFingerprint, full.finalFingerprint);
   assert.equal(resumed.rounds.length, full.rounds.length);
-  assert.deepEqual(resumed.pkd?.experts[0].expertAcc, full.pkd?.experts[0].expertAcc);
+  assert.deepEqual(resumed.pkd?.experts[0].withinGroupAccuracy, full.pkd?.experts[0].withinGroupAccuracy);
   await assert.rejects(runFederated(parseFlConfig({ ...base, seed: 9 }), { executor: new InProcessExecutor(), dir: out, resume: true }), /different config/);
 });
 
@@ -132,18 +132,18 @@ test('a PKD run started from the FedAvg run’s warm-up snapshot equals the PKD 
 
 test('experts shared through the cache: a variant that differs only in λ reuses them and equals its run from scratch', async () => {
   const mk = (lambda: number, expertRounds = 2) => parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds, lambda, groups: [[0, 6]] } });
-  const expertCache = new Map();
-  const first = await runFederated(mk(1), { executor: new InProcessExecutor(), expertCache });
-  assert.equal(expertCache.size, 1);
-  const cached = await runFederated(mk(3), { executor: new InProcessExecutor(), expertCache });
+  const cache = new Map<string, unknown>();
+  const first = await runFederated(mk(1), { executor: new InProcessExecutor(), cache });
+  assert.equal(cache.size, 1);
+  const cached = await runFederated(mk(3), { executor: new InProcessExecutor(), cache });
   const scratch = await runFederated(mk(3), { executor: new InProcessExecutor() });
-  assert.equal(expertCache.size, 1, 'same expert options: no second entry');
+  assert.equal(cache.size, 1, 'same expert options: no second entry');
   assert.equal(cached.finalFingerprint, scratch.finalFingerprint);
-  assert.deepEqual(cached.pkd?.experts.map((e) => e.expertAcc), scratch.pkd?.experts.map((e) => e.expertAcc));
+  assert.deepEqual(cached.pkd?.experts.map((e) => e.withinGroupAccuracy), scratch.pkd?.experts.map((e) => e.withinGroupAccuracy));
   assert.notEqual(cached.finalFingerprint, first.finalFingerprint);
   // Different expert training: a new entry, not a reuse.
-  await runFederated(mk(1, 1), { executor: new InProcessExecutor(), expertCache });
-  assert.equal(expertCache.size, 2);
+  await runFederated(mk(1, 1), { executor: new InProcessExecutor(), cache });
+  assert.equal(cache.size, 2);
 });
 
 test('the partial-KD trigger fires exactly on the eligible samples', async () => {
@@ -167,11 +167,12 @@ test('the partial-KD trigger fires exactly on the eligible samples', async () =>
   const within = (await fit('within-group', 'group', [])).kdTriggered;
   assert.ok(within > 0 && within < 2 * count([0, 6]), `within-group fired ${within} times`);
   // The expert gate: 'always' then fires exactly on the group's samples the (frozen) expert gets right.
-  const { cachedModel, setWeights, predict } = await import('../../src/fl/client.js');
+  const { cachedModel, setWeights } = await import('../../src/fl/client.js');
+  const { predictLabels } = await import('../../src/nn/train.js');
   const em = cachedModel('fl-mlp', task.inputShape, 2);
   setWeights(em, expert);
   const groupIdx = Array.from(task.clientIndices[0]).filter((i) => [0, 6].includes(task.dataset.train.labels[i]));
-  const ep = predict(em, task.dataset.train.images, task.dataset.shape, groupIdx, task.norm);
+  const ep = predictLabels(em, task.dataset.train, task.dataset.shape, groupIdx, task.norm);
   const expertRight = groupIdx.filter((i, k) => [0, 6][ep[k]] === task.dataset.train.labels[i]).length;
   assert.ok(expertRight > 0 && expertRight < groupIdx.length, `expert right on ${expertRight}/${groupIdx.length}`);
   assert.equal((await fit('always', 'group', [], 'expert-correct')).kdTriggered, 2 * expertRight);

@@ -25,9 +25,10 @@ interface FlFlags extends CommonOptions {
   method?: string;
   fraction?: number;
   epochs?: number;
-  batch?: number;
+  batchSize?: number;
   optimizer?: string;
   lr?: number;
+  momentum?: number;
   trainLimit?: number;
   testLimit?: number;
   warmupRounds?: number;
@@ -62,9 +63,10 @@ function addRunFlags(cmd: Command): Command {
     .option('--method <m>', `${METHODS.join('|')} (default fedavg)`)
     .option('--fraction <f>', 'fraction of clients per round (default 1)', floatArg('--fraction', 1e-6, 1))
     .option('--epochs <n>', 'local epochs per round (default 1)', intArg('--epochs', 1))
-    .option('--batch <n>', 'local batch size (default 32)', intArg('--batch', 1))
-    .option('--optimizer <name>', 'sgd, momentum or adam (default momentum 0.9)')
+    .option('--batch-size <n>', 'local batch size (default 32)', intArg('--batch-size', 1))
+    .option('--optimizer <name>', 'sgd (with --momentum) or adam (default sgd)')
     .option('--lr <rate>', 'learning rate (default 0.01)', floatArg('--lr', 1e-9, 10))
+    .option('--momentum <m>', 'SGD momentum, 0 = plain SGD (default 0.9)', floatArg('--momentum', 0, 1))
     .option('--train-limit <n>', 'use only the first N training images', intArg('--train-limit', 1))
     .option('--test-limit <n>', 'use only the first N test images', intArg('--test-limit', 1))
     .option('--warmup-rounds <n>', 'PKD: warm-up FedAvg rounds (default 10)', intArg('--warmup-rounds', 1))
@@ -99,9 +101,10 @@ function gather(o: FlFlags, c: Command): { input: FlConfigInput; executor: Execu
     ['method', 'method'],
     ['fraction', 'fraction'],
     ['epochs', 'epochs'],
-    ['batch', 'batchSize'],
+    ['batchSize', 'batchSize'],
     ['optimizer', 'optimizer'],
     ['lr', 'lr'],
+    ['momentum', 'momentum'],
     ['trainLimit', 'trainLimit'],
     ['testLimit', 'testLimit'],
     ['seed', 'seed'],
@@ -150,15 +153,15 @@ function describeRun(r: FlRunResult): string {
   const name = (c: number) => r.classNames[c];
   const lines = [
     `${r.config.method} on ${r.dataset} (${r.config.model}, ${r.config.clients} clients, ${r.config.partition}, ${r.rounds.length} rounds, executor ${r.executor})`,
-    `accuracy ${pct(r.final.accuracy)}  discrepancy ${pct(r.final.discrepancy)} (std ${pct(r.final.discrepancyStd)})  weak: ${r.final.weak.map(name).join(', ') || '–'}  (mean ${pct(r.final.weakMean)})`,
+    `accuracy ${pct(r.final.accuracy)}  inter-class discrepancy ${pct(r.final.interClassDiscrepancy)} (per-class std ${pct(r.final.perClassAccuracyStd)})  weak: ${r.final.weak.map(name).join(', ') || '–'}  (mean ${pct(r.final.weakMean)})`,
     `per class: ${r.final.perClass.map((a, c) => `${name(c)} ${pct(a)}`).join(', ')}`,
   ];
   if (r.pkd) {
     lines.push(`PKD groups (${r.pkd.identifiedOn}): ${r.pkd.groups.map((g) => `{${g.map(name).join(', ')}}`).join(' ') || 'none'}`);
     for (const e of r.pkd.experts)
-      lines.push(`  expert {${e.groupNames.join(', ')}}: within-group ${pct(e.expertAcc)} vs global ${pct(e.warmupRestrictedAcc)} after warm-up, ${pct(e.finalRestrictedAcc)} at the end`);
+      lines.push(`  group {${e.groupNames.join(', ')}}: within-group accuracy: expert ${pct(e.withinGroupAccuracy.expert)}, global ${pct(e.withinGroupAccuracy.warmup)} after warm-up, ${e.withinGroupAccuracy.final === undefined ? '–' : pct(e.withinGroupAccuracy.final)} at the end`);
   }
-  lines.push(`${r.roundsPerMinute.toFixed(2)} rounds/min, ${(r.totalMs / 1000).toFixed(0)} s`);
+  lines.push(`${r.roundsPerMinute.toFixed(2)} rounds/min, ${r.durationS.toFixed(0)} s`);
   return lines.join('\n');
 }
 
@@ -202,7 +205,7 @@ export function register(program: Command): void {
       outDir: dir,
       progress: progressFor(o),
       onRow: (row) => {
-        if (!o.json) process.stderr.write(`seed ${row.seed} ${row.method}: acc ${pct(row.accuracy)}, weak mean ${pct(row.weakMean)}, ICD ${pct(row.discrepancy)}${row.experts.length ? `, expert ${row.experts.map((e) => pct(e.expertAcc)).join('/')} vs global ${row.experts.map((e) => pct(e.finalRestrictedAcc ?? Number.NaN)).join('/')}` : ''}\n`);
+        if (!o.json) process.stderr.write(`seed ${row.seed} ${row.method}: acc ${pct(row.accuracy)}, weak mean ${pct(row.weakMean)}, ICD ${pct(row.interClassDiscrepancy)}${row.experts.length ? `, within-group: expert ${row.experts.map((e) => pct(e.withinGroupAccuracy.expert)).join('/')}, global ${row.experts.map((e) => pct(e.withinGroupAccuracy.final ?? Number.NaN)).join('/')}, FedAvg ${row.experts.map((e) => pct(e.withinGroupAccuracy.fedavg ?? Number.NaN)).join('/')}` : ''}\n`);
       },
     });
     const rep = await writeRunReport(dir, r);
@@ -210,7 +213,7 @@ export function register(program: Command): void {
       [
         ...r.summary.map(
           (s) =>
-            `${s.method.padEnd(24)} n=${s.n}  acc ${pct(s.accuracy[0])} ± ${pct(s.accuracy[1])}  weak mean ${pct(s.weakMean[0])} ± ${pct(s.weakMean[1])}  ICD ${pct(s.discrepancy[0])}${s.expertAcc ? `  expert ${pct(s.expertAcc[0])} vs global-in-group ${pct(s.groupAccFinal?.[0] ?? Number.NaN)}` : ''}`,
+            `${s.method.padEnd(24)} n=${s.n}  acc ${pct(s.accuracy[0])} ± ${pct(s.accuracy[1])}  weak mean ${pct(s.weakMean[0])} ± ${pct(s.weakMean[1])}  ICD ${pct(s.interClassDiscrepancy[0])}${s.withinGroupAccuracy.expert ? `  within-group: expert ${pct(s.withinGroupAccuracy.expert[0])}, global ${pct(s.withinGroupAccuracy.final?.[0] ?? Number.NaN)}, FedAvg ${pct(s.withinGroupAccuracy.fedavg?.[0] ?? Number.NaN)}` : ''}`,
         ),
         `run folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`,
       ].join('\n'),
@@ -234,7 +237,7 @@ export function register(program: Command): void {
       outDir: dir,
       progress: progressFor(o),
       onRun: (x) => {
-        if (!o.json) process.stderr.write(`${x.model} ${x.partition} seed ${x.seed}: acc ${pct(x.accuracy)}, ICD ${pct(x.discrepancy)}, weak ${x.weak.join(',')}\n`);
+        if (!o.json) process.stderr.write(`${x.model} ${x.partition} seed ${x.seed}: acc ${pct(x.accuracy)}, ICD ${pct(x.interClassDiscrepancy)}, weak ${x.weak.join(',')}\n`);
       },
     });
     const rep = await writeRunReport(dir, r);
