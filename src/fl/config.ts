@@ -83,7 +83,13 @@ export const flConfigSchema = z
 export type FlConfig = z.output<typeof flConfigSchema>;
 export type FlConfigInput = z.input<typeof flConfigSchema>;
 
+/** Keys that other commands or older versions spell differently: named in the error instead of "unrecognized key". */
+const RENAMED: Record<string, string> = { batch: 'batchSize' };
+
 export function parseFlConfig(v: unknown): FlConfig {
+  if (v && typeof v === 'object') {
+    for (const [old, now] of Object.entries(RENAMED)) if (Object.hasOwn(v, old)) throw new ConfigError(`fl config: field '${old}' is called '${now}': rename it`);
+  }
   const c = validate(flConfigSchema, v, 'fl config');
   if (c.method === 'pkd' && c.pkd.warmupRounds >= c.rounds) {
     throw new ConfigError(`fl config: field 'pkd.warmupRounds': ${c.pkd.warmupRounds} warm-up rounds leave no PKD rounds out of ${c.rounds}; lower it or raise 'rounds'`);
