@@ -16,7 +16,7 @@ export const flStudy = defineStudy<FlRunResult | FlCompareResult | FlConsistency
     fl: {
       section: flSection,
       summary: (r) =>
-        `${r.config.method} on ${r.dataset}, ${r.config.clients} clients, ${r.rounds.length} rounds: accuracy ${pct(r.final.accuracy)}, discrepancy ${pct(r.final.discrepancy)}, weak classes ${names(r.classNames, r.final.weak)} (mean ${pct(r.final.weakMean)})`,
+        `${r.config.method} on ${r.dataset}, ${r.config.clients} clients, ${r.rounds.length} rounds: accuracy ${pct(r.final.accuracy)}, inter-class discrepancy ${pct(r.final.interClassDiscrepancy)}, weak classes ${names(r.classNames, r.final.weak)} (mean ${pct(r.final.weakMean)})`,
     },
     'fl-compare': {
       section: flCompareSection,
