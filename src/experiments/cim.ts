@@ -216,7 +216,7 @@ async function obtainModel(c: InferConfig, ds: Dataset, progress: Progress): Pro
     return { model, normalization: meta.normalization ?? normalizationFor(ds) };
   }
   const model = createModel(c.model, { inputShape: [...ds.shape], numClasses: ds.numClasses, seed: c.seed });
-  const r = train({ dataset: ds, model, epochs: c.epochs, optimizer: 'adam', lr: 1e-3, batch: 64, seed: c.seed, evalEveryEpoch: false }, progress);
+  const r = train({ dataset: ds, model, epochs: c.epochs, optimizer: 'adam', lr: 1e-3, batchSize: 64, seed: c.seed, evalEveryEpoch: false }, progress);
   return { model, normalization: r.normalization };
 }
 

@@ -114,10 +114,10 @@ export async function runTrain(input: TrainConfigInput | Record<string, unknown>
         momentum: config.momentum,
         weightDecay: config.weightDecay,
         lrSchedule: config.lrSchedule,
-        batch: config.batch,
+        batchSize: config.batch,
         seed: config.seed,
         augment: config.augment,
-        evalBatch: config.evalBatch,
+        evalBatchSize: config.evalBatch,
         evalEveryEpoch: config.evalEveryEpoch,
       },
       progress,
@@ -180,7 +180,7 @@ export async function runEval(runDir: string, o: EvalOptions = {}, progress: Pro
       throw new NotFoundError(`the checkpoint expects ${inShape.replace(/x/g, '×')} images but '${name}' has ${ds.shape.join('×')}: pass --dataset with the same image shape`);
     }
     const norm = saved.normalization ?? { mean: [0], std: [1] };
-    const metrics: EvalResult = evaluate(model, ds.test, { shape: ds.shape, numClasses: ds.numClasses, classNames: ds.classNames }, norm, { batch: o.batch ?? 256, progress, label: 'evaluate' });
+    const metrics: EvalResult = evaluate(model, ds.test, { shape: ds.shape, numClasses: ds.numClasses, classNames: ds.classNames }, norm, { batchSize: o.batch ?? 256, progress, label: 'evaluate' });
     return {
       kind: 'eval',
       run: runDir,

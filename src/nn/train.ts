@@ -29,7 +29,7 @@ export interface TrainOptions {
   epochs: number;
   optimizer: OptimizerName;
   lr: number;
-  batch: number;
+  batchSize: number;
   seed: number;
   /** SGD momentum (0 = plain SGD). Default 0.9. */
   momentum?: number;
@@ -41,7 +41,7 @@ export interface TrainOptions {
   /** Input normalisation; default: per-channel mean/std of the training split. */
   normalization?: Normalization;
   /** Batch size for evaluation (default 256). */
-  evalBatch?: number;
+  evalBatchSize?: number;
   /** Evaluate on the test split after every epoch (default) or only after the last one. */
   evalEveryEpoch?: boolean;
 }
@@ -80,10 +80,10 @@ export interface TrainResult {
     momentum: number;
     weightDecay: number;
     lrSchedule: LrSchedule;
-    batch: number;
+    batchSize: number;
     seed: number;
     augment: boolean;
-    evalBatch: number;
+    evalBatchSize: number;
   };
   normalization: Normalization;
   /** The loss the model is trained with ('softmax-cross-entropy' on logits or 'categorical-cross-entropy' on softmax outputs). */
@@ -165,18 +165,18 @@ export function evaluate(
   split: Split,
   info: { shape: [number, number, number]; numClasses: number; classNames: string[] },
   norm: Normalization,
-  opts: { batch?: number; progress?: Progress; label?: string } = {},
+  opts: { batchSize?: number; progress?: Progress; label?: string } = {},
 ): EvalResult {
   const t0 = performance.now();
-  const batch = opts.batch ?? 256;
+  const batchSize = opts.batchSize ?? 256;
   const progress = opts.progress ?? silentProgress;
   const k = info.numClasses;
   const probs = outputsProbabilities(model);
   const conf: ConfusionMatrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let lossSum = 0;
-  const steps = Math.ceil(split.count / batch);
+  const steps = Math.ceil(split.count / batchSize);
   progress.start(opts.label ?? 'evaluate', steps);
-  for (const b of batches(split, info.shape, { batchSize: batch, shuffle: false, normalize: norm })) {
+  for (const b of batches(split, info.shape, { batchSize, shuffle: false, normalize: norm })) {
     const { x, y } = b;
     const [predData, lossVal] = tf.tidy(() => {
       const xt = tf.tensor4d(x, [b.size, ...info.shape]);
@@ -236,7 +236,7 @@ function isKernel(w: tf.LayerVariable): boolean {
 export function train(o: TrainOptions, progress: Progress = silentProgress): TrainResult {
   const { dataset, model } = o;
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new ConfigError(`train: field 'epochs' must be a whole number ≥ 1, got ${o.epochs}`);
-  if (!Number.isInteger(o.batch) || o.batch < 1) throw new ConfigError(`train: field 'batch' must be a whole number ≥ 1, got ${o.batch}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new ConfigError(`train: field 'batchSize' must be a whole number ≥ 1, got ${o.batchSize}`);
   if (!(o.lr > 0)) throw new ConfigError(`train: field 'lr' must be > 0, got ${o.lr}`);
   if (dataset.train.count === 0) throw new ConfigError(`train: data set '${dataset.name}' has no training examples`);
   const inShape = model.inputs[0].shape.slice(1);
@@ -249,7 +249,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
   const weightDecay = o.weightDecay ?? 0;
   const schedule = o.lrSchedule ?? 'constant';
   const augment = o.augment ?? false;
-  const evalBatch = o.evalBatch ?? 256;
+  const evalBatchSize = o.evalBatchSize ?? 256;
   const norm = o.normalization ?? normalizationFor(dataset);
   const info = { shape: dataset.shape, numClasses: dataset.numClasses, classNames: dataset.classNames };
   const rng = new Rng(o.seed);
@@ -259,7 +259,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
   const decayed = weightDecay > 0 ? model.trainableWeights.filter(isKernel) : [];
   const k = dataset.numClasses;
   const n = dataset.train.count;
-  const stepsPerEpoch = Math.ceil(n / o.batch);
+  const stepsPerEpoch = Math.ceil(n / o.batchSize);
   const totalSteps = stepsPerEpoch * o.epochs;
   const epochs: EpochRecord[] = [];
   let step = 0;
@@ -281,7 +281,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
     const epochLr = lrAt(o.lr, schedule, step, totalSteps);
     progress.start(`epoch ${epoch}/${o.epochs}`, stepsPerEpoch);
     let bi = 0;
-    for (const b of batches(dataset.train, dataset.shape, { batchSize: o.batch, rng: epochRng, normalize: norm, augment: augment ? 'crop-flip' : 'none', pad: Math.round(dataset.shape[0] / 8) })) {
+    for (const b of batches(dataset.train, dataset.shape, { batchSize: o.batchSize, rng: epochRng, normalize: norm, augment: augment ? 'crop-flip' : 'none', pad: Math.round(dataset.shape[0] / 8) })) {
       const bs = b.size;
       const x = b.x;
       const y = Int32Array.from(b.y);
@@ -329,7 +329,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
     const doEval = o.evalEveryEpoch !== false || epoch === o.epochs;
     let ev: EvalResult | null = null;
     if (doEval) {
-      ev = evaluate(model, dataset.test, info, norm, { batch: evalBatch, progress, label: `test ${epoch}/${o.epochs}` });
+      ev = evaluate(model, dataset.test, info, norm, { batchSize: evalBatchSize, progress, label: `test ${epoch}/${o.epochs}` });
       if (epoch === o.epochs) final = ev;
     }
     epochs.push({
@@ -361,7 +361,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
       testCount: dataset.test.count,
     },
     model: { name: model.name, params: countParams(model) },
-    hyper: { epochs: o.epochs, optimizer: o.optimizer, lr: o.lr, momentum, weightDecay, lrSchedule: schedule, batch: o.batch, seed: o.seed, augment, evalBatch },
+    hyper: { epochs: o.epochs, optimizer: o.optimizer, lr: o.lr, momentum, weightDecay, lrSchedule: schedule, batchSize: o.batchSize, seed: o.seed, augment, evalBatchSize },
     normalization: norm,
     loss: probs ? 'categorical-cross-entropy' : 'softmax-cross-entropy',
     epochs,

@@ -106,7 +106,7 @@ export async function trainLargeKernelCnn(o: TrainFiltersOptions = {}, progress:
   }
   const model = buildLargeKernelCnn({ kernel: o.kernel, inputShape: data.shape, numClasses: data.numClasses, seed });
   try {
-    const r = train({ dataset: data, model, epochs, optimizer: 'adam', lr, batch, seed, evalEveryEpoch: false }, progress);
+    const r = train({ dataset: data, model, epochs, optimizer: 'adam', lr, batchSize: batch, seed, evalEveryEpoch: false }, progress);
     const last = r.epochs[r.epochs.length - 1];
     return {
       model,

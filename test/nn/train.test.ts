@@ -22,7 +22,7 @@ function opts(over: Partial<TrainOptions> = {}): TrainOptions {
     epochs: 3,
     optimizer: 'adam',
     lr: 1e-3,
-    batch: 32,
+    batchSize: 32,
     seed: 7,
     ...over,
   };
@@ -89,7 +89,7 @@ test('evaluation after the last epoch only', () => {
 test('evaluate agrees with the training loop on the final model', () => {
   const o = opts({ epochs: 1 });
   const r = train(o);
-  const ev = evaluate(o.model, data.test, data, normalizationFor(data), { batch: 7 });
+  const ev = evaluate(o.model, data.test, data, normalizationFor(data), { batchSize: 7 });
   assert.deepEqual(ev.confusion, r.final.confusion);
   assert.ok(Math.abs(ev.loss - r.final.loss) < 1e-4);
   o.model.dispose();

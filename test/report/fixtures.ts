@@ -41,7 +41,7 @@ export function fakeTrainResult(epochs = 3, seed = 1): TrainResult {
     kind: 'train',
     dataset: { name: 'fashion-mnist', shape: [28, 28, 1], numClasses: 10, classNames: CLASS_NAMES, trainCount: 60000, testCount: 1000 },
     model: { name: 'cnn-small', params: 421642 },
-    hyper: { epochs, optimizer: 'adam', lr: 1e-3, momentum: 0.9, weightDecay: 0, lrSchedule: 'constant', batch: 64, seed, augment: false, evalBatch: 256 },
+    hyper: { epochs, optimizer: 'adam', lr: 1e-3, momentum: 0.9, weightDecay: 0, lrSchedule: 'constant', batchSize: 64, seed, augment: false, evalBatchSize: 256 },
     normalization: { mean: [0.286], std: [0.353] },
     loss: 'softmax-cross-entropy',
     epochs: recs,

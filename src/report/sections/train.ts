@@ -131,7 +131,7 @@ export function trainSection(r: TrainResult): ReportSection {
     ],
     paragraphs: [
       `Model \`${r.model.name}\` (${r.model.params.toLocaleString('en-US')} trainable parameters) trained for ${h.epochs} epoch${h.epochs > 1 ? 's' : ''} on ${r.dataset.trainCount.toLocaleString('en-US')} images of \`${r.dataset.name}\` (${r.dataset.shape.join('×')}), ` +
-        `optimizer ${h.optimizer}${h.optimizer === 'sgd' && h.momentum > 0 ? ` (momentum ${h.momentum})` : ''}, learning rate ${h.lr}${h.lrSchedule !== 'constant' ? ` (${h.lrSchedule} schedule)` : ''}, batch ${h.batch}, seed ${h.seed}${h.augment ? ', random crop + flip augmentation' : ''}.`,
+        `optimizer ${h.optimizer}${h.optimizer === 'sgd' && h.momentum > 0 ? ` (momentum ${h.momentum})` : ''}, learning rate ${h.lr}${h.lrSchedule !== 'constant' ? ` (${h.lrSchedule} schedule)` : ''}, batch size ${h.batchSize ?? (h as { batch?: number }).batch}, seed ${h.seed}${h.augment ? ', random crop + flip augmentation' : ''}.`,
       `Most frequent confusion: ${r.final.topConfusions[0] ? `**${r.final.topConfusions[0].trueName}** predicted as **${r.final.topConfusions[0].predictedName}** (${r.final.topConfusions[0].count} images, ${pct(r.final.topConfusions[0].rate)} of the class)` : 'none'}.`,
     ],
     figures: trainFigures(r),
