@@ -196,7 +196,7 @@ export function meanStd(xs: number[]): MeanStd {
 }
 
 /** `meanStd` over the finite values; null when there are none. */
-export function meanStdFinite(xs: readonly (number | null | undefined)[]): MeanStd | null {
+function meanStdFinite(xs: readonly (number | null | undefined)[]): MeanStd | null {
   const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   return v.length ? meanStd(v) : null;
 }

@@ -16,7 +16,7 @@ import type { KdJobSpec } from './job.js';
 import { FedAvgPlan, type Strategy, type StrategyContext, mixSeed, phaseSalt } from './strategy.js';
 import { type Weights, cloneWeights } from './weights.js';
 
-/** Accuracies of one model on the test images of a group. */
+/** One group of PKD: its expert's training, and the within-group accuracies of the expert and the global model. */
 export interface ExpertRecord {
   group: number[];
   groupNames: string[];
@@ -54,7 +54,7 @@ interface CachedExperts {
 }
 
 /** The options that determine the experts, given the warm-up weights and the groups. */
-export function expertKey(cfg: FlConfig, groups: number[][]): string {
+function expertKey(cfg: FlConfig, groups: number[][]): string {
   const p = cfg.pkd;
   return JSON.stringify(['pkd-experts', p.warmupRounds, groups, p.expertModel ?? cfg.model, p.expertInit, p.expertRounds, p.expertEpochs, p.expertLr ?? cfg.lr]);
 }

@@ -111,7 +111,7 @@ function trainOf(c: FlConfig): TrainOptions {
   return { epochs: c.epochs, batchSize: c.batchSize, optimizer: c.optimizer, lr: c.lr, momentum: c.momentum };
 }
 
-export function weightsFingerprint(w: Weights): string {
+function weightsFingerprint(w: Weights): string {
   // FNV-1a over the raw bytes, two lanes: enough to tell runs apart in reports and tests.
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
@@ -134,7 +134,7 @@ export function initialWeights(task: PreparedTask, model: string, numClasses: nu
 }
 
 /** Per-class analysis of the global architecture with weights `w` on the test set or the server's validation split. */
-export function evaluateWeights(task: PreparedTask, model: string, w: Weights, split: 'test' | 'validation', rule: WeakRule): ClassAnalysis {
+function evaluateWeights(task: PreparedTask, model: string, w: Weights, split: 'test' | 'validation', rule: WeakRule): ClassAnalysis {
   const ds = task.dataset;
   const m = cachedModel(model, task.inputShape, ds.numClasses);
   setWeights(m, w);

@@ -4,7 +4,7 @@ import { fedAvgStrategy } from './fedavg.js';
 import { pkdStrategy } from './pkd.js';
 import type { Strategy } from './strategy.js';
 
-export const STRATEGIES: Record<Method, (cfg: FlConfig) => Strategy> = {
+const STRATEGIES: Record<Method, (cfg: FlConfig) => Strategy> = {
   fedavg: fedAvgStrategy,
   pkd: pkdStrategy,
 };
