@@ -127,5 +127,5 @@ test('the FL summary names the method, accuracy and weak classes', async () => {
   await initEngine('cpu');
   const r = await runFlExperiment({ dataset: 'fl-blobs', model: 'fl-mlp', clients: 2, rounds: 2, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 300, testLimit: 100 }, { executor: { kind: 'inprocess' } });
   const s = summarize(r) ?? '';
-  assert.match(s, /^fedavg on fl-blobs, 2 clients, 2 rounds: accuracy \d+\.\d %, discrepancy \d+\.\d %, weak classes .+ \(mean (\d+\.\d %|–)\)$/);
+  assert.match(s, /^fedavg on fl-blobs, 2 clients, 2 rounds: accuracy \d+\.\d %, inter-class discrepancy \d+\.\d %, weak classes .+ \(mean (\d+\.\d %|–)\)$/);
 });

@@ -1,6 +1,7 @@
 /** The experiment recipes (compare, consistency) and their report sections, on tiny synthetic runs. */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { flStudy } from '../../src/cli/studies/fl.js';
 import { initEngine } from '../../src/core/engine.js';
 import { type CompareRow, type FlCompareResult, analyzeComparison, compareDeltas, runComparison, runConsistency, runFlExperiment } from '../../src/experiments/fl.js';
 import { type FlConfigInput, parseFlConfig } from '../../src/fl/config.js';
@@ -108,6 +109,7 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   assert.deepEqual(r.headline, { method: 'no experts', meetsAccuracy: true });
   assert.deepEqual(fixture(r.rows.filter((x) => x.method !== 'no experts')).headline, { method: LONG, meetsAccuracy: false });
   assert.deepEqual(r.seedsWithoutFedavg, [3]);
+  assert.match(flStudy.results['fl-compare'].summary(r), /; best setting no experts: weak-class mean −0\.5 pp, accuracy \+0\.5 pp, within-group – vs FedAvg$/);
   assert.deepEqual(
     r.gains.map((x) => [x.method, x.meetsTarget, x.seedsMeetingTarget]),
     [[LONG, false, 1], ['no experts', false, 0]],

@@ -1,13 +1,21 @@
 /** The federated-learning study: `accelab fl …`, results `fl`, `fl-compare`, `fl-consistency`, its tour step and the fl benchmark. */
 import { join } from 'node:path';
 import { type FlCompareResult, type FlConsistencyResult, type FlRunResult, quickRun } from '../../experiments/fl.js';
-import { MISSING, pct } from '../../report/format.js';
+import { MISSING, pct, points } from '../../report/format.js';
 import { flCompareSection, flConsistencySection, flSection } from '../../report/sections/fl.js';
 import { register } from '../commands/fl.js';
 import { defineStudy } from './study.js';
 
 const names = (classNames: readonly string[], classes: readonly number[]): string => classes.map((c) => classNames[c] ?? String(c)).join(', ') || 'none';
 const meanStd = (x: readonly [number, number] | null): string => (x ? `${pct(x[0])} ± ${pct(x[1])}` : MISSING);
+const gainPts = (x: readonly [number, number] | null): string => points(x ? x[0] : null);
+
+/** The headline PKD setting's mean gains over FedAvg (weak-class mean, accuracy, within-group), as the result states them. */
+function headline(r: FlCompareResult): string {
+  const g = r.gains.find((x) => x.method === r.headline?.method);
+  if (!g) return '';
+  return `; best setting ${g.method}: weak-class mean ${gainPts(g.weakMean)}, accuracy ${gainPts(g.accuracy)}, within-group ${gainPts(g.withinGroupAccuracy)} vs FedAvg${g.meetsTarget ? ' (meets the target)' : ''}`;
+}
 
 export const flStudy = defineStudy<FlRunResult | FlCompareResult | FlConsistencyResult>({
   name: 'fl',
@@ -21,7 +29,7 @@ export const flStudy = defineStudy<FlRunResult | FlCompareResult | FlConsistency
     'fl-compare': {
       section: flCompareSection,
       summary: (r) =>
-        `${r.base.dataset}, ${r.seeds.length} seed(s): ${r.summary.map((s) => `${s.method} accuracy ${meanStd(s.accuracy)}, weak-class mean ${meanStd(s.weakMean)}`).join('; ')}`,
+        `${r.base.dataset}, ${r.seeds.length} seed(s): ${r.summary.map((s) => `${s.method} accuracy ${meanStd(s.accuracy)}, weak-class mean ${meanStd(s.weakMean)}`).join('; ')}${headline(r)}`,
     },
     'fl-consistency': {
       section: flConsistencySection,
