@@ -46,6 +46,9 @@ export const ENERGY_TABLE: EnergyRow[] = [
   // Generic digital (for comparisons by other models).
   { component: 'digital', action: 'int8-mac', energyPj: 0.05, areaUm2: 100, nodeNm: 28, vdd: 0.9, nodeExp: 1, source: '8-b MAC ~0.05 pJ at 28 nm (order of magnitude, Horowitz-style scaling)' },
   { component: 'digital', action: 'sram-read-32b', energyPj: 1.5, areaUm2: null, nodeNm: 28, vdd: 0.9, nodeExp: 1, source: 'small SRAM 32-b read, order of magnitude' },
+  // ---- systolic array (src/hw/systolic) — begin. 45 nm, 0.9 V reference (Horowitz, ISSCC 2014). ----
+  ...systolicRows(),
+  // ---- systolic array — end. ----
 ];
 
 export interface TechPoint {
@@ -143,3 +146,50 @@ export function priceActions(counts: readonly ActionCount[], tech: TechPoint, ta
     byComponent: sumBy(rows, 'component').map(({ name, energyPj: e }) => ({ component: name, energyPj: e })),
   };
 }
+
+// ---- systolic array (src/hw/systolic) rows — begin ----
+/**
+ * Rows of the systolic-array model (45 nm, 0.9 V). Horowitz, "Computing's energy problem", ISSCC 2014:
+ * 8-b multiply 0.2 pJ / 282 µm², 32-b add 0.1 pJ / 137 µm²; SRAM 64-b read 10 pJ (8 kB), 20 pJ (32 kB),
+ * 100 pJ (1 MB); DRAM 1.3–2.6 nJ per 64-b access. One SRAM row per power-of-two size class (a
+ * buffer uses the class at or above its size), energy per 8-b word, log-log interpolated between
+ * Horowitz's three sizes (extrapolated with the nearest slope outside them); writes priced as reads.
+ */
+/** SRAM size classes (kB) with a row: 1 kB … 64 MB. */
+export function systolicSramClassesKb(): number[] {
+  return Array.from({ length: 17 }, (_, i) => 2 ** i);
+}
+
+export function systolicSramClassKb(kb: number): number {
+  const classes = systolicSramClassesKb();
+  for (const c of classes) if (c >= kb) return c;
+  return classes[classes.length - 1];
+}
+
+/** Horowitz's 64-b SRAM read energy (pJ) at `kb`, log-log interpolated. */
+function sramRead64Pj(kb: number): number {
+  const pts: [number, number][] = [[8, 10], [32, 20], [1024, 100]];
+  const seg = kb <= 32 ? [pts[0], pts[1]] : [pts[1], pts[2]];
+  const slope = Math.log(seg[1][1] / seg[0][1]) / Math.log(seg[1][0] / seg[0][0]);
+  return seg[0][1] * (kb / seg[0][0]) ** slope;
+}
+
+function systolicRows(): EnergyRow[] {
+  const ref = { nodeNm: 45, vdd: 0.9 };
+  const rows: EnergyRow[] = [
+    { component: 'systolic-pe', action: 'mac-int8', energyPj: 0.3, areaUm2: 419, ...ref, nodeExp: 1, source: 'Horowitz ISSCC 2014, 45 nm: 8-b multiply 0.2 pJ + 32-b accumulate add 0.1 pJ; area 282 + 137 µm²' },
+    { component: 'systolic-pe', action: 'register-write-8b', energyPj: 0.012, areaUm2: 36, ...ref, nodeExp: 1, source: 'estimate: 8 D flip-flops, ~1.5 fJ each (≈1.8 fF clock + data at 0.9 V); ~4.5 µm² per flop at 45 nm' },
+    { component: 'systolic-pe', action: 'register-write-32b', energyPj: 0.048, areaUm2: 144, ...ref, nodeExp: 1, source: 'estimate: 4 × the 8-b register row' },
+    { component: 'dram', action: 'read-8b', energyPj: 243.75, areaUm2: null, ...ref, nodeExp: 0, source: 'Horowitz ISSCC 2014: DRAM 1.3–2.6 nJ per 64-b access, midpoint 1.95 nJ / 8 bytes; interface energy, not node-scaled' },
+    { component: 'dram', action: 'write-8b', energyPj: 243.75, areaUm2: null, ...ref, nodeExp: 0, source: 'as dram/read-8b (Horowitz gives one figure per access)' },
+    { component: 'systolic-sram', action: 'area-per-kB', energyPj: 0, areaUm2: 4049, ...ref, nodeExp: 1, source: 'estimate: 8192 6T cells × 0.346 µm² (45 nm high-density cell) / 0.7 array efficiency' },
+  ];
+  for (const kb of systolicSramClassesKb()) {
+    const e = sramRead64Pj(kb) / 8;
+    const src = `Horowitz ISSCC 2014, 45 nm SRAM 64-b read (10 pJ @8 kB, 20 pJ @32 kB, 100 pJ @1 MB), log-log interpolated to ${kb} kB, per byte`;
+    rows.push({ component: `systolic-sram-${kb}kB`, action: 'read-8b', energyPj: e, areaUm2: null, ...ref, nodeExp: 1, source: src });
+    rows.push({ component: `systolic-sram-${kb}kB`, action: 'write-8b', energyPj: e, areaUm2: null, ...ref, nodeExp: 1, source: `${src}; write priced as a read (estimate)` });
+  }
+  return rows;
+}
+// ---- systolic array rows — end ----

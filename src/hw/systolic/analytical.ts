@@ -93,8 +93,8 @@ export function simulateLayerAnalytical(layer: SystolicLayer, cfg: SystolicConfi
         const cycle = mem.cycle;
         if (p.dataflow === 'os') {
           // Row r streams ifmap row m = r0 + r, column c streams filter n = c0 + c; step k = j − r (or j − c).
-          const rLo = j - T + 1 > 0 ? j - T + 1 : 0;
-          const rHi = j < rowsUsed - 1 ? j : rowsUsed - 1;
+          const rLo = Math.max(0, j - T + 1);
+          const rHi = Math.min(j, rowsUsed - 1);
           for (let r = rLo; r <= rHi; r++) {
             const m = r0 + r;
             const k = j - r;
@@ -103,7 +103,7 @@ export function simulateLayerAnalytical(layer: SystolicLayer, cfg: SystolicConfi
               mem.ifmapAny = true;
             }
           }
-          const cHi = j < colsUsed - 1 ? j : colsUsed - 1;
+          const cHi = Math.min(j, colsUsed - 1);
           for (let c = rLo; c <= cHi; c++) {
             fb.access((c0 + c) * K + (j - c), cycle);
             mem.filterAny = true;
@@ -128,8 +128,8 @@ export function simulateLayerAnalytical(layer: SystolicLayer, cfg: SystolicConfi
           }
         } else {
           // Streaming: row r receives element t = j − R − r of its reduction row k = r0 + r.
-          const rLo = j - R - T + 1 > 0 ? j - R - T + 1 : 0;
-          const rHi = j - R < rowsUsed - 1 ? j - R : rowsUsed - 1;
+          const rLo = Math.max(0, j - R - T + 1);
+          const rHi = Math.min(j - R, rowsUsed - 1);
           for (let r = rLo; r <= rHi; r++) {
             const t = j - R - r;
             const k = r0 + r;

@@ -94,7 +94,6 @@ export class ReadBufferModel {
 }
 
 export class WriteBufferModel {
-  private readonly total: number;
   private readonly drainHalf: number;
   private readonly active: number;
   private readonly bw: number;
@@ -111,7 +110,6 @@ export class WriteBufferModel {
   private stopCycle = Number.NaN;
 
   constructor(sizeWords: number, lineWords: number, compat: boolean) {
-    this.total = sizeWords;
     this.active = Math.ceil(sizeWords * 0.5);
     this.drainHalf = sizeWords - this.active;
     this.bw = lineWords;
