@@ -6,25 +6,16 @@
  * A dense layer is a GEMM with M = batch size.
  */
 import { ConfigError } from '../../core/errors.js';
+import { quantizeWeights } from '../../nn/runtime/quantize.js';
 import type { Workload } from '../../nn/workload.js';
 import { gemmLayer } from './operands.js';
 import type { SystolicLayer } from './types.js';
 
 export interface WorkloadLayer {
   layer: SystolicLayer;
-  /** K×N filter matrix (k-major) quantized to symmetric integers, and its scale. */
+  /** K×N filter matrix (k-major) quantized to signed integers per layer (runtime's PTQ), and its scale. */
   weights: Int32Array;
   weightScale: number;
-}
-
-function quantize(w: Float32Array, bits: number): { q: Int32Array; scale: number } {
-  let max = 0;
-  for (const v of w) max = Math.max(max, Math.abs(v));
-  const top = 2 ** (bits - 1) - 1;
-  const scale = max > 0 ? max / top : 1;
-  const q = new Int32Array(w.length);
-  for (let i = 0; i < w.length; i++) q[i] = Math.max(-top, Math.min(top, Math.round(w[i] / scale)));
-  return { q, scale };
 }
 
 export function layersFromWorkload(w: Workload, opts: { batchSize?: number; weightBits?: number } = {}): WorkloadLayer[] {
@@ -48,11 +39,11 @@ export function layersFromWorkload(w: Workload, opts: { batchSize?: number; weig
         strideHeight: sh,
         strideWidth: sw,
       };
-      const { q, scale } = quantize(op.weights, bits);
-      out.push({ layer, weights: q, weightScale: scale });
+      const q = quantizeWeights(op.weights, kh * kw * ic, oc, { bits, signed: true, granularity: 'per-layer' });
+      out.push({ layer, weights: q.wq, weightScale: q.wScale[0] });
     } else if (op.kind === 'dense') {
-      const { q, scale } = quantize(op.weights, bits);
-      out.push({ layer: gemmLayer(op.name, batch, op.outFeatures, op.inFeatures), weights: q, weightScale: scale });
+      const q = quantizeWeights(op.weights, op.inFeatures, op.outFeatures, { bits, signed: true, granularity: 'per-layer' });
+      out.push({ layer: gemmLayer(op.name, batch, op.outFeatures, op.inFeatures), weights: q.wq, weightScale: q.wScale[0] });
     }
   }
   if (out.length === 0) throw new ConfigError(`workload '${w.name}' has no convolution or dense layer to map onto the array`);
