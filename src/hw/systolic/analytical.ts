@@ -95,19 +95,19 @@ export function simulateLayerAnalytical(layer: SystolicLayer, cfg: SystolicConfi
           // Row r streams ifmap row m = r0 + r, column c streams filter n = c0 + c; step k = j − r (or j − c).
           const rLo = Math.max(0, j - T + 1);
           const rHi = Math.min(j, rowsUsed - 1);
+          let any = false;
           for (let r = rLo; r <= rHi; r++) {
             const m = r0 + r;
             const k = j - r;
             if (kRow[k] + mRow[m] < H && kCol[k] + mCol[m] < W) {
               ifb.access(mBase[m] + kOff[k], cycle);
-              mem.ifmapAny = true;
+              any = true;
             }
           }
+          if (any) mem.ifmapAny = true;
           const cHi = Math.min(j, colsUsed - 1);
-          for (let c = rLo; c <= cHi; c++) {
-            fb.access((c0 + c) * K + (j - c), cycle);
-            mem.filterAny = true;
-          }
+          for (let c = rLo; c <= cHi; c++) fb.access((c0 + c) * K + (j - c), cycle);
+          if (cHi >= rLo) mem.filterAny = true;
         } else if (j < R) {
           // Stationary load: line q brings row k = r0 + R − 1 − q of the stationary operand.
           const kr = R - 1 - j;
