@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { SECTIONS } from '../../src/cli/studies/index.js';
 import { paretoFront, runSweep } from '../../src/experiments/systolic.js';
 import { buildSections } from '../../src/report/sections/index.js';
 
@@ -61,7 +62,7 @@ test('sweep on worker threads: every point, Pareto front non-dominated, report s
   const again = paretoFront(r.points);
   assert.deepEqual(again, r.points.map((p) => p.pareto));
   for (const p of r.points.filter((x) => !x.pareto)) assert.ok(r.front.some((q) => q.totalCycles <= p.totalCycles && q.energyPj <= p.energyPj && q.areaMm2 <= p.areaMm2));
-  const s = buildSections(r);
+  const s = buildSections(r, SECTIONS);
   assert.equal(s[0].id, 'systolic-sweep');
   assert.equal(s[0].tables?.[0].rows.length, r.front.length);
 });
