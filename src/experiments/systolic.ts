@@ -20,6 +20,7 @@ import {
   gemmLayer,
   type LayerData,
   layersFromWorkload,
+  randomLayerData,
   parseScalesimConfig,
   parseTopology,
   runSystolic,
@@ -29,7 +30,6 @@ import {
   type SystolicLayer,
   type SystolicRun,
 } from '../hw/systolic/index.js';
-import { OperandAddresses } from '../hw/systolic/operands.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configs
@@ -133,16 +133,12 @@ export async function networkLayers(n: NetworkConfig, seed: number): Promise<Net
   model.dispose();
   const mapped = layersFromWorkload(wl, { batchSize: n.batchSize });
   const rng = new Rng(seed);
+  // Inputs: seeded random int8; weights: the model's, quantized (filter words ordered n·K + k).
   const data = mapped.map((m, i) => {
-    const a = new OperandAddresses(m.layer);
-    const r = rng.fork(i);
-    const ifmap = new Int32Array(a.ifmapWords);
-    for (let j = 0; j < ifmap.length; j++) ifmap[j] = -128 + r.int(256);
-    const K = a.dims.k;
-    const N = a.dims.n;
+    const { n: N, k: K } = gemmDims(m.layer);
     const filter = new Int32Array(K * N);
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) filter[j * K + k] = m.weights[k * N + j];
-    return { ifmap, filter };
+    return { ifmap: randomLayerData(m.layer, rng.fork(i)).ifmap, filter };
   });
   return { name, layers: mapped.map((m) => m.layer), data };
 }
