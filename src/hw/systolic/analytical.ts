@@ -66,15 +66,26 @@ export function assembleResult(layer: SystolicLayer, cfg: SystolicConfig, a: Ope
   };
 }
 
-export function simulateLayerAnalytical(layer: SystolicLayer, cfg: SystolicConfig, opts: SimOptions = {}): LayerResult {
+/** What both modes set up for a layer: addresses, fold plan and the memory side. */
+export interface LayerSetup {
+  a: OperandAddresses;
+  p: FoldPlan;
+  mem: LayerMemory;
+  compat: boolean;
+}
+
+export function setupLayer(layer: SystolicLayer, cfg: SystolicConfig, opts: SimOptions): LayerSetup {
   validateLayer(layer, `layer '${layer.name}'`);
   const compat = opts.scalesimCompat ?? false;
   const a = new OperandAddresses(layer);
+  return { a, p: foldPlan(cfg.dataflow, a.dims, cfg.arrayHeight, cfg.arrayWidth), mem: new LayerMemory(cfg, a, compat), compat };
+}
+
+export function simulateLayerAnalytical(layer: SystolicLayer, cfg: SystolicConfig, opts: SimOptions = {}): LayerResult {
+  const { a, p, mem, compat } = setupLayer(layer, cfg, opts);
   const d = a.dims;
   const R = cfg.arrayHeight;
   const C = cfg.arrayWidth;
-  const p = foldPlan(cfg.dataflow, d, R, C);
-  const mem = new LayerMemory(cfg, a, compat);
   const ifb = mem.ifmap;
   const fb = mem.filter;
   const { mBase, mRow, mCol, kOff, kRow, kCol } = a;

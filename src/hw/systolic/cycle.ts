@@ -14,10 +14,8 @@
  */
 import { ConfigError } from '../../core/errors.js';
 import type { Rng } from '../../core/rng.js';
-import { assembleResult } from './analytical.js';
-import { LayerMemory } from './layer-memory.js';
-import { OperandAddresses, validateLayer } from './operands.js';
-import { foldPlan } from './schedule.js';
+import { assembleResult, setupLayer } from './analytical.js';
+import { OperandAddresses } from './operands.js';
 import type { LayerResult, SimOptions, SystolicConfig, SystolicLayer } from './types.js';
 
 /** Integer operands of one layer, indexed by operand-local address (filter word n·K + k). */
@@ -72,17 +70,13 @@ export function referenceGemm(layer: SystolicLayer, data: LayerData): Int32Array
 }
 
 export function simulateLayerCycle(layer: SystolicLayer, cfg: SystolicConfig, data: LayerData, opts: SimOptions = {}): CycleLayerResult {
-  validateLayer(layer, `layer '${layer.name}'`);
-  const compat = opts.scalesimCompat ?? false;
-  const a = new OperandAddresses(layer);
+  const { a, p, mem, compat } = setupLayer(layer, cfg, opts);
   if (data.ifmap.length !== a.ifmapWords || data.filter.length !== a.filterWords) {
     throw new ConfigError(`layer '${layer.name}': operand data has ${data.ifmap.length}/${data.filter.length} ifmap/filter words, expected ${a.ifmapWords}/${a.filterWords}`);
   }
   const d = a.dims;
   const R = cfg.arrayHeight;
   const C = cfg.arrayWidth;
-  const p = foldPlan(cfg.dataflow, d, R, C);
-  const mem = new LayerMemory(cfg, a, compat);
   const N = d.n;
   const T = p.t;
   const F = p.foldCycles;

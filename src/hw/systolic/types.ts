@@ -104,6 +104,19 @@ export interface SimOptions {
   scalesimCompat?: boolean;
 }
 
+/** Words moved per operand and the first/last cycle of that traffic (SCALE-Sim's DETAILED_ACCESS quantities). */
+export interface OperandTraffic {
+  ifmapReads: number;
+  filterReads: number;
+  ofmapWrites: number;
+  ifmapStartCycle: number;
+  ifmapStopCycle: number;
+  filterStartCycle: number;
+  filterStopCycle: number;
+  ofmapStartCycle: number;
+  ofmapStopCycle: number;
+}
+
 /** Per-layer result: SCALE-Sim's report quantities (camelCase) plus action counts for energy. */
 export interface LayerResult {
   name: string;
@@ -116,28 +129,10 @@ export interface LayerResult {
   mappingEfficiencyPct: number;
   computeUtilPct: number;
   macs: number;
-  sram: {
-    ifmapReads: number;
-    filterReads: number;
-    ofmapWrites: number;
-    ifmapStartCycle: number;
-    ifmapStopCycle: number;
-    filterStartCycle: number;
-    filterStopCycle: number;
-    ofmapStartCycle: number;
-    ofmapStopCycle: number;
-  };
-  dram: {
-    ifmapReads: number;
-    filterReads: number;
-    ofmapWrites: number;
-    ifmapStartCycle: number;
-    ifmapStopCycle: number;
-    filterStartCycle: number;
-    filterStopCycle: number;
-    ofmapStartCycle: number;
-    ofmapStopCycle: number;
-  };
+  /** Array-side SRAM traffic (reads and writes the array demands) and first/last cycles of it. */
+  sram: OperandTraffic;
+  /** DRAM traffic of the scratchpads (fills and drains) and first/last cycles of it. */
+  dram: OperandTraffic;
   /** Average words per cycle, as SCALE-Sim's BANDWIDTH report. */
   bandwidth: {
     ifmapSramWordsPerCycle: number;
