@@ -107,3 +107,31 @@ test('a run evaluated only after its last epoch still renders every chart', asyn
   assert.match(html, /Confusion matrix/);
   assert.doesNotMatch(html, /Per-class test accuracy per epoch/);
 });
+
+test('a figure that cannot be rendered: a note in the page, no SVG file, named in failedFigures', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accelab-figfail-'));
+  try {
+    const doc: ReportDocument = {
+      title: 't',
+      generatedAt: '2026-01-01T00:00:00Z',
+      sections: [
+        {
+          id: 's',
+          title: 'S',
+          figures: [
+            { title: 'bad', spec: { mark: 'nonsense', data: { values: [] } } },
+            { title: 'good', spec: { mark: 'point', data: { values: [{ a: 1, b: 2 }] }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } } },
+          ],
+        },
+      ],
+    };
+    const w = await writeReport(dir, doc);
+    assert.deepEqual(w.figures, [join(dir, 'figures', 's-good.svg')]);
+    assert.equal(w.failedFigures.length, 1);
+    assert.match(w.failedFigures[0], /^bad: /);
+    assert.deepEqual(readdirSync(join(dir, 'figures')), ['s-good.svg']);
+    assert.match(readFileSync(w.html, 'utf8'), /class="chart-error">This chart could not be rendered/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
