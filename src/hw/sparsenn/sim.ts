@@ -1,0 +1,314 @@
+/**
+ * Cycle-level model of an accelerator of P processing elements with local weight memories on an
+ * on-chip network, running a network layer by layer, one GEMM row (an input vector: an example of a
+ * dense layer, an output position of a convolution) at a time. Output row i of a layer lives on PE
+ * i mod P with its weights. Three architectures on the same resources:
+ *
+ * - 'dense': every input word is broadcast and every PE multiplies it into all of its rows;
+ * - 'input-sparse' (EIE / Cnvlutin style): a zero detector drops zero inputs; only the non-zero
+ *   (index, value) pairs are broadcast; every row is computed;
+ * - 'sparsenn': zero inputs are skipped as above and a prediction phase computes the low-rank
+ *   predictor p = U·(V·x) + b first; only rows predicted active are computed (feed-forward phase).
+ *   Prediction: (A) broadcast the non-zero inputs, every PE latches them into its input buffer and the
+ *   owner of V's row j (PE j mod P, 'split') does its r MACs; (B) the r partial sums are reduced over
+ *   a tree; (C) t = V·x is broadcast; (D) each PE computes U·t for its rows and keeps the mask bits.
+ *   Feed-forward (E): each PE multiplies every buffered non-zero input into its active rows.
+ *   Layers without a predictor run as 'input-sparse'.
+ *
+ * Timing: broadcast streams with FIFO back-pressure (`stream.ts`), so load imbalance (the PE with most
+ * rows or active rows sets the pace) and network contention (one shared network of `nocWordsPerCycle`
+ * words per cycle carrying broadcasts, reductions and, with the 'balanced' schedule, weights) are in
+ * the cycle counts. Energy: action counts priced by `priceActions` (rows 'sparsenn/*' in hw/energy.ts).
+ */
+import { type ActionCount, type EnergyReport, priceActions } from '../energy.js';
+import { broadcastHops, nocLatencyOf, type SparseNNConfig } from './config.js';
+import { type StreamSpec, type StreamTiming, streamCycles, streamCyclesReference } from './stream.js';
+
+export const ARCHITECTURES = ['dense', 'input-sparse', 'sparsenn'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** A layer as the accelerator sees it: GEMM inputs K, outputs N, predictor rank r (0 = none). */
+export interface AcceleratorLayer {
+  name: string;
+  k: number;
+  n: number;
+  rank: number;
+}
+
+/** Action names priced by hw/energy.ts (component 'sparsenn'). */
+export const SPARSENN_ACTIONS = ['mac-16b', 'weight-read-16b', 'buffer-write-16b', 'buffer-read-16b', 'noc-word-hop', 'add-32b', 'compare-16b', 'pe-leakage-cycle'] as const;
+type Action = (typeof SPARSENN_ACTIONS)[number];
+
+/** Per-layer totals of one architecture. */
+export interface LayerTotals {
+  name: string;
+  k: number;
+  n: number;
+  rank: number;
+  rows: number;
+  cycles: number;
+  /** Cycles of the prediction phase (A–D) within `cycles`. */
+  predictionCycles: number;
+  /** Cycles the broadcast waited on a full FIFO (back-pressure). */
+  stallCycles: number;
+  /** Words moved over the network, and network utilisation = words / (cycles × width). */
+  nocWords: number;
+  nocUtilization: number;
+  /** Feed-forward MACs and predictor MACs executed. */
+  macs: number;
+  predictorMacs: number;
+  /** Mean over rows of (busiest PE's rows ÷ mean rows per PE) in the feed-forward phase (1 = balanced). */
+  loadImbalance: number;
+  /** Non-zero inputs and active (computed) outputs, summed over rows. */
+  nonZeroInputs: number;
+  activeOutputs: number;
+  actions: Record<Action, number>;
+}
+
+function zeroActions(): Record<Action, number> {
+  return Object.fromEntries(SPARSENN_ACTIONS.map((a) => [a, 0])) as Record<Action, number>;
+}
+
+/** Timing and actions of one GEMM row. */
+interface RowResult {
+  cycles: number;
+  predictionCycles: number;
+  stallCycles: number;
+  nocWords: number;
+  macs: number;
+  predictorMacs: number;
+  imbalance: number;
+  nz: number;
+  active: number;
+}
+
+/**
+ * Simulates one architecture on a network. Feed it the layers' GEMM rows (`addRows`) and read the
+ * totals; `reference` uses the cycle-by-cycle stream twin (slow; tests).
+ */
+export class SparseNNSimulator {
+  readonly config: SparseNNConfig;
+  readonly arch: Architecture;
+  readonly layers: readonly AcceleratorLayer[];
+  private readonly totals: LayerTotals[];
+  private readonly stream: (s: StreamSpec) => StreamTiming;
+  private readonly latency: number;
+  private readonly homeRows: Int32Array[];
+  private readonly nzOwner: Int32Array;
+  private readonly activePerPe: Int32Array;
+
+  constructor(config: SparseNNConfig, arch: Architecture, layers: readonly AcceleratorLayer[], o: { reference?: boolean } = {}) {
+    this.config = config;
+    this.arch = arch;
+    this.layers = layers;
+    this.stream = o.reference ? streamCyclesReference : streamCycles;
+    this.latency = nocLatencyOf(config);
+    this.totals = layers.map((l) => ({ name: l.name, k: l.k, n: l.n, rank: arch === 'sparsenn' ? l.rank : 0, rows: 0, cycles: 0, predictionCycles: 0, stallCycles: 0, nocWords: 0, nocUtilization: 0, macs: 0, predictorMacs: 0, loadImbalance: 0, nonZeroInputs: 0, activeOutputs: 0, actions: zeroActions() }));
+    const P = config.pes;
+    this.homeRows = layers.map((l) => {
+      const r = new Int32Array(P);
+      for (let i = 0; i < l.n; i++) r[i % P]++;
+      return r;
+    });
+    this.nzOwner = new Int32Array(Math.max(1, ...layers.map((l) => l.k)));
+    this.activePerPe = new Int32Array(P);
+  }
+
+  /**
+   * Adds `m` GEMM rows of layer `layer`: `inputs` (m×K; zeros are what the zero detector skips) and,
+   * for 'sparsenn' on a layer with a predictor, the predicted-active mask (m×N, 1 = compute).
+   */
+  addRows(layer: number, inputs: ArrayLike<number>, m: number, mask: ArrayLike<number> | null): void {
+    const L = this.layers[layer];
+    if (inputs.length !== m * L.k) throw new RangeError(`sparsenn: layer ${L.name} expects ${m}×${L.k} inputs, got ${inputs.length}`);
+    const usesMask = this.arch === 'sparsenn' && L.rank > 0;
+    if (usesMask && (!mask || mask.length !== m * L.n)) throw new RangeError(`sparsenn: layer ${L.name} has a predictor: give its ${m}×${L.n} mask`);
+    const T = this.totals[layer];
+    for (let r = 0; r < m; r++) {
+      const res = this.row(layer, inputs, r * L.k, usesMask ? (mask as ArrayLike<number>) : null, r * L.n, T.actions);
+      T.rows++;
+      T.cycles += res.cycles;
+      T.predictionCycles += res.predictionCycles;
+      T.stallCycles += res.stallCycles;
+      T.nocWords += res.nocWords;
+      T.macs += res.macs;
+      T.predictorMacs += res.predictorMacs;
+      T.loadImbalance += res.imbalance;
+      T.nonZeroInputs += res.nz;
+      T.activeOutputs += res.active;
+    }
+  }
+
+  private row(li: number, x: ArrayLike<number>, xo: number, mask: ArrayLike<number> | null, mo: number, act: Record<Action, number>): RowResult {
+    const c = this.config;
+    const L = this.layers[li];
+    const P = c.pes;
+    const B = c.nocWordsPerCycle;
+    const hops = broadcastHops(P);
+    const home = this.homeRows[li];
+    const ceil = Math.ceil;
+    // Inputs on the network: all K (dense) or the non-zeros.
+    let nz = 0;
+    for (let j = 0; j < L.k; j++) {
+      if (this.arch === 'dense' || x[xo + j] !== 0) this.nzOwner[nz++] = j % P;
+    }
+    if (this.arch !== 'dense') act['compare-16b'] += L.k; // zero detection
+    act['noc-word-hop'] += nz * hops;
+    act['buffer-write-16b'] += nz * P; // every PE latches every broadcast input
+    act['buffer-write-16b'] += L.n; // outputs written back
+    const meanRows = L.n / P;
+    if (!mask) {
+      // Streamed: each PE multiplies each arriving input into all its rows.
+      let maxRows = 0;
+      for (let p = 0; p < P; p++) maxRows = Math.max(maxRows, home[p]);
+      const work = Array.from(home, (h) => ceil(h / c.macsPerPe));
+      const t = this.stream({ words: nz, pes: P, kind: 'all', work, width: B, depth: c.fifoDepth, latency: this.latency });
+      const macs = nz * L.n;
+      act['mac-16b'] += macs;
+      act['weight-read-16b'] += macs;
+      act['buffer-read-16b'] += nz * P;
+      act['pe-leakage-cycle'] += P * t.cycles;
+      return { cycles: t.cycles, predictionCycles: 0, stallCycles: t.stallCycles, nocWords: nz, macs, predictorMacs: 0, imbalance: meanRows > 0 ? maxRows / meanRows : 1, nz, active: L.n };
+    }
+    const r = L.rank;
+    const lat = this.latency;
+    let predictionCycles: number;
+    let stall: number;
+    let nocWords = nz;
+    let predictorMacs: number;
+    if (c.vMapping === 'split') {
+      // (A) broadcast + V partial sums on the owner of each input's row of V.
+      const a = this.stream({ words: nz, pes: P, kind: 'owner', work: [ceil(r / c.macsPerPe)], owner: this.nzOwner, width: B, depth: c.fifoDepth, latency: lat });
+      // (B) tree reduction of r partial sums, pipelined; (C) broadcast of t.
+      const reduce = ceil(r / B) + lat;
+      const bcast = ceil(r / B) + lat;
+      predictionCycles = Math.max(a.cycles, ceil(nz / B) + lat) + reduce + bcast;
+      stall = a.stallCycles;
+      predictorMacs = nz * r;
+      act['mac-16b'] += nz * r;
+      act['weight-read-16b'] += nz * r;
+      act['add-32b'] += r * (P - 1);
+      act['noc-word-hop'] += r * (P - 1) + r * hops;
+      act['buffer-write-16b'] += r * P;
+      nocWords += 2 * r;
+    } else {
+      const a = this.stream({ words: nz, pes: P, kind: 'all', work: new Array<number>(P).fill(ceil(r / c.macsPerPe)), width: B, depth: c.fifoDepth, latency: lat });
+      predictionCycles = a.cycles;
+      stall = a.stallCycles;
+      predictorMacs = nz * r * P;
+      act['mac-16b'] += nz * r * P;
+      act['weight-read-16b'] += nz * r * P;
+      act['buffer-read-16b'] += nz * P;
+    }
+    // (D) U·t for the home rows, then the mask compare.
+    let maxHome = 0;
+    for (let p = 0; p < P; p++) maxHome = Math.max(maxHome, home[p]);
+    predictionCycles += maxHome * ceil(r / c.macsPerPe);
+    predictorMacs += L.n * r;
+    act['mac-16b'] += L.n * r;
+    act['weight-read-16b'] += L.n * r;
+    act['buffer-read-16b'] += r * P;
+    act['compare-16b'] += L.n;
+    // (E) feed-forward on the active rows, inputs from the local buffers.
+    this.activePerPe.fill(0);
+    let active = 0;
+    for (let i = 0; i < L.n; i++) {
+      if (mask[mo + i]) {
+        this.activePerPe[i % P]++;
+        active++;
+      }
+    }
+    let maxActive = 0;
+    let busyPes = 0;
+    for (let p = 0; p < P; p++) {
+      maxActive = Math.max(maxActive, this.activePerPe[p]);
+      if (this.activePerPe[p] > 0) busyPes++;
+    }
+    let ff: number;
+    let perPe: number;
+    if (this.config.schedule === 'balanced' && active > 0) {
+      perPe = ceil(active / P);
+      let moved = 0;
+      for (let p = 0; p < P; p++) moved += Math.max(0, this.activePerPe[p] - perPe);
+      const words = moved * nz;
+      ff = Math.max(nz * ceil(perPe / c.macsPerPe), ceil(words / B) + (words > 0 ? lat : 0));
+      nocWords += words;
+      act['noc-word-hop'] += words * 2 * Math.max(1, ceil(Math.log2(P)));
+      busyPes = Math.min(P, ceil(active / perPe));
+    } else {
+      perPe = maxActive;
+      ff = nz * ceil(maxActive / c.macsPerPe);
+    }
+    const macs = nz * active;
+    act['mac-16b'] += macs;
+    act['weight-read-16b'] += macs;
+    act['buffer-read-16b'] += nz * busyPes;
+    const cycles = predictionCycles + ff;
+    act['pe-leakage-cycle'] += P * cycles;
+    const meanActive = active / P;
+    return { cycles, predictionCycles, stallCycles: stall, nocWords, macs, predictorMacs, imbalance: meanActive > 0 ? perPe / meanActive : 1, nz, active };
+  }
+
+  /** Per-layer totals (load imbalance averaged over rows; network utilisation over the layer's cycles). */
+  layerTotals(): LayerTotals[] {
+    return this.totals.map((t) => ({
+      ...t,
+      actions: { ...t.actions },
+      loadImbalance: t.rows > 0 ? t.loadImbalance / t.rows : 0,
+      nocUtilization: t.cycles > 0 ? t.nocWords / (t.cycles * this.config.nocWordsPerCycle) : 0,
+    }));
+  }
+
+  /** Action counts of every layer, for `priceActions`. */
+  actionCounts(): ActionCount[] {
+    return this.totals.flatMap((t) => SPARSENN_ACTIONS.filter((a) => t.actions[a] > 0).map((a) => ({ layer: t.name, component: 'sparsenn', action: a, count: t.actions[a] })));
+  }
+
+  /** Energy of everything added so far at the configured node and supply. */
+  energy(): EnergyReport {
+    return priceActions(this.actionCounts(), { nodeNm: this.config.nodeNm, vdd: this.config.vdd });
+  }
+}
+
+/** Throughput, energy and power of one architecture over the examples simulated. */
+export interface ArchitectureSummary {
+  arch: Architecture;
+  examples: number;
+  cycles: number;
+  cyclesPerExample: number;
+  /** Examples per second at the clock. */
+  throughputPerS: number;
+  energyPj: number;
+  energyPerExamplePj: number;
+  /** Average power while running (W) = energy / time. */
+  powerW: number;
+  macs: number;
+  predictorMacs: number;
+  byComponent: { component: string; action: string; energyPj: number; source: string }[];
+}
+
+export function summarizeArchitecture(sim: SparseNNSimulator, examples: number): ArchitectureSummary {
+  const t = sim.layerTotals();
+  const cycles = t.reduce((s, l) => s + l.cycles, 0);
+  const e = sim.energy();
+  const seconds = cycles / (sim.config.clockMHz * 1e6);
+  const byAction = new Map<string, { energyPj: number; source: string }>();
+  for (const r of e.rows) {
+    const cur = byAction.get(r.action) ?? { energyPj: 0, source: r.source };
+    cur.energyPj += r.energyPj;
+    byAction.set(r.action, cur);
+  }
+  return {
+    arch: sim.arch,
+    examples,
+    cycles,
+    cyclesPerExample: examples > 0 ? cycles / examples : 0,
+    throughputPerS: seconds > 0 ? examples / seconds : 0,
+    energyPj: e.totalPj,
+    energyPerExamplePj: examples > 0 ? e.totalPj / examples : 0,
+    powerW: seconds > 0 ? (e.totalPj * 1e-12) / seconds : 0,
+    macs: t.reduce((s, l) => s + l.macs, 0),
+    predictorMacs: t.reduce((s, l) => s + l.predictorMacs, 0),
+    byComponent: [...byAction].map(([action, v]) => ({ component: 'sparsenn', action, energyPj: v.energyPj, source: v.source })),
+  };
+}
