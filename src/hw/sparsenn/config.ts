@@ -34,6 +34,12 @@ export const SparseNNConfigSchema = z
     fifoDepth: z.number().int().min(1).max(1024).default(8),
     /** Cycles from injection to arrival at a PE; default ⌈log2 P⌉ (one per tree level), at least 1. */
     nocLatency: z.number().int().min(1).max(64).optional(),
+    /**
+     * GEMM rows processed as one group with a single barrier at its end (examples of a dense layer,
+     * output positions of a convolution): inside a group each PE works through the rows at its own
+     * pace from its input buffer, so uneven active rows even out over the group. 1 = one vector at a time.
+     */
+    rowGroup: z.number().int().min(1).max(4096).default(1),
     schedule: z.enum(SCHEDULES).default('static'),
     vMapping: z.enum(V_MAPPINGS).default('split'),
     /** Clock (MHz), technology node (nm) and supply (V) for time, energy and power. */

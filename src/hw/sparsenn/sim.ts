@@ -116,7 +116,8 @@ export class SparseNNSimulator {
 
   /**
    * Adds `m` GEMM rows of layer `layer`: `inputs` (m×K; zeros are what the zero detector skips) and,
-   * for 'sparsenn' on a layer with a predictor, the predicted-active mask (m×N, 1 = compute).
+   * for 'sparsenn' on a layer with a predictor, the predicted-active mask (m×N, 1 = compute). Rows are
+   * processed in groups of `rowGroup` (the last group of a call may be shorter).
    */
   addRows(layer: number, inputs: ArrayLike<number>, m: number, mask: ArrayLike<number> | null): void {
     const L = this.layers[layer];
@@ -124,22 +125,25 @@ export class SparseNNSimulator {
     const usesMask = this.arch === 'sparsenn' && L.rank > 0;
     if (usesMask && (!mask || mask.length !== m * L.n)) throw new RangeError(`sparsenn: layer ${L.name} has a predictor: give its ${m}×${L.n} mask`);
     const T = this.totals[layer];
-    for (let r = 0; r < m; r++) {
-      const res = this.row(layer, inputs, r * L.k, usesMask ? (mask as ArrayLike<number>) : null, r * L.n, T.actions);
-      T.rows++;
+    const G = this.config.rowGroup;
+    for (let r0 = 0; r0 < m; r0 += G) {
+      const g = Math.min(G, m - r0);
+      const res = this.group(layer, inputs, r0, g, usesMask ? (mask as ArrayLike<number>) : null, T.actions);
+      T.rows += g;
       T.cycles += res.cycles;
       T.predictionCycles += res.predictionCycles;
       T.stallCycles += res.stallCycles;
       T.nocWords += res.nocWords;
       T.macs += res.macs;
       T.predictorMacs += res.predictorMacs;
-      T.loadImbalance += res.imbalance;
+      T.loadImbalance += res.imbalance * g;
       T.nonZeroInputs += res.nz;
       T.activeOutputs += res.active;
     }
   }
 
-  private row(li: number, x: ArrayLike<number>, xo: number, mask: ArrayLike<number> | null, mo: number, act: Record<Action, number>): RowResult {
+  /** Timing and actions of `g` consecutive GEMM rows from row `r0`, processed as one group (one barrier at its end). */
+  private group(li: number, x: ArrayLike<number>, r0: number, g: number, mask: ArrayLike<number> | null, act: Record<Action, number>): RowResult {
     const c = this.config;
     const L = this.layers[li];
     const P = c.pes;
@@ -147,31 +151,38 @@ export class SparseNNSimulator {
     const hops = broadcastHops(P);
     const home = this.homeRows[li];
     const ceil = Math.ceil;
-    // Inputs on the network: all K (dense) or the non-zeros.
+    const lat = this.latency;
+    // Inputs on the network, row after row: all K (dense) or the non-zeros; nzRow[b] per row.
+    const nzRow = new Int32Array(g);
     let nz = 0;
-    for (let j = 0; j < L.k; j++) {
-      if (this.arch === 'dense' || x[xo + j] !== 0) this.nzOwner[nz++] = j % P;
+    for (let b = 0; b < g; b++) {
+      const xo = (r0 + b) * L.k;
+      for (let j = 0; j < L.k; j++) {
+        if (this.arch === 'dense' || x[xo + j] !== 0) {
+          this.nzOwner[nz++] = j % P;
+          nzRow[b]++;
+        }
+      }
     }
-    if (this.arch !== 'dense') act['compare-16b'] += L.k; // zero detection
+    if (this.arch !== 'dense') act['compare-16b'] += g * L.k; // zero detection
     act['noc-word-hop'] += nz * hops;
     act['buffer-write-16b'] += nz * P; // every PE latches every broadcast input
-    act['buffer-write-16b'] += L.n; // outputs written back
+    act['buffer-write-16b'] += g * L.n; // outputs written back
     const meanRows = L.n / P;
     if (!mask) {
       // Streamed: each PE multiplies each arriving input into all its rows.
       let maxRows = 0;
       for (let p = 0; p < P; p++) maxRows = Math.max(maxRows, home[p]);
       const work = Array.from(home, (h) => ceil(h / c.macsPerPe));
-      const t = this.stream({ words: nz, pes: P, kind: 'all', work, width: B, depth: c.fifoDepth, latency: this.latency });
+      const t = this.stream({ words: nz, pes: P, kind: 'all', work, width: B, depth: c.fifoDepth, latency: lat });
       const macs = nz * L.n;
       act['mac-16b'] += macs;
       act['weight-read-16b'] += macs;
       act['buffer-read-16b'] += nz * P;
       act['pe-leakage-cycle'] += P * t.cycles;
-      return { cycles: t.cycles, predictionCycles: 0, stallCycles: t.stallCycles, nocWords: nz, macs, predictorMacs: 0, imbalance: meanRows > 0 ? maxRows / meanRows : 1, nz, active: L.n };
+      return { cycles: t.cycles, predictionCycles: 0, stallCycles: t.stallCycles, nocWords: nz, macs, predictorMacs: 0, imbalance: meanRows > 0 ? maxRows / meanRows : 1, nz, active: g * L.n };
     }
     const r = L.rank;
-    const lat = this.latency;
     let predictionCycles: number;
     let stall: number;
     let nocWords = nz;
@@ -179,18 +190,18 @@ export class SparseNNSimulator {
     if (c.vMapping === 'split') {
       // (A) broadcast + V partial sums on the owner of each input's row of V.
       const a = this.stream({ words: nz, pes: P, kind: 'owner', work: [ceil(r / c.macsPerPe)], owner: this.nzOwner, width: B, depth: c.fifoDepth, latency: lat });
-      // (B) tree reduction of r partial sums, pipelined; (C) broadcast of t.
-      const reduce = ceil(r / B) + lat;
-      const bcast = ceil(r / B) + lat;
+      // (B) tree reduction of the g·r partial sums, pipelined; (C) broadcast of t.
+      const reduce = ceil((g * r) / B) + lat;
+      const bcast = ceil((g * r) / B) + lat;
       predictionCycles = Math.max(a.cycles, ceil(nz / B) + lat) + reduce + bcast;
       stall = a.stallCycles;
       predictorMacs = nz * r;
       act['mac-16b'] += nz * r;
       act['weight-read-16b'] += nz * r;
-      act['add-32b'] += r * (P - 1);
-      act['noc-word-hop'] += r * (P - 1) + r * hops;
-      act['buffer-write-16b'] += r * P;
-      nocWords += 2 * r;
+      act['add-32b'] += g * r * (P - 1);
+      act['noc-word-hop'] += g * r * (P - 1) + g * r * hops;
+      act['buffer-write-16b'] += g * r * P;
+      nocWords += 2 * g * r;
     } else {
       const a = this.stream({ words: nz, pes: P, kind: 'all', work: new Array<number>(P).fill(ceil(r / c.macsPerPe)), width: B, depth: c.fifoDepth, latency: lat });
       predictionCycles = a.cycles;
@@ -203,50 +214,63 @@ export class SparseNNSimulator {
     // (D) U·t for the home rows, then the mask compare.
     let maxHome = 0;
     for (let p = 0; p < P; p++) maxHome = Math.max(maxHome, home[p]);
-    predictionCycles += maxHome * ceil(r / c.macsPerPe);
-    predictorMacs += L.n * r;
-    act['mac-16b'] += L.n * r;
-    act['weight-read-16b'] += L.n * r;
-    act['buffer-read-16b'] += r * P;
-    act['compare-16b'] += L.n;
-    // (E) feed-forward on the active rows, inputs from the local buffers.
-    this.activePerPe.fill(0);
+    predictionCycles += g * maxHome * ceil(r / c.macsPerPe);
+    predictorMacs += g * L.n * r;
+    act['mac-16b'] += g * L.n * r;
+    act['weight-read-16b'] += g * L.n * r;
+    act['buffer-read-16b'] += g * r * P;
+    act['compare-16b'] += g * L.n;
+    // (E) feed-forward on the active rows, inputs from the local buffers; each PE works through the
+    // group's rows at its own pace.
+    const busy = this.activePerPe; // cycles per PE over the group
+    busy.fill(0);
     let active = 0;
-    for (let i = 0; i < L.n; i++) {
-      if (mask[mo + i]) {
-        this.activePerPe[i % P]++;
-        active++;
+    let macs = 0;
+    let movedWords = 0;
+    let bufferReads = 0;
+    const perRow = new Int32Array(P);
+    for (let b = 0; b < g; b++) {
+      perRow.fill(0);
+      let act_b = 0;
+      const mo = (r0 + b) * L.n;
+      for (let i = 0; i < L.n; i++) {
+        if (mask[mo + i]) {
+          perRow[i % P]++;
+          act_b++;
+        }
+      }
+      active += act_b;
+      macs += nzRow[b] * act_b;
+      if (c.schedule === 'balanced' && act_b > 0) {
+        const target = ceil(act_b / P);
+        for (let p = 0; p < P; p++) {
+          movedWords += Math.max(0, perRow[p] - target) * nzRow[b];
+          const mine = Math.min(target, Math.max(0, act_b - p * target));
+          busy[p] += nzRow[b] * ceil(mine / c.macsPerPe);
+          if (mine > 0) bufferReads += nzRow[b];
+        }
+      } else {
+        for (let p = 0; p < P; p++) {
+          busy[p] += nzRow[b] * ceil(perRow[p] / c.macsPerPe);
+          if (perRow[p] > 0) bufferReads += nzRow[b];
+        }
       }
     }
-    let maxActive = 0;
-    let busyPes = 0;
+    let maxBusy = 0;
+    let sumBusy = 0;
     for (let p = 0; p < P; p++) {
-      maxActive = Math.max(maxActive, this.activePerPe[p]);
-      if (this.activePerPe[p] > 0) busyPes++;
+      maxBusy = Math.max(maxBusy, busy[p]);
+      sumBusy += busy[p];
     }
-    let ff: number;
-    let perPe: number;
-    if (this.config.schedule === 'balanced' && active > 0) {
-      perPe = ceil(active / P);
-      let moved = 0;
-      for (let p = 0; p < P; p++) moved += Math.max(0, this.activePerPe[p] - perPe);
-      const words = moved * nz;
-      ff = Math.max(nz * ceil(perPe / c.macsPerPe), ceil(words / B) + (words > 0 ? lat : 0));
-      nocWords += words;
-      act['noc-word-hop'] += words * 2 * Math.max(1, ceil(Math.log2(P)));
-      busyPes = Math.min(P, ceil(active / perPe));
-    } else {
-      perPe = maxActive;
-      ff = nz * ceil(maxActive / c.macsPerPe);
-    }
-    const macs = nz * active;
+    const ff = Math.max(maxBusy, movedWords > 0 ? ceil(movedWords / B) + lat : 0);
+    nocWords += movedWords;
+    act['noc-word-hop'] += movedWords * 2 * Math.max(1, ceil(Math.log2(P)));
     act['mac-16b'] += macs;
     act['weight-read-16b'] += macs;
-    act['buffer-read-16b'] += nz * busyPes;
+    act['buffer-read-16b'] += bufferReads;
     const cycles = predictionCycles + ff;
     act['pe-leakage-cycle'] += P * cycles;
-    const meanActive = active / P;
-    return { cycles, predictionCycles, stallCycles: stall, nocWords, macs, predictorMacs, imbalance: meanActive > 0 ? perPe / meanActive : 1, nz, active };
+    return { cycles, predictionCycles, stallCycles: stall, nocWords, macs, predictorMacs, imbalance: sumBusy > 0 ? maxBusy / (sumBusy / P) : 1, nz, active };
   }
 
   /** Per-layer totals (load imbalance averaged over rows; network utilisation over the layer's cycles). */

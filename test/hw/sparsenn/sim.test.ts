@@ -50,8 +50,9 @@ describe('SparseNN accelerator simulator', () => {
   for (const schedule of ['static', 'balanced'] as const) {
     for (const vMapping of ['split', 'replicated'] as const) {
       it(`fast path equals the reference twin (${schedule}, ${vMapping})`, () => {
-        const cfg = sparseNNConfig({ pes: 4, fifoDepth: 2, schedule, vMapping, nocWordsPerCycle: 2 });
+        for (const rowGroup of [1, 4])
         for (const arch of ARCHITECTURES) {
+          const cfg = sparseNNConfig({ pes: 4, fifoDepth: 2, schedule, vMapping, nocWordsPerCycle: 2, rowGroup });
           const fast = new SparseNNSimulator(cfg, arch, layers());
           const ref = new SparseNNSimulator(cfg, arch, layers(), { reference: true });
           feed(fast, 3);
@@ -99,6 +100,17 @@ describe('SparseNN accelerator simulator', () => {
     assert.equal(bt.cycles - bt.predictionCycles, 4 * 1);
     assert.equal(st.loadImbalance, 2 / 0.5);
     assert.ok(bt.nocWords > st.nocWords, 'moved rows send weights over the network');
+  });
+
+  it('grouping rows evens out the feed-forward load and never costs cycles in that phase', () => {
+    const one = new SparseNNSimulator(sparseNNConfig({ pes: 4 }), 'sparsenn', layers());
+    const grouped = new SparseNNSimulator(sparseNNConfig({ pes: 4, rowGroup: 6 }), 'sparsenn', layers());
+    feed(one, 13);
+    feed(grouped, 13);
+    const [a, b] = [one.layerTotals()[0], grouped.layerTotals()[0]];
+    assert.equal(a.macs, b.macs);
+    assert.ok(b.cycles - b.predictionCycles <= a.cycles - a.predictionCycles);
+    assert.ok(b.loadImbalance <= a.loadImbalance);
   });
 
   it('prices every action with a sourced row and reports power', () => {
