@@ -16,7 +16,7 @@ import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
 import { toFloat } from '../data/pipeline.js';
 import type { Dataset } from '../data/types.js';
-import { type AcceleratorLayer, type Architecture, type ArchitectureSummary, type LayerTotals, SparseNNConfigSchema, SparseNNSimulator, sparseNNConfig, summarizeArchitecture } from '../hw/sparsenn/index.js';
+import { type AcceleratorLayer, type Architecture, type ArchitectureSummary, type LayerTotals, profiledRowMap, SparseNNConfigSchema, SparseNNSimulator, sparseNNConfig, summarizeArchitecture } from '../hw/sparsenn/index.js';
 import { loadModel, readModelMetadata, saveModel } from '../nn/checkpoint.js';
 import { createModel } from '../nn/models.js';
 import { accuracyOf, type EvalSet, type MatMulEngine } from '../nn/runtime/index.js';
@@ -283,6 +283,13 @@ export const SparseNNSimulateConfigSchema = z
     testLimit: z.number().int().min(1).max(100000).default(1000),
     /** Network the dense and input-sparse baselines run: the baseline network of the run, or the SparseNN network without its predictors. */
     baselineNetwork: z.enum(['baseline', 'sparsenn']).default('baseline'),
+    /**
+     * Placement of a predicted layer's output rows on the PEs: 'interleaved' (row i on PE i mod P) or
+     * 'profiled' (offline, from how often each row was predicted active on `profileImages` training
+     * images: `profiledRowMap`). The baselines compute every row, so placement does not change them.
+     */
+    rowPlacement: z.enum(['interleaved', 'profiled']).default('profiled'),
+    profileImages: z.number().int().min(1).max(60000).default(500),
     accelerator: SparseNNConfigSchema.default({}),
     /** PE counts of the sweep (empty: none). */
     peSweep: z.array(z.number().int().min(1).max(4096)).default([]),
@@ -354,7 +361,36 @@ export interface SparseNNSimulateResult {
 
 const ARCHS: Architecture[] = ['dense', 'input-sparse', 'sparsenn'];
 
-function acceleratorLayers(wl: Workload, predictors: readonly LayerPredictor[]): { layers: AcceleratorLayer[]; opIndex: number[] } {
+/** How often each output of each predicted layer is predicted active, over `set` (opIndex → frequency per output). */
+export function activeFrequencies(wl: Workload, predictors: readonly LayerPredictor[], set: EvalSet, o: { batchSize?: number; matmul?: MatMulEngine } = {}): Map<number, Float64Array> {
+  const out = new Map<number, Float64Array>();
+  const rows = new Map<number, number>();
+  const per = set.x.length / set.count;
+  const bs = o.batchSize ?? 100;
+  for (let s = 0; s < set.count; s += bs) {
+    const b = Math.min(bs, set.count - s);
+    maskedForward(wl, predictors, set.x.subarray(s * per, (s + b) * per), b, {
+      matmul: o.matmul,
+      capture: (c) => {
+        if (!c.mask) return;
+        let f = out.get(c.opIndex);
+        if (!f) {
+          f = new Float64Array(c.n);
+          out.set(c.opIndex, f);
+        }
+        for (let e = 0; e < c.mask.length; e++) f[e % c.n] += c.mask[e];
+        rows.set(c.opIndex, (rows.get(c.opIndex) ?? 0) + c.m);
+      },
+    });
+  }
+  for (const [i, f] of out) {
+    const m = rows.get(i) ?? 1;
+    for (let j = 0; j < f.length; j++) f[j] /= m;
+  }
+  return out;
+}
+
+function acceleratorLayers(wl: Workload, predictors: readonly LayerPredictor[], pes: number, frequency: Map<number, Float64Array> | null): { layers: AcceleratorLayer[]; opIndex: number[] } {
   const rank = new Map(predictors.map((p) => [p.opIndex, p.rank]));
   const layers: AcceleratorLayer[] = [];
   const opIndex: number[] = [];
@@ -362,7 +398,8 @@ function acceleratorLayers(wl: Workload, predictors: readonly LayerPredictor[]):
     if (op.kind !== 'conv2d' && op.kind !== 'dense') return;
     const k = op.kind === 'conv2d' ? op.kernel[0] * op.kernel[1] * op.inShape[2] : op.inFeatures;
     const n = op.kind === 'conv2d' ? op.outShape[2] : op.outFeatures;
-    layers.push({ name: op.name, k, n, rank: rank.get(i) ?? 0 });
+    const f = frequency?.get(i);
+    layers.push({ name: op.name, k, n, rank: rank.get(i) ?? 0, ...(f ? { rowToPe: profiledRowMap(f, pes) } : {}) });
     opIndex.push(i);
   });
   return { layers, opIndex };
@@ -379,12 +416,15 @@ export function simulateOnSet(
   classes: number,
   accel: ReturnType<typeof sparseNNConfig>,
   peCounts: readonly number[],
-  o: { batchSize?: number; matmul?: MatMulEngine; progress?: Progress } = {},
+  o: { batchSize?: number; matmul?: MatMulEngine; progress?: Progress; frequency?: Map<number, Float64Array> | null } = {},
 ): { sims: Map<number, Map<Architecture, SparseNNSimulator>>; accuracy: number; baselineAccuracy: number; stats: PredictorLayerStats[] } {
-  const { layers, opIndex } = acceleratorLayers(sn.workload, sn.predictors);
+  const { opIndex } = acceleratorLayers(sn.workload, sn.predictors, 1, null);
   const layerOf = new Map(opIndex.map((op, li) => [op, li]));
   const sims = new Map<number, Map<Architecture, SparseNNSimulator>>();
-  for (const pes of peCounts) sims.set(pes, new Map(ARCHS.map((a) => [a, new SparseNNSimulator({ ...accel, pes }, a, layers)])));
+  for (const pes of peCounts) {
+    const { layers } = acceleratorLayers(sn.workload, sn.predictors, pes, o.frequency ?? null);
+    sims.set(pes, new Map(ARCHS.map((a) => [a, new SparseNNSimulator({ ...accel, pes }, a, layers)])));
+  }
   const per = set.x.length / set.count;
   const bs = o.batchSize ?? 100;
   const progress = o.progress ?? silentProgress;
@@ -468,12 +508,17 @@ export async function runSimulate(input: unknown, progress: Progress = silentPro
   await initEngine();
   const run = await loadTrainRun(config.checkpoint);
   const dsName = config.dataset ?? run.result?.dataset ?? 'fashion-mnist';
-  const ds = data ?? (await loadDataset(dsName, { dataDir: config.dataDir, testLimit: config.testLimit }));
+  const ds = data ?? (await loadDataset(dsName, { dataDir: config.dataDir, testLimit: config.testLimit, trainLimit: config.profileImages }));
   const set = testSet(ds, config.testLimit);
+  let frequency: Map<number, Float64Array> | null = null;
+  if (config.rowPlacement === 'profiled') {
+    const count = Math.min(config.profileImages, ds.train.count);
+    frequency = activeFrequencies(run.workload, run.predictors, { x: toFloat(ds.train, ds.shape, { count, normalize: null }), labels: ds.train.labels, count }, { batchSize: config.batchSize, matmul: tfMatMul });
+  }
   const baseline = config.baselineNetwork === 'baseline' && run.baseline ? run.baseline : run.workload;
   const pes = [accel.pes, ...config.peSweep.filter((p) => p !== accel.pes)];
   const t0 = performance.now();
-  const sim = simulateOnSet(run, baseline, set, ds.numClasses, accel, pes, { batchSize: config.batchSize, matmul: tfMatMul, progress });
+  const sim = simulateOnSet(run, baseline, set, ds.numClasses, accel, pes, { batchSize: config.batchSize, matmul: tfMatMul, progress, frequency });
   const seconds = (performance.now() - t0) / 1000;
   const main = sim.sims.get(accel.pes) as Map<Architecture, SparseNNSimulator>;
   const { d, i, s } = compare(main, set.count);

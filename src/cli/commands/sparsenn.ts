@@ -37,6 +37,7 @@ interface SimFlags extends CommonOptions {
   nocWordsPerCycle?: number;
   fifoDepth?: number;
   rowGroup?: number;
+  rowPlacement?: string;
   peSweep?: string;
   baselineNetwork?: string;
   dataDir?: string;
@@ -144,7 +145,8 @@ export function register(program: Command): void {
     .option('--v-mapping <m>', `predictor V placement: ${V_MAPPINGS.join(', ')} (default split)`)
     .option('--noc-words-per-cycle <n>', 'network bandwidth in words per cycle (default 1)', intArg('--noc-words-per-cycle', 1, 64))
     .option('--fifo-depth <n>', 'input FIFO entries per PE (default 8)', intArg('--fifo-depth', 1, 1024))
-    .option('--row-group <n>', 'GEMM rows per barrier (examples or conv positions processed as one group; default 1)', intArg('--row-group', 1, 4096))
+    .option('--row-group <n>', 'GEMM rows per barrier (examples or conv positions processed as one group; default 8)', intArg('--row-group', 1, 4096))
+    .option('--row-placement <p>', 'output rows on PEs: profiled (balanced by activity on training images, default) or interleaved')
     .option('--pe-sweep <list>', 'comma-separated PE counts to sweep as well, e.g. 16,32,64,128')
     .option('--baseline-network <n>', 'network of the baselines: baseline (trained without predictors, default) or sparsenn')
     .option('--data-dir <dir>', 'folder holding the data set files');
@@ -160,6 +162,7 @@ export function register(program: Command): void {
     if (o.nocWordsPerCycle !== undefined) accel.nocWordsPerCycle = o.nocWordsPerCycle;
     if (o.fifoDepth !== undefined) accel.fifoDepth = o.fifoDepth;
     if (o.rowGroup !== undefined) accel.rowGroup = o.rowGroup;
+    if (o.rowPlacement !== undefined) input.rowPlacement = choice(o.rowPlacement, ['interleaved', 'profiled'], '--row-placement');
     if (o.peSweep !== undefined) {
       const list = o.peSweep.split(',').map((s) => Number(s.trim()));
       if (list.some((v) => !Number.isInteger(v) || v < 1 || v > 4096)) throw new ConfigError(`--pe-sweep '${o.peSweep}' must be comma-separated whole numbers from 1 to 4096, e.g. 16,32,64`);

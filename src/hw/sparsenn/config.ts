@@ -39,7 +39,7 @@ export const SparseNNConfigSchema = z
      * output positions of a convolution): inside a group each PE works through the rows at its own
      * pace from its input buffer, so uneven active rows even out over the group. 1 = one vector at a time.
      */
-    rowGroup: z.number().int().min(1).max(4096).default(1),
+    rowGroup: z.number().int().min(1).max(4096).default(8),
     schedule: z.enum(SCHEDULES).default('static'),
     vMapping: z.enum(V_MAPPINGS).default('split'),
     /** Clock (MHz), technology node (nm) and supply (V) for time, energy and power. */

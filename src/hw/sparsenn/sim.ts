@@ -33,6 +33,33 @@ export interface AcceleratorLayer {
   k: number;
   n: number;
   rank: number;
+  /**
+   * PE of each output row (length N; default row i on PE i mod P). `profiledRowMap` builds one that
+   * evens out the expected active rows per PE.
+   */
+  rowToPe?: Int32Array;
+}
+
+/**
+ * Offline ('profiled') row placement: rows sorted by how often they were active on profiling data,
+ * each placed on the PE with the least expected active load among those with fewer than ⌈N/P⌉ rows
+ * (so weight memories stay equal), ties to the lower PE index. Deterministic.
+ */
+export function profiledRowMap(activeFrequency: ArrayLike<number>, pes: number): Int32Array {
+  const n = activeFrequency.length;
+  const cap = Math.ceil(n / pes);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => activeFrequency[b] - activeFrequency[a] || a - b);
+  const load = new Float64Array(pes);
+  const rows = new Int32Array(pes);
+  const map = new Int32Array(n);
+  for (const i of order) {
+    let best = -1;
+    for (let p = 0; p < pes; p++) if (rows[p] < cap && (best < 0 || load[p] < load[best])) best = p;
+    map[i] = best;
+    load[best] += activeFrequency[i];
+    rows[best]++;
+  }
+  return map;
 }
 
 /** Action names priced by hw/energy.ts (component 'sparsenn'). */
@@ -107,7 +134,12 @@ export class SparseNNSimulator {
     const P = config.pes;
     this.homeRows = layers.map((l) => {
       const r = new Int32Array(P);
-      for (let i = 0; i < l.n; i++) r[i % P]++;
+      if (l.rowToPe && l.rowToPe.length !== l.n) throw new RangeError(`sparsenn: layer ${l.name} has a row map of ${l.rowToPe.length} rows for ${l.n} outputs`);
+      for (let i = 0; i < l.n; i++) {
+        const pe = l.rowToPe ? l.rowToPe[i] : i % P;
+        if (!(pe >= 0 && pe < P)) throw new RangeError(`sparsenn: layer ${l.name} maps row ${i} to PE ${pe} of ${P}`);
+        r[pe]++;
+      }
       return r;
     });
     this.nzOwner = new Int32Array(Math.max(1, ...layers.map((l) => l.k)));
@@ -229,13 +261,14 @@ export class SparseNNSimulator {
     let movedWords = 0;
     let bufferReads = 0;
     const perRow = new Int32Array(P);
+    const map = L.rowToPe;
     for (let b = 0; b < g; b++) {
       perRow.fill(0);
       let act_b = 0;
       const mo = (r0 + b) * L.n;
       for (let i = 0; i < L.n; i++) {
         if (mask[mo + i]) {
-          perRow[i % P]++;
+          perRow[map ? map[i] : i % P]++;
           act_b++;
         }
       }
