@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../../../src/core/rng.js';
 import { ENERGY_TABLE } from '../../../src/hw/energy.js';
-import { type AcceleratorLayer, ARCHITECTURES, SPARSENN_ACTIONS, SparseNNSimulator, sparseNNConfig, streamCycles, streamCyclesReference, summarizeArchitecture } from '../../../src/hw/sparsenn/index.js';
+import { type AcceleratorLayer, ARCHITECTURES, profiledRowMap, SPARSENN_ACTIONS, SparseNNSimulator, sparseNNConfig, streamCycles, streamCyclesReference, summarizeArchitecture } from '../../../src/hw/sparsenn/index.js';
 
 describe('broadcast stream timing', () => {
   it('fast recurrence agrees with the cycle-by-cycle reference on random streams', () => {
@@ -111,6 +111,25 @@ describe('SparseNN accelerator simulator', () => {
     assert.equal(a.macs, b.macs);
     assert.ok(b.cycles - b.predictionCycles <= a.cycles - a.predictionCycles);
     assert.ok(b.loadImbalance <= a.loadImbalance);
+  });
+
+  it('profiled row placement keeps ⌈N/P⌉ rows per PE and balances the expected active rows', () => {
+    const freq = [1, 0, 1, 0, 1, 0, 1, 0];
+    const map = profiledRowMap(freq, 2);
+    const load = [0, 0];
+    const rows = [0, 0];
+    map.forEach((p, i) => {
+      load[p] += freq[i];
+      rows[p]++;
+    });
+    assert.deepEqual(rows, [4, 4]);
+    assert.deepEqual(load, [2, 2]); // interleaving (i mod 2) would give [4, 0]
+    assert.deepEqual(Array.from(profiledRowMap(freq, 2)), Array.from(map));
+    const L: AcceleratorLayer[] = [{ name: 'fc', k: 3, n: 8, rank: 1, rowToPe: map }];
+    const s = new SparseNNSimulator(sparseNNConfig({ pes: 2, rowGroup: 1 }), 'sparsenn', L);
+    s.addRows(0, Float32Array.from([1, 1, 1]), 1, Uint8Array.from(freq));
+    assert.equal(s.layerTotals()[0].loadImbalance, 1);
+    assert.throws(() => new SparseNNSimulator(sparseNNConfig({ pes: 2 }), 'sparsenn', [{ ...L[0], rowToPe: Int32Array.from([0, 5, 0, 0, 0, 0, 0, 0]) }]), /PE 5/);
   });
 
   it('prices every action with a sourced row and reports power', () => {
