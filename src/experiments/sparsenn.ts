@@ -57,6 +57,12 @@ export const SparseNNTrainConfigSchema = z
     auxTemperature: z.number().positive().default(1),
     positiveWeight: z.number().positive().default(2),
     l1: z.number().min(0).default(0),
+    /**
+     * Ranks of a sweep on the same pretrained network (one rank for every ReLU layer): the SVD-only
+     * predictor at each rank, and, when `rankSweepEpochs` > 0, joint training for that many epochs.
+     */
+    rankSweep: z.array(z.number().int().min(1)).default([]),
+    rankSweepEpochs: z.number().int().min(0).max(100).default(1),
     trainLimit: z.number().int().min(100).optional(),
     testLimit: z.number().int().min(10).default(10000),
     evalBatch: z.number().int().min(1).max(4096).default(200),
@@ -103,7 +109,20 @@ export interface SparseNNTrainResult {
   /** The pretrained network and the conventional low-rank predictor (SVD, no joint training) on it. */
   pretrainAccuracy: number;
   svd: NetworkEval;
+  rankSweep: RankSweepRow[];
   training: { pretrainSeconds: number; joint: JointTrainStats; baseline: JointTrainStats };
+}
+
+export interface RankSweepRow {
+  rank: number;
+  overhead: number;
+  svdAccuracy: number;
+  svdFalseNegativeRate: number;
+  svdPredictedSparsity: number;
+  /** After `rankSweepEpochs` of joint training (null when 0). */
+  accuracy: number | null;
+  falseNegativeRate: number | null;
+  predictedSparsity: number | null;
 }
 
 /** What a training run hands to `writeTrainRun` besides its result. */
@@ -181,6 +200,16 @@ export async function runTrain(input: unknown, progress: Progress = silentProgre
   const base = trainJoint(wl0, [], trainSet, classes, { ...common, method: 'none', l1: 0 }, progress);
   const sn = ev(joint.workload, joint.predictors, 'SparseNN');
   const bl = ev(base.workload, [], 'baseline');
+  const rankSweep: RankSweepRow[] = config.rankSweep.map((rank) => {
+    const p = initPredictors(wl0, chooseRanks(wl0, { overheadBudget: 0, rank }), { bias: config.predictorBias, threshold: config.threshold });
+    const svdR = ev(wl0, p, `SVD rank ${rank}`);
+    let jr: NetworkEval | null = null;
+    if (config.rankSweepEpochs > 0) {
+      const j = trainJoint(wl0, p, trainSet, classes, { ...common, epochs: config.rankSweepEpochs, method: config.method }, progress);
+      jr = ev(j.workload, j.predictors, `joint rank ${rank}`);
+    }
+    return { rank, overhead: svdR.overhead, svdAccuracy: svdR.accuracy, svdFalseNegativeRate: svdR.falseNegativeRate, svdPredictedSparsity: svdR.predictedSparsity, accuracy: jr?.accuracy ?? null, falseNegativeRate: jr?.falseNegativeRate ?? null, predictedSparsity: jr?.predictedSparsity ?? null };
+  });
   const result: SparseNNTrainResult = {
     kind: 'sparsenn-train',
     config,
@@ -205,6 +234,7 @@ export async function runTrain(input: unknown, progress: Progress = silentProgre
     baselinePerLayer: bl.perLayer,
     pretrainAccuracy: pretrained.accuracy,
     svd: svdEval,
+    rankSweep,
     training: { pretrainSeconds: pre.trainSeconds, joint: joint.stats, baseline: base.stats },
   };
   return { result, artifacts: { workload: joint.workload, predictors: joint.predictors, baseline: base.workload, shape: ds.shape, numClasses: ds.numClasses } };
@@ -229,6 +259,10 @@ export async function writeTrainRun(dir: string, r: SparseNNTrainResult, a: Spar
   const cols = ['network', 'layer', 'k', 'n', 'rank', 'overhead', 'outputSparsity', 'reluSparsity', 'predictedSparsity', 'falseNegativeRate', 'falsePositiveRate', 'inputSparsity'];
   const rows = (net: string, ls: PredictorLayerStats[]) => ls.map((l) => [net, l.name, l.k, l.n, l.rank, l.overhead, l.outputSparsity, l.reluSparsity, l.predictedSparsity, l.falseNegativeRate, l.falsePositiveRate, l.inputSparsity]);
   writeFileAtomic(join(dir, 'layers.csv'), toCsv(cols, [...rows('sparsenn', r.perLayer), ...rows('baseline', r.baselinePerLayer), ...rows('svd', r.svd.perLayer)]));
+  if (r.rankSweep.length) {
+    const rc = ['rank', 'overhead', 'svdAccuracy', 'svdFalseNegativeRate', 'svdPredictedSparsity', 'accuracy', 'falseNegativeRate', 'predictedSparsity'] as const;
+    writeFileAtomic(join(dir, 'rank-sweep.csv'), toCsv(rc, r.rankSweep.map((x) => rc.map((c) => x[c]))));
+  }
   const meta = { normalization: a.workload.normalization, model: r.model, dataset: r.dataset };
   for (const [sub, wl] of [
     ['checkpoint', a.workload],

@@ -22,6 +22,8 @@ interface TrainFlags extends CommonOptions {
   ranks?: string;
   predictorBias?: string;
   l1?: number;
+  rankSweep?: string;
+  rankSweepEpochs?: number;
   trainLimit?: number;
   testLimit?: number;
   dataDir?: string;
@@ -80,6 +82,8 @@ export function register(program: Command): void {
     .option('--ranks <list>', 'ranks by layer, e.g. fc1=10,fc2=3 (override both)')
     .option('--predictor-bias <b>', `${PREDICTOR_BIAS.join(' or ')} (default layer)`)
     .option('--l1 <a>', 'L1 activation penalty α (default 0)', floatArg('--l1', 0, 10))
+    .option('--rank-sweep <list>', 'comma-separated ranks to sweep on the pretrained network, e.g. 1,2,5,10,20')
+    .option('--rank-sweep-epochs <n>', 'joint training epochs per swept rank (0 = SVD only; default 1)', intArg('--rank-sweep-epochs', 0, 100))
     .option('--train-limit <n>', 'training images used (default all)', intArg('--train-limit', 100))
     .option('--test-limit <n>', 'test images evaluated (default 10000)', intArg('--test-limit', 10))
     .option('--data-dir <dir>', 'folder holding the data set files');
@@ -95,6 +99,12 @@ export function register(program: Command): void {
     if (o.ranks !== undefined) input.ranks = parseRanks(o.ranks);
     if (o.predictorBias !== undefined) input.predictorBias = choice(o.predictorBias, PREDICTOR_BIAS, '--predictor-bias');
     if (o.l1 !== undefined) input.l1 = o.l1;
+    if (o.rankSweep !== undefined) {
+      const list = o.rankSweep.split(',').map((x) => Number(x.trim()));
+      if (list.some((v) => !Number.isInteger(v) || v < 1)) throw new ConfigError(`--rank-sweep '${o.rankSweep}' must be comma-separated whole numbers ≥ 1, e.g. 1,2,5,10`);
+      input.rankSweep = list;
+    }
+    if (o.rankSweepEpochs !== undefined) input.rankSweepEpochs = o.rankSweepEpochs;
     if (o.trainLimit !== undefined) input.trainLimit = o.trainLimit;
     if (o.testLimit !== undefined) input.testLimit = o.testLimit;
     if (o.dataDir !== undefined) input.dataDir = o.dataDir;
@@ -128,6 +138,7 @@ export function register(program: Command): void {
           `SparseNN  ${pct(r.accuracy, 2)}   baseline ${pct(r.baselineAccuracy, 2)}   (${points(-r.accuracyLossPoints / 100)})   SVD-only ${pct(r.svd.accuracy, 2)}`,
           `overhead ${pct(r.overhead, 2)} of the layer MACs; output sparsity ${pct(r.outputSparsity)} (baseline ReLU ${pct(r.baselineOutputSparsity)}); false negatives ${pct(r.falseNegativeRate, 2)}, false positives ${pct(r.falsePositiveRate, 2)}`,
           `ranks: ${r.ranks.map((x) => `${x.name} ${x.rank}`).join(', ')}`,
+          ...r.rankSweep.map((x) => `  rank ${String(x.rank).padStart(3)}: overhead ${pct(x.overhead, 2)}, SVD-only ${pct(x.svdAccuracy, 2)} (false neg. ${pct(x.svdFalseNegativeRate, 1)})${x.accuracy === null ? '' : `, joint ${pct(x.accuracy, 2)} (false neg. ${pct(x.falseNegativeRate, 1)})`}`),
           `run folder ${dir}`,
           ...(report ? [`report     ${report}`] : []),
         ].join('\n'),

@@ -36,6 +36,15 @@ export function sparsennTrainSection(r: SparseNNTrainResult): ReportSection {
         rows: r.perLayer.map((l) => [l.name, l.k, l.n, l.rank, pct(l.overhead, 2), pct(l.inputSparsity), pct(l.reluSparsity), pct(l.predictedSparsity), pct(l.outputSparsity), l.rank ? pct(l.falseNegativeRate, 2) : '–', l.rank ? pct(l.falsePositiveRate, 2) : '–']),
         note: 'Rates over the test images; false negatives are outputs predicted zero whose pre-activation is positive (they change the result), false positives outputs computed although the ReLU zeroes them (wasted work).',
       },
+      ...(r.rankSweep.length
+        ? [
+            {
+              title: `Rank sweep on the pretrained network (one rank for every ReLU layer; joint training ${r.config.rankSweepEpochs} epoch(s))`,
+              columns: ['rank', 'overhead', 'SVD-only accuracy', 'SVD-only false neg.', 'joint accuracy', 'joint false neg.', 'predicted zero (joint)'],
+              rows: r.rankSweep.map((x) => [x.rank, pct(x.overhead, 2), pct(x.svdAccuracy, 2), pct(x.svdFalseNegativeRate, 1), pct(x.accuracy, 2), pct(x.falseNegativeRate, 1), pct(x.predictedSparsity)]),
+            },
+          ]
+        : []),
     ],
   };
 }
