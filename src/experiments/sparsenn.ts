@@ -184,7 +184,7 @@ export async function runTrain(input: unknown, progress: Progress = silentProgre
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir, trainLimit: config.trainLimit, seed: config.seed }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
   const model = createModel(config.model, { inputShape: [...ds.shape], numClasses: ds.numClasses, seed: config.seed });
-  const pre = train({ dataset: ds, model, epochs: config.pretrainEpochs, optimizer: 'adam', lr: config.lr, batch: config.batchSize, seed: config.seed, evalEveryEpoch: false }, progress);
+  const pre = train({ dataset: ds, model, epochs: config.pretrainEpochs, optimizer: 'adam', lr: config.lr, batchSize: config.batchSize, seed: config.seed, evalEveryEpoch: false }, progress);
   const wl0 = workloadFromModel(model, pre.normalization);
   model.dispose();
   const test = testSet(ds, config.testLimit);
