@@ -14,6 +14,9 @@
 
 #include <cblas.h>
 #include <dlfcn.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <cmath>
 #include <cstdint>
@@ -702,6 +705,95 @@ napi_value Relu(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// One 2×2 window position mask step of MaxPoolGrad for 1 channel (scalar twin of the SSE2 path).
+inline void MaxPool2x2Scalar(float a0, float a1, float a2, float a3, float g, float* d0, float* d1, float* d2, float* d3) {
+  float m = -INFINITY;
+  m = a0 > m ? a0 : m;
+  m = a1 > m ? a1 : m;
+  m = a2 > m ? a2 : m;
+  m = a3 > m ? a3 : m;
+  const bool ok = m > -INFINITY;
+  const bool e0 = ok && a0 == m;
+  const bool e1 = ok && !e0 && a1 == m;
+  const bool e2 = ok && !e0 && !e1 && a2 == m;
+  const bool e3 = ok && !e0 && !e1 && !e2 && a3 == m;
+  *d0 = e0 ? g : 0.f;
+  *d1 = e1 ? g : 0.f;
+  *d2 = e2 ? g : 0.f;
+  *d3 = e3 ? g : 0.f;
+}
+
+// maxPoolGrad2x2(heap, xOff, dyOff, dxOff, N, H, W, C, OH, OW): MaxPoolGrad of 2×2 windows, stride 2,
+// no padding (2·OH ≤ H, 2·OW ≤ W). The gradient goes to the first position (row-major) holding the
+// window's maximum, the maximum taken by a running strict '>' from −∞ as on the tfjs cpu backend
+// (NaN never wins; a window of only −∞/NaN passes nothing). Branch-free over the channels.
+napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 10)) return nullptr;
+  Heap h;
+  int64_t xo, dyo, dxo, N, H, W, C, OH, OW;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "xOff", &xo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "dyOff", &dyo) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "dxOff", &dxo) || !GetInt(&a, 4, 1, kMaxDim, "N", &N) || !GetInt(&a, 5, 2, kMaxDim, "H", &H) ||
+      !GetInt(&a, 6, 2, kMaxDim, "W", &W) || !GetInt(&a, 7, 1, kMaxDim, "C", &C) || !GetInt(&a, 8, 1, H / 2, "OH", &OH) ||
+      !GetInt(&a, 9, 1, W / 2, "OW", &OW))
+    return nullptr;
+  int64_t xN, yN;
+  if (!Product({N, H, W, C}, &xN) || !Product({N, OH, OW, C}, &yN)) {
+    ThrowOperand(env, "pooling sizes overflow");
+    return nullptr;
+  }
+  Operand ops[] = {{"x", xo, xN, false, {}}, {"dy", dyo, yN, false, {}}, {"dx", dxo, xN, true, {}}};
+  if (!CheckAll(env, h, ops, 3)) return nullptr;
+  const float* x = F(h, xo);
+  const float* dy = F(h, dyo);
+  float* dx = F(h, dxo);
+  // A trailing odd row/column lies in no window.
+  if (2 * OH < H || 2 * OW < W) std::memset(dx, 0, size_t(xN) * sizeof(float));
+  for (int64_t b = 0; b < N; b++) {
+    for (int64_t oh = 0; oh < OH; oh++) {
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t i00 = ((b * H + 2 * oh) * W + 2 * ow) * C;
+        const int64_t i01 = i00 + C;
+        const int64_t i10 = i00 + W * C;
+        const int64_t i11 = i10 + C;
+        const float* g = dy + ((b * OH + oh) * OW + ow) * C;
+        int64_t c = 0;
+#if defined(__SSE2__)
+        const __m128 ninf = _mm_set1_ps(-INFINITY);
+        for (; c + 4 <= C; c += 4) {
+          const __m128 a0 = _mm_loadu_ps(x + i00 + c);
+          const __m128 a1 = _mm_loadu_ps(x + i01 + c);
+          const __m128 a2 = _mm_loadu_ps(x + i10 + c);
+          const __m128 a3 = _mm_loadu_ps(x + i11 + c);
+          // _mm_max_ps(a, m) is (a > m ? a : m), so NaN never replaces the running maximum.
+          __m128 m = _mm_max_ps(a0, ninf);
+          m = _mm_max_ps(a1, m);
+          m = _mm_max_ps(a2, m);
+          m = _mm_max_ps(a3, m);
+          const __m128 ok = _mm_cmpgt_ps(m, ninf);
+          const __m128 e0 = _mm_and_ps(_mm_cmpeq_ps(a0, m), ok);
+          __m128 taken = e0;
+          const __m128 e1 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a1, m), ok));
+          taken = _mm_or_ps(taken, e1);
+          const __m128 e2 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a2, m), ok));
+          taken = _mm_or_ps(taken, e2);
+          const __m128 e3 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a3, m), ok));
+          const __m128 gv = _mm_loadu_ps(g + c);
+          _mm_storeu_ps(dx + i00 + c, _mm_and_ps(e0, gv));
+          _mm_storeu_ps(dx + i01 + c, _mm_and_ps(e1, gv));
+          _mm_storeu_ps(dx + i10 + c, _mm_and_ps(e2, gv));
+          _mm_storeu_ps(dx + i11 + c, _mm_and_ps(e3, gv));
+        }
+#endif
+        for (; c < C; c++) {
+          MaxPool2x2Scalar(x[i00 + c], x[i01 + c], x[i10 + c], x[i11 + c], g[c], dx + i00 + c, dx + i01 + c, dx + i10 + c, dx + i11 + c);
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
 void SetString(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v);
@@ -732,7 +824,7 @@ NAPI_MODULE_INIT() {
     const char* name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},           {"conv2d", Conv2d},   {"bnForward", BnForward}, {"bnGrad", BnGrad},
-             {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows}, {"relu", Relu},
+             {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows}, {"relu", Relu}, {"maxPoolGrad2x2", MaxPoolGrad2x2},
              {"info", Info}};
   for (const auto& f : fns) {
     napi_value v;

@@ -11,16 +11,15 @@
  * Kernels (each wraps the kernel registered before it and falls through to it for cases it does not
  * take: other dtypes, NCHW, dilation > 1, activations other than relu, unusual broadcasting, empty
  * tensors, or while the native path is switched off with `setNativeEnabled(false)`):
- * - Conv2D / FusedConv2D (bias, relu): im2col blocks × filter. Convolutions whose im2col rows are
- *   shorter than `MIN_FORWARD_K` (first layers with 1–3 input channels) stay on XNNPACK, which is
- *   faster there.
+ * - Conv2D / FusedConv2D (bias, relu): im2col blocks (128 KiB, L2-resident) × filter; with these
+ *   blocks even a first layer with one input channel (3×3) measured faster than XNNPACK.
  * - Conv2DBackpropFilter: dW = Σ_blocks colᵀ·dy. Conv2DBackpropInput: for stride 1 a forward
  *   convolution of dy with the flipped, channel-transposed filter; for larger strides dcol = dy·Wᵀ
  *   scattered back (col2im). 1×1 stride-1 unpadded convolutions skip im2col.
  * - BatchMatMul / _FusedMatMul (bias over the last axis, relu): transposes and batch broadcasting
  *   (one operand with batch 1) handled by sgemm's transpose flags and a zero batch stride.
  * - Beyond BLAS, the next largest items of a training step as compiled loops: the fused batch-norm
- *   forward and gradient (./batchnorm.ts), the leading-axes Sum (bias gradients), Add
+ *   forward and gradient (./batchnorm.ts), MaxPoolGrad (2×2, stride 2), the leading-axes Sum (bias gradients), Add
  *   (same shape, or a bias over the last axis), Relu and its gradient (one kernel in place of three).
  *
  * OpenBLAS runs on one thread per call (set at load); the executor's worker threads each load the
@@ -73,6 +72,7 @@ interface Addon {
   reluGrad(heap: Uint8Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   addRows(heap: Uint8Array, aOff: number, bOff: number, outOff: number, M: number, C: number): void;
   relu(heap: Uint8Array, xOff: number, yOff: number, n: number): void;
+  maxPoolGrad2x2(heap: Uint8Array, xOff: number, dyOff: number, dxOff: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
   info(): NativeBlasInfo;
 }
 
@@ -242,9 +242,6 @@ interface KernelArgs {
 
 type Kfn = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
-/** Forward convolutions with fewer im2col columns (KH·KW·C) than this stay on the previous kernel. */
-export const MIN_FORWARD_K = 16;
-
 let enabled = false;
 const calls = new Map<string, number>();
 
@@ -338,7 +335,7 @@ function conv2dForward(fused: boolean): (prev: Kfn) => Kfn {
       'channelsLast',
     );
     const g = convGeometry(info);
-    if (!g || g.KH * g.KW * g.C < MIN_FORWARD_K) return prev(args);
+    if (!g) return prev(args);
     const out = backend.makeOutput(info.outShape.slice(), 'float32');
     conv2dOnHeap(backend.wasm.HEAPU8, CONV_FORWARD, off(backend, x), off(backend, filter), off(backend, out), g, bias ? off(backend, bias) : -1, act === 'relu');
     count(name);
@@ -521,6 +518,31 @@ const bnGrad = (prev: Kfn): Kfn => (args) => {
   return [dx, dg, db];
 };
 
+/** MaxPoolGrad of 2×2 windows with stride 2 and no padding (SIMD over channels); others fall through. */
+const maxPoolGrad = (prev: Kfn): Kfn => (args) => {
+  const { inputs, backend, attrs } = args;
+  const { dy, input: x } = inputs;
+  if (!enabled || !allF32([dy, x]) || !dy || !x || x.shape.length !== 4) return prev(args);
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const fits = info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
+  if (!fits || info.padInfo.top !== 0 || info.padInfo.left !== 0 || 2 * OH > H || 2 * OW > W || dy.shape.some((d, i) => d !== info.outShape[i])) {
+    return prev(args);
+  }
+  const dx = backend.makeOutput(x.shape.slice(), 'float32');
+  const heap = backend.wasm.HEAPU8;
+  native('MaxPoolGrad', () => requireAddon().maxPoolGrad2x2(heap, off(backend, x), off(backend, dy), off(backend, dx), N, H, W, C, OH, OW));
+  count('MaxPoolGrad');
+  return dx;
+};
+
 /** Sum over leading axes (bias gradients). */
 const sum = (prev: Kfn): Kfn => (args) => {
   const { inputs, backend, attrs } = args;
@@ -626,6 +648,7 @@ const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
   Sum: sum,
   Add: add,
   Relu: relu,
+  MaxPoolGrad: maxPoolGrad,
 };
 
 /** Names of the kernels the native path wraps or adds. */
