@@ -1,0 +1,9 @@
+/** Compression for systolic arrays: pruning, subwords, packed formats, permutation search, rates. */
+export * from './column-combine.js';
+export * from './compare.js';
+export * from './matrix.js';
+export * from './permute.js';
+export * from './prune.js';
+export * from './rates.js';
+export * from './subword.js';
+export * from './tight.js';
