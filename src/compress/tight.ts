@@ -166,3 +166,26 @@ export function tightMatVec(pk: TightPacked, x: ArrayLike<number>): Float64Array
   }
   return y;
 }
+
+/** Tile t of the packed matrix as a tileRows × (packed columns of the tile) matrix of its values. */
+export function packedTile(pk: TightPacked, t: number): IntMatrix {
+  const width = pk.tileOffset[t + 1] - pk.tileOffset[t];
+  const base = pk.tileOffset[t] * pk.tileRows;
+  return intMatrix(pk.tileRows, Math.max(1, width), width ? pk.values.slice(base, base + pk.tileRows * width) : new Int32Array(pk.tileRows));
+}
+
+/** Fraction of nonzeros in cells of `cell`×`cell` entries: a picture of a matrix (row-major grid). */
+export function occupancyGrid(m: IntMatrix, cell: number): { rows: number; cols: number; density: number[] } {
+  const gr = Math.ceil(m.rows / cell);
+  const gc = Math.ceil(m.cols / cell);
+  const nz = new Float64Array(gr * gc);
+  const n = new Float64Array(gr * gc);
+  for (let r = 0; r < m.rows; r++) {
+    for (let c = 0; c < m.cols; c++) {
+      const i = Math.floor(r / cell) * gc + Math.floor(c / cell);
+      n[i]++;
+      if (m.values[r * m.cols + c] !== 0) nz[i]++;
+    }
+  }
+  return { rows: gr, cols: gc, density: Array.from(nz, (v, i) => v / n[i]) };
+}

@@ -9,6 +9,7 @@ import { engineStep, type EngineStepResult, type TourResult, type TourStep } fro
 import { engineSection } from '../../report/sections/engine.js';
 import { type SectionRegistry, tourSections } from '../../report/sections/index.js';
 import { cimStudy } from './cim.js';
+import { compressStudy } from './compress.js';
 import { flStudy } from './fl.js';
 import { sparsennStudy } from './sparsenn.js';
 import type { AnyStudy, ResultKind, ResultOf } from './study.js';
@@ -16,7 +17,7 @@ import { systolicStudy } from './systolic.js';
 import { trainStudy } from './train.js';
 import { winogradStudy } from './winograd.js';
 
-export const STUDIES = [trainStudy, winogradStudy, cimStudy, systolicStudy, flStudy, sparsennStudy] as const;
+export const STUDIES = [trainStudy, winogradStudy, cimStudy, systolicStudy, flStudy, sparsennStudy, compressStudy] as const;
 
 /** Every result a study writes, discriminated by `kind`. */
 export type StudyResult = ResultOf<(typeof STUDIES)[number]>;

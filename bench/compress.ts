@@ -1,0 +1,63 @@
+/**
+ * `npm run bench -- compress`: permutation-search time per layer for VGG-16 on a 128×128 array
+ * (synthetic 8-bit weights at Han et al.'s per-layer densities), layers spread over worker threads
+ * (core/executor.ts), largest first. Reports each layer's search time (word and subword searches,
+ * column combining included), the whole network's wall-clock time, and the sum of per-layer times
+ * over the wall time (the parallel speed-up over one thread, measured in the same run).
+ * `--layers all` packs every layer; the default is the five largest-matrix layers.
+ */
+import { availableParallelism } from 'node:os';
+import { runCompress } from '../src/experiments/compress.js';
+import { registerBenchmark } from './registry.js';
+
+interface CompressBenchOptions {
+  layers?: string;
+  workers?: string;
+  array?: string;
+}
+
+interface CompressBenchRow {
+  layer: string;
+  rows: number;
+  cols: number;
+  seconds: number;
+  moves: number;
+  permutationRate: number;
+  permutationSubwordRate: number;
+}
+
+interface CompressBenchResult {
+  array: string;
+  workers: number;
+  wallSeconds: number;
+  layerSecondsSum: number;
+  parallelSpeedup: number;
+  rows: CompressBenchRow[];
+}
+
+const LARGEST = ['fc6', 'fc7', 'conv5_1', 'conv4_2', 'fc8'];
+
+registerBenchmark<CompressBenchOptions, CompressBenchResult>({
+  name: 'compress',
+  description: 'permutation search time per layer of VGG-16 on a 128×128 array (synthetic weights), on worker threads',
+  options(cmd) {
+    cmd.option('--layers <list>', `layer names or 'all' (default ${LARGEST.join(',')})`);
+    cmd.option('--workers <n>', 'worker threads (default: all cores)');
+    cmd.option('--array <RxC>', 'array (default 128x128)');
+  },
+  async run(o, ctx) {
+    const workers = o.workers ? Number(o.workers) : availableParallelism();
+    const layers = o.layers === 'all' ? [] : (o.layers?.split(',') ?? LARGEST);
+    const [ar, ac] = (o.array ?? '128x128').split('x').map(Number);
+    const t0 = performance.now();
+    const r = await runCompress({ source: 'vgg16', sparsity: null, layers, array: { rows: ar, cols: ac }, workers }, { progress: { start: () => {}, tick: (_n, s) => ctx.log(`packed ${s}`), stop: () => {} } });
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const rows = r.layers.map((l) => ({ layer: l.name, rows: l.rows, cols: l.cols, seconds: l.seconds, moves: l.permutation.search.moves + l.permutationSubword.search.moves, permutationRate: l.permutation.rate, permutationSubwordRate: l.permutationSubword.rate }));
+    const layerSecondsSum = rows.reduce((s, x) => s + x.seconds, 0);
+    return { array: `${ar}x${ac}`, workers, wallSeconds, layerSecondsSum, parallelSpeedup: layerSecondsSum / wallSeconds, rows };
+  },
+  format(r) {
+    const lines = r.rows.map((x) => `${x.layer.padEnd(8)} ${`${x.rows}×${x.cols}`.padStart(11)}  ${x.seconds.toFixed(1).padStart(7)} s  ${String(x.moves).padStart(10)} moves  rate ${x.permutationRate.toFixed(2)}× / ${x.permutationSubwordRate.toFixed(2)}×`);
+    return [`VGG-16 on ${r.array}, ${r.workers} worker(s): ${r.wallSeconds.toFixed(1)} s wall, Σ layer time ${r.layerSecondsSum.toFixed(1)} s (×${r.parallelSpeedup.toFixed(2)} from threads)`, ...lines].join('\n');
+  },
+});

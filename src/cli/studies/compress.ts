@@ -1,0 +1,25 @@
+/** The compression study: `accelab compress …`, result `compress`, its tour step and the compress benchmark. */
+import { join } from 'node:path';
+import { type CompressResult, quickRun } from '../../experiments/compress.js';
+import { times } from '../../report/format.js';
+import { compressSection } from '../../report/sections/compress.js';
+import { register } from '../commands/compress.js';
+import { defineStudy } from './study.js';
+
+/** Headline: the three rates (every bit counted) next to the paper's. */
+function summary(r: CompressResult): string {
+  const t = r.total;
+  return `compression column combining ${times(t.columnCombining.rate)} → permutation ${times(t.permutation.rate)} → +subwords ${times(t.permutationSubword.rate)} (paper ${r.paper.stateOfTheArt} / ${r.paper.unstructured} / ${r.paper.subword}); unpack exact: ${r.exact ? 'yes' : 'no'}`;
+}
+
+export const compressStudy = defineStudy<CompressResult>({
+  name: 'compress',
+  register,
+  results: { compress: { section: compressSection, summary } },
+  tour: {
+    name: 'compress',
+    title: 'Compression: permutation packing vs column combining',
+    run: (ctx) => quickRun({ seed: ctx.seed, outDir: join(ctx.outDir, 'compress'), progress: ctx.progress }),
+  },
+  benchmarks: ['compress'],
+});

@@ -1,0 +1,347 @@
+/**
+ * Compression study (tight packing vs column combining): layers of a network, or one matrix, packed
+ * by every method on the same array; result `kind: 'compress'`, rendered by
+ * src/report/sections/compress.ts.
+ *
+ * Sources of weights: `synthetic` (seeded Laplace weights, 8-bit, magnitude-pruned; a network's
+ * layer shapes — AlexNet, VGG-16 — with the per-layer densities Han et al. (2015) report, or one
+ * rows×cols matrix) or a checkpoint (its conv/dense layers, 8-bit per-layer symmetric codes,
+ * magnitude-pruned per layer). Layers are packed on worker threads (core/executor.ts), largest first.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { packMethods, type PackMethodsResult } from '../compress/compare.js';
+import { fromKxN, type IntMatrix, intMatrix, magnitudeOrder, quantizeSymmetric, syntheticWeights } from '../compress/matrix.js';
+import { searchOrders } from '../compress/permute.js';
+import { occupancyGrid, packedTile, packTight } from '../compress/tight.js';
+import { validate } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { type JobSpec, runJobs } from '../core/executor.js';
+import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { type Progress, silentProgress } from '../core/progress.js';
+import type { Workload } from '../nn/workload.js';
+
+/** A layer's filter matrix shape (rows = output channels, cols = C·R·S or inputs) and kept-weight density. */
+export interface LayerShape {
+  name: string;
+  rows: number;
+  cols: number;
+  /** Kept fraction after pruning (Han et al. 2015, Tables 4 and 5). */
+  density: number;
+}
+
+const conv = (name: string, out: number, cin: number, k: number, density: number): LayerShape => ({ name, rows: out, cols: cin * k * k, density });
+const fc = (name: string, out: number, inp: number, density: number): LayerShape => ({ name, rows: out, cols: inp, density });
+
+/** Layer shapes with Han et al.'s pruned densities ("Learning both weights and connections", NeurIPS 2015). */
+export const NETWORK_SHAPES: Record<'alexnet' | 'vgg16', LayerShape[]> = {
+  alexnet: [
+    conv('conv1', 96, 3, 11, 0.84),
+    conv('conv2', 256, 48, 5, 0.38),
+    conv('conv3', 384, 256, 3, 0.35),
+    conv('conv4', 384, 192, 3, 0.37),
+    conv('conv5', 256, 192, 3, 0.37),
+    fc('fc6', 4096, 9216, 0.09),
+    fc('fc7', 4096, 4096, 0.09),
+    fc('fc8', 1000, 4096, 0.25),
+  ],
+  vgg16: [
+    conv('conv1_1', 64, 3, 3, 0.58),
+    conv('conv1_2', 64, 64, 3, 0.22),
+    conv('conv2_1', 128, 64, 3, 0.34),
+    conv('conv2_2', 128, 128, 3, 0.36),
+    conv('conv3_1', 256, 128, 3, 0.53),
+    conv('conv3_2', 256, 256, 3, 0.24),
+    conv('conv3_3', 256, 256, 3, 0.42),
+    conv('conv4_1', 512, 256, 3, 0.32),
+    conv('conv4_2', 512, 512, 3, 0.27),
+    conv('conv4_3', 512, 512, 3, 0.34),
+    conv('conv5_1', 512, 512, 3, 0.35),
+    conv('conv5_2', 512, 512, 3, 0.29),
+    conv('conv5_3', 512, 512, 3, 0.36),
+    fc('fc6', 4096, 25088, 0.01),
+    fc('fc7', 4096, 4096, 0.02),
+    fc('fc8', 1000, 4096, 0.09),
+  ],
+};
+export const NETWORKS = ['alexnet', 'vgg16'] as const;
+
+export function parseShape(flag: string, v: string): { rows: number; cols: number } {
+  const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new ConfigError(`${flag}: '${v}' is not a shape: use <rows>x<cols>, e.g. 128x128`);
+  return { rows: Number(m[1]), cols: Number(m[2]) };
+}
+
+const searchSchema = z
+  .object({
+    method: z.enum(['anneal', 'greedy', 'identity']).default('anneal'),
+    movesPerTemperature: z.number().positive().default(2),
+    cooling: z.number().gt(0).lt(1).default(0.9),
+    initialAcceptance: z.number().gt(0).lt(1).default(0.3),
+    finalTemperatureRatio: z.number().gt(0).lt(1).default(1e-3),
+    patience: z.number().int().min(1).default(20),
+    columnMoveProb: z.number().min(0).max(1).default(0.7),
+    maxMoves: z.number().int().min(0).default(200_000_000),
+    greedyCandidates: z.number().int().min(1).default(256),
+  })
+  .strict();
+
+export const compressConfigSchema = z
+  .object({
+    /** 'alexnet' | 'vgg16' (synthetic weights at Han et al.'s densities), 'matrix' (one synthetic rows×cols matrix) or 'checkpoint'. */
+    source: z.enum(['alexnet', 'vgg16', 'matrix', 'checkpoint']).default('matrix'),
+    matrix: z.object({ rows: z.number().int().min(1), cols: z.number().int().min(1) }).strict().default({ rows: 512, cols: 4608 }),
+    checkpoint: z.string().nullable().default(null),
+    /** Weight sparsity after magnitude pruning; null keeps each network layer's own density. */
+    sparsity: z.number().min(0).lt(1).nullable().default(0.9),
+    /** Array rows (reduction) × columns (output channels per tile), SCALE-Sim's weight-stationary mapping. */
+    array: z.object({ rows: z.number().int().min(1), cols: z.number().int().min(1) }).strict().default({ rows: 32, cols: 32 }),
+    /** Multiplexer fan-in: the tight format's group size and column combining's α. */
+    groupSize: z.number().int().min(1).max(1024).default(16),
+    /** Column combining's γ. */
+    maxOverlap: z.number().min(0).max(1).default(0.05),
+    subwordFraction: z.number().min(0).lt(1).default(0.25),
+    subwordRounding: z.enum(['nearest', 'truncate']).default('nearest'),
+    search: searchSchema.default({}),
+    /** Only these layers (by name); empty = all. */
+    layers: z.array(z.string()).default([]),
+    workers: z.number().int().min(1).max(64).default(2),
+    seed: z.number().int().min(0).default(1),
+  })
+  .strict();
+export type CompressConfig = z.output<typeof compressConfigSchema>;
+
+export function parseCompressConfig(v: unknown): CompressConfig {
+  return validate(compressConfigSchema, v, 'compress config');
+}
+
+export interface LayerPackResult extends Omit<PackMethodsResult, 'permutation' | 'permutationSubword'> {
+  name: string;
+  permutation: Omit<PackMethodsResult['permutation'], 'search'> & { search: Omit<PackMethodsResult['permutation']['search'], 'bestByTemperature'> };
+  permutationSubword: Omit<PackMethodsResult['permutationSubword'], 'search'> & { search: Omit<PackMethodsResult['permutationSubword']['search'], 'bestByTemperature'> };
+  seconds: number;
+}
+
+export const METHODS = ['columnCombining', 'tight', 'permutation', 'permutationSubword'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+export interface MethodTotal {
+  rate: number;
+  rateNoIndex: number;
+  denseBits: number;
+  packedBits: number;
+  slots: number;
+}
+
+export interface PackPicture {
+  layer: string;
+  cell: number;
+  before: { rows: number; cols: number; density: number[] };
+  after: { rows: number; cols: number; density: number[] };
+}
+
+export interface CompressResult {
+  kind: 'compress';
+  config: CompressConfig;
+  layers: LayerPackResult[];
+  /** Whole-network rates: Σ dense bits / Σ packed bits per method. */
+  total: Record<MethodName, MethodTotal>;
+  /** The pruned rate bound Σ weights / Σ nonzeros. */
+  idealRate: number;
+  exact: boolean;
+  picture: PackPicture | null;
+  /** Rates of the paper (Tight Compression, TCAD 2022) for comparison. */
+  paper: { stateOfTheArt: number; unstructured: number; subword: number; throughput: number; energyEfficiency: number };
+  seconds: number;
+}
+
+export const PAPER = { stateOfTheArt: 5.88, unstructured: 10.28, subword: 14.13, throughput: 2.75, energyEfficiency: 1.86 };
+
+/** Magnitude pruning of integer codes to `sparsity` (ties by position). */
+function pruneCodes(m: IntMatrix, sparsity: number): IntMatrix {
+  const order = magnitudeOrder(m.values);
+  const out = intMatrix(m.rows, m.cols, m.values.slice());
+  const drop = Math.round(sparsity * m.values.length);
+  for (let i = 0; i < drop; i++) out.values[order[i]] = 0;
+  return out;
+}
+
+interface LayerJobArgs {
+  name: string;
+  config: CompressConfig;
+  /** Synthetic layer (shape + sparsity + seed) or given codes. */
+  shape: { rows: number; cols: number; sparsity: number; seed: number } | null;
+  /** Given codes (F layout, rows × cols) with their shape. */
+  codes: Int32Array | null;
+  dims: [number, number] | null;
+}
+
+function methodsConfig(c: CompressConfig, seed: number) {
+  const { method, greedyCandidates, ...anneal } = c.search;
+  return {
+    tileRows: c.array.cols,
+    groupSize: c.groupSize,
+    seed,
+    columnCombine: { maxOverlap: c.maxOverlap },
+    search: { method, greedyCandidates, ...anneal },
+    subwordFraction: c.subwordFraction,
+    subwordRounding: c.subwordRounding,
+  };
+}
+
+function layerMatrix(a: LayerJobArgs): IntMatrix {
+  if (a.shape) return syntheticWeights({ rows: a.shape.rows, cols: a.shape.cols, sparsity: a.shape.sparsity, seed: a.shape.seed });
+  if (!a.codes || !a.dims) throw new ConfigError(`layer ${a.name}: no weights`);
+  return intMatrix(a.dims[0], a.dims[1], a.codes);
+}
+
+/** Packs one layer by every method (an executor job; also called in-process). */
+export function packLayerJob(a: LayerJobArgs & { matrix?: IntMatrix }): LayerPackResult {
+  const t0 = performance.now();
+  const m = a.matrix ?? layerMatrix(a);
+  const r = packMethods(m, methodsConfig(a.config, a.config.seed));
+  const { bestByTemperature: _a, ...ps } = r.permutation.search;
+  const { bestByTemperature: _b, ...ss } = r.permutationSubword.search;
+  return { ...r, name: a.name, permutation: { ...r.permutation, search: ps }, permutationSubword: { ...r.permutationSubword, search: ss }, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The first tile of a matrix before and after permutation packing, as occupancy grids. */
+export function packPicture(name: string, m: IntMatrix, c: CompressConfig): PackPicture {
+  const layout = { tileRows: c.array.cols, groupSize: c.groupSize };
+  const found = searchOrders(m, layout, { ...methodsConfig(c, c.seed).search, seed: c.seed });
+  const pk = packTight(m, layout, found);
+  const rows = Math.min(m.rows, layout.tileRows);
+  const before = intMatrix(rows, m.cols, m.values.slice(0, rows * m.cols));
+  const after = packedTile(pk, 0);
+  const cell = Math.max(1, Math.ceil(Math.max(m.cols / 96, rows / 32)));
+  return { layer: name, cell, before: occupancyGrid(before, cell), after: occupancyGrid(intMatrix(rows, after.cols, after.values.slice(0, rows * after.cols)), cell) };
+}
+
+function totals(layers: LayerPackResult[]): Record<MethodName, MethodTotal> {
+  const out = {} as Record<MethodName, MethodTotal>;
+  for (const k of METHODS) {
+    const dense = layers.reduce((s, l) => s + l[k].denseBits, 0);
+    const packed = layers.reduce((s, l) => s + l[k].bits.total, 0);
+    const values = layers.reduce((s, l) => s + l[k].bits.values, 0);
+    out[k] = { rate: dense / packed, rateNoIndex: dense / values, denseBits: dense, packedBits: packed, slots: layers.reduce((s, l) => s + l[k].slots, 0) };
+  }
+  return out;
+}
+
+export interface CompressRunOptions {
+  outDir?: string;
+  progress?: Progress;
+  /** Integer K×N weight codes per layer (a checkpoint's conv/dense layers, see the CLI); required for source 'checkpoint'. */
+  checkpointLayers?: { name: string; k: number; n: number; codes: Int32Array }[];
+  /** Run in this thread instead of on worker threads (tests, the tour). */
+  inProcess?: boolean;
+}
+
+/** The layers to pack: (name, synthetic shape or codes). */
+function layerJobs(c: CompressConfig, o: CompressRunOptions): LayerJobArgs[] {
+  let jobs: LayerJobArgs[];
+  if (c.source === 'checkpoint') {
+    if (!o.checkpointLayers?.length) throw new ConfigError('compress: source checkpoint needs the checkpoint\'s layers (use --checkpoint <dir>)');
+    jobs = o.checkpointLayers.map((l) => {
+      const f = fromKxN(l.codes, l.k, l.n);
+      const pruned = c.sparsity === null ? f : pruneCodes(f, c.sparsity);
+      return { name: l.name, config: c, shape: null, codes: pruned.values, dims: [f.rows, f.cols] };
+    });
+  } else if (c.source === 'matrix') {
+    jobs = [{ name: `${c.matrix.rows}x${c.matrix.cols}`, config: c, shape: { ...c.matrix, sparsity: c.sparsity ?? 0.9, seed: c.seed }, codes: null, dims: null }];
+  } else {
+    jobs = NETWORK_SHAPES[c.source].map((l, i) => ({ name: l.name, config: c, shape: { rows: l.rows, cols: l.cols, sparsity: c.sparsity ?? 1 - l.density, seed: c.seed + 1000 * (i + 1) }, codes: null, dims: null }));
+  }
+  if (c.layers.length) {
+    const known = new Set(jobs.map((j) => j.name));
+    for (const n of c.layers) if (!known.has(n)) throw new ConfigError(`compress: layer '${n}' is not one of ${[...known].join(', ')}`);
+    jobs = jobs.filter((j) => c.layers.includes(j.name));
+  }
+  return jobs;
+}
+
+/** Executor entry: a layer job with its matrix built in the worker. */
+export function packLayerWorker(a: LayerJobArgs): LayerPackResult {
+  return packLayerJob(a);
+}
+
+export async function runCompress(config: unknown, o: CompressRunOptions = {}): Promise<CompressResult> {
+  const c = parseCompressConfig(config);
+  const t0 = performance.now();
+  const progress = o.progress ?? silentProgress;
+  const jobs = layerJobs(c, o);
+  const size = (j: LayerJobArgs) => (j.shape ? j.shape.rows * j.shape.cols : (j.codes?.length ?? 0));
+  const order = [...jobs].sort((a, b) => size(b) - size(a));
+  progress.start('packing layers', jobs.length);
+  const byName = new Map<string, LayerPackResult>();
+  if (o.inProcess || c.workers === 1 || jobs.length === 1) {
+    for (const j of order) {
+      byName.set(j.name, packLayerWorker(j));
+      progress.tick(1, j.name);
+    }
+  } else {
+    const specs: JobSpec[] = order.map((j) => ({ id: j.name, module: new URL(import.meta.url), fn: 'packLayerWorker', args: j }));
+    const outcomes = await runJobs<LayerPackResult>(specs, { workers: c.workers, backend: 'none' });
+    for (const out of outcomes) {
+      if (!out.ok) throw out.error;
+      byName.set(out.id, out.value);
+      progress.tick(1, out.id);
+    }
+  }
+  progress.stop();
+  const layers = jobs.map((j) => byName.get(j.name) as LayerPackResult);
+  const total = totals(layers);
+  const weights = layers.reduce((s, l) => s + l.rows * l.cols, 0);
+  const nnz = layers.reduce((s, l) => s + l.nonzeros, 0);
+  // The picture: the smallest layer spanning more than one tile (else the smallest).
+  const bySize = [...jobs].sort((a, b) => size(a) - size(b));
+  const rowsOf = (j: LayerJobArgs) => j.shape?.rows ?? j.dims?.[0] ?? 0;
+  const pictureLayer = bySize.find((j) => rowsOf(j) > c.array.cols) ?? bySize[0];
+  const result: CompressResult = {
+    kind: 'compress',
+    config: c,
+    layers,
+    total,
+    idealRate: weights / Math.max(1, nnz),
+    exact: layers.every((l) => l.exact),
+    picture: packPicture(pictureLayer.name, layerMatrix(pictureLayer), c),
+    paper: PAPER,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (o.outDir) writeCompressRun(o.outDir, result);
+  return result;
+}
+
+export function writeCompressRun(outDir: string, r: CompressResult): void {
+  writeJsonAtomic(join(outDir, 'config.json'), r.config);
+  writeJsonAtomic(join(outDir, 'result.json'), r);
+  const rows = r.layers.flatMap((l) =>
+    METHODS.map((k) => [l.name, l.rows, l.cols, l.sparsity, k, l[k].slots, l[k].bits.values, l[k].bits.index, l[k].bits.blocks, l[k].bits.permutation, l[k].bits.total, l[k].denseBits, l[k].rate, l[k].rateNoIndex, l[k].exact]),
+  );
+  writeFileAtomic(
+    join(outDir, 'layers.csv'),
+    toCsv(['layer', 'rows', 'cols', 'sparsity', 'method', 'slots', 'valueBits', 'indexBits', 'blockBits', 'permutationBits', 'packedBits', 'denseBits', 'rate', 'rateNoIndex', 'exact'], rows),
+  );
+}
+
+/** The tour's quick step: AlexNet's conv layers (synthetic weights at Han et al.'s densities) on a 32×32 array, greedy orders. */
+export function quickRun(o: { seed?: number; outDir?: string; progress?: Progress } = {}): Promise<CompressResult> {
+  return runCompress(
+    { source: 'alexnet', sparsity: null, layers: ['conv2', 'conv3', 'conv4', 'conv5'], search: { method: 'greedy' }, seed: o.seed ?? 1 },
+    { outDir: o.outDir, progress: o.progress, inProcess: true },
+  );
+}
+
+/** The conv/dense layers of a workload as 8-bit per-layer symmetric K×N codes (input of source 'checkpoint'). */
+export function workloadLayerCodes(w: Workload, bits = 8): { name: string; k: number; n: number; codes: Int32Array }[] {
+  const out: { name: string; k: number; n: number; codes: Int32Array }[] = [];
+  for (const op of w.ops) {
+    if (op.kind === 'conv2d') {
+      const k = op.kernel[0] * op.kernel[1] * op.inShape[2];
+      out.push({ name: op.name, k, n: op.outShape[2], codes: quantizeSymmetric(op.weights, bits).codes });
+    } else if (op.kind === 'dense') {
+      out.push({ name: op.name, k: op.inFeatures, n: op.outFeatures, codes: quantizeSymmetric(op.weights, bits).codes });
+    }
+  }
+  return out;
+}
