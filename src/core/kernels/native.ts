@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { ConfigError, EngineError } from '../errors.js';
-import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL, leadingAxesSum, type WasmBackendLike } from './wasm.js';
+import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL, conv2dInfoFromAttrs, leadingAxesSum, type WasmBackendLike } from './wasm.js';
 
 /** What `native/src/accelab_blas.cc` exports. */
 interface Addon {
@@ -324,16 +324,7 @@ function conv2dForward(fused: boolean): (prev: Kfn) => Kfn {
     ) {
       return prev(args);
     }
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      attrs.strides as [number, number] | number,
-      1,
-      attrs.pad as Pad,
-      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-      false,
-      'channelsLast',
-    );
+    const info = conv2dInfoFromAttrs(x.shape, filter.shape, attrs);
     const g = convGeometry(info);
     if (!g) return prev(args);
     const out = backend.makeOutput(info.outShape.slice(), 'float32');
@@ -349,16 +340,7 @@ const conv2dBackpropFilter = (prev: Kfn): Kfn => (args) => {
   const dy = inputs.dy;
   if (!enabled || !x || !dy || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || !isNhwc(attrs.dataFormat)) return prev(args);
   const filterShape = attrs.filterShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
+  const info = conv2dInfoFromAttrs(x.shape, filterShape, attrs);
   const g = convGeometry(info);
   if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
   const out = backend.makeOutput(filterShape.slice(), 'float32');
@@ -375,16 +357,7 @@ const conv2dBackpropInput = (prev: Kfn): Kfn => (args) => {
     return prev(args);
   }
   const inputShape = attrs.inputShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
+  const info = conv2dInfoFromAttrs(inputShape, filter.shape, attrs);
   const g = convGeometry(info);
   if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
   const out = backend.makeOutput(inputShape.slice(), 'float32');

@@ -78,6 +78,23 @@ function channelsLastOnly(dataFormat: unknown, kernel: string): void {
   }
 }
 
+/**
+ * Channels-last conv geometry (dilation 1) of a conv kernel or gradient from its attributes
+ * (strides, pad, dimRoundingMode), for input shape `xShape` and filter shape `filterShape`.
+ */
+export function conv2dInfoFromAttrs(xShape: readonly number[], filterShape: readonly number[], attrs: NamedAttrMap): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conv2DBackpropFilter
 // ---------------------------------------------------------------------------------------------
@@ -194,16 +211,7 @@ const conv2dBackpropFilter: Kfn = ({ inputs, backend, attrs }) => {
   const dy = req(inputs, 'dy');
   channelsLastOnly(attrs.dataFormat, 'Conv2DBackpropFilter');
   const filterShape = attrs.filterShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
+  const info = conv2dInfoFromAttrs(x.shape, filterShape, attrs);
   const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top;
@@ -362,16 +370,7 @@ const conv2dBackpropInput: Kfn = ({ inputs, backend, attrs }) => {
   const filter = req(inputs, 'filter');
   channelsLastOnly(attrs.dataFormat, 'Conv2DBackpropInput');
   const inputShape = attrs.inputShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
+  const info = conv2dInfoFromAttrs(inputShape, filter.shape, attrs);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
   if (sh > 1 || sw > 1) {
