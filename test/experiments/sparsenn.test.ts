@@ -7,6 +7,8 @@ import { initEngine } from '../../src/core/engine.js';
 import { NotFoundError } from '../../src/core/errors.js';
 import { loadDataset } from '../../src/data/load.js';
 import { toFloat } from '../../src/data/pipeline.js';
+import { summarize } from '../../src/cli/studies/index.js';
+import { sparsennSimulateSection, sparsennTrainSection } from '../../src/report/sections/sparsenn.js';
 import { evaluateNetwork, loadTrainRun, runSimulate, runTrain, writeTrainRun } from '../../src/experiments/sparsenn.js';
 
 describe('sparsenn experiments (synthetic data)', () => {
@@ -47,6 +49,15 @@ describe('sparsenn experiments (synthetic data)', () => {
     assert.equal(s.perLayer[2].rank, 0);
     assert.equal(s.peSweep.length, 1);
     assert.ok(s.simulatedCyclesPerSecond > 0);
+
+    // Report sections and console summaries are computed from the results.
+    const ts = sparsennTrainSection(r);
+    assert.equal(ts.tables?.[0].rows.length, 3);
+    assert.match(ts.paragraphs?.[1] ?? '', /paper's claim/);
+    const ss = sparsennSimulateSection(s);
+    assert.equal(ss.tables?.find((t) => t.title === 'Per layer')?.rows.length, 3);
+    assert.equal(ss.tables?.find((t) => t.title === 'PE-count sweep')?.rows.length, 1);
+    for (const line of [summarize(r), summarize(s)]) assert.ok(line && !line.includes('\n') && /paper|overhead/.test(line), line ?? 'null');
   });
 
   it('a folder that is not a training run is a NotFoundError naming the fix', async () => {
