@@ -101,7 +101,7 @@ export interface SparseNNTrainResult {
   predictedSparsity: number;
   falseNegativeRate: number;
   falsePositiveRate: number;
-  /** Output sparsity of the baseline's ReLU layers (the ReLU alone). */
+  /** Output sparsity of the baseline network's ReLU alone, over the layers that carry a predictor in the SparseNN network. */
   baselineOutputSparsity: number;
   ranks: { name: string; rank: number; k: number; n: number }[];
   perLayer: PredictorLayerStats[];
@@ -225,7 +225,7 @@ export async function runTrain(input: unknown, progress: Progress = silentProgre
     predictedSparsity: sn.predictedSparsity,
     falseNegativeRate: sn.falseNegativeRate,
     falsePositiveRate: sn.falsePositiveRate,
-    baselineOutputSparsity: reluSparsity(bl.perLayer, wl0),
+    baselineOutputSparsity: reluSparsity(bl.perLayer, new Set(joint.predictors.map((p) => p.opIndex))),
     ranks: predictableOps(wl0).map((i) => {
       const l = sn.perLayer.find((p) => p.opIndex === i) as PredictorLayerStats;
       return { name: l.name, rank: ranks.get(i) ?? 0, k: l.k, n: l.n };
@@ -240,10 +240,9 @@ export async function runTrain(input: unknown, progress: Progress = silentProgre
   return { result, artifacts: { workload: joint.workload, predictors: joint.predictors, baseline: base.workload, shape: ds.shape, numClasses: ds.numClasses } };
 }
 
-/** Output-weighted ReLU sparsity over the layers that could carry a predictor. */
-function reluSparsity(layers: readonly PredictorLayerStats[], wl: Workload): number {
-  const relu = new Set(predictableOps(wl));
-  const ls = layers.filter((l) => relu.has(l.opIndex));
+/** Output-weighted ReLU sparsity over the given layers (those that carry a predictor in the SparseNN network). */
+function reluSparsity(layers: readonly PredictorLayerStats[], ops: ReadonlySet<number>): number {
+  const ls = layers.filter((l) => ops.has(l.opIndex));
   const outs = ls.reduce((s, l) => s + l.outputs, 0);
   return outs > 0 ? ls.reduce((s, l) => s + l.reluSparsity * l.outputs, 0) / outs : 0;
 }
