@@ -125,6 +125,14 @@ export interface LayerPackResult extends Omit<PackMethodsResult, 'permutation' |
 export const METHODS = ['columnCombining', 'tight', 'permutation', 'permutationSubword'] as const;
 export type MethodName = (typeof METHODS)[number];
 
+/** Display names of the methods (console tables and the report). */
+export const METHOD_LABELS: Record<MethodName, string> = {
+  columnCombining: 'column combining',
+  tight: 'tight, identity order',
+  permutation: 'tight + permutation',
+  permutationSubword: 'tight + permutation + subwords',
+};
+
 export interface MethodTotal {
   rate: number;
   rateNoIndex: number;
@@ -195,7 +203,7 @@ function layerMatrix(a: LayerJobArgs): IntMatrix {
   return intMatrix(a.dims[0], a.dims[1], a.codes);
 }
 
-/** Packs one layer by every method (an executor job; also called in-process). */
+/** Packs one layer by every method (the executor job, with its matrix built in the worker; also called in-process). */
 export function packLayerJob(a: LayerJobArgs & { matrix?: IntMatrix }): LayerPackResult {
   const t0 = performance.now();
   const m = a.matrix ?? layerMatrix(a);
@@ -260,10 +268,6 @@ function layerJobs(c: CompressConfig, o: CompressRunOptions): LayerJobArgs[] {
   return jobs;
 }
 
-/** Executor entry: a layer job with its matrix built in the worker. */
-export function packLayerWorker(a: LayerJobArgs): LayerPackResult {
-  return packLayerJob(a);
-}
 
 export async function runCompress(config: unknown, o: CompressRunOptions = {}): Promise<CompressResult> {
   const c = parseCompressConfig(config);
@@ -276,11 +280,11 @@ export async function runCompress(config: unknown, o: CompressRunOptions = {}): 
   const byName = new Map<string, LayerPackResult>();
   if (o.inProcess || c.workers === 1 || jobs.length === 1) {
     for (const j of order) {
-      byName.set(j.name, packLayerWorker(j));
+      byName.set(j.name, packLayerJob(j));
       progress.tick(1, j.name);
     }
   } else {
-    const specs: JobSpec[] = order.map((j) => ({ id: j.name, module: new URL(import.meta.url), fn: 'packLayerWorker', args: j }));
+    const specs: JobSpec[] = order.map((j) => ({ id: j.name, module: new URL(import.meta.url), fn: 'packLayerJob', args: j }));
     const outcomes = await runJobs<LayerPackResult>(specs, { workers: c.workers, backend: 'none' });
     for (const out of outcomes) {
       if (!out.ok) throw out.error;

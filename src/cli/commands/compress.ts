@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { type CompressConfig, type CompressResult, METHODS, NETWORKS, parseShape, runCompress, workloadLayerCodes } from '../../experiments/compress.js';
+import { type CompressConfig, type CompressResult, METHOD_LABELS, METHODS, NETWORKS, parseShape, runCompress, workloadLayerCodes } from '../../experiments/compress.js';
 import { loadModel } from '../../nn/checkpoint.js';
 import { workloadFromModel } from '../../nn/workload.js';
 import { round, times } from '../../report/format.js';
@@ -28,12 +28,6 @@ interface PackFlags extends CommonOptions {
   workers?: number;
 }
 
-const LABEL: Record<(typeof METHODS)[number], string> = {
-  columnCombining: 'column combining',
-  tight: 'tight, identity order',
-  permutation: 'tight + permutation',
-  permutationSubword: 'tight + permutation + subwords',
-};
 
 function configFrom(o: PackFlags): { config: Partial<CompressConfig> & Record<string, unknown>; needsCheckpoint: boolean } {
   const sources = [o.synthetic, o.network, o.checkpoint].filter((v) => v !== undefined).length;
@@ -72,7 +66,7 @@ async function checkpointLayers(o: PackFlags) {
 
 export function formatCompress(r: CompressResult): string {
   const c = r.config;
-  const head = ['layer', 'rows×cols', 'sparsity', ...METHODS.map((k) => LABEL[k])];
+  const head = ['layer', 'rows×cols', 'sparsity', ...METHODS.map((k) => METHOD_LABELS[k])];
   const rows = r.layers.map((l) => [l.name, `${l.rows}×${l.cols}`, `${round(100 * l.sparsity, 1)}%`, ...METHODS.map((k) => `${times(l[k].rate)} (${times(l[k].rateNoIndex)})`)]);
   rows.push(['total', '', '', ...METHODS.map((k) => `${times(r.total[k].rate)} (${times(r.total[k].rateNoIndex)})`)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));

@@ -3,19 +3,13 @@
  * method (with every index bit, and value bits only), the network totals next to the paper's, and
  * a picture of one weight-matrix tile before and after permutation packing.
  */
-import { type CompressResult, METHODS, type PackPicture } from '../../experiments/compress.js';
+import { type CompressResult, METHOD_LABELS, METHODS, type PackPicture } from '../../experiments/compress.js';
 import { pct, round, times } from '../format.js';
 import type { ReportFigure, ReportSection } from '../types.js';
 
-const LABEL: Record<(typeof METHODS)[number], string> = {
-  columnCombining: 'column combining',
-  tight: 'tight (identity order)',
-  permutation: 'tight + permutation',
-  permutationSubword: 'tight + permutation + subwords',
-};
 
 function rateFigure(r: CompressResult): ReportFigure {
-  const values = r.layers.flatMap((l) => METHODS.map((k) => ({ layer: l.name, method: LABEL[k], rate: l[k].rate })));
+  const values = r.layers.flatMap((l) => METHODS.map((k) => ({ layer: l.name, method: METHOD_LABELS[k], rate: l[k].rate })));
   return {
     title: 'Compression rate per layer (every index bit counted)',
     wide: true,
@@ -26,9 +20,9 @@ function rateFigure(r: CompressResult): ReportFigure {
       mark: 'bar',
       encoding: {
         x: { field: 'layer', type: 'nominal', sort: r.layers.map((l) => l.name), title: null, axis: { labelAngle: -40 } },
-        xOffset: { field: 'method', sort: METHODS.map((k) => LABEL[k]) },
+        xOffset: { field: 'method', sort: METHODS.map((k) => METHOD_LABELS[k]) },
         y: { field: 'rate', type: 'quantitative', title: 'dense bits / packed bits (×)' },
-        color: { field: 'method', type: 'nominal', sort: METHODS.map((k) => LABEL[k]), title: null, legend: { orient: 'bottom' } },
+        color: { field: 'method', type: 'nominal', sort: METHODS.map((k) => METHOD_LABELS[k]), title: null, legend: { orient: 'bottom' } },
       },
     },
     caption: `Array ${r.config.array.rows}×${r.config.array.cols}, multiplexer fan-in ${r.config.groupSize}. Column combining prunes conflicting weights (γ = ${r.config.maxOverlap}); the tight formats are lossless.`,
@@ -86,7 +80,7 @@ export function compressSection(r: CompressResult): ReportSection {
     tables: [
       {
         title: 'Compression rate per layer (value bits only in brackets)',
-        columns: ['layer', 'rows', 'cols', 'sparsity', ...METHODS.map((k) => LABEL[k]), 'search s'],
+        columns: ['layer', 'rows', 'cols', 'sparsity', ...METHODS.map((k) => METHOD_LABELS[k]), 'search s'],
         rows: r.layers.map((l) => [l.name, l.rows, l.cols, pct(l.sparsity), ...METHODS.map((k) => `${times(l[k].rate)} (${times(l[k].rateNoIndex)})`), round(l.seconds, 1)]),
       },
     ],
