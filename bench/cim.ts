@@ -14,7 +14,8 @@ import { createModel } from '../src/nn/models.js';
 import { quantizeWorkload } from '../src/nn/runtime/index.js';
 import { tfMatMul } from '../src/nn/runtime/matmul-tf.js';
 import { workloadFromModel, workloadMacs } from '../src/nn/workload.js';
-import { median, registerBenchmark } from './registry.js';
+import { intArg } from '../src/cli/options.js';
+import { checked, median, registerBenchmark } from './registry.js';
 
 interface CimBenchOptions {
   images?: string;
@@ -58,9 +59,9 @@ registerBenchmark<CimBenchOptions, CimBenchResult>({
   name: 'cim',
   description: 'CIM macro model: simulated MACs/s for one 64×64 macro (fast path and cell-level reference) and for cnn-small on macros',
   options(cmd) {
-    cmd.option('--images <n>', 'images for the network benchmark', '20');
-    cmd.option('--batch <n>', 'input vectors per single-macro run', '256');
-    cmd.option('--reps <n>', 'timed repetitions (median)', '3');
+    cmd.option('--images <n>', 'images for the network benchmark', checked(intArg('--images', 1, 10000)), '20');
+    cmd.option('--batch <n>', 'input vectors per single-macro run', checked(intArg('--batch', 1, 100000)), '256');
+    cmd.option('--reps <n>', 'timed repetitions (median)', checked(intArg('--reps', 1, 1000)), '3');
   },
   async run(o, ctx) {
     const reps = Number(o.reps ?? 3);

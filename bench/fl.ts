@@ -11,7 +11,8 @@ import { runFederated } from '../src/fl/run.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, registerBenchmark } from './registry.js';
+import { intArg, intListArg } from '../src/cli/options.js';
+import { checked, median, registerBenchmark } from './registry.js';
 
 interface FlBenchOptions {
   model?: string;
@@ -41,9 +42,9 @@ registerBenchmark<FlBenchOptions, FlBenchResult>({
   description: 'federated rounds per minute with 1 and 2 worker threads (FedAvg, 10 clients)',
   options(cmd) {
     cmd.option('--model <name>', 'model (default mlp-300-100)');
-    cmd.option('--train-limit <n>', 'training images (default 12000)');
-    cmd.option('--rounds <n>', 'rounds per measurement, the first is not counted (default 3)');
-    cmd.option('--workers <list>', 'worker counts (default 1,2)');
+    cmd.option('--train-limit <n>', 'training images (default 12000)', checked(intArg('--train-limit', 10)));
+    cmd.option('--rounds <n>', 'rounds per measurement, the first is not counted (default 3)', checked(intArg('--rounds', 2, 1000)));
+    cmd.option('--workers <list>', 'worker counts (default 1,2)', checked(intListArg('--workers', 1, 64)));
   },
   async run(o, ctx) {
     const dataset = findDataset('fashion-mnist') ? 'fashion-mnist' : 'synthetic-gray';

@@ -1,15 +1,17 @@
 /**
  * `npm run bench -- <name> [flags]` / `npm run bench -- --list`.
- * Each benchmark is a subcommand (named by the study descriptors, loaded by bench/benchmarks.ts); its result goes to
- * bench/results/<name>.json (atomically) together with machine info.
+ * Each benchmark is a subcommand (named by the study descriptors, loaded by bench/benchmarks.ts). Its
+ * record (result + machine info, written atomically) goes to a scratch folder (runs/bench/<name>.json)
+ * unless `--record` asks for the committed bench/results/<name>.json (never with --quick), or
+ * `--out <dir>` names another folder.
  */
 import { Command, CommanderError } from 'commander';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { engineInfo, initEngine, parseBackendChoice } from '../src/core/engine.js';
-import { isAccelabError } from '../src/core/errors.js';
-import { writeJsonAtomic } from '../src/core/fsx.js';
+import { ConfigError, isAccelabError } from '../src/core/errors.js';
+import { checkWritableDir, writeJsonAtomic } from '../src/core/fsx.js';
 import './benchmarks.js';
 import { benchmarks } from './registry.js';
 
@@ -67,27 +69,35 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+const RESULTS = join(ROOT, 'bench', 'results');
+const SCRATCH = join(ROOT, 'runs', 'bench');
+
 const program = new Command('bench')
-  .description('accelab benchmarks (results in bench/results/<name>.json)')
+  .description('accelab benchmarks (records in runs/bench/<name>.json; with --record in the committed bench/results/<name>.json)')
   .option('--list', 'list the benchmarks')
   .exitOverride()
-  .configureOutput({ outputError: (s, write) => write(s) });
+  .configureOutput({ outputError: (s, write) => write(`${s.replace(/\s*\n\s*/g, ' ').trim()}\n`) });
 
 for (const b of benchmarks()) {
   const cmd = program.command(b.name).description(b.description);
   cmd.option('--json', 'print the result JSON on stdout instead of the table');
-  cmd.option('--out <dir>', 'results folder', join(ROOT, 'bench', 'results'));
+  cmd.option('--record', `write the committed record bench/results/${b.name}.json (a full run: not with --quick)`);
+  cmd.option('--out <dir>', 'folder for the record (default runs/bench, or bench/results with --record)');
   b.options?.(cmd);
   cmd.exitOverride();
   cmd.action(async (opts: Record<string, unknown>) => {
+    if (opts.record && opts.quick) throw new ConfigError('--record is for full runs: leave out --quick (quick runs go to runs/bench/)');
+    if (opts.record && opts.out !== undefined) throw new ConfigError('--record writes bench/results/: leave out --out');
+    const outDir = opts.record ? RESULTS : String(opts.out ?? SCRATCH);
+    checkWritableDir(outDir, '--out');
     const started = new Date();
     const loadBefore = +loadavg()[0].toFixed(2);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     await initEngine(parseBackendChoice(process.env.ACCELAB_BACKEND));
     const result = await b.run(opts, { log, root: ROOT });
-    const { out, json, ...options } = opts;
+    const { out: _out, json, record: _record, ...options } = opts;
     const record = { name: b.name, date: started.toISOString(), machine: { ...machineInfo(), loadAverage1mAtStart: loadBefore }, options, result };
-    const file = join(String(out), `${b.name}.json`);
+    const file = join(outDir, `${b.name}.json`);
     writeJsonAtomic(file, record);
     if (json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
     else process.stdout.write(`${b.format ? b.format(result) : JSON.stringify(result, null, 2)}\n\nwritten: ${file}\n`);

@@ -35,6 +35,14 @@ export function benchmarks(): Benchmark[] {
   return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** A commander value parser that only checks the text (throws a one-line usage error) and keeps it as it is. */
+export function checked<T>(parse: (v: string) => T): (v: string) => string {
+  return (v) => {
+    parse(v);
+    return v;
+  };
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -11,7 +11,8 @@ import { Rng } from '../src/core/rng.js';
 import { conv2d } from '../src/winograd/conv.js';
 import { cpuMs, disposeFast, prepareFast, runFast } from '../src/winograd/fast.js';
 import { randomTensor, relativeError } from '../src/winograd/tensor.js';
-import { median, registerBenchmark } from './registry.js';
+import { intArg, intListArg } from '../src/cli/options.js';
+import { checked, median, registerBenchmark } from './registry.js';
 
 interface WinoBenchOptions {
   quick?: boolean;
@@ -72,10 +73,10 @@ registerBenchmark<WinoBenchOptions, WinoBenchResult>({
   description: 'large-kernel conv (56×56, 64→64): direct TS, tf.conv2d, OLA-Winograd, nested Winograd',
   options(cmd) {
     cmd.option('--quick', 'kernels 5,9 and batch 1 only');
-    cmd.option('--kernels <list>', 'kernel sizes (default 5,7,9,11,13)');
-    cmd.option('--batch <list>', 'batch sizes (default 1,16)');
-    cmd.option('--reps <n>', 'timed runs per measurement, median reported (default 5)');
-    cmd.option('--direct-batch <n>', 'largest batch for which the (slow) direct TS loop is timed; larger batches are extrapolated linearly (default 1)');
+    cmd.option('--kernels <list>', 'kernel sizes 3…31 (default 5,7,9,11,13)', checked(intListArg('--kernels', 3, 31)));
+    cmd.option('--batch <list>', 'batch sizes (default 1,16)', checked(intListArg('--batch', 1, 256)));
+    cmd.option('--reps <n>', 'timed runs per measurement, median reported (default 5)', checked(intArg('--reps', 1, 1000)));
+    cmd.option('--direct-batch <n>', 'largest batch for which the (slow) direct TS loop is timed; larger batches are extrapolated linearly (default 1)', checked(intArg('--direct-batch', 0, 256)));
   },
   async run(o, ctx) {
     const kernels = (o.kernels ?? (o.quick ? '5,9' : '5,7,9,11,13')).split(',').map(Number);

@@ -2,54 +2,15 @@
  * Shared CLI plumbing: common options, output, and the error boundary.
  * Commands parse flags into typed config objects (validated with zod) and call library functions.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice, initEngine, NATIVE_CHOICES, parseBackendChoice, parseNativeChoice, type EngineInfo } from '../core/engine.js';
+import { join, relative, resolve } from 'node:path';
+import { type BackendChoice, type EngineInfo, initEngine, parseBackendChoice, parseNativeChoice } from '../core/engine.js';
+import { RunDir } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
+import type { CommonOptions } from './options.js';
 import { terminalProgress } from './progress.js';
+import { type RunReportOptions, writeRunReport } from './run-report.js';
 
-export interface CommonOptions {
-  json?: boolean;
-  seed?: number;
-  out?: string;
-  backend?: string;
-  native?: string;
-}
-
-export function intArg(name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number${min > Number.MIN_SAFE_INTEGER ? ` from ${min}` : ''}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}.`);
-    }
-    return n;
-  };
-}
-
-export function floatArg(name: string, min = -Infinity, max = Infinity) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number${Number.isFinite(min) ? ` ≥ ${min}` : ''}${Number.isFinite(max) ? ` and ≤ ${max}` : ''}.`);
-    return n;
-  };
-}
-
-/** Adds --json, --seed, --out, --backend and --native. */
-export function withCommon(cmd: Command, opts: { out?: boolean; seed?: boolean; backend?: boolean } = {}): Command {
-  cmd.option('--json', 'print machine-readable JSON on stdout');
-  if (opts.seed !== false) cmd.option('--seed <n>', 'random seed (same seed, same result)', intArg('--seed', 0), 1);
-  if (opts.out !== false) cmd.option('--out <dir>', 'output folder for the run');
-  if (opts.backend !== false) {
-    cmd.addOption(
-      new Option('--backend <name>', 'numeric backend (default: ACCELAB_BACKEND or auto)').choices(BACKEND_CHOICES as string[]),
-    );
-    cmd.addOption(
-      new Option('--native <mode>', 'native BLAS kernels on wasm: auto, on (required) or off (default: ACCELAB_NATIVE or auto)').choices(
-        NATIVE_CHOICES as string[],
-      ),
-    );
-  }
-  return cmd;
-}
+export { type CommonOptions, floatArg, intArg, withCommon } from './options.js';
 
 export async function startEngine(o: CommonOptions): Promise<EngineInfo> {
   const choice: BackendChoice = parseBackendChoice(o.backend ?? process.env.ACCELAB_BACKEND);
@@ -73,4 +34,29 @@ export function emit(o: CommonOptions, value: unknown, human: () => string): voi
 export function defaultOut(name: string): string {
   const ts = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   return `runs/${name}-${ts}`;
+}
+
+/**
+ * Runs `work` in the staging folder of run folder `o.out` (default runs/<name>-<time>) and moves it
+ * into place when `work` succeeds; on failure the staging folder is removed, so nothing that looks
+ * like a result is left. The folder is checked (new, empty, or --overwrite) before `work` starts.
+ */
+export async function inRunDir<T>(o: CommonOptions, name: string, work: (dir: string, final: string) => Promise<T>): Promise<{ value: T; dir: string }> {
+  const run = RunDir.open(resolve(o.out ?? defaultOut(name)), { overwrite: o.overwrite });
+  try {
+    const value = await work(run.staging, run.dir);
+    return { value, dir: run.commit() };
+  } catch (e) {
+    run.discard();
+    throw e;
+  }
+}
+
+/**
+ * Writes the report of a run being built in `stage` (see inRunDir) under the report-failure policy
+ * (run-report.ts); returns the path report.html will have in the final folder, or null.
+ */
+export async function stagedReport(stage: string, final: string, result: unknown, opts: RunReportOptions = {}): Promise<string | null> {
+  const w = await writeRunReport(stage, result, opts, final);
+  return w ? join(final, relative(stage, w.html)) : null;
 }

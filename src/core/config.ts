@@ -1,6 +1,6 @@
 /** Config validation at the edge: zod schemas, with errors that name the bad field and the fix. */
 import type { z } from 'zod';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 
@@ -16,7 +16,13 @@ export function validate<S extends z.ZodTypeAny>(schema: S, value: unknown, what
 /** Reads a YAML or JSON config file into a plain object (not yet validated). */
 export function readConfigFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist: pass an existing .json or .yaml file`);
-  const text = readFileSync(path, 'utf8');
+  if (statSync(path).isDirectory()) throw new ConfigError(`config file ${path} is a folder: pass a .json or .yaml file (e.g. a run's config.json)`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): pass a readable .json or .yaml file`);
+  }
   let v: unknown;
   try {
     v = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);

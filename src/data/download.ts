@@ -6,11 +6,12 @@
  * restart cleanly from byte 0. 404, checksum mismatch and truncation are one-line `DataError`s.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { DataError } from '../core/errors.js';
+import { ensureDir } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { type CatalogEntry, type CatalogFile, type LookupOptions, catalogEntry, DATASET_NAMES, fetchTargetDir } from './catalog.js';
 
@@ -264,7 +265,7 @@ export async function fetchDataset(name: string, opts: FetchOptions = {}): Promi
   const bases = opts.baseUrl ? [opts.baseUrl] : entry.baseUrls;
   if (bases.length === 0) throw new DataError(`data set '${name}' cannot be downloaded: ${entry.note ?? 'no URL known'}`);
   const dir = fetchTargetDir(name, opts);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, '--data-dir');
   const files: FetchedFile[] = [];
   for (const f of entry.files) files.push(await fetchOne(f, dir, bases, opts));
   return { name, dir, files };

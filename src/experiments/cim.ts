@@ -2,6 +2,7 @@
  * CIM experiments: characterization of the macro, network inference on macros, cost estimate,
  * and a quick run for the tour. Each returns plain JSON; `write*` functions produce run folders.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { validate } from '../core/config.js';
@@ -210,7 +211,7 @@ function techniqueGrid(m: MacroConfig): { mf: MacroConfig['macFolding']; bc: Mac
 
 async function obtainModel(c: InferConfig, ds: Dataset, progress: Progress): Promise<{ model: tf.LayersModel; normalization: { mean: number[]; std: number[] } }> {
   if (c.checkpoint) {
-    const dir = c.checkpoint.endsWith('checkpoint') ? c.checkpoint : join(c.checkpoint, 'checkpoint');
+    const dir = existsSync(join(c.checkpoint, 'model.json')) ? c.checkpoint : join(c.checkpoint, 'checkpoint');
     const model = await loadModel(dir);
     const meta = readModelMetadata(dir) as { normalization?: { mean: number[]; std: number[] } };
     return { model, normalization: meta.normalization ?? normalizationFor(ds) };
@@ -228,6 +229,9 @@ export async function runInfer(input: unknown, progress: Progress = silentProgre
   await initEngine();
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir, trainLimit: config.trainLimit, seed: config.seed }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
+  if (config.testOffset >= ds.test.count) throw new ConfigError(`cim infer config: testOffset ${config.testOffset} is past the last of the ${ds.test.count} test images of ${ds.name}: use 0…${ds.test.count - 1}`);
+  // Fewer images than asked for remain after the offset: the config records what is evaluated.
+  config.testLimit = Math.min(config.testLimit, ds.test.count - config.testOffset);
   const { model, normalization } = await obtainModel(config, ds, progress);
   const wl: Workload = workloadFromModel(model, normalization);
   model.dispose();

@@ -14,7 +14,7 @@ import { Rng } from '../core/rng.js';
 import { COUNT_CONVENTION, type CountRow, PAPER_RATIOS, countTable } from '../winograd/counts.js';
 import { ERROR_METHODS, type ErrorMethod, type ErrorRow, NUMBER_FORMATS, type NumberFormat, measureErrors } from '../winograd/numerics.js';
 import type { Filter4, Tensor4 } from '../winograd/tensor.js';
-import { loadTrainedFilters, trainedExtraFilters } from '../winograd/trained.js';
+import { loadTrainedFilters, type TrainFiltersSummary, trainedExtraFilters, trainFiltersCheckpoint } from '../winograd/trained.js';
 
 export const FILTER_SOURCES = ['random', 'smooth'] as const;
 
@@ -163,6 +163,8 @@ export interface WinogradResult {
 
 export interface WinogradRunOptions {
   kernels?: number[];
+  /** Tile size and layer shape of the count table (defaults m 3, 56×56, 64 channels). */
+  counts?: { m?: number; size?: number; channels?: number };
   error?: unknown;
   outDir?: string;
   progress?: Progress;
@@ -177,6 +179,8 @@ export function kernelRange(spec: string): number[] {
     if (!m) throw new ConfigError(`kernels: '${part}' is not a kernel size or range: use e.g. 3..31 or 5,7,9`);
     const a = Number(m[1]);
     const b = m[2] ? Number(m[2]) : a;
+    if (b < a) throw new ConfigError(`kernels: '${part.trim()}' is an empty range: write the smaller size first, e.g. ${b}..${a}`);
+    if (b > 64) throw new ConfigError(`kernels: '${part.trim()}' goes past 64: use kernel sizes up to 31`);
     for (let k = a; k <= b; k++) out.push(k);
   }
   return out;
@@ -185,7 +189,7 @@ export function kernelRange(spec: string): number[] {
 /** Count table + error table; writes result.json and CSVs into outDir when given. */
 export function runWinograd(o: WinogradRunOptions = {}): WinogradResult {
   const t0 = performance.now();
-  const counts = runCountStudy(o.kernels ?? kernelRange('3..31'));
+  const counts = runCountStudy(o.kernels ?? kernelRange('3..31'), o.counts);
   const errors = o.error === null ? null : runErrorStudy(o.error ?? {}, { progress: o.progress, extraFilters: o.extraFilters });
   const result: WinogradResult = { kind: 'winograd', counts, errors, seconds: (performance.now() - t0) / 1000 };
   if (o.speed !== undefined) result.speed = o.speed;
@@ -210,6 +214,108 @@ export function writeWinogradRun(outDir: string, r: WinogradResult): void {
         r.errors.rows.map((x) => [x.kernel, x.filters, x.method, x.algorithm, x.format, x.maxRel, x.rmsRel]),
       ),
     );
+}
+
+/**
+ * Everything `winograd run|table|error` needs to rerun a study: what config.json holds. `error: null`
+ * skips the error table; `checkpoint` (a folder holding model.json) adds a trained model's filters;
+ * `speed` is the benchmark record to include.
+ */
+export const winogradRunConfigSchema = z
+  .object({
+    kernels: z.array(z.number().int().min(1).max(31)).min(1).default(kernelRange('3..31')),
+    m: z.number().int().min(1).max(6).default(3),
+    size: z.number().int().min(1).max(4096).default(56),
+    channels: z.number().int().min(1).max(4096).default(64),
+    error: errorConfigSchema.nullable().default({}),
+    checkpoint: z.string().min(1).nullable().default(null),
+    speed: z.string().min(1).nullable().default(null),
+  })
+  .strict();
+export type WinogradRunConfig = z.output<typeof winogradRunConfigSchema>;
+
+export function parseWinogradRunConfig(v: unknown): WinogradRunConfig {
+  return validate(winogradRunConfigSchema, v, 'winograd run config');
+}
+
+/** The part of a `npm run bench -- winograd` record the report uses; anything else is refused. */
+const speedRecordSchema = z.object({
+  name: z.literal('winograd'),
+  result: z
+    .object({
+      size: z.number(),
+      channels: z.number(),
+      reps: z.number(),
+      rows: z.array(
+        z
+          .object({
+            batch: z.number(),
+            kernel: z.number(),
+            nestedAlgorithm: z.string(),
+            direct: z.object({ cpuMs: z.number() }).passthrough().nullable(),
+            conv2d: z.object({ cpuMs: z.number() }).passthrough(),
+            ola: z.object({ cpuMs: z.number() }).passthrough(),
+            nested: z.object({ cpuMs: z.number() }).passthrough(),
+            conv2dOverNested: z.number(),
+            olaOverNested: z.number(),
+          })
+          .passthrough(),
+      ),
+    })
+    .passthrough(),
+});
+
+/** Checks a benchmark record (bench/results/winograd.json) and returns its `result`. */
+export function parseSpeedRecord(v: unknown, file: string): unknown {
+  const r = speedRecordSchema.safeParse(v);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ConfigError(`--speed ${file} is not a winograd benchmark record (field '${i.path.join('.') || '(root)'}': ${i.message}): pass a file written by \`npm run bench -- winograd --record\``);
+  }
+  return r.data.result;
+}
+
+/** Runs a validated study config; writes config.json, result.json and CSVs into `outDir` when given. */
+export function runWinogradConfig(cfg: WinogradRunConfig, o: { outDir?: string; progress?: Progress; extraFilters?: Record<string, Filter4<Float64Array>>; speed?: unknown } = {}): WinogradResult {
+  const r = runWinograd({ kernels: cfg.kernels, counts: { m: cfg.m, size: cfg.size, channels: cfg.channels }, error: cfg.error, progress: o.progress, extraFilters: o.extraFilters, speed: o.speed });
+  if (o.outDir) {
+    writeJsonAtomic(join(o.outDir, 'config.json'), cfg);
+    writeWinogradRun(o.outDir, r);
+  }
+  return r;
+}
+
+/** `winograd train-filters`: what config.json holds. */
+export const trainFiltersConfigSchema = z
+  .object({
+    dataset: z.string().min(1).default('fashion-mnist'),
+    /** Train on synthetic-gray when the data set is not installed (only for the default data set). */
+    fallback: z.boolean().default(true),
+    dataDir: z.string().min(1).optional(),
+    epochs: z.number().int().min(1).max(100).default(1),
+    trainLimit: z.number().int().min(1).default(20000),
+    testLimit: z.number().int().min(1).default(2000),
+    kernel: z.number().int().min(3).max(31).default(9),
+    batch: z.number().int().min(1).max(4096).default(64),
+    lr: z.number().positive().max(10).default(1e-3),
+    seed: z.number().int().min(0).default(1),
+  })
+  .strict();
+export type TrainFiltersConfig = z.output<typeof trainFiltersConfigSchema>;
+
+export function parseTrainFiltersConfig(v: unknown): TrainFiltersConfig {
+  return validate(trainFiltersConfigSchema, v, 'winograd train-filters config');
+}
+
+/**
+ * Trains the large-kernel CNN and writes a run folder: config.json, result.json (the summary,
+ * `kind: 'winograd-trained-filters'`) and checkpoint/ (tfjs model.json + weights).
+ */
+export async function runTrainFilters(cfg: TrainFiltersConfig, outDir: string, progress?: Progress): Promise<TrainFiltersSummary> {
+  const summary = await trainFiltersCheckpoint(join(outDir, 'checkpoint'), cfg, progress);
+  writeJsonAtomic(join(outDir, 'config.json'), cfg);
+  writeJsonAtomic(join(outDir, 'result.json'), summary);
+  return summary;
 }
 
 /** The tour's quick version (a few seconds): full count table, small error table. */

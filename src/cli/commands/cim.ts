@@ -1,14 +1,47 @@
 /** `accelab cim characterize|infer|cost`: the SRAM compute-in-memory macro (arXiv 2307.05944). */
 import { type Command, InvalidArgumentError } from 'commander';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { readConfigFile } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
-import { writeJsonAtomic } from '../../core/fsx.js';
+import { readJson, writeJsonAtomic } from '../../core/fsx.js';
 import { runCharacterize, runCost, runInfer, writeCharacterizeRun, writeInferRun } from '../../experiments/cim.js';
 import { ADC_ALGORITHMS, BOOSTED_CLIPPING_MODES, INPUT_ENCODINGS, MAC_FOLDING_MODES } from '../../hw/cim/config.js';
-import { writeRunReport } from '../run-report.js';
-import { type CommonOptions, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
+import { readModelMetadata } from '../../nn/checkpoint.js';
 import { pct, points } from '../../report/format.js';
+import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
+import {
+  addOptions,
+  type CommonOptions,
+  checkDataDir,
+  checkOut,
+  checkpointOption,
+  DATASET_CHOICES,
+  dataDirOption,
+  floatArg,
+  intArg,
+  limitOptions,
+  modelOption,
+  resolveCheckpoint,
+  withCommon,
+} from '../options.js';
+
+const CIM_MODELS = ['cnn-small', 'mlp-300-100', 'lenet5'] as const;
+
+function powerOfTwo(flag: string, max = 256) {
+  return (v: string): number => {
+    const n = /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
+    if (!Number.isInteger(n) || n < 1 || n > max || (n & (n - 1)) !== 0) throw new InvalidArgumentError(`${flag} must be a power of two from 1 to ${max}.`);
+    return n;
+  };
+}
+
+/** Comma-separated non-negative numbers (noise scales). */
+function noiseLevelsArg(v: string): number[] {
+  const xs = v.split(',').map((s) => (s.trim() === '' ? Number.NaN : Number(s)));
+  if (!xs.length || xs.some((x) => !Number.isFinite(x) || x < 0 || x > 100)) throw new InvalidArgumentError('--noise-levels must be comma-separated numbers from 0 to 100, e.g. 0.5,1,2.');
+  return xs;
+}
 
 interface MacroFlags extends CommonOptions {
   config?: string;
@@ -23,8 +56,11 @@ interface MacroFlags extends CommonOptions {
 
 function boostArg(v: string): number | 'auto' {
   if (v === 'auto') return 'auto';
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) throw new InvalidArgumentError("--boost must be 'auto' or a power of two from 1 to 256.");
-  return Number(v);
+  try {
+    return powerOfTwo('--boost')(v);
+  } catch {
+    throw new InvalidArgumentError("--boost must be 'auto' or a power of two from 1 to 256.");
+  }
 }
 
 function addMacroOptions(cmd: Command, boostAuto = false): Command {
@@ -37,7 +73,7 @@ function addMacroOptions(cmd: Command, boostAuto = false): Command {
     .option(
       '--boost <n>',
       boostAuto ? "boost factor β: 'auto' (default: per layer, largest power of two with partial-sum clip rate ≤ --clip-rate-target on training images) or a power of two for every layer" : 'boost factor β, a power of two (default 4)',
-      boostAuto ? boostArg : intArg('--boost', 1, 256),
+      boostAuto ? boostArg : powerOfTwo('--boost'),
     )
     .option('--adc <alg>', `in-cell ADC: ${ADC_ALGORITHMS.join(', ')} (default binary-search)`)
     .option('--input-encoding <enc>', `word-line input encoding: ${INPUT_ENCODINGS.join(', ')} (default pwm)`);
@@ -76,7 +112,7 @@ interface InferFlags extends MacroFlags {
   testLimit?: number;
   testOffset?: number;
   sweepLimit?: number;
-  noiseLevels?: string;
+  noiseLevels?: number[];
   dataDir?: string;
   clipRateTarget?: number;
   maxBoost?: number;
@@ -89,11 +125,34 @@ interface CostFlags extends MacroFlags {
   node?: number;
 }
 
+/**
+ * Checks `cim infer`'s input before any work: the data folder, and a checkpoint's model and data set
+ * (taken from the checkpoint; a different --model is refused), so config.json names what really ran.
+ */
+function checkInferInput(input: Record<string, unknown>, o: InferFlags, c: Command): void {
+  const fromFile = o.config && c.getOptionValueSource('dataDir') !== 'cli';
+  checkDataDir(input.dataDir as string | undefined, fromFile ? `dataDir (in ${o.config})` : '--data-dir');
+  if (input.dataset !== undefined && !DATASET_CHOICES.includes(String(input.dataset))) throw new ConfigError(`cim infer config: dataset '${String(input.dataset)}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
+  if (typeof input.checkpoint !== 'string') return;
+  const flag = c.getOptionValueSource('checkpoint') === 'cli' ? '--checkpoint' : `checkpoint (in ${o.config})`;
+  const { modelDir, runDir } = resolveCheckpoint(input.checkpoint, flag);
+  input.checkpoint = modelDir;
+  const meta = readModelMetadata(modelDir) as { config?: { model?: unknown; dataset?: unknown; dataDir?: unknown } };
+  const runCfg = runDir && existsSync(join(runDir, 'config.json')) ? readJson<{ model?: unknown; dataset?: unknown }>(join(runDir, 'config.json')) : {};
+  const model = String(meta.config?.model ?? runCfg.model ?? '');
+  const dataset = meta.config?.dataset ?? runCfg.dataset;
+  if (!model) throw new ConfigError(`${flag} ${o.checkpoint ?? input.checkpoint}: the checkpoint does not say which model it holds: pass a run folder of \`accelab train\``);
+  if (!(CIM_MODELS as readonly string[]).includes(model)) throw new ConfigError(`${flag}: the checkpoint holds ${model}; cim infer maps ${CIM_MODELS.join(', ')}: train one of those`);
+  if (input.model !== undefined && input.model !== model) throw new ConfigError(`--model ${String(input.model)} does not match the checkpoint's model ${model}: leave --model out`);
+  input.model = model;
+  if (input.dataset === undefined && typeof dataset === 'string') input.dataset = dataset;
+}
+
 export function register(program: Command): void {
   const cim = program.command('cim').description('SRAM compute-in-memory macro: characterize, run a network on macros, estimate cost');
 
   const ch = addMacroOptions(cim.command('characterize').description('transfer curve, INL/DNL, RMS error, signal margin, error histogram, Monte-Carlo over chips, each technique on/off'))
-    .option('--ideal', 'turn every non-ideality off (the macro is then exact)')
+    .option('--ideal', 'turn every non-ideality off (the conversion is then exact up to the ADC step: exact MAC codes where the step is 1 LSB)')
     .option('--chips <n>', 'Monte-Carlo chips (default 8)', intArg('--chips', 1, 1000))
     .option('--trials <n>', 'realisations per MAC level (default 2)', intArg('--trials', 1, 100))
     .option('--noise <s>', 'scale of mismatch, offsets and comparator noise (default 1)', floatArg('--noise', 0, 100))
@@ -107,13 +166,18 @@ export function register(program: Command): void {
     if (o.noise !== undefined) input.noiseScale = o.noise;
     if (c.getOptionValueSource('techniques') === 'cli') input.techniques = o.techniques;
     if (c.getOptionValueSource('seed') === 'cli' || input.seed === undefined) input.seed = o.seed ?? 1;
-    const run = runCharacterize(input, progressFor(o));
+    checkOut(o);
+    let run!: ReturnType<typeof runCharacterize>;
     let report: string | null = null;
     if (o.out) {
-      const dir = resolve(o.out);
-      writeCharacterizeRun(dir, run);
-      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro characterization' }))?.html ?? null;
-    }
+      report = (
+        await inRunDir(o, 'cim-characterize', async (dir, final) => {
+          run = runCharacterize(input, progressFor(o));
+          writeCharacterizeRun(dir, run);
+          return stagedReport(dir, final, run, { subtitle: 'SRAM CIM macro characterization' });
+        })
+      ).value;
+    } else run = runCharacterize(input, progressFor(o));
     const r = run.result;
     emit(
       o,
@@ -142,18 +206,20 @@ export function register(program: Command): void {
 
   const inf = addMacroOptions(cim.command('infer').description('quantize a model to 4 b, tile it onto macros, and evaluate float / ideal 4-bit / macro accuracy (each technique, noise sweep)'), true)
     .option('--clip-rate-target <r>', 'with --boost auto: largest partial-sum clip rate allowed per layer (default 1e-4)', floatArg('--clip-rate-target', 0, 0.5))
-    .option('--max-boost <n>', 'with --boost auto: largest β tried, a power of two (default 64)', intArg('--max-boost', 1, 256))
-    .option('--model <name>', 'cnn-small, mlp-300-100 or lenet5 (default cnn-small; trained here unless --checkpoint)')
-    .option('--checkpoint <dir>', 'run folder of `accelab train --out` (uses its checkpoint/)')
+    .option('--max-boost <n>', 'with --boost auto: largest β tried, a power of two (default 64)', powerOfTwo('--max-boost'))
     .option('--epochs <n>', 'training epochs when no checkpoint is given (default 3)', intArg('--epochs', 1, 100))
-    .option('--test-limit <n>', 'test images for float / ideal / enhanced macro (default 10000)', intArg('--test-limit', 10))
     .option('--test-offset <n>', 'first test image (split a long evaluation over several processes)', intArg('--test-offset', 0))
     .option('--sweep-limit <n>', 'test images for the technique grid and the noise sweep (default 500)', intArg('--sweep-limit', 10))
-    .option('--noise-levels <list>', 'comma-separated noise scales (default 0.5,1,2,4)')
-    .option('--train-limit <n>', 'training images used (training without --checkpoint, QAT, calibration)', intArg('--train-limit', 100))
+    .option('--noise-levels <list>', 'comma-separated noise scales (default 0.5,1,2,4)', noiseLevelsArg)
     .option('--qat-epochs <n>', 'quantization-aware fine-tuning epochs before quantizing (default 0 = off)', intArg('--qat-epochs', 0, 100))
-    .option('--qat-lr <lr>', 'Adam learning rate of the quantization-aware fine-tuning (default 1e-4)', floatArg('--qat-lr', 0, 1))
-    .option('--data-dir <dir>', 'folder holding the data set files');
+    .option('--qat-lr <lr>', 'Adam learning rate of the quantization-aware fine-tuning (default 1e-4)', floatArg('--qat-lr', 1e-9, 1));
+  addOptions(
+    inf,
+    modelOption({ choices: CIM_MODELS, default: 'cnn-small', note: "trained here unless --checkpoint; with --checkpoint, the checkpoint's" }),
+    checkpointOption('a trained model to quantize (instead of training one here)'),
+    limitOptions({ train: 'all; used for training without --checkpoint, QAT and calibration', test: '10000; for float / ideal / enhanced macro', minTrain: 100, minTest: 10 }),
+    dataDirOption(),
+  );
   withCommon(inf).action(async (o: InferFlags, c: Command) => {
     const base = o.config ? readConfigFile(o.config) : {};
     const boost = o.boost;
@@ -171,19 +237,20 @@ export function register(program: Command): void {
     if (o.trainLimit !== undefined) input.trainLimit = o.trainLimit;
     if (o.qatEpochs !== undefined) input.qatEpochs = o.qatEpochs;
     if (o.qatLr !== undefined) input.qatLr = o.qatLr;
-    if (o.noiseLevels !== undefined) {
-      const levels = o.noiseLevels.split(',').map((s) => Number(s.trim()));
-      if (levels.some((v) => !Number.isFinite(v) || v < 0)) throw new ConfigError(`--noise-levels '${o.noiseLevels}' must be comma-separated non-negative numbers, e.g. 0.5,1,2`);
-      input.noiseLevels = levels;
-    }
+    if (o.noiseLevels !== undefined) input.noiseLevels = o.noiseLevels;
     if (c.getOptionValueSource('seed') === 'cli' || input.seed === undefined) input.seed = o.seed ?? 1;
+    checkInferInput(input, o, c);
+    checkOut(o);
     await startEngine(o);
     const r = await runInfer(input, progressFor(o));
     let report: string | null = null;
     if (o.out) {
-      const dir = resolve(o.out);
-      writeInferRun(dir, r);
-      report = (await writeRunReport(dir, r, { subtitle: `${r.model} on CIM macros` }))?.html ?? null;
+      report = (
+        await inRunDir(o, 'cim-infer', async (dir, final) => {
+          writeInferRun(dir, r);
+          return stagedReport(dir, final, r, { subtitle: `${r.model} on CIM macros` });
+        })
+      ).value;
     }
     emit(o, { ...r, out: o.out ? resolve(o.out) : null, report }, () =>
       [
@@ -211,15 +278,20 @@ export function register(program: Command): void {
   );
   withCommon(cost, { seed: false, backend: false }).action(async (o: CostFlags) => {
     const base = o.config ? readConfigFile(o.config) : {};
+    for (const k of Object.keys(base)) if (k !== 'macro' && k !== 'cost') throw new ConfigError(`cim cost config: field '${k}' is not known: use "macro" and "cost" (e.g. a cost run's config.json)`);
     const costIn: Record<string, unknown> = { ...((base.cost as Record<string, unknown>) ?? {}) };
     if (o.node !== undefined) costIn.nodeNm = o.node;
+    checkOut(o);
     const run = runCost({ macro: macroFrom(o, base), cost: costIn });
     let report: string | null = null;
     if (o.out) {
-      const dir = resolve(o.out);
-      writeJsonAtomic(resolve(dir, 'config.json'), run.config);
-      writeJsonAtomic(resolve(dir, 'result.json'), run);
-      report = (await writeRunReport(dir, run, { subtitle: 'SRAM CIM macro cost estimate' }))?.html ?? null;
+      report = (
+        await inRunDir(o, 'cim-cost', async (dir, final) => {
+          writeJsonAtomic(resolve(dir, 'config.json'), run.config);
+          writeJsonAtomic(resolve(dir, 'result.json'), run);
+          return stagedReport(dir, final, run, { subtitle: 'SRAM CIM macro cost estimate' });
+        })
+      ).value;
     }
     const r = run.result;
     emit(o, { ...r, variants: run.variants, report }, () =>

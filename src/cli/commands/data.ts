@@ -3,13 +3,15 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { CATALOG, DATASET_NAMES, fetchDataset, findDataset, loadDataset, searchRoots, SYNTHETIC_NAMES } from '../../data/index.js';
 import { classHistogram } from '../../data/types.js';
-import { type CommonOptions, emit, intArg, progressFor, withCommon } from '../common.js';
+import { emit, progressFor } from '../common.js';
+import { addOptions, type CommonOptions, checkDataDir, checkOutputFolder, dataDirOption, limitOptions, withCommon } from '../options.js';
 
 interface DataOptions extends CommonOptions {
   dataDir?: string;
   baseUrl?: string;
   force?: boolean;
-  limit?: number;
+  trainLimit?: number;
+  testLimit?: number;
 }
 
 function knownName(name: string, allowSynthetic: boolean): void {
@@ -33,8 +35,9 @@ export function register(program: Command): void {
     seed: false,
     backend: false,
   })
-    .option('--data-dir <dir>', 'look here first')
+    .addOption(dataDirOption())
     .action((o: DataOptions) => {
+      checkDataDir(o.dataDir);
       const rows = listDatasets(o.dataDir);
       const roots = searchRoots('fashion-mnist', { dataDir: o.dataDir }).map((r) => `${r.source}: ${r.dir}`);
       emit(o, { datasets: rows, synthetic: SYNTHETIC_NAMES, searched: roots }, () =>
@@ -56,20 +59,21 @@ export function register(program: Command): void {
     .option('--force', 'download again even when verified files are present')
     .action(async (name: string, o: DataOptions) => {
       knownName(name, false);
+      if (o.dataDir !== undefined) checkOutputFolder(o.dataDir, '--data-dir');
+      if (o.baseUrl !== undefined && !/^(https?|file):\/\/\S+$/.test(o.baseUrl)) throw new ConfigError(`--base-url '${o.baseUrl}' is not an http(s):// or file:// URL: give a mirror's base URL`);
       const r = await fetchDataset(name, { dataDir: o.dataDir, baseUrl: o.baseUrl, force: o.force, progress: progressFor(o) });
       emit(o, r, () => [`${name}: ${r.dir}`, ...r.files.map((f) => `  ${f.name.padEnd(30)} ${String(f.bytes).padStart(10)} bytes  ${f.status}  sha256 ${f.sha256.slice(0, 16)}…`)].join('\n'));
     });
 
-  withCommon(data.command('info').argument('<name>', 'data set (catalog or synthetic name)').description('load a data set and show its counts, shape, classes and load time'), {
+  const info = withCommon(data.command('info').argument('<name>', 'data set (catalog or synthetic name)').description('load a data set and show its counts, shape, classes and load time'), {
     out: false,
     backend: false,
-  })
-    .option('--data-dir <dir>', 'look here first')
-    .option('--limit <n>', 'read only the first n examples of each split', intArg('--limit', 1))
-    .action(async (name: string, o: DataOptions) => {
+  });
+  addOptions(info, dataDirOption(), limitOptions({ train: '', test: '' })).action(async (name: string, o: DataOptions) => {
       knownName(name, true);
+      checkDataDir(o.dataDir);
       const t0 = performance.now();
-      const ds = await loadDataset(name, { dataDir: o.dataDir, limit: o.limit, seed: o.seed, progress: progressFor(o) });
+      const ds = await loadDataset(name, { dataDir: o.dataDir, trainLimit: o.trainLimit, testLimit: o.testLimit, seed: o.seed, progress: progressFor(o) });
       const ms = Math.round(performance.now() - t0);
       const info = {
         name: ds.name,

@@ -1,16 +1,19 @@
 /** `accelab eval <run>`: evaluates a run's checkpoint on a test split. */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { NotFoundError } from '../../core/errors.js';
 import { writeJsonAtomic } from '../../core/fsx.js';
 import { runEval } from '../../experiments/train.js';
-import { writeRunReport } from '../run-report.js';
-import { type CommonOptions, emit, intArg, progressFor, startEngine, withCommon } from '../common.js';
 import { pct } from '../../report/format.js';
+import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
+import { addOptions, batchSizeOptions, type CommonOptions, checkDataDir, checkOut, dataDirOption, datasetOption, limitOptions, withCommon } from '../options.js';
 
 interface EvalFlags extends CommonOptions {
   dataset?: string;
   dataDir?: string;
   testLimit?: number;
+  batchSize?: number;
   batch?: number;
 }
 
@@ -19,19 +22,24 @@ export function register(program: Command): void {
   const cmd = program
     .command('eval')
     .description("evaluate a training run's checkpoint: accuracy, per-class accuracy, confusion matrix")
-    .argument('<run>', 'run folder written by `accelab train`')
-    .option('--dataset <name>', "data set to evaluate on (default: the run's)")
-    .option('--data-dir <dir>', 'folder holding the data set files')
-    .option('--test-limit <n>', 'use only the first N test images', intArg('--test-limit', 1))
-    .option('--batch <n>', 'evaluation batch size (default 256)', intArg('--batch', 1, 4096));
+    .argument('<run>', 'run folder written by `accelab train`');
+  addOptions(cmd, datasetOption({ note: "default: the run's" }), dataDirOption(), limitOptions({ test: '' }), batchSizeOptions('256'));
   withCommon(cmd, { seed: false }).action(async (run: string, o: EvalFlags) => {
+    if (!existsSync(run)) throw new NotFoundError(`run folder ${run} does not exist: pass a folder written by \`accelab train --out\``);
+    checkDataDir(o.dataDir);
+    checkOut(o);
     await startEngine(o);
-    const r = await runEval(resolve(run), { dataset: o.dataset, dataDir: o.dataDir, testLimit: o.testLimit, batch: o.batch }, progressFor(o));
-    let report: string | undefined;
+    const options = { dataset: o.dataset, dataDir: o.dataDir, testLimit: o.testLimit, batch: o.batchSize ?? o.batch };
+    const r = await runEval(resolve(run), options, progressFor(o));
+    let report: string | null = null;
     if (o.out) {
-      const dir = resolve(o.out);
-      writeJsonAtomic(join(dir, 'result.json'), r);
-      report = (await writeRunReport(dir, r, { title: `Evaluation: ${r.model.name} on ${r.dataset.name}` }))?.html;
+      report = (
+        await inRunDir(o, 'eval', async (dir, final) => {
+          writeJsonAtomic(join(dir, 'config.json'), { run: resolve(run), ...options });
+          writeJsonAtomic(join(dir, 'result.json'), r);
+          return stagedReport(dir, final, r, { title: `Evaluation: ${r.model.name} on ${r.dataset.name}` });
+        })
+      ).value;
     }
     const m = r.metrics;
     emit(o, { ...r, report }, () =>

@@ -1,12 +1,27 @@
 /** `accelab train`: trains a zoo model on a data set and writes a run folder with a report. */
-import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
 import { readConfigFile } from '../../core/config.js';
-import { MODEL_NAMES } from '../../nn/models.js';
-import { runTrain, type TrainConfigInput, writeTrainRun } from '../../experiments/train.js';
-import { writeRunReport } from '../run-report.js';
-import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
+import { ConfigError } from '../../core/errors.js';
+import { resolveTrainConfig, runTrain, type TrainConfigInput, writeTrainRun } from '../../experiments/train.js';
 import { pct } from '../../report/format.js';
+import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
+import {
+  addOptions,
+  batchSizeOptions,
+  type CommonOptions,
+  checkDataDir,
+  checkOut,
+  DATASET_CHOICES,
+  dataDirOption,
+  datasetOption,
+  floatArg,
+  intArg,
+  limitOptions,
+  lrOption,
+  modelOption,
+  optimizerOption,
+  withCommon,
+} from '../options.js';
 
 interface TrainFlags extends CommonOptions {
   config?: string;
@@ -18,6 +33,7 @@ interface TrainFlags extends CommonOptions {
   momentum?: number;
   weightDecay?: number;
   lrSchedule?: string;
+  batchSize?: number;
   batch?: number;
   augment?: boolean;
   trainLimit?: number;
@@ -30,22 +46,23 @@ export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description('train a model (per-epoch test loss, accuracy, per-class accuracy, confusion matrix) and write a run folder with report.html')
-    .option('--config <file>', 'JSON/YAML file with the options below (flags override it)')
-    .option('--dataset <name>', 'data set: fashion-mnist, cifar10-subset, cifar10, mnist, synthetic-gray, synthetic-rgb (default fashion-mnist)')
-    .option('--model <name>', `model: ${MODEL_NAMES.join(', ')} (default cnn-small)`)
-    .option('--epochs <n>', 'epochs (default 2)', intArg('--epochs', 1, 1000))
-    .option('--optimizer <name>', 'sgd (with momentum) or adam (default adam)')
-    .option('--lr <rate>', 'learning rate (default: adam 1e-3, or 2e-3 for resnet20/vgg-small; sgd 0.02 / 0.05)', floatArg('--lr', 1e-9, 10))
-    .option('--momentum <m>', 'SGD momentum (default 0.9)', floatArg('--momentum', 0, 0.999))
-    .option('--weight-decay <wd>', 'L2 weight decay on kernels (default 5e-4 for resnet20/vgg-small, else 0)', floatArg('--weight-decay', 0, 1))
-    .option('--lr-schedule <s>', 'constant or cosine (default cosine for resnet20/vgg-small)')
-    .option('--batch <n>', 'batch size (default 64)', intArg('--batch', 1, 4096))
-    .option('--augment', 'random crop + horizontal flip (default on for 32×32×3 data)')
-    .option('--no-augment', 'switch augmentation off')
-    .option('--train-limit <n>', 'use only the first N training images', intArg('--train-limit', 1))
-    .option('--test-limit <n>', 'use only the first N test images', intArg('--test-limit', 1))
-    .option('--data-dir <dir>', 'folder holding the data set files')
-    .option('--no-eval-every-epoch', 'evaluate on the test set only after the last epoch (quicker)');
+    .option('--config <file>', "JSON/YAML file with the options below, e.g. a run's config.json (flags override it)");
+  addOptions(
+    cmd,
+    datasetOption({ default: 'fashion-mnist' }),
+    modelOption({ default: 'cnn-small' }),
+    new Option('--epochs <n>', 'epochs (default 2)').argParser(intArg('--epochs', 1, 1000)),
+    optimizerOption('adam'),
+    lrOption('adam 1e-3, or 2e-3 for resnet20/vgg-small; sgd 0.02 / 0.05'),
+    new Option('--weight-decay <wd>', 'L2 weight decay on kernels (default 5e-4 for resnet20/vgg-small, else 0)').argParser(floatArg('--weight-decay', 0, 1)),
+    new Option('--lr-schedule <s>', 'learning-rate schedule (default cosine for resnet20/vgg-small, else constant)').choices(['constant', 'cosine']),
+    batchSizeOptions('64'),
+    new Option('--augment', 'random crop + horizontal flip (default on for 32×32×3 data)'),
+    new Option('--no-augment', 'switch augmentation off'),
+    limitOptions({ train: '', test: '' }),
+    dataDirOption(),
+    new Option('--no-eval-every-epoch', 'evaluate on the test set only after the last epoch (quicker)'),
+  );
   withCommon(cmd).action(async (o: TrainFlags, c: Command) => {
     const fromFile = o.config ? readConfigFile(o.config) : {};
     const flag = <K extends keyof TrainFlags>(k: K): TrainFlags[K] | undefined => (c.getOptionValueSource(k as string) === 'cli' ? o[k] : undefined);
@@ -60,6 +77,7 @@ export function register(program: Command): void {
       ['weightDecay', 'weightDecay'],
       ['lrSchedule', 'lrSchedule'],
       ['batch', 'batch'],
+      ['batchSize', 'batch'],
       ['augment', 'augment'],
       ['trainLimit', 'trainLimit'],
       ['testLimit', 'testLimit'],
@@ -72,19 +90,26 @@ export function register(program: Command): void {
       if (v !== undefined) input[key] = v;
     }
     if (input.seed === undefined) input.seed = o.seed ?? 1;
+    // Everything is checked before the engine starts or a file is written.
+    const prelim = resolveTrainConfig(input);
+    if (!DATASET_CHOICES.includes(prelim.dataset)) throw new ConfigError(`train config: dataset '${prelim.dataset}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
+    checkDataDir(prelim.dataDir, o.config && flag('dataDir') === undefined ? `dataDir (in ${o.config})` : '--data-dir');
+    checkOut(o);
     const engine = await startEngine(o);
     const progress = progressFor(o);
     const run = await runTrain(input as TrainConfigInput, progress);
-    const dir = resolve(o.out ?? defaultOut(`train-${run.config.model}-${run.config.dataset}`));
-    await writeTrainRun(dir, run);
-    run.model.dispose();
+    const { value: written, dir } = await inRunDir(o, `train-${run.config.model}-${run.config.dataset}`, async (stage, final) => {
+      await writeTrainRun(stage, run);
+      const r = run.result;
+      const html = await stagedReport(stage, final, r, {
+        subtitle: `test accuracy ${pct(r.testAccuracy, 2)} after ${r.epochs.length} epoch${r.epochs.length > 1 ? 's' : ''} (${engine.backend} backend)`,
+      });
+      return { html };
+    }).finally(() => run.model.dispose());
     const r = run.result;
-    const written = await writeRunReport(dir, r, {
-      subtitle: `test accuracy ${pct(r.testAccuracy, 2)} after ${r.epochs.length} epoch${r.epochs.length > 1 ? 's' : ''} (${engine.backend} backend)`,
-    });
     const summary = {
       run: dir,
-      report: written?.html ?? null,
+      report: written.html,
       testAccuracy: r.testAccuracy,
       testLoss: r.final.loss,
       interClassDiscrepancy: r.final.interClassDiscrepancy,
@@ -106,7 +131,7 @@ export function register(program: Command): void {
         `discrepancy     ${pct(r.final.interClassDiscrepancy, 2)} (std ${pct(r.final.perClassAccuracyStd, 2)})`,
         `weakest         ${r.final.weakestClasses.map((p) => `${p.className} ${pct(p.accuracy, 2)}`).join(', ')}`,
         `run folder      ${dir}`,
-        ...(written ? [`report          ${written.html}`] : []),
+        ...(written.html ? [`report          ${written.html}`] : []),
       ].join('\n'),
     );
   });

@@ -2,50 +2,85 @@
  * `accelab winograd table|error|transforms|run|train-filters`: nested Winograd (paper B): multiplication counts vs
  * the paper's ratios, numerical error by algorithm and number format, exact Cook–Toom transforms.
  */
-import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { ConfigError } from '../../core/errors.js';
+import { type Command, Option } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readConfigFile } from '../../core/config.js';
+import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { readJson } from '../../core/fsx.js';
-import { COUNT_COLUMNS, FILTER_SOURCES, kernelRange, runCountStudy, runErrorStudy, runWinograd, type CountStudyResult, type ErrorStudyResult } from '../../experiments/winograd.js';
+import {
+  COUNT_COLUMNS,
+  type CountStudyResult,
+  type ErrorStudyResult,
+  FILTER_SOURCES,
+  kernelRange,
+  parseSpeedRecord,
+  parseTrainFiltersConfig,
+  parseWinogradRunConfig,
+  runTrainFilters,
+  runWinogradConfig,
+  type WinogradRunConfig,
+} from '../../experiments/winograd.js';
 import { ERROR_METHODS, NUMBER_FORMATS } from '../../winograd/numerics.js';
 import { Q, qToStrings } from '../../winograd/rational.js';
-import { loadTrainedFilters, trainedExtraFilters, trainFiltersCheckpoint, type FilterBank } from '../../winograd/trained.js';
+import { type FilterBank, loadTrainedFilters, trainedExtraFilters } from '../../winograd/trained.js';
 import { checkExact, cookToom, nestedAlgorithm } from '../../winograd/transforms.js';
-import { writeRunReport } from '../run-report.js';
-import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
 import { pct, signedPercent } from '../../report/format.js';
+import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
+import {
+  addOptions,
+  batchSizeOptions,
+  type CommonOptions,
+  checkDataDir,
+  checkOut,
+  checkpointOption,
+  DATASET_CHOICES,
+  dataDirOption,
+  datasetOption,
+  intArg,
+  limitOptions,
+  listArg,
+  lrOption,
+  resolveCheckpoint,
+  withCommon,
+} from '../options.js';
 
 interface WinoFlags extends CommonOptions {
+  config?: string;
   kernels?: string;
   m?: number;
   size?: number;
   channels?: number;
-  formats?: string;
-  methods?: string;
-  filters?: string;
+  formats?: string[];
+  methods?: string[];
+  filters?: string[];
   policy?: string;
   r?: number;
   points?: string;
   nested?: number;
   checkpoint?: string;
+  speed?: string;
 }
 
-/** The conv filters (K ≥ 5) of a checkpoint, for the error study; needs the engine to load weights. */
-async function checkpointFilters(o: WinoFlags): Promise<{ banks: FilterBank[]; extra: ReturnType<typeof trainedExtraFilters> } | undefined> {
-  if (!o.checkpoint) return undefined;
-  if (!existsSync(o.checkpoint)) throw new ConfigError(`--checkpoint: ${o.checkpoint} does not exist: run \`accelab winograd train-filters --out ${o.checkpoint}\` first`);
+/** The conv filters (K ≥ 5) of a checkpoint folder (holding model.json); needs the engine to load weights. */
+async function checkpointFilters(modelDir: string | null, o: CommonOptions): Promise<{ banks: FilterBank[]; extra: ReturnType<typeof trainedExtraFilters> } | undefined> {
+  if (!modelDir) return undefined;
   await startEngine(o);
-  const banks = await loadTrainedFilters(o.checkpoint, { minKernel: 5 });
+  const banks = await loadTrainedFilters(modelDir, { minKernel: 5 });
   return { banks, extra: trainedExtraFilters(banks) };
 }
 
+const DEFAULT_SPEED = 'bench/results/winograd.json';
 
-function listOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T[] | undefined {
-  if (v === undefined) return undefined;
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of items) if (!(allowed as readonly string[]).includes(s)) throw new ConfigError(`${flag}: '${s}' is not known: use ${allowed.join(', ')}`);
-  return items as T[];
+/** Reads and checks a speed record; `required` when given by the user (else a missing default is fine). */
+function readSpeed(file: string | null, required: boolean): unknown {
+  if (file === null) return undefined;
+  if (!existsSync(file)) {
+    if (required) throw new NotFoundError(`--speed ${file} does not exist: run \`npm run bench -- winograd --record\` first, or leave --speed out`);
+    return undefined;
+  }
+  if (statSync(file).isDirectory()) throw new ConfigError(`--speed ${file} is a folder: pass the benchmark's JSON file`);
+  return parseSpeedRecord(readJson(file), file);
 }
 
 export function formatCountTable(r: CountStudyResult): string {
@@ -71,59 +106,124 @@ export function formatErrorTable(r: ErrorStudyResult): string {
   return [line(head), ...rows.map(line), '', ...r.notes].join('\n');
 }
 
+
+/** Study config from a config file (e.g. a run's config.json) and the flags given. */
+function studyConfig(o: WinoFlags, c: Command, mode: 'table' | 'error' | 'run'): WinogradRunConfig {
+  const base: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
+  const cli = (k: string) => c.getOptionValueSource(k) === 'cli';
+  const input: Record<string, unknown> = { ...base };
+  if (mode === 'table') input.error = null;
+  const err: Record<string, unknown> | null = mode === 'table' ? null : { ...((base.error as Record<string, unknown> | null | undefined) ?? {}) };
+  if (mode === 'error') {
+    // The error study's own flags; the count table follows its kernels.
+    if (cli('kernels')) err!.kernels = kernelRange(o.kernels as string);
+    if (input.kernels === undefined) input.kernels = (err!.kernels as number[] | undefined) ?? [5, 9];
+  } else if (cli('kernels')) input.kernels = kernelRange(o.kernels as string);
+  if (cli('m')) {
+    input.m = o.m;
+    if (err) err.m = o.m;
+  }
+  if (cli('size')) (mode === 'table' ? input : err!).size = o.size;
+  if (cli('channels')) {
+    if (mode === 'table') input.channels = o.channels;
+    else {
+      err!.channels = o.channels;
+      err!.outChannels = o.channels;
+    }
+  }
+  if (err) {
+    if (cli('formats')) err.formats = o.formats;
+    if (cli('methods')) err.methods = o.methods;
+    if (cli('filters')) err.filters = o.filters;
+    if (cli('policy')) err.policy = o.policy;
+    if (cli('seed') || err.seed === undefined) err.seed = o.seed ?? 1;
+    input.error = err;
+  }
+  if (cli('checkpoint')) input.checkpoint = resolveCheckpoint(o.checkpoint as string).modelDir;
+  else if (typeof input.checkpoint === 'string') input.checkpoint = resolveCheckpoint(input.checkpoint, `checkpoint (in ${o.config})`).modelDir;
+  if (mode === 'run') {
+    if (cli('speed')) input.speed = resolve(o.speed as string);
+    else if (input.speed === undefined) input.speed = existsSync(DEFAULT_SPEED) ? resolve(DEFAULT_SPEED) : null;
+  }
+  for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
+  return parseWinogradRunConfig(input);
+}
+
+/** Runs a table/error/run study: everything checked first, then the run folder written atomically when --out. */
+async function runStudy(o: WinoFlags, c: Command, mode: 'table' | 'error' | 'run') {
+  const cfg = studyConfig(o, c, mode);
+  const speed = readSpeed(cfg.speed, mode === 'run' && c.getOptionValueSource('speed') === 'cli');
+  checkOut(o);
+  const trained = await checkpointFilters(cfg.checkpoint, o);
+  const progress = progressFor(o);
+  if (!o.out && mode !== 'run') return { cfg, trained, r: runWinogradConfig(cfg, { progress, extraFilters: trained?.extra, speed }), dir: null, report: null };
+  const { value, dir } = await inRunDir(o, `winograd-${mode}`, async (stage, final) => {
+    const r = runWinogradConfig(cfg, { outDir: stage, progress, extraFilters: trained?.extra, speed });
+    return { r, report: await stagedReport(stage, final, r) };
+  });
+  return { cfg, trained, r: value.r, dir, report: value.report };
+}
+
 export function register(program: Command): void {
   const wino = program.command('winograd').description('nested Winograd for large kernels: counts, numerical error, exact transforms');
+  const configOpt = () => new Option('--config <file>', "JSON/YAML file with the study options, e.g. a run's config.json (flags override it)");
+  const mOpt = (what: string) => new Option('--m <n>', `${what} (default 3)`).argParser(intArg('--m', 1, 6));
 
   const table = wino.command('table').description('multiplication counts per kernel size and the OLA/nested, direct/nested ratios (paper B)');
-  table.option('--kernels <list>', 'kernel sizes, e.g. 3..31 or 5,9,27 (default 3..31)');
-  table.option('--m <n>', 'OLA tile outputs m = nested outer m1 (default 3)', intArg('--m', 1, 6));
-  table.option('--size <n>', 'feature-map size for the per-layer counts (default 56)', intArg('--size', 1));
-  table.option('--channels <n>', 'input = output channels for the per-layer counts (default 64)', intArg('--channels', 1));
-  withCommon(table, { out: false, seed: false, backend: false }).action((o: WinoFlags) => {
-    const kernels = kernelRange(o.kernels ?? '3..31');
-    for (const k of kernels) if (k < 1 || k > 31) throw new ConfigError(`--kernels: ${k} is out of range: use sizes 1…31`);
-    const r = runCountStudy(kernels, { m: o.m, size: o.size, channels: o.channels });
-    emit(o, { convention: r.convention, m: r.m, layer: r.layer, paper: r.paper, rows: r.rows }, () => formatCountTable(r));
+  addOptions(
+    table,
+    configOpt(),
+    new Option('--kernels <list>', 'kernel sizes 1…31, e.g. 3..31 or 5,9,27 (default 3..31)'),
+    mOpt('OLA tile outputs m = nested outer m1'),
+    new Option('--size <n>', 'feature-map size for the per-layer counts (default 56)').argParser(intArg('--size', 1, 4096)),
+    new Option('--channels <n>', 'input = output channels for the per-layer counts (default 64)').argParser(intArg('--channels', 1, 4096)),
+  );
+  withCommon(table, { seed: false, backend: false }).action(async (o: WinoFlags, c: Command) => {
+    const { r, dir, report } = await runStudy(o, c, 'table');
+    const x = r.counts;
+    emit(o, { convention: x.convention, m: x.m, layer: x.layer, paper: x.paper, rows: x.rows, out: dir, report }, () => `${formatCountTable(x)}${dir ? `\nrun folder ${dir}\nreport ${report}` : ''}`);
   });
 
   const err = wino.command('error').description('max and RMS error vs float64 direct: float32/float16/int16/int8, single tile vs OLA vs nested');
-  err.option('--kernels <list>', 'kernel sizes (default 5,9)');
-  err.option('--formats <list>', `${NUMBER_FORMATS.join(',')} (default float32,float16,int16,int8)`);
-  err.option('--methods <list>', `${ERROR_METHODS.join(',')} (default all)`);
-  err.option('--filters <list>', `${FILTER_SOURCES.join(',')} (default both)`);
-  err.option('--size <n>', 'input height = width (default 18)', intArg('--size', 4, 128));
-  err.option('--channels <n>', 'input = output channels (default 2)', intArg('--channels', 1, 64));
-  err.option('--m <n>', 'outputs per tile (single tile F(m,K), OLA F(m,3), nested outer m1; default 3)', intArg('--m', 1, 6));
-  err.option('--policy <p>', 'nesting policy pure3|mixed (default pure3)');
-  err.option('--checkpoint <dir>', "also measure a trained model's K×K (K ≥ 5) conv filters, per channel pair, labelled trained/<layer> (see `winograd train-filters`)");
-  withCommon(err, { out: false, backend: false }).action(async (o: WinoFlags) => {
-    const trained = await checkpointFilters(o);
-    const r = runErrorStudy(
-      {
-        kernels: o.kernels ? kernelRange(o.kernels) : undefined,
-        formats: listOf('--formats', o.formats, NUMBER_FORMATS),
-        methods: listOf('--methods', o.methods, ERROR_METHODS),
-        filters: listOf('--filters', o.filters, FILTER_SOURCES),
-        size: o.size,
-        channels: o.channels,
-        outChannels: o.channels,
-        m: o.m,
-        policy: o.policy,
-        seed: o.seed,
-      },
-      { progress: progressFor(o), extraFilters: trained?.extra },
-    );
-    const banks = trained ? `trained filters from ${o.checkpoint}: ${trained.banks.map((b) => `${b.layer} ${b.kernel}×${b.kernel} ${b.cin}→${b.cout} (${b.cin * b.cout} pairs)`).join(', ')}\n` : '';
-    emit(o, { ...r, checkpoint: o.checkpoint ?? null }, () => `${banks}${formatErrorTable(r)}`);
+  addOptions(
+    err,
+    configOpt(),
+    new Option('--kernels <list>', 'kernel sizes 2…31 (default 5,9)'),
+    new Option('--formats <list>', `number formats, comma-separated: ${NUMBER_FORMATS.join(',')} (default float32,float16,int16,int8)`).argParser(listArg('--formats', NUMBER_FORMATS)),
+    new Option('--methods <list>', `${ERROR_METHODS.join(',')} (default all)`).argParser(listArg('--methods', ERROR_METHODS)),
+    new Option('--filters <list>', `${FILTER_SOURCES.join(',')} (default both)`).argParser(listArg('--filters', FILTER_SOURCES)),
+    new Option('--size <n>', 'input height = width (default 18)').argParser(intArg('--size', 4, 128)),
+    new Option('--channels <n>', 'input = output channels (default 2)').argParser(intArg('--channels', 1, 64)),
+    mOpt('outputs per tile (single tile F(m,K), OLA F(m,3), nested outer m1)'),
+    new Option('--policy <p>', 'nesting policy (default pure3)').choices(['pure3', 'mixed']),
+    checkpointOption("also measure a trained model's K×K (K ≥ 5) conv filters, labelled trained/<layer> (see `winograd train-filters`)"),
+  );
+  withCommon(err, { backend: false }).action(async (o: WinoFlags, c: Command) => {
+    const { cfg, trained, r, dir, report } = await runStudy(o, c, 'error');
+    const e = r.errors as ErrorStudyResult;
+    const banks = trained ? `trained filters from ${cfg.checkpoint}: ${trained.banks.map((b) => `${b.layer} ${b.kernel}×${b.kernel} ${b.cin}→${b.cout} (${b.cin * b.cout} pairs)`).join(', ')}\n` : '';
+    emit(o, { ...e, checkpoint: cfg.checkpoint, out: dir, report }, () => `${banks}${formatErrorTable(e)}${dir ? `\nrun folder ${dir}\nreport ${report}` : ''}`);
   });
 
   const tr = wino.command('transforms').description('exact Cook–Toom Aᵀ, G, Bᵀ for F(m, r) (or a nested algorithm), checked symbolically');
-  tr.option('--m <n>', 'outputs per tile (default 2)', intArg('--m', 1, 16));
-  tr.option('--r <n>', 'filter taps (default 3)', intArg('--r', 1, 16));
-  tr.option('--points <list>', 'finite interpolation points, e.g. 0,1,-1,1/2 (default 0, ±1, ±2, ±1/2, …)');
-  tr.option('--nested <K>', 'show the pure-3 nested algorithm for a K-tap filter instead', intArg('--nested', 2, 31));
+  addOptions(
+    tr,
+    new Option('--m <n>', 'outputs per tile (default 3)').argParser(intArg('--m', 1, 16)),
+    new Option('--r <n>', 'filter taps (default 3)').argParser(intArg('--r', 1, 16)),
+    new Option('--points <list>', 'm + r − 2 distinct finite interpolation points, e.g. 0,1,-1,1/2 (default 0, ±1, ±2, ±1/2, …)'),
+    new Option('--nested <K>', 'show the pure-3 nested algorithm for a K-tap filter instead').argParser(intArg('--nested', 2, 31)),
+  );
   withCommon(tr, { out: false, seed: false, backend: false }).action((o: WinoFlags) => {
-    const alg = o.nested ? nestedAlgorithm(o.nested, { m1: o.m ?? 3 }) : cookToom(o.m ?? 2, o.r ?? 3, o.points ? o.points.split(',').map((s) => Q.parse(s)) : undefined);
+    let points: Q[] | undefined;
+    if (o.points !== undefined) {
+      try {
+        points = o.points.split(',').map((s) => Q.parse(s));
+      } catch (e) {
+        throw new ConfigError(`--points: ${(e as Error).message}: give comma-separated integers or fractions, e.g. 0,1,-1,1/2`);
+      }
+    }
+    if (o.nested && (o.points !== undefined || o.r !== undefined)) throw new ConfigError('--nested builds its own points and taps: leave out --points and --r');
+    const alg = o.nested ? nestedAlgorithm(o.nested, { m1: o.m ?? 3 }) : cookToom(o.m ?? 3, o.r ?? 3, points);
     const bad = checkExact(alg);
     const value = { name: alg.name, m: alg.m, r: alg.r, mu: alg.mu, exact: bad === null, AT: qToStrings(alg.AT), G: qToStrings(alg.G), BT: qToStrings(alg.BT) };
     const show = (name: string, m: string[][]) => `${name} =\n${m.map((row) => `  [${row.map((v) => v.padStart(6)).join(' ')}]`).join('\n')}`;
@@ -132,40 +232,51 @@ export function register(program: Command): void {
     );
   });
 
-  const run = wino.command('run').description('count table + error table into a run folder with report.html');
-  run.option('--kernels <list>', 'kernel sizes for the count table (default 3..31)');
-  run.option('--speed <file>', 'benchmark record to include (default bench/results/winograd.json when it exists)');
-  run.option('--checkpoint <dir>', "include a trained model's K×K conv filters in the error table (see `winograd train-filters`)");
-  withCommon(run, { backend: false }).action(async (o: WinoFlags & { speed?: string }) => {
-    const trained = await checkpointFilters(o);
-    const dir = resolve(o.out ?? defaultOut('winograd'));
-    const speedFile = o.speed ?? 'bench/results/winograd.json';
-    if (o.speed && !existsSync(speedFile)) throw new ConfigError(`--speed: ${speedFile} does not exist: run \`npm run bench -- winograd\` first`);
-    const speed = existsSync(speedFile) ? readJson<{ result?: unknown }>(speedFile).result : undefined;
-    const r = runWinograd({ kernels: kernelRange(o.kernels ?? '3..31'), error: { seed: o.seed }, outDir: dir, progress: progressFor(o), speed, extraFilters: trained?.extra });
-    const rep = await writeRunReport(dir, r);
-    emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${formatCountTable(r.counts)}\n\n${r.errors ? formatErrorTable(r.errors) : ''}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
+  const run = wino.command('run').description('count table + error table into a run folder with config.json, result.json and report.html');
+  addOptions(
+    run,
+    configOpt(),
+    new Option('--kernels <list>', 'kernel sizes for the count table (default 3..31)'),
+    new Option('--speed <file>', `benchmark record to include (default ${DEFAULT_SPEED} when it exists)`),
+    checkpointOption("include a trained model's K×K conv filters in the error table (see `winograd train-filters`)"),
+  );
+  withCommon(run, { backend: false }).action(async (o: WinoFlags, c: Command) => {
+    const { r, dir, report } = await runStudy(o, c, 'run');
+    emit(o, { ...r, outDir: dir, report }, () => `${formatCountTable(r.counts)}\n\n${r.errors ? formatErrorTable(r.errors) : ''}\nrun folder ${dir}\nreport ${report}`);
   });
 
-  const trainCmd = wino.command('train-filters').description('train the small 9×9-kernel CNN briefly (Fashion-MNIST, else synthetic-gray) and save it: real filters for `winograd error --checkpoint`');
-  trainCmd.option('--epochs <n>', 'training epochs (default 1)', intArg('--epochs', 1, 100));
-  trainCmd.option('--train-limit <n>', 'first N training images (default 20000)', intArg('--train-limit', 1));
-  trainCmd.option('--test-limit <n>', 'first N test images (default 2000)', intArg('--test-limit', 1));
-  trainCmd.option('--kernel <K>', 'kernel size of both convolutions (default 9)', intArg('--kernel', 3, 31));
-  trainCmd.option('--dataset <name>', 'data set (default fashion-mnist; synthetic-gray when it is not installed)');
-  trainCmd.option('--batch <n>', 'batch size (default 64)', intArg('--batch', 1, 4096));
-  trainCmd.option('--lr <x>', 'Adam learning rate (default 0.001)', floatArg('--lr', 0, 10));
-  withCommon(trainCmd).action(async (o: CommonOptions & { epochs?: number; trainLimit?: number; testLimit?: number; kernel?: number; dataset?: string; batch?: number; lr?: number }) => {
-    if (!o.out) throw new ConfigError('--out: required: give the checkpoint folder, e.g. --out runs/winograd-trained-filters');
-    const dir = resolve(o.out);
+  const trainCmd = wino.command('train-filters').description('train the small 9×9-kernel CNN briefly (Fashion-MNIST, else synthetic-gray) into a run folder: real filters for `winograd error --checkpoint`');
+  addOptions(
+    trainCmd,
+    configOpt(),
+    new Option('--epochs <n>', 'training epochs (default 1)').argParser(intArg('--epochs', 1, 100)),
+    limitOptions({ train: '20000', test: '2000' }),
+    new Option('--kernel <K>', 'kernel size of both convolutions (default 9)').argParser(intArg('--kernel', 3, 31)),
+    datasetOption({ default: 'fashion-mnist', note: 'synthetic-gray when the default is not installed' }),
+    dataDirOption(),
+    batchSizeOptions('64'),
+    lrOption('Adam 0.001'),
+  );
+  withCommon(trainCmd).action(async (o: CommonOptions & { config?: string; epochs?: number; trainLimit?: number; testLimit?: number; kernel?: number; dataset?: string; dataDir?: string; batchSize?: number; batch?: number; lr?: number }, c: Command) => {
+    const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
+    const cli = (k: string) => c.getOptionValueSource(k) === 'cli';
+    for (const k of ['epochs', 'trainLimit', 'testLimit', 'kernel', 'dataset', 'dataDir', 'lr'] as const) if (cli(k)) input[k] = o[k];
+    if (cli('batchSize') || cli('batch')) input.batch = o.batchSize ?? o.batch;
+    if (cli('seed') || input.seed === undefined) input.seed = o.seed ?? 1;
+    // Falling back to synthetic data only when no data set was asked for.
+    if (input.fallback === undefined) input.fallback = input.dataset === undefined;
+    const cfg = parseTrainFiltersConfig(input);
+    if (!DATASET_CHOICES.includes(cfg.dataset)) throw new ConfigError(`dataset '${cfg.dataset}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
+    checkDataDir(cfg.dataDir, cli('dataDir') || !o.config ? '--data-dir' : `dataDir (in ${o.config})`);
+    checkOut(o);
     const info = await startEngine(o);
-    const s = await trainFiltersCheckpoint(dir, { epochs: o.epochs, trainLimit: o.trainLimit, testLimit: o.testLimit, kernel: o.kernel, dataset: o.dataset, batch: o.batch, lr: o.lr, seed: o.seed }, progressFor(o));
-    emit(o, { ...s, checkpoint: dir, backend: info.backend }, () =>
+    const { value: s, dir } = await inRunDir(o, 'winograd-filters', (stage) => runTrainFilters(cfg, stage, progressFor(o)));
+    emit(o, { ...s, out: dir, checkpoint: join(dir, 'checkpoint'), backend: info.backend }, () =>
       [
         s.fallbackReason ? `note: ${s.fallbackReason}; trained on synthetic-gray instead` : '',
         `${s.model} on ${s.dataset} (${s.trainCount} train / ${s.testCount} test images), ${s.epochs} epoch(s), batch ${s.batch}, Adam ${s.lr}: train loss ${s.trainLoss.toFixed(3)}, test accuracy ${pct(s.testAccuracy)} in ${s.trainSeconds.toFixed(0)} s (${info.backend})`,
-        `checkpoint ${dir}`,
-        `next: accelab winograd error --kernels 9 --checkpoint ${o.out}`,
+        `run folder ${dir}`,
+        `next: accelab winograd error --kernels 9 --checkpoint ${dir}`,
       ]
         .filter(Boolean)
         .join('\n'),

@@ -228,6 +228,14 @@ export class MacroChip {
     }
   }
 
+  /** Throws ConfigError unless every input is a 4-bit code: a whole number 0…15. */
+  checkInputs(x: ArrayLike<number>): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (!(v >= 0 && v <= 15) || !Number.isInteger(v)) throw new ConfigError(`cim: input ${v} is not a 4-bit code: inputs must be whole numbers 0…15`);
+    }
+  }
+
   /**
    * Effective per-line weights of a K×C weight tile (row-major, K ≤ rows, C ≤ columns) placed at
    * physical rows rowOffset.., columns colOffset..: the chip's mismatch is folded in.
@@ -421,6 +429,12 @@ export class MacroChip {
    * products (the plain reference by default, or an injected fast path).
    */
   macTile(x: ArrayLike<number>, batch: number, k: number, w: ArrayLike<number>, cols: number, colOffset = 0, mm: MatMulEngine = plainMatMul): Int32Array {
+    for (const [name, v] of [['batch', batch], ['k', k], ['cols', cols]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`cim: macTile ${name} must be a whole number ≥ 1, got ${v}`);
+    }
+    if (x.length !== batch * k) throw new ConfigError(`cim: macTile x holds ${x.length} inputs, expected batch × k = ${batch * k}`);
+    if (w.length !== k * cols) throw new ConfigError(`cim: macTile w holds ${w.length} weights, expected k × cols = ${k * cols}`);
+    this.checkInputs(x);
     const gemm = (a: Float32Array, b: Float32Array, m: number, kk: number, n: number): Float32Array => matmulOnce(mm, a, b, m, kk, n);
     const G = this.design.groups;
     const per = Math.ceil(k / G);
@@ -453,6 +467,14 @@ export class MacroChip {
   /**
    * Cell-level reference for one column: x (K inputs), w (K weights), at physical column `col`
    * and rows 0..K−1. Integrates each line's ODE with RK4 between pulse edges (IR drop exact).
+   *
+   * When the ODE is linear with a constant rate — a linear line model (no knee, no channel-length
+   * modulation), no IR drop, no bit-line floor and no BLB capacitor mismatch, e.g. in ideal mode — a
+   * line's voltage is exactly V_PRE − vu·τ, τ being its accumulated cell-time. The reference then sums
+   * τ per line (the exact solution, not RK4 steps) and the comparator compares cell-times, as the fast
+   * path does: sums of whole pulse durations are exact in float64, so ideal mode gives exactly
+   * idealCode(exactMac) here too, ties at bin edges included. Otherwise the two agree up to float
+   * rounding of the voltages (and the mean-field IR drop of the fast path).
    */
   referenceColumn(x: ArrayLike<number>, w: ArrayLike<number>, col: number, noise: () => number = () => 0, substeps = 16): ReferenceColumnResult {
     const cfg = this.config;
@@ -460,6 +482,9 @@ export class MacroChip {
     const ni = cfg.nonIdeal;
     const k = x.length;
     if (k > cfg.rows) throw new ConfigError(`cim: ${k} rows do not fit a macro of ${cfg.rows} rows`);
+    if (w.length !== k) throw new ConfigError(`cim: referenceColumn got ${k} inputs but ${w.length} weights`);
+    if (!Number.isInteger(col) || col < 0 || col >= cfg.columns) throw new ConfigError(`cim: column ${col} is not one of the macro's 0…${cfg.columns - 1}`);
+    this.checkInputs(x);
     this.checkWeights(w);
     const vu = d.vu;
     const f = (v: number): number => (this.line.linear ? 1 : cellCurrentFactorOf(this.line, v));
@@ -467,9 +492,17 @@ export class MacroChip {
     const floor = ni.bitLineFloor ? cfg.vFloor : Number.NEGATIVE_INFINITY;
     let vA = cfg.vPre;
     let vB = cfg.vPre;
+    // Constant-rate (linear) case: vA, vB hold accumulated cell-times τ instead of voltages.
+    const exact = this.line.linear && ni.irDrop === 0 && !ni.bitLineFloor && capB === 0;
+    if (exact) {
+      vA = 0;
+      vB = 0;
+    }
+    const voltOf = (t: number): number => (exact ? cfg.vPre - vu * t : t);
     // dv/dt for one line: wsum = Σ(1+ε) of cells on it, n = active cells on the column (IR drop).
     const integrate = (v: number, wsum: number, n: number, dur: number, cap: number, steps: number): number => {
       if (wsum === 0 || dur <= 0) return v;
+      if (exact) return v + wsum * dur;
       const rate = (vu * wsum * Math.max(0, 1 - ni.irDrop * n)) / (1 + cap);
       const h = dur / steps;
       for (let s = 0; s < steps; s++) {
@@ -482,7 +515,7 @@ export class MacroChip {
       }
       return v;
     };
-    const cmpRef = (): number => (vA - vB + this.offset[col] + ni.comparatorNoise * noise() >= 0 ? 1 : -1);
+    const cmpRef = (): number => ((exact ? vu * (vB - vA) : vA - vB) + this.offset[col] + ni.comparatorNoise * noise() >= 0 ? 1 : -1);
     const G = d.groups;
     const per = Math.ceil(k / G);
     const lines = new Uint8Array(CELLS_PER_WEIGHT);
@@ -541,9 +574,15 @@ export class MacroChip {
           folds += s;
           if (cmpRef() !== s) break;
         }
-        const shift = cfg.vPre - Math.max(vA, vB);
-        vA += shift;
-        vB += shift;
+        if (exact) {
+          const m = Math.min(vA, vB);
+          vA -= m;
+          vB -= m;
+        } else {
+          const shift = cfg.vPre - Math.max(vA, vB);
+          vA += shift;
+          vB += shift;
+        }
       }
     }
     const refStep = (s: number, units: number): void => {
@@ -573,7 +612,7 @@ export class MacroChip {
       }
       code = s0 > 0 ? (flipped ? n - 1 : half - 1) : flipped ? -n : -half;
     }
-    return { code: code + folds * d.foldCodes, vBL: vAfterA, vBLB: vAfterB, folds };
+    return { code: code + folds * d.foldCodes, vBL: voltOf(vAfterA), vBLB: voltOf(vAfterB), folds };
   }
 }
 

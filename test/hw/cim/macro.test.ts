@@ -52,6 +52,75 @@ test('ideal macro is exact for every input and weight of a 2-row column (all mod
   }
 });
 
+test('ideal cell-level reference is exact too: every input and weight of a 2-row column (all modes, both ADCs)', () => {
+  for (const mode of MAC_FOLDING_MODES) {
+    for (const adc of ['binary-search', 'ramp'] as const) {
+      const m = chip({ rows: 2, columns: 1, macFolding: mode, adc, foldGroups: 2 }, 1, true);
+      const [lo, hi] = weightRange(mode);
+      let wrong = 0;
+      let checked = 0;
+      for (let w0 = lo; w0 <= hi; w0++)
+        for (let w1 = lo; w1 <= hi; w1++)
+          for (let x0 = 0; x0 < 16; x0++)
+            for (let x1 = 0; x1 < 16; x1++) {
+              const code = m.referenceColumn([x0, x1], [w0, w1], 0).code;
+              if (code !== x0 * w0 + x1 * w1) wrong++;
+              checked++;
+            }
+      assert.equal(wrong, 0, `mode ${mode} adc ${adc}: ${wrong} of ${checked} reference codes differ from the exact MAC`);
+    }
+  }
+});
+
+test('ideal cell-level reference equals floor(MAC/step) with 64 rows, bin edges included, and agrees with the fast path', () => {
+  const rng = new Rng(12);
+  for (const boostedClipping of ['off', 'gain'] as const) {
+    const m = chip({ rows: 64, columns: 4, macFolding: 'sign-magnitude', boostedClipping, boost: 8 }, 3, true);
+    assert.ok(m.design.step > 1, 'this test needs an ADC step above 1 LSB');
+    const [lo, hi] = weightRange('sign-magnitude');
+    const B = 40;
+    const x = new Float32Array(B * 64).map(() => rng.int(16));
+    const w = new Float32Array(64 * 4).map(() => lo + rng.int(hi - lo + 1));
+    // Half of the rows: MAC nudged onto a bin edge (a multiple of the step) by the last input.
+    for (let b = 0; b < B; b += 2) {
+      for (let c = 0; c < 1; c++) {
+        const col = Array.from({ length: 64 }, (_, i) => w[i * 4 + c]);
+        for (let v = 0; v < 16; v++) {
+          x[b * 64 + 63] = v;
+          if (exactMac(x.subarray(b * 64, b * 64 + 64), col) % m.design.step === 0) break;
+        }
+      }
+    }
+    const fast = m.macTile(x, B, 64, w, 4);
+    let edges = 0;
+    for (let b = 0; b < B; b++)
+      for (let c = 0; c < 4; c++) {
+        const xs = x.subarray(b * 64, b * 64 + 64);
+        const ws = Array.from({ length: 64 }, (_, i) => w[i * 4 + c]);
+        const mac = exactMac(xs, ws);
+        if (mac % m.design.step === 0) edges++;
+        const ref = m.referenceColumn(xs, ws, c).code;
+        assert.equal(ref, idealCode(mac, m.design), `boosted-clipping ${boostedClipping}: MAC ${mac}, step ${m.design.step}`);
+        assert.equal(ref, fast[b * 4 + c]);
+      }
+    assert.ok(edges >= B / 4, `only ${edges} MACs on a bin edge`);
+  }
+});
+
+test('macTile and referenceColumn refuse inputs that are not 4-bit codes, and mis-sized tiles', () => {
+  const m = chip({ rows: 4, columns: 2 }, 1, true);
+  for (const bad of [-3, 20, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => m.macTile([1, 2, bad, 4], 1, 4, new Float32Array(8), 2), /input .* is not a 4-bit code/, `macTile x=${bad}`);
+    assert.throws(() => m.referenceColumn([1, bad], [1, 1], 0), /input .* is not a 4-bit code/, `referenceColumn x=${bad}`);
+  }
+  assert.throws(() => m.macTile([1, 2, 3], 1, 4, new Float32Array(8), 2), /expected batch × k/);
+  assert.throws(() => m.macTile([1, 2, 3, 4], 1, 4, new Float32Array(7), 2), /expected k × cols/);
+  assert.throws(() => m.macTile([1, 2, 3, 4], 0, 4, new Float32Array(8), 2), /batch must be a whole number/);
+  assert.throws(() => m.referenceColumn([1, 2], [1], 0), /2 inputs but 1 weights/);
+  assert.throws(() => m.referenceColumn([1, 2], [1, 1], 5), /column 5/);
+  assert.doesNotThrow(() => m.macTile([0, 15, 7, 1], 1, 4, new Float32Array(8), 2));
+});
+
 test('ideal macro with 64 rows returns the clipped, quantized MAC (floor(MAC/step))', () => {
   const rng = new Rng(3);
   for (const mode of ['off', 'sign-magnitude'] as const) {
