@@ -135,7 +135,9 @@ const ALL_COMMANDS = [
 
 const split = (s: string): string[] => s.split(' ');
 const cases: Case[] = [];
-const add = (cmd: string, extra: string[], o: Omit<Case, 'args'> = {}) => cases.push({ args: [...split(cmd), ...extra], ...o });
+const add = (cmd: string, extra: string[], o: Omit<Case, 'args'> = {}): void => {
+  cases.push({ args: [...split(cmd), ...extra], ...o });
+};
 
 /** Each command gets `n` of the bad values, rotating, so every value is tried on several commands. */
 function rotate(commands: string[], values: string[][], n: number, o: Omit<Case, 'args'>): void {
@@ -166,7 +168,9 @@ const CONFIG_BAD: [string, RegExp][] = [
   ['@listConfig', /must hold an object/],
   ['@badFieldConfig', /field '/],
 ];
-CONFIG_COMMANDS.forEach((c, i) => add(c, ['--config', CONFIG_BAD[i % 5][0]], { match: CONFIG_BAD[i % 5][1] }));
+CONFIG_COMMANDS.forEach((c, i) => {
+  add(c, ['--config', CONFIG_BAD[i % 5][0]], { match: CONFIG_BAD[i % 5][1] });
+});
 for (const c of CONFIG_COMMANDS.filter((_, i) => i % 5 !== 4 && i % 2 === 1)) add(c, ['--config', '@badFieldConfig'], { match: /field '/ });
 rotate(LIMIT_COMMANDS, [['--train-limit', '0'], ['--train-limit', '-5'], ['--train-limit', '2.5'], ['--train-limit', 'ten'], ['--train-limit', ''], ['--test-limit', '0']], 1, { match: /--t(rain|est)-limit/ });
 for (const c of DATASET_COMMANDS.filter((_, i) => i % 2 === 0)) add(c, ['--dataset', 'imagenet'], { match: /--dataset/ });
@@ -176,7 +180,9 @@ const CHECKPOINT_BAD: [string, RegExp][] = [
   ['@file', /--checkpoint .*is a file/],
   ['@emptyDir', /--checkpoint .*holds no checkpoint/],
 ];
-CHECKPOINT_COMMANDS.forEach((c, i) => add(c, ['--checkpoint', CHECKPOINT_BAD[i][0]], { match: CHECKPOINT_BAD[i][1] }));
+CHECKPOINT_COMMANDS.forEach((c, i) => {
+  add(c, ['--checkpoint', CHECKPOINT_BAD[i][0]], { match: CHECKPOINT_BAD[i][1] });
+});
 
 // Hand-written: the cases found by hand, and more.
 const more: Case[] = [
