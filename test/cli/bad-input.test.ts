@@ -131,6 +131,10 @@ const ALL_COMMANDS = [
   'cim characterize',
   'cim infer',
   'cim cost',
+  'systolic run',
+  'systolic sweep',
+  'sparsenn train',
+  'sparsenn simulate',
 ];
 
 const split = (s: string): string[] => s.split(' ');
@@ -265,6 +269,8 @@ const more: Case[] = [
   { args: ['cim', 'infer', '--checkpoint', '@trained', '--model', 'cnn-small'], match: /does not match the checkpoint's model mlp-300-100/ },
   { args: ['cim', 'infer', '--checkpoint', '@trained', '--test-offset', '99999', '--test-limit', '50'], match: /testOffset 99999 is past the last/ },
   { args: ['cim', 'infer', '--max-boost', '3'], match: /power of two/ },
+  { args: ['systolic', 'run', '--seed', 'x'], match: /--seed/ },
+  { args: ['systolic', 'run'], match: /give --topology/ },
 ];
 cases.push(...more);
 
