@@ -135,6 +135,8 @@ const ALL_COMMANDS = [
   'systolic sweep',
   'sparsenn train',
   'sparsenn simulate',
+  'compress pack',
+  'compress run',
 ];
 
 const split = (s: string): string[] => s.split(' ');
