@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type LayerCounts, rramConfig, rramEngine } from '../../../src/hw/rram/index.js';
+import { BoundNetwork, exactIntGemm, type IntGemmEngine, type QuantizedWorkload } from '../../../src/nn/runtime/index.js';
+import { images, quantized, rramWorkload, SMALL } from './fixtures.js';
+
+/** Products and outputs of every layer, and the logits, for `n` images. */
+function trace(qw: QuantizedWorkload, engine: IntGemmEngine, x: Float32Array, n: number): { products: Float32Array[]; outputs: Float32Array[]; logits: Float32Array } {
+  const net = new BoundNetwork(qw, engine);
+  const products: Float32Array[] = [];
+  const outputs: Float32Array[] = [];
+  const logits = net.forward(x, n, { capture: (c) => (products.push(Float32Array.from(c.products)), outputs.push(Float32Array.from(c.output))) });
+  net.dispose();
+  return { products, outputs, logits };
+}
+
+const N = 6;
+const wl = rramWorkload();
+const qw = quantized(wl);
+const x = images(N);
+const exact = trace(qw, exactIntGemm(), x, N);
+
+test('ideal crossbars reproduce the exact integer products of every layer (both encodings, several cell widths, both twins)', () => {
+  for (const signedEncoding of ['differential', 'offset'] as const)
+    for (const bitsPerCell of [1, 2, 3])
+      for (const implementation of ['fast', 'reference'] as const) {
+        const c = rramConfig({ ...SMALL, signedEncoding, bitsPerCell });
+        const t = trace(qw, rramEngine(qw, c, { implementation }), x, N);
+        t.products.forEach((p, i) => assert.deepEqual(p, exact.products[i], `${signedEncoding} ${bitsPerCell} b/cell ${implementation} layer ${i}`));
+        assert.deepEqual(t.logits, exact.logits);
+      }
+});
+
+test('a layer is tiled onto row × column crossbars', () => {
+  const c = rramConfig(SMALL);
+  const e = rramEngine(qw, c);
+  trace(qw, e, x, 1);
+  const [c1, d1, d2] = e.counts();
+  // c1: K = 27 rows → 2 row tiles; 6 outputs × 8 columns (differential, 4 slices of 2 bits) on 24 columns → 3 per crossbar → 2 column tiles.
+  assert.deepEqual([c1.rowTiles, c1.colTiles, c1.crossbars, c1.physicalColumns], [2, 2, 4, 96]);
+  assert.deepEqual([d1.rowTiles, d1.colTiles], [4, 4]);
+  assert.deepEqual([d2.rowTiles, d2.colTiles], [1, 2]);
+  // Without termination every read is the dense schedule.
+  for (const l of e.counts()) {
+    assert.equal(l.crossbarReads, l.denseCrossbarReads);
+    assert.equal(l.adcConversions, l.denseAdcConversions);
+    assert.equal(l.crossbarReads, l.vectors * 8 * l.crossbars);
+  }
+});
+
+function countsOf(e: { counts(): LayerCounts[] }): LayerCounts[] {
+  return e.counts();
+}
+
+test('fast path and cell-level reference twin agree: outputs and every counter (variation, faults, ADC noise and resolution, termination options)', () => {
+  const device = { conductanceSpread: 0.05, stuckAtZero: 0.01, stuckAtOne: 0.005, adcNoiseLsb: 0.5, adcBits: 7 };
+  const cases = [
+    { termination: 'none' },
+    { termination: 'lossless', bound: 'plane' },
+    { termination: 'lossless', bound: 'static', granularity: 'crossbar' },
+    { termination: 'lossless', bound: 'max-weight', granularity: 'column-group', groupSize: 2, bitOrder: 'lsb-first' },
+    { termination: 'adaptive', defaultThreshold: 0.5, estimate: 'mean-weight' },
+    { termination: 'adaptive', thresholds: { c1: 2, d1: 0.25 }, estimate: 'midpoint', granularity: 'column-group', groupSize: 2 },
+    { termination: 'adaptive', defaultThreshold: 1, estimate: 'partial', signedEncoding: 'offset', columnTiming: 'lockstep' },
+  ] as const;
+  for (const devices of [{}, device])
+    for (const k of cases) {
+      const c = rramConfig({ ...SMALL, ...devices, ...k, seed: 3 });
+      const fast = rramEngine(qw, c, { implementation: 'fast', firstImage: 5 });
+      const ref = rramEngine(qw, c, { implementation: 'reference', firstImage: 5 });
+      const a = trace(qw, fast, x.subarray(0, 3 * 108), 3);
+      const b = trace(qw, ref, x.subarray(0, 3 * 108), 3);
+      const what = JSON.stringify({ ...devices, ...k });
+      a.products.forEach((p, i) => assert.deepEqual(p, b.products[i], `${what} layer ${i}`));
+      assert.deepEqual(countsOf(fast), countsOf(ref), what);
+    }
+});
+
+test('ADC noise is keyed by the image index, not by the batching', () => {
+  const c = rramConfig({ ...SMALL, adcNoiseLsb: 1, adcBits: 6 });
+  const whole = trace(qw, rramEngine(qw, c), x, N).logits;
+  const per = x.length / N;
+  const first = trace(qw, rramEngine(qw, c), x.subarray(0, 2 * per), 2).logits;
+  const rest = trace(qw, rramEngine(qw, c, { firstImage: 2 }), x.subarray(2 * per), N - 2).logits;
+  assert.deepEqual(whole, Float32Array.from([...first, ...rest]));
+  assert.notDeepEqual(whole, exact.logits, 'noise changes the result');
+});
+
+test('lossless termination leaves every ReLU output and the logits bit-identical, and skips work; tighter bounds skip more', () => {
+  const many = 40;
+  const xs = images(many, 11);
+  const none = trace(qw, rramEngine(qw, rramConfig(SMALL)), xs, many);
+  const reduction: Record<string, number> = {};
+  for (const bound of ['static', 'max-weight', 'plane'] as const)
+    for (const granularity of ['output', 'column-group', 'crossbar'] as const)
+      for (const bitOrder of ['msb-first', 'lsb-first'] as const) {
+        const e = rramEngine(qw, rramConfig({ ...SMALL, termination: 'lossless', bound, granularity, bitOrder }));
+        const t = trace(qw, e, xs, many);
+        t.outputs.forEach((o, i) => assert.deepEqual(o, none.outputs[i], `${bound} ${granularity} ${bitOrder} layer ${i}`));
+        assert.deepEqual(t.logits, none.logits);
+        const ls = e.counts();
+        const conv = ls.reduce((s, l) => s + l.adcConversions, 0);
+        const dense = ls.reduce((s, l) => s + l.denseAdcConversions, 0);
+        reduction[`${bound}/${granularity}/${bitOrder}`] = 1 - conv / dense;
+        assert.equal(ls.reduce((s, l) => s + l.skippedAdaptive, 0), 0, 'lossless never stops adaptively');
+        assert.equal(ls[2].stoppedNegative, 0, 'no negative detection without a following ReLU');
+      }
+  assert.ok(reduction['plane/output/msb-first'] > 0.1, `negative detection skips work (${reduction['plane/output/msb-first']})`);
+  assert.ok(reduction['plane/output/msb-first'] >= reduction['max-weight/output/msb-first']);
+  assert.ok(reduction['max-weight/output/msb-first'] >= reduction['static/output/msb-first']);
+  assert.ok(reduction['plane/output/msb-first'] >= reduction['plane/crossbar/msb-first']);
+  assert.ok(reduction['plane/output/msb-first'] > reduction['plane/output/lsb-first'], 'MSB first stops earlier');
+});
+
+test('adaptive termination skips more as θ grows', () => {
+  let prev = -1;
+  for (const theta of [0, 0.5, 2, 8]) {
+    const e = rramEngine(qw, rramConfig({ ...SMALL, termination: 'adaptive', defaultThreshold: theta }));
+    trace(qw, e, x, N);
+    const ls = e.counts();
+    const r = 1 - ls.reduce((s, l) => s + l.adcConversions, 0) / ls.reduce((s, l) => s + l.denseAdcConversions, 0);
+    assert.ok(r >= prev, `θ ${theta}: reduction ${r} ≥ ${prev}`);
+    prev = r;
+  }
+  assert.ok(prev > 0.3);
+});
+
+test('quantization that does not fit the crossbar is refused with the fix', () => {
+  assert.throws(() => rramEngine(quantized(wl, 6), rramConfig(SMALL)), /weights are quantized to 6 bits but weightBits is 8/);
+  assert.throws(() => rramConfig({ columns: 4 }), /field 'columns'/);
+  assert.throws(() => rramConfig({ bound: 'loose' }), /field 'bound'/);
+});
