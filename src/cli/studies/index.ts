@@ -11,13 +11,14 @@ import { type SectionRegistry, tourSections } from '../../report/sections/index.
 import { cimStudy } from './cim.js';
 import { compressStudy } from './compress.js';
 import { flStudy } from './fl.js';
+import { rramStudy } from './rram.js';
 import { sparsennStudy } from './sparsenn.js';
 import type { AnyStudy, ResultKind, ResultOf } from './study.js';
 import { systolicStudy } from './systolic.js';
 import { trainStudy } from './train.js';
 import { winogradStudy } from './winograd.js';
 
-export const STUDIES = [trainStudy, winogradStudy, cimStudy, systolicStudy, flStudy, sparsennStudy, compressStudy] as const;
+export const STUDIES = [trainStudy, winogradStudy, cimStudy, systolicStudy, flStudy, sparsennStudy, compressStudy, rramStudy] as const;
 
 /** Every result a study writes, discriminated by `kind`. */
 export type StudyResult = ResultOf<(typeof STUDIES)[number]>;

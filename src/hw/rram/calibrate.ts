@@ -9,7 +9,7 @@
  * images whose prediction changes (points; never smaller than the accuracy drop).
  */
 import { type Progress, silentProgress } from '../../core/progress.js';
-import type { EvalSet, QuantizedWorkload } from '../../nn/runtime/index.js';
+import type { EvalSet, MatMulEngine, QuantizedWorkload } from '../../nn/runtime/index.js';
 import type { RramConfig } from './config.js';
 import { simulateNetwork, type Simulation } from './network.js';
 
@@ -24,7 +24,10 @@ export interface CalibrationOptions {
   metric?: CalibrationMetric;
   grid?: readonly number[];
   batchSize?: number;
+  matmul?: MatMulEngine;
   progress?: Progress;
+  /** Runs one configuration over the held-out set (default: `simulateNetwork` here, with `matmul`); e.g. split over worker threads. */
+  simulate?: (c: RramConfig) => Promise<Simulation>;
 }
 
 export interface CalibrationStep {
@@ -45,14 +48,14 @@ export interface Calibration {
 }
 
 /** Calibrates θ per conv/dense layer of `qw` for `base` (its termination is set to 'adaptive'). */
-export function calibrateThresholds(qw: QuantizedWorkload, base: RramConfig, set: EvalSet, classes: number, o: CalibrationOptions): Calibration {
+export async function calibrateThresholds(qw: QuantizedWorkload, base: RramConfig, set: EvalSet, classes: number, o: CalibrationOptions): Promise<Calibration> {
   const grid = o.grid ?? THETA_GRID;
   const metric = o.metric ?? 'accuracy';
   const progress = o.progress ?? silentProgress;
   const layers = qw.layers.map((l) => l.name);
-  const run = (termination: RramConfig['termination'], thresholds: Record<string, number>): Simulation =>
-    simulateNetwork(qw, { ...base, termination, thresholds, defaultThreshold: 0 }, set, classes, { batchSize: o.batchSize, progress, label: `calibrate ${JSON.stringify(thresholds)}` });
-  const ref = run('lossless', {});
+  const simulate = o.simulate ?? (async (c: RramConfig) => simulateNetwork(qw, c, set, classes, { batchSize: o.batchSize, matmul: o.matmul, progress, label: `calibrate ${JSON.stringify(c.thresholds)}` }));
+  const run = (termination: RramConfig['termination'], thresholds: Record<string, number>): Promise<Simulation> => simulate({ ...base, termination, thresholds, defaultThreshold: 0 });
+  const ref = await run('lossless', {});
   const steps: CalibrationStep[] = [];
   const lossOf = (s: Simulation): number => {
     if (metric === 'accuracy') return ((ref.correct - s.correct) / set.count) * 100;
@@ -60,9 +63,9 @@ export function calibrateThresholds(qw: QuantizedWorkload, base: RramConfig, set
     for (let i = 0; i < s.predictions.length; i++) if (s.predictions[i] !== ref.predictions[i]) changed++;
     return (changed / set.count) * 100;
   };
-  const evaluate = (idx: Record<string, number>): number => {
+  const evaluate = async (idx: Record<string, number>): Promise<number> => {
     const thresholds = Object.fromEntries(layers.map((l) => [l, grid[idx[l] ?? 0]]));
-    const s = run('adaptive', thresholds);
+    const s = await run('adaptive', thresholds);
     const conv = s.layers.reduce((a, l) => a + l.adcConversions, 0);
     const dense = s.layers.reduce((a, l) => a + l.denseAdcConversions, 0);
     const lossPoints = lossOf(s);
@@ -75,16 +78,16 @@ export function calibrateThresholds(qw: QuantizedWorkload, base: RramConfig, set
     let hi = grid.length - 1;
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      if (evaluate({ [l]: mid }) <= o.budgetPoints) lo = mid;
+      if ((await evaluate({ [l]: mid })) <= o.budgetPoints) lo = mid;
       else hi = mid - 1;
     }
     single[l] = lo;
   }
   const idx = { ...single };
-  let loss = evaluate(idx);
+  let loss = await evaluate(idx);
   while (loss > o.budgetPoints && layers.some((l) => idx[l] > 0)) {
     for (const l of layers) if (idx[l] > 0) idx[l]--;
-    loss = evaluate(idx);
+    loss = await evaluate(idx);
   }
   return { thresholds: Object.fromEntries(layers.map((l) => [l, grid[idx[l]]])), lossPoints: loss, metric, budgetPoints: o.budgetPoints, images: set.count, baselineAccuracy: ref.correct / set.count, steps };
 }

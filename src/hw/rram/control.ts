@@ -45,7 +45,7 @@ export function convert(adc: Adc, v: number, key: readonly number[]): number {
   if (adc.exact) return v;
   const n = adc.noise > 0 ? adc.noise * hashNormal(adc.seed, ...key) : 0;
   const code = Math.round(v / adc.lsb + n);
-  return (code < 0 ? 0 : code > adc.maxCode ? adc.maxCode : code) * adc.lsb;
+  return Math.min(adc.maxCode, Math.max(0, code)) * adc.lsb;
 }
 
 /** Per (row tile, output) weight statistics, row-major T×N. */
@@ -128,7 +128,7 @@ export function layerControl(c: RramConfig, L: QuantLayer, relu: boolean): Layer
  * nn/runtime's BoundNetwork, on the float32 value it will read): a provably non-positive value
  * stays non-positive after the runtime's rounding because every step is monotone.
  */
-export function valueOf(ctl: LayerControl, product: number, row: number, j: number, n: number): number {
+export function layerValue(ctl: LayerControl, product: number, row: number, j: number, n: number): number {
   const b = ctl.biasPerPosition ? ctl.bias[(row % ctl.positions) * n + j] : ctl.bias[j];
   return Math.fround(product) * ctl.inScale * ctl.wScale[j] + b;
 }
@@ -140,7 +140,7 @@ export type StopReason = 'negative' | 'adaptive';
  * est (estimate of the remaining contribution). Returns the reason or null to go on.
  */
 export function stopTest(ctl: LayerControl, a: number, lo: number, hi: number, est: number, row: number, j: number, n: number): StopReason | null {
-  if (ctl.relu && valueOf(ctl, a + hi, row, j, n) <= 0) return 'negative';
+  if (ctl.relu && layerValue(ctl, a + hi, row, j, n) <= 0) return 'negative';
   if (ctl.theta > 0) {
     const bp = ctl.biasPerPosition ? ctl.biasProducts[(row % ctl.positions) * n + j] : ctl.biasProducts[j];
     const e = a + est + bp;
@@ -151,7 +151,7 @@ export function stopTest(ctl: LayerControl, a: number, lo: number, hi: number, e
 
 /** The product an output emits when its unit stops early: the upper bound when it is provably non-positive, else partial + estimate. */
 export function emitted(ctl: LayerControl, a: number, hi: number, est: number, row: number, j: number, n: number): number {
-  if (ctl.relu && valueOf(ctl, a + hi, row, j, n) <= 0) return Math.fround(a + hi);
+  if (ctl.relu && layerValue(ctl, a + hi, row, j, n) <= 0) return Math.fround(a + hi);
   return a + est;
 }
 
@@ -194,7 +194,7 @@ export interface LayerCounts {
   denseTileTimeNs: number[];
 }
 
-export function emptyCounts(c: RramConfig, L: QuantLayer, m: LayerMapping): LayerCounts {
+export function emptyCounts(L: QuantLayer, m: LayerMapping): LayerCounts {
   return {
     layer: L.name,
     opIndex: L.opIndex,

@@ -19,7 +19,7 @@
  * whatever the batching.
  */
 import { ConfigError } from '../../core/errors.js';
-import type { IntGemmEngine, IntGemmLayer, QuantizedWorkload, QuantLayer } from '../../nn/runtime/index.js';
+import { type IntGemmEngine, type IntGemmLayer, type MatMulEngine, type MatMulOperand, plainMatMul, type QuantizedWorkload, type QuantLayer } from '../../nn/runtime/index.js';
 import { type RramConfig, isExactCrossbar, physicalColumnsPerOutput, referenceColumns, weightOffset } from './config.js';
 import { type Adc, adcOf, convert, cycleNs, emitted, emptyCounts, type LayerControl, type LayerCounts, layerControl, planeOrder, type StopReason, stopTest, type TileStats, type Timing, termUnits, tileColumns, tileStats, timingOf, type Unit } from './control.js';
 import { type LayerMapping, mapLayer } from './mapping.js';
@@ -30,6 +30,8 @@ export interface RramEngineOptions {
   implementation?: RramImplementation;
   /** Index of the first image of the data this engine will see (keys the ADC noise draws). */
   firstImage?: number;
+  /** Matrix product of the fast path (default: the plain typed-array product; inject e.g. the tfjs engine). */
+  matmul?: MatMulEngine;
 }
 
 /** An engine and the per-layer counters it accumulates. */
@@ -64,7 +66,7 @@ export function rramEngine(qw: QuantizedWorkload, c: RramConfig, o: RramEngineOp
   const layers: RramLayerBase[] = [];
   return {
     prepare(L) {
-      const layer = o.implementation === 'reference' ? new ReferenceLayer(qw, c, L, layers.length, o.firstImage ?? 0) : new FastLayer(qw, c, L, layers.length, o.firstImage ?? 0);
+      const layer = o.implementation === 'reference' ? new ReferenceLayer(qw, c, L, layers.length, o.firstImage ?? 0) : new FastLayer(qw, c, L, layers.length, o.firstImage ?? 0, o.matmul ?? plainMatMul);
       layers.push(layer);
       return layer;
     },
@@ -100,7 +102,7 @@ abstract class RramLayerBase implements IntGemmLayer {
     this.index = index;
     this.map = mapLayer(c, L, index);
     this.ctl = layerControl(c, L, reluFollows(qw, L.opIndex));
-    this.counts = emptyCounts(c, L, this.map);
+    this.counts = emptyCounts(L, this.map);
     this.units = termUnits(c, this.map, L.n);
     this.unitsByTile = Array.from({ length: this.map.colTiles }, (_, u) => this.units.filter((v) => v.colTile === u));
     this.adc = adcOf(c);
@@ -116,16 +118,7 @@ abstract class RramLayerBase implements IntGemmLayer {
     this.rowBase = firstImage * positions;
   }
 
-  abstract runRow(x: Float32Array, xo: number, row: number, out: Float32Array): void;
-
-  run(x: Float32Array, m: number): Float32Array {
-    const out = new Float32Array(m * this.L.n);
-    for (let r = 0; r < m; r++) this.runRow(x, r * this.L.k, this.rowsSeen + r, out.subarray(r * this.L.n, (r + 1) * this.L.n));
-    this.rowsSeen += m;
-    this.counts.vectors += m;
-    this.counts.macs += m * this.L.k * this.L.n;
-    return out;
-  }
+  abstract run(x: Float32Array, m: number): Float32Array;
 
   /** Dense (no termination) counters of one row. */
   protected countDense(): void {
@@ -175,14 +168,24 @@ abstract class RramLayerBase implements IntGemmLayer {
   }
 }
 
-/** Fast path: all planes of a row at once, then the termination walk with incremental bounds. */
+/** Rows per chunk of the fast path (its plane matrices are chunk × planes × K). */
+const CHUNK = 64;
+
+/**
+ * Fast path: for a chunk of rows, the bit-planes of the inputs as one 0/1 matrix (rows × planes)
+ * times the weights (exact crossbars) or times each crossbar's conductances (then the ADC per
+ * plane and column), through the injected matrix product; then the termination walk per row with
+ * incremental bounds. Without termination on exact crossbars the product is the plain integer GEMM.
+ */
 class FastLayer extends RramLayerBase {
   private readonly stats: TileStats;
   private readonly exact: boolean;
+  private readonly mm: MatMulEngine;
+  private readonly wOp: MatMulOperand;
+  private readonly gOps: MatMulOperand[];
   private readonly posTotal: Float64Array;
   private readonly negTotal: Float64Array;
   private readonly S: Float64Array;
-  private readonly pops: Int32Array;
   private readonly A: Float64Array;
   private readonly hi: Float64Array;
   private readonly lo: Float64Array;
@@ -190,13 +193,16 @@ class FastLayer extends RramLayerBase {
   /** Per step s: R (Σ 2^q over the planes still to apply) and per tile Σ_i r_i (T × B, step-major). */
   private readonly remR: Float64Array;
   private readonly rsum: Float64Array;
-  private readonly colsum: Float64Array;
-  private readonly wqf: Float64Array;
+  /** Popcounts of the row being walked (T × B). */
+  private rowPops: Int32Array = new Int32Array(0);
 
-  constructor(qw: QuantizedWorkload, c: RramConfig, L: QuantLayer, index: number, firstImage: number) {
+  constructor(qw: QuantizedWorkload, c: RramConfig, L: QuantLayer, index: number, firstImage: number, mm: MatMulEngine) {
     super(qw, c, L, index, firstImage);
     this.stats = tileStats(L, c.rows);
     this.exact = isExactCrossbar(c);
+    this.mm = mm;
+    this.wOp = mm.prepare(Float32Array.from(L.wq), L.k, L.n);
+    this.gOps = this.exact ? [] : this.map.crossbars.map((xb) => mm.prepare(xb.g, xb.r1 - xb.r0, xb.columns.length));
     const n = L.n;
     const T = this.map.rowTiles;
     const B = c.activationBits;
@@ -207,96 +213,127 @@ class FastLayer extends RramLayerBase {
         this.posTotal[j] += this.stats.posSum[t * n + j];
         this.negTotal[j] += this.stats.negSum[t * n + j];
       }
-    this.S = new Float64Array(B * n);
-    this.pops = new Int32Array(T * B);
+    this.S = new Float64Array(CHUNK * B * n);
     this.A = new Float64Array(n);
     this.hi = new Float64Array(n);
     this.lo = new Float64Array(n);
     this.done = new Uint8Array(n);
     this.remR = new Float64Array(B);
     this.rsum = new Float64Array(B * T);
-    let maxCols = 0;
-    for (const xb of this.map.crossbars) maxCols = Math.max(maxCols, xb.columns.length);
-    this.colsum = new Float64Array(B * maxCols);
-    this.wqf = Float64Array.from(L.wq);
   }
 
-  /** Plane sums S[p·N + j] of one row (exact integer weights) and per-tile plane popcounts. */
-  private exactPlanes(x: Float32Array, xo: number): void {
-    const { S, pops, wqf } = this;
-    const n = this.L.n;
-    const B = this.c.activationBits;
-    const rows = this.c.rows;
-    for (let i = 0; i < this.L.k; i++) {
-      let v = x[xo + i];
-      if (v === 0) continue;
-      const pt = Math.floor(i / rows) * B;
-      const wo = i * n;
-      for (let p = 0; v > 0; p++, v = Math.floor(v / 2)) {
-        if (v % 2 === 0) continue;
-        pops[pt + p]++;
-        const base = p * n;
-        for (let j = 0; j < n; j++) S[base + j] += wqf[wo + j];
+  dispose(): void {
+    this.mm.release(this.wOp);
+    for (const op of this.gOps) this.mm.release(op);
+  }
+
+  run(x: Float32Array, m: number): Float32Array {
+    const { L, c } = this;
+    const n = L.n;
+    const k = L.k;
+    const B = c.activationBits;
+    const T = this.map.rowTiles;
+    const out = new Float32Array(m * n);
+    if (c.termination === 'none' && this.exact) {
+      out.set(this.mm.run(x, m, k, this.wOp));
+      for (let r = 0; r < m; r++) this.countNone();
+    } else {
+      const pops = new Int32Array(CHUNK * T * B);
+      for (let r0 = 0; r0 < m; r0 += CHUNK) {
+        const ch = Math.min(CHUNK, m - r0);
+        pops.fill(0);
+        // Bit-planes: row (r·B + p) holds bit p of row r's codes; pops[(r·T + t)·B + p] counts them per row tile.
+        const planes = new Float32Array(ch * B * k);
+        for (let r = 0; r < ch; r++) {
+          const xo = (r0 + r) * k;
+          for (let i = 0; i < k; i++) {
+            let v = x[xo + i];
+            if (v === 0) continue;
+            const pt = (r * T + Math.floor(i / c.rows)) * B;
+            for (let p = 0; v > 0; p++) {
+              const b = v % 2;
+              v = (v - b) / 2;
+              if (b === 0) continue;
+              pops[pt + p]++;
+              planes[(r * B + p) * k + i] = 1;
+            }
+          }
+        }
+        const S = this.S;
+        if (this.exact) S.set(this.mm.run(planes, ch * B, k, this.wOp));
+        else this.deviceSums(planes, ch, r0);
+        for (let r = 0; r < ch; r++) {
+          const row = this.rowsSeen + r0 + r;
+          this.countDense();
+          if (c.termination === 'none') this.plainRow(S, r * B * n, out.subarray((r0 + r) * n, (r0 + r + 1) * n));
+          else this.walkRow(S, r * B * n, pops, r * T * B, row, out.subarray((r0 + r) * n, (r0 + r + 1) * n));
+        }
       }
     }
+    this.rowsSeen += m;
+    this.counts.vectors += m;
+    this.counts.macs += m * k * n;
+    return out;
   }
 
-  /** Plane sums through the devices and the ADC: per crossbar, bit-line sums per (plane, column), converted, shifted and added. */
-  private devicePlanes(x: Float32Array, xo: number, row: number): void {
-    const { S, pops, colsum } = this;
+  /** Counters of one row without termination. */
+  private countNone(): void {
+    this.countDense();
+    for (let u = 0; u < this.map.colTiles; u++) this.countTile(u, this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })));
+  }
+
+  /** All planes of one row, no control. */
+  private plainRow(S: Float64Array, so: number, out: Float32Array): void {
     const n = this.L.n;
-    const B = this.c.activationBits;
-    const bpc = this.c.bitsPerCell;
-    const off = weightOffset(this.c);
-    const g0 = this.rowBase + row;
-    for (const xb of this.map.crossbars) {
+    for (let j = 0; j < n; j++) {
+      let a = 0;
+      for (const p of this.order) a += 2 ** p * S[so + p * n + j];
+      out[j] = a;
+    }
+    for (let u = 0; u < this.map.colTiles; u++) this.countTile(u, this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })));
+  }
+
+  /** Plane sums through the devices: per crossbar, bit-line sums per (row, plane, column), converted, shifted and added into S. */
+  private deviceSums(planes: Float32Array, ch: number, r0: number): void {
+    const { S, c } = this;
+    const n = this.L.n;
+    const k = this.L.k;
+    const B = c.activationBits;
+    const bpc = c.bitsPerCell;
+    const off = weightOffset(c);
+    S.fill(0, 0, ch * B * n);
+    this.map.crossbars.forEach((xb, xi) => {
+      const kk = xb.r1 - xb.r0;
       const nc = xb.columns.length;
-      colsum.fill(0, 0, B * nc);
-      const g = xb.g;
-      for (let i = xb.r0; i < xb.r1; i++) {
-        let v = x[xo + i];
-        if (v === 0) continue;
-        const go = (i - xb.r0) * nc;
-        for (let p = 0; v > 0; p++, v = Math.floor(v / 2)) {
-          if (v % 2 === 0) continue;
-          if (xb.colTile === 0) pops[xb.rowTile * B + p]++;
-          const base = p * nc;
-          for (let q = 0; q < nc; q++) colsum[base + q] += g[go + q];
+      const sub = new Float32Array(ch * B * kk);
+      for (let rp = 0; rp < ch * B; rp++) sub.set(planes.subarray(rp * k + xb.r0, rp * k + xb.r1), rp * kk);
+      const y = this.mm.run(sub, ch * B, kk, this.gOps[xi]);
+      for (let r = 0; r < ch; r++) {
+        const g0 = this.rowBase + this.rowsSeen + r0 + r;
+        for (let p = 0; p < B; p++) {
+          const so = (r * B + p) * n;
+          for (let q = 0; q < nc; q++) {
+            const v = convert(this.adc, y[(r * B + p) * nc + q], [this.index, xb.rowTile, xb.colTile, g0, p, q]);
+            const col = xb.columns[q];
+            if (col.output < 0) {
+              for (let o = xb.o0; o < xb.o1; o++) S[so + o] -= off * v;
+            } else S[so + col.output] += col.sign * 2 ** (col.slice * bpc) * v;
+          }
         }
       }
-      for (let p = 0; p < B; p++)
-        for (let q = 0; q < nc; q++) {
-          const y = convert(this.adc, colsum[p * nc + q], [this.index, xb.rowTile, xb.colTile, g0, p, q]);
-          const col = xb.columns[q];
-          if (col.output < 0) {
-            for (let o = xb.o0; o < xb.o1; o++) S[p * n + o] -= off * y;
-          } else S[p * n + col.output] += col.sign * 2 ** (col.slice * bpc) * y;
-        }
-    }
+    });
   }
 
-  runRow(x: Float32Array, xo: number, row: number, out: Float32Array): void {
+  /** The termination walk of one row over its plane sums S[so + p·N + j] and popcounts pops[po + t·B + p]. */
+  private walkRow(S: Float64Array, so: number, pops: Int32Array, po: number, row: number, out: Float32Array): void {
     const c = this.c;
     const n = this.L.n;
     const B = c.activationBits;
     const T = this.map.rowTiles;
-    const { S, pops, A, hi, lo, done, remR, rsum, stats, order } = this;
-    S.fill(0);
-    pops.fill(0);
-    if (this.exact) this.exactPlanes(x, xo);
-    else this.devicePlanes(x, xo, row);
-    this.countDense();
-    const terminate = c.termination !== 'none';
-    if (!terminate) {
-      // No control: every output takes all planes.
-      for (let j = 0; j < n; j++) {
-        let a = 0;
-        for (const p of order) a += 2 ** p * S[p * n + j];
-        out[j] = a;
-      }
-      for (let u = 0; u < this.map.colTiles; u++) this.countTile(u, this.unitsByTile[u].map((unit) => ({ unit, step: B })));
-      return;
-    }
+    const { A, hi, lo, done, remR, rsum, stats, order } = this;
+    const pp = pops.subarray(po, po + T * B);
+    this.rowPops = pp;
+    const Sr = S.subarray(so, so + B * n);
     // Remaining-plane quantities per step (after applying order[0..s]).
     for (let s = 0; s < B; s++) {
       let R = 0;
@@ -304,7 +341,7 @@ class FastLayer extends RramLayerBase {
       remR[s] = R;
       for (let t = 0; t < T; t++) {
         let rs = 0;
-        for (let q = s + 1; q < B; q++) rs += 2 ** order[q] * pops[t * B + order[q]];
+        for (let q = s + 1; q < B; q++) rs += 2 ** order[q] * pp[t * B + order[q]];
         rsum[s * T + t] = rs;
       }
     }
@@ -317,7 +354,7 @@ class FastLayer extends RramLayerBase {
       for (let t = 0; t < T; t++)
         for (let q = 0; q < B; q++) {
           const pw = 2 ** q;
-          const pc = pops[t * B + q];
+          const pc = pp[t * B + q];
           for (let j = 0; j < n; j++) {
             const p = t * n + j;
             hi[j] += pw * Math.min(stats.posSum[p], stats.posMax[p] * pc);
@@ -335,7 +372,7 @@ class FastLayer extends RramLayerBase {
           const p = order[s];
           const pw = 2 ** p;
           for (let j = unit.o0; j < unit.o1; j++) {
-            A[j] += pw * S[p * n + j];
+            A[j] += pw * Sr[p * n + j];
             this.updateBounds(j, s, p);
           }
           if (s === B - 1) break;
@@ -376,7 +413,7 @@ class FastLayer extends RramLayerBase {
         const pw = 2 ** p;
         for (let t = 0; t < T; t++) {
           const q = t * n + j;
-          const pc = this.pops[t * this.c.activationBits + p];
+          const pc = this.rowPops[t * this.c.activationBits + p];
           hi[j] -= pw * Math.min(stats.posSum[q], stats.posMax[q] * pc);
           lo[j] -= pw * Math.max(stats.negSum[q], stats.negMin[q] * pc);
         }
@@ -425,6 +462,15 @@ function isNegative(ctl: LayerControl, a: number, hi: number, row: number, j: nu
 
 /** Cell-level twin: reads only the planes still needed, each bit line as a loop over its cells, bounds from their definitions. */
 class ReferenceLayer extends RramLayerBase {
+  run(x: Float32Array, m: number): Float32Array {
+    const out = new Float32Array(m * this.L.n);
+    for (let r = 0; r < m; r++) this.runRow(x, r * this.L.k, this.rowsSeen + r, out.subarray(r * this.L.n, (r + 1) * this.L.n));
+    this.rowsSeen += m;
+    this.counts.vectors += m;
+    this.counts.macs += m * this.L.k * this.L.n;
+    return out;
+  }
+
   runRow(x: Float32Array, xo: number, row: number, out: Float32Array): void {
     const c = this.c;
     const L = this.L;
@@ -457,7 +503,7 @@ class ReferenceLayer extends RramLayerBase {
             converted++;
             let bl = 0;
             for (let i = xb.r0; i < xb.r1; i++) if (bit(i, p) === 1) bl += xb.g[(i - xb.r0) * nc + q];
-            const y = convert(this.adc, bl, [this.index, xb.rowTile, xb.colTile, this.rowBase + row, p, q]);
+            const y = convert(this.adc, Math.fround(bl), [this.index, xb.rowTile, xb.colTile, this.rowBase + row, p, q]);
             if (col.output < 0) for (let o = xb.o0; o < xb.o1; o++) planeSum.set(o, (planeSum.get(o) ?? 0) - off * y);
             else planeSum.set(col.output, (planeSum.get(col.output) ?? 0) + col.sign * 2 ** (col.slice * bpc) * y);
           }

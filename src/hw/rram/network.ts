@@ -6,7 +6,7 @@
  */
 import { type Progress, silentProgress } from '../../core/progress.js';
 import { type ActionCount, type EnergyReport, priceActions, type TechPoint } from '../energy.js';
-import { BoundNetwork, type EvalSet, type QuantizedWorkload } from '../../nn/runtime/index.js';
+import { BoundNetwork, type EvalSet, type MatMulEngine, type QuantizedWorkload } from '../../nn/runtime/index.js';
 import { adcBitsOf, type RramConfig } from './config.js';
 import { addCounts, type LayerCounts } from './control.js';
 import { type RramImplementation, rramEngine } from './engine.js';
@@ -14,6 +14,8 @@ import { type RramImplementation, rramEngine } from './engine.js';
 export interface SimulationOptions {
   batchSize?: number;
   implementation?: RramImplementation;
+  /** Matrix product of the fast path (default plain typed arrays). */
+  matmul?: MatMulEngine;
   /** Index of the first image of `set` in its data set (keys the ADC noise). */
   firstImage?: number;
   progress?: Progress;
@@ -30,7 +32,7 @@ export interface Simulation {
 
 /** Runs the quantized network on crossbars over `set`. */
 export function simulateNetwork(qw: QuantizedWorkload, c: RramConfig, set: EvalSet, classes: number, o: SimulationOptions = {}): Simulation {
-  const engine = rramEngine(qw, c, { implementation: o.implementation, firstImage: o.firstImage });
+  const engine = rramEngine(qw, c, { implementation: o.implementation, firstImage: o.firstImage, matmul: o.matmul });
   const net = new BoundNetwork(qw, engine);
   const per = set.x.length / set.count;
   const bs = o.batchSize ?? 50;

@@ -9,7 +9,12 @@ function trace(qw: QuantizedWorkload, engine: IntGemmEngine, x: Float32Array, n:
   const net = new BoundNetwork(qw, engine);
   const products: Float32Array[] = [];
   const outputs: Float32Array[] = [];
-  const logits = net.forward(x, n, { capture: (c) => (products.push(Float32Array.from(c.products)), outputs.push(Float32Array.from(c.output))) });
+  const logits = net.forward(x, n, {
+    capture: (c) => {
+      products.push(Float32Array.from(c.products));
+      outputs.push(Float32Array.from(c.output));
+    },
+  });
   net.dispose();
   return { products, outputs, logits };
 }
@@ -26,7 +31,7 @@ test('ideal crossbars reproduce the exact integer products of every layer (both 
       for (const implementation of ['fast', 'reference'] as const) {
         const c = rramConfig({ ...SMALL, signedEncoding, bitsPerCell });
         const t = trace(qw, rramEngine(qw, c, { implementation }), x, N);
-        t.products.forEach((p, i) => assert.deepEqual(p, exact.products[i], `${signedEncoding} ${bitsPerCell} b/cell ${implementation} layer ${i}`));
+        for (const [i, p] of t.products.entries()) assert.deepEqual(p, exact.products[i], `${signedEncoding} ${bitsPerCell} b/cell ${implementation} layer ${i}`);
         assert.deepEqual(t.logits, exact.logits);
       }
 });
@@ -71,7 +76,7 @@ test('fast path and cell-level reference twin agree: outputs and every counter (
       const a = trace(qw, fast, x.subarray(0, 3 * 108), 3);
       const b = trace(qw, ref, x.subarray(0, 3 * 108), 3);
       const what = JSON.stringify({ ...devices, ...k });
-      a.products.forEach((p, i) => assert.deepEqual(p, b.products[i], `${what} layer ${i}`));
+      for (const [i, p] of a.products.entries()) assert.deepEqual(p, b.products[i], `${what} layer ${i}`);
       assert.deepEqual(countsOf(fast), countsOf(ref), what);
     }
 });
@@ -96,7 +101,7 @@ test('lossless termination leaves every ReLU output and the logits bit-identical
       for (const bitOrder of ['msb-first', 'lsb-first'] as const) {
         const e = rramEngine(qw, rramConfig({ ...SMALL, termination: 'lossless', bound, granularity, bitOrder }));
         const t = trace(qw, e, xs, many);
-        t.outputs.forEach((o, i) => assert.deepEqual(o, none.outputs[i], `${bound} ${granularity} ${bitOrder} layer ${i}`));
+        for (const [i, o] of t.outputs.entries()) assert.deepEqual(o, none.outputs[i], `${bound} ${granularity} ${bitOrder} layer ${i}`);
         assert.deepEqual(t.logits, none.logits);
         const ls = e.counts();
         const conv = ls.reduce((s, l) => s + l.adcConversions, 0);

@@ -1,0 +1,382 @@
+/**
+ * RRAM crossbar experiments: a trained network quantized to the crossbar's formats, run on the
+ * crossbars with a termination mode (thresholds of 'adaptive' calibrated on held-out training
+ * images to an accuracy budget) and without termination on the same crossbars; accuracy,
+ * computation reduction, energy and throughput ratios, per layer. Test images are split over
+ * worker threads (core/executor). A budget sweep gives the trade-off curve; a quick run feeds the tour.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { validate } from '../core/config.js';
+import { initEngine } from '../core/engine.js';
+import { ConfigError, DataError } from '../core/errors.js';
+import { Executor, type JobSpec } from '../core/executor.js';
+import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { type Progress, silentProgress } from '../core/progress.js';
+import { loadDataset } from '../data/load.js';
+import { toFloat } from '../data/pipeline.js';
+import type { Dataset } from '../data/types.js';
+import { loadModel, readModelMetadata } from '../nn/checkpoint.js';
+import { createModel } from '../nn/models.js';
+import { normalizationFor, train } from '../nn/train.js';
+import { type Workload, workloadFromModel, workloadMacs } from '../nn/workload.js';
+import { type Calibration, CALIBRATION_METRICS, calibrateThresholds, type CostSummary, costOf, mergeSimulations, predictionsHash, type RramConfig, RramConfigSchema, rramConfig, type Simulation, TERMINATIONS } from '../hw/rram/index.js';
+import { type EvalSet, type QuantizedWorkload, quantizeWorkload } from '../nn/runtime/index.js';
+import type { SimulateJobArgs } from './rram-job.js';
+
+export const RramRunConfigSchema = z
+  .object({
+    /** Run folder of `accelab train --out` (or its checkpoint/ folder); required unless a workload is given. */
+    checkpoint: z.string().optional(),
+    dataset: z.string().default('fashion-mnist'),
+    termination: z.enum(TERMINATIONS).default('lossless'),
+    /** Accuracy budget of adaptive termination, in points, on the held-out images. */
+    budget: z.number().min(0).max(100).default(0.2),
+    calibrationMetric: z.enum(CALIBRATION_METRICS).default('accuracy'),
+    testLimit: z.number().int().min(1).default(10000),
+    /** Training images for the activation clips of quantization (the first ones). */
+    calibCount: z.number().int().min(1).max(10000).default(256),
+    /** Training images for the adaptive thresholds (the last ones of the training split). */
+    heldOutCount: z.number().int().min(10).max(60000).default(1000),
+    percentile: z.number().min(0.9).max(1).default(0.9995),
+    /** Crossbar and control settings (src/hw/rram/config.ts); `termination` here is overridden by the field above. */
+    crossbar: RramConfigSchema.partial().default({}),
+    /** Worker threads for the test images (default: all cores). */
+    workers: z.number().int().min(1).max(64).optional(),
+    batchSize: z.number().int().min(1).max(10000).default(50),
+    seed: z.number().int().min(0).default(1),
+    dataDir: z.string().optional(),
+  })
+  .strict();
+export type RramRunConfig = z.output<typeof RramRunConfigSchema>;
+
+export interface RramRunResult {
+  kind: 'rram-run';
+  config: RramRunConfig;
+  crossbar: RramConfig;
+  model: string;
+  dataset: string;
+  images: number;
+  macsPerImage: number;
+  termination: RramConfig['termination'];
+  /** Top-1 accuracy with the termination mode and without termination (same crossbars). */
+  accuracy: number;
+  baselineAccuracy: number;
+  accuracyLossPoints: number;
+  predictionsHash: string;
+  baselinePredictionsHash: string;
+  /** Same predictions as without termination on every image. */
+  samePredictions: boolean;
+  /** Ratios against no termination on the same crossbars. */
+  computeReduction: number;
+  readReduction: number;
+  skippedNegativeFraction: number;
+  skippedAdaptiveFraction: number;
+  energyRatio: number;
+  throughputRatio: number;
+  energyPerImagePj: number;
+  baselineEnergyPerImagePj: number;
+  imagesPerSecond: number;
+  baselineImagesPerSecond: number;
+  perLayer: CostSummary['perLayer'];
+  /** Energy per component (pJ per image) with the mode and without termination. */
+  energyByComponent: { component: string; energyPj: number; baselineEnergyPj: number }[];
+  thresholds: Record<string, number>;
+  calibration: Calibration | null;
+  /** Simulation speed over the test images (wall clock, both modes, all workers). */
+  simulatedMacsPerSecond: number;
+  seconds: number;
+}
+
+function needCheckpoint(p: string | undefined): string {
+  if (!p) throw new ConfigError("rram: field 'checkpoint' is missing: give the run folder of `accelab train --out`");
+  return p;
+}
+
+function checkpointDir(p: string): string {
+  return p.endsWith('checkpoint') ? p : join(p, 'checkpoint');
+}
+
+/** The trained network of a checkpoint as a workload (input normalisation from its metadata). */
+export async function workloadFromCheckpoint(path: string, ds: Dataset): Promise<Workload> {
+  await initEngine();
+  const dir = checkpointDir(path);
+  const model = await loadModel(dir);
+  const meta = readModelMetadata(dir) as { normalization?: { mean: number[]; std: number[] } };
+  try {
+    return workloadFromModel(model, meta.normalization ?? normalizationFor(ds));
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Quantizes a workload to the crossbar's formats (signed per-channel weights, unsigned activations). */
+export function quantizeForCrossbar(wl: Workload, ds: Dataset, c: RramConfig, o: { calibCount: number; percentile: number }): QuantizedWorkload {
+  const n = Math.min(o.calibCount, ds.train.count);
+  const calib = toFloat(ds.train, ds.shape, { count: n, normalize: null });
+  return quantizeWorkload(wl, { calib, calibCount: n, percentile: o.percentile, weights: { bits: c.weightBits, signed: true, granularity: 'per-channel' }, activations: { bits: c.activationBits, signed: false } });
+}
+
+/** The last `count` training images (held out from the quantization calibration, never test images). */
+export function heldOutSet(ds: Dataset, count: number): EvalSet {
+  const n = Math.min(count, ds.train.count);
+  const start = ds.train.count - n;
+  return { x: toFloat(ds.train, ds.shape, { start, count: n, normalize: null }), labels: ds.train.labels.subarray(start), count: n };
+}
+
+/** Simulates `configs` over `set` (images firstImage…), split over the executor's workers; one merged simulation per config. */
+export async function simulateSplit(ex: Executor, qw: QuantizedWorkload, configs: RramConfig[], set: EvalSet, classes: number, o: { batchSize: number; firstImage?: number }): Promise<Simulation[]> {
+  const n = set.count;
+  const per = Math.ceil(n / Math.max(1, Math.min(ex.size, n)));
+  const size = set.x.length / n;
+  const jobs: JobSpec<SimulateJobArgs>[] = [];
+  for (let start = 0; start < n; start += per) {
+    const cnt = Math.min(per, n - start);
+    const args: SimulateJobArgs = { qw, configs, x: set.x.slice(start * size, (start + cnt) * size), labels: Array.from(set.labels as ArrayLike<number>).slice(start, start + cnt), count: cnt, classes, firstImage: (o.firstImage ?? 0) + start, batchSize: o.batchSize };
+    jobs.push({ id: `rram-${start}`, module: new URL('./rram-job.js', import.meta.url), fn: 'simulateJob', args });
+  }
+  const outcomes = await ex.runAll<Simulation[]>(jobs);
+  const parts: Simulation[][] = [];
+  for (const r of outcomes) {
+    if (!r.ok) throw r.error;
+    parts.push(r.value);
+  }
+  return configs.map((_, i) => mergeSimulations(parts.map((p) => p[i])));
+}
+
+/** The first `count` test images as an evaluation set. */
+export function testSet(ds: Dataset, count: number): EvalSet {
+  const n = Math.min(count, ds.test.count);
+  return { x: toFloat(ds.test, ds.shape, { count: n, normalize: null }), labels: ds.test.labels, count: n };
+}
+
+/** Thresholds for `c` calibrated on the held-out images, evaluations split over the executor's workers. */
+async function calibrateOn(ex: Executor, qw: QuantizedWorkload, c: RramConfig, ds: Dataset, config: RramRunConfig | RramSweepConfig, budget: number, progress: Progress): Promise<Calibration> {
+  const held = heldOutSet(ds, config.heldOutCount);
+  progress.start(`calibrate θ (budget ${budget} pts, ${held.count} held-out images)`, 0);
+  try {
+    return await calibrateThresholds(qw, { ...c, termination: 'adaptive' }, held, ds.numClasses, {
+      budgetPoints: budget,
+      metric: config.calibrationMetric,
+      simulate: async (cc) => (await simulateSplit(ex, qw, [cc], held, ds.numClasses, { batchSize: config.batchSize }))[0],
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** One `rram run`: quantize, calibrate (adaptive), simulate the test set with and without termination. */
+export async function runRram(input: unknown, progress: Progress = silentProgress, data?: Dataset, workload?: Workload): Promise<RramRunResult> {
+  const config = validate(RramRunConfigSchema, input, 'rram run config');
+  const crossbar = rramConfig({ seed: config.seed, ...config.crossbar, termination: config.termination });
+  const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir }));
+  if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
+  const wl = workload ?? (await workloadFromCheckpoint(needCheckpoint(config.checkpoint), ds));
+  const qw = quantizeForCrossbar(wl, ds, crossbar, config);
+  const ex = new Executor({ workers: config.workers ?? availableParallelism() });
+  try {
+    let calibration: Calibration | null = null;
+    let c = crossbar;
+    if (config.termination === 'adaptive' && Object.keys(crossbar.thresholds).length === 0) {
+      calibration = await calibrateOn(ex, qw, crossbar, ds, config, config.budget, progress);
+      c = { ...crossbar, thresholds: calibration.thresholds };
+    }
+    const t0 = performance.now();
+    progress.start(`rram ${c.termination} + none on ${ex.size} worker(s)`, 0);
+    const [mode, base] = await simulateSplit(ex, qw, [c, { ...c, termination: 'none' }], testSet(ds, config.testLimit), ds.numClasses, { batchSize: config.batchSize });
+    progress.stop();
+    const seconds = (performance.now() - t0) / 1000;
+    return resultOf(config, c, wl, ds, mode, base, calibration, seconds);
+  } finally {
+    await ex.close();
+  }
+}
+
+export function resultOf(config: RramRunConfig, c: RramConfig, wl: Workload, ds: Dataset, mode: Simulation, base: Simulation, calibration: Calibration | null, seconds: number): RramRunResult {
+  const cost = costOf(mode, c);
+  const baseCost = costOf(base, { ...c, termination: 'none' });
+  const macsPerImage = workloadMacs(wl);
+  const samePredictions = mode.predictions.length === base.predictions.length && mode.predictions.every((p, i) => p === base.predictions[i]);
+  const perImage = (v: number): number => v / mode.images;
+  return {
+    kind: 'rram-run',
+    config,
+    crossbar: c,
+    model: wl.name,
+    dataset: ds.name,
+    images: mode.images,
+    macsPerImage,
+    termination: c.termination,
+    accuracy: mode.correct / mode.images,
+    baselineAccuracy: base.correct / base.images,
+    accuracyLossPoints: ((base.correct - mode.correct) / mode.images) * 100,
+    predictionsHash: predictionsHash(mode.predictions),
+    baselinePredictionsHash: predictionsHash(base.predictions),
+    samePredictions,
+    computeReduction: cost.computeReduction,
+    readReduction: cost.readReduction,
+    skippedNegativeFraction: cost.skippedNegativeFraction,
+    skippedAdaptiveFraction: cost.skippedAdaptiveFraction,
+    // Against the baseline run's own counters (equal to the dense counters of the mode's run).
+    energyRatio: baseCost.energyPj / cost.energyPj,
+    throughputRatio: cost.imagesPerSecond / baseCost.imagesPerSecond,
+    energyPerImagePj: cost.energyPerImagePj,
+    baselineEnergyPerImagePj: baseCost.energyPerImagePj,
+    imagesPerSecond: cost.imagesPerSecond,
+    baselineImagesPerSecond: baseCost.imagesPerSecond,
+    perLayer: cost.perLayer,
+    energyByComponent: cost.energy.byComponent.map((x) => ({ component: x.component, energyPj: perImage(x.energyPj), baselineEnergyPj: perImage(baseCost.energy.byComponent.find((y) => y.component === x.component)?.energyPj ?? 0) })),
+    thresholds: c.termination === 'adaptive' ? c.thresholds : {},
+    calibration,
+    simulatedMacsPerSecond: (2 * macsPerImage * mode.images) / seconds,
+    seconds,
+  };
+}
+
+export function writeRramRun(dir: string, r: RramRunResult): void {
+  writeJsonAtomic(join(dir, 'config.json'), r.config);
+  writeJsonAtomic(join(dir, 'result.json'), r);
+  const cols = ['layer', 'kind', 'crossbars', 'macs', 'crossbarReads', 'adcConversions', 'inputBitsApplied', 'computeReduction', 'readReduction', 'inputBitReduction', 'skippedNegativeFraction', 'skippedAdaptiveFraction', 'energyPj', 'denseEnergyPj', 'energyRatio', 'timeNs', 'denseTimeNs', 'throughputRatio'] as const;
+  writeFileAtomic(join(dir, 'layers.csv'), toCsv(cols, r.perLayer.map((l) => cols.map((k) => l[k]))));
+  writeFileAtomic(join(dir, 'energy.csv'), toCsv(['component', 'energyPjPerImage', 'baselineEnergyPjPerImage'], r.energyByComponent.map((e) => [e.component, e.energyPj, e.baselineEnergyPj])));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budget sweep (trade-off curve) and device variation
+
+export const RramSweepConfigSchema = RramRunConfigSchema.omit({ termination: true, budget: true }).extend({
+  budgets: z.array(z.number().min(0).max(100)).min(1).default([0, 0.1, 0.2, 0.5, 1, 2]),
+  /** Conductance spreads (relative σ) for the device-variation rows (lossless mode). */
+  spreads: z.array(z.number().min(0).max(2)).default([0.02, 0.05, 0.1]),
+});
+export type RramSweepConfig = z.output<typeof RramSweepConfigSchema>;
+
+export interface RramSweepRow {
+  setting: string;
+  termination: RramConfig['termination'];
+  budgetPoints: number | null;
+  conductanceSpread: number;
+  accuracy: number;
+  baselineAccuracy: number;
+  accuracyLossPoints: number;
+  computeReduction: number;
+  skippedNegativeFraction: number;
+  skippedAdaptiveFraction: number;
+  energyRatio: number;
+  throughputRatio: number;
+  samePredictions: boolean;
+  heldOutLossPoints: number | null;
+  thresholds: Record<string, number>;
+}
+
+export interface RramSweepResult {
+  kind: 'rram-sweep';
+  config: RramSweepConfig;
+  model: string;
+  dataset: string;
+  images: number;
+  rows: RramSweepRow[];
+}
+
+function sweepRow(setting: string, r: RramRunResult, spread: number, cal: Calibration | null): RramSweepRow {
+  return {
+    setting,
+    termination: r.termination,
+    budgetPoints: cal ? cal.budgetPoints : null,
+    conductanceSpread: spread,
+    accuracy: r.accuracy,
+    baselineAccuracy: r.baselineAccuracy,
+    accuracyLossPoints: r.accuracyLossPoints,
+    computeReduction: r.computeReduction,
+    skippedNegativeFraction: r.skippedNegativeFraction,
+    skippedAdaptiveFraction: r.skippedAdaptiveFraction,
+    energyRatio: r.energyRatio,
+    throughputRatio: r.throughputRatio,
+    samePredictions: r.samePredictions,
+    heldOutLossPoints: cal ? cal.lossPoints : null,
+    thresholds: r.thresholds,
+  };
+}
+
+/** Lossless, then adaptive at each budget, then lossless under each conductance spread. */
+export async function runRramSweep(input: unknown, progress: Progress = silentProgress, data?: Dataset): Promise<RramSweepResult> {
+  const config = validate(RramSweepConfigSchema, input, 'rram sweep config');
+  const crossbar = rramConfig({ seed: config.seed, ...config.crossbar });
+  const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir }));
+  if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
+  const wl = await workloadFromCheckpoint(needCheckpoint(config.checkpoint), ds);
+  const qw = quantizeForCrossbar(wl, ds, crossbar, config);
+  const runCfg = (termination: RramConfig['termination'], budget: number): RramRunConfig => ({ ...config, termination, budget });
+  const configs: RramConfig[] = [{ ...crossbar, termination: 'none' }, { ...crossbar, termination: 'lossless' }];
+  const cals: Calibration[] = [];
+  const ex = new Executor({ workers: config.workers ?? availableParallelism() });
+  let sims: Simulation[];
+  const t0 = performance.now();
+  try {
+    for (const b of config.budgets) {
+      const cal = await calibrateOn(ex, qw, crossbar, ds, config, b, progress);
+      cals.push(cal);
+      configs.push({ ...crossbar, termination: 'adaptive', thresholds: cal.thresholds });
+    }
+    for (const s of config.spreads) configs.push({ ...crossbar, conductanceSpread: s, termination: 'none' }, { ...crossbar, conductanceSpread: s, termination: 'lossless' });
+    progress.start(`rram sweep: ${configs.length} settings on ${ex.size} worker(s)`, 0);
+    sims = await simulateSplit(ex, qw, configs, testSet(ds, config.testLimit), ds.numClasses, { batchSize: config.batchSize });
+    progress.stop();
+  } finally {
+    await ex.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const [none, lossless] = sims;
+  const rows: RramSweepRow[] = [sweepRow('lossless', resultOf(runCfg('lossless', 0), configs[1], wl, ds, lossless, none, null, seconds), 0, null)];
+  for (const [i, cal] of cals.entries()) rows.push(sweepRow(`adaptive, budget ${cal.budgetPoints} pts`, resultOf(runCfg('adaptive', cal.budgetPoints), configs[2 + i], wl, ds, sims[2 + i], none, cal, seconds), 0, cal));
+  config.spreads.forEach((s, i) => {
+    const k = 2 + cals.length + 2 * i;
+    rows.push(sweepRow(`lossless, conductance spread ${s}`, resultOf(runCfg('lossless', 0), configs[k + 1], wl, ds, sims[k + 1], sims[k], null, seconds), s, null));
+  });
+  if (rows.length === 0) throw new ConfigError('rram sweep: nothing to run');
+  return { kind: 'rram-sweep', config, model: wl.name, dataset: ds.name, images: none.images, rows };
+}
+
+export function writeRramSweep(dir: string, r: RramSweepResult): void {
+  writeJsonAtomic(join(dir, 'config.json'), r.config);
+  writeJsonAtomic(join(dir, 'result.json'), r);
+  const cols = ['setting', 'termination', 'budgetPoints', 'conductanceSpread', 'accuracy', 'baselineAccuracy', 'accuracyLossPoints', 'computeReduction', 'skippedNegativeFraction', 'skippedAdaptiveFraction', 'energyRatio', 'throughputRatio', 'samePredictions', 'heldOutLossPoints'] as const;
+  writeFileAtomic(join(dir, 'sweep.csv'), toCsv(cols, r.rows.map((x) => cols.map((k) => x[k]))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quick run for the tour
+
+export interface RramQuickResult {
+  kind: 'rram-quick';
+  lossless: RramRunResult | null;
+  adaptive: RramRunResult | null;
+  skipped: string | null;
+}
+
+/**
+ * Tour version: an MLP trained for one epoch on 2,000 Fashion-MNIST images, on default crossbars over
+ * 200 test images, lossless and adaptive (budget 1 point on 300 held-out training images); skipped
+ * with the reason when the data is absent.
+ */
+export async function quickRun(o: { seed?: number; progress?: Progress; dataDir?: string } = {}): Promise<RramQuickResult> {
+  const seed = o.seed ?? 1;
+  const progress = o.progress ?? silentProgress;
+  let ds: Dataset;
+  try {
+    await initEngine();
+    ds = await loadDataset('fashion-mnist', { trainLimit: 2000, testLimit: 200, seed, dataDir: o.dataDir });
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    return { kind: 'rram-quick', lossless: null, adaptive: null, skipped: e.message };
+  }
+  const model = createModel('mlp-300-100', { inputShape: [...ds.shape], numClasses: ds.numClasses, seed });
+  const trained = train({ dataset: ds, model, epochs: 1, optimizer: 'adam', lr: 1e-3, batch: 64, seed, evalEveryEpoch: false }, progress);
+  const wl = workloadFromModel(model, trained.normalization);
+  model.dispose();
+  const base = { dataset: 'fashion-mnist', testLimit: 200, heldOutCount: 300, calibCount: 256, seed, workers: 1 };
+  const lossless = await runRram({ ...base, termination: 'lossless' }, progress, ds, wl);
+  const adaptive = await runRram({ ...base, termination: 'adaptive', budget: 1 }, progress, ds, wl);
+  return { kind: 'rram-quick', lossless, adaptive, skipped: null };
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { Rng } from '../../src/core/rng.js';
+import { loadDataset } from '../../src/data/load.js';
+import { runRram } from '../../src/experiments/rram.js';
+import type { Workload } from '../../src/nn/workload.js';
+
+/** conv 3×3 (1→8, relu) on 28×28 → maxpool 4 → flatten → dense 392→10, seeded. */
+function smallNet(): Workload {
+  const rng = new Rng(5);
+  const r = (n: number, s: number): Float32Array => new Float32Array(n).map(() => rng.normal(0, s));
+  return {
+    name: 'small',
+    inputShape: [28, 28, 1],
+    normalization: null,
+    ops: [
+      { kind: 'conv2d', name: 'c1', inShape: [28, 28, 1], outShape: [28, 28, 8], kernel: [3, 3], strides: [1, 1], padding: 'same', weights: r(72, 0.5), bias: r(8, 0.1), activation: 'relu' },
+      { kind: 'maxpool', name: 'p', inShape: [28, 28, 8], outShape: [7, 7, 8], pool: [4, 4], strides: [4, 4] },
+      { kind: 'flatten', name: 'f' },
+      { kind: 'dense', name: 'd', inFeatures: 392, outFeatures: 10, weights: r(3920, 0.1), bias: null, activation: 'linear' },
+    ],
+  };
+}
+
+test('rram run: lossless keeps the predictions (same hash) and removes computation; adaptive is calibrated to its budget on held-out images', async () => {
+  const ds = await loadDataset('synthetic-gray', { trainLimit: 200, testLimit: 40, seed: 1 });
+  const base = { dataset: 'synthetic-gray', testLimit: 40, heldOutCount: 40, calibCount: 32, workers: 1, batchSize: 20 };
+  const lossless = await runRram({ ...base, termination: 'lossless' }, undefined, ds, smallNet());
+  assert.equal(lossless.kind, 'rram-run');
+  assert.equal(lossless.images, 40);
+  assert.ok(lossless.samePredictions);
+  assert.equal(lossless.predictionsHash, lossless.baselinePredictionsHash);
+  assert.equal(lossless.accuracy, lossless.baselineAccuracy);
+  assert.ok(lossless.computeReduction > 0 && lossless.computeReduction < 1);
+  assert.ok(lossless.energyRatio > 1);
+  assert.equal(lossless.perLayer.length, 2);
+  assert.equal(lossless.skippedAdaptiveFraction, 0);
+  const adaptive = await runRram({ ...base, termination: 'adaptive', budget: 5 }, undefined, ds, smallNet());
+  assert.ok(adaptive.calibration);
+  assert.ok(adaptive.calibration.lossPoints <= 5);
+  assert.deepEqual(Object.keys(adaptive.thresholds), ['c1', 'd']);
+  assert.ok(adaptive.computeReduction >= lossless.computeReduction - 1e-12);
+});
+
+test('rram run: bad input is one line on stderr and exit code 2', () => {
+  const main = resolve('dist/src/cli/main.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [main, 'rram', 'run', ...args], { encoding: 'utf8' });
+  for (const [args, msg] of [
+    [[], /--checkpoint is required/],
+    [['--checkpoint', 'x', '--termination', 'sometimes'], /--termination 'sometimes' is not known: use one of none, lossless, adaptive/],
+    [['--checkpoint', 'x', '--bound', 'loose'], /--bound 'loose' is not known/],
+  ] as const) {
+    const r = run(...args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, msg);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
