@@ -178,7 +178,7 @@ export async function runRram(input: unknown, progress: Progress = silentProgres
   try {
     let calibration: Calibration | null = null;
     let c = crossbar;
-    if (config.termination === 'adaptive' && Object.keys(crossbar.thresholds).length === 0) {
+    if (config.termination === 'adaptive' && Object.keys(crossbar.thresholds).length === 0 && crossbar.defaultThreshold === 0) {
       calibration = await calibrateOn(ex, qw, crossbar, ds, config, config.budget, progress);
       c = { ...crossbar, thresholds: calibration.thresholds };
     }
@@ -372,7 +372,7 @@ export async function quickRun(o: { seed?: number; progress?: Progress; dataDir?
     return { kind: 'rram-quick', lossless: null, adaptive: null, skipped: e.message };
   }
   const model = createModel('mlp-300-100', { inputShape: [...ds.shape], numClasses: ds.numClasses, seed });
-  const trained = train({ dataset: ds, model, epochs: 1, optimizer: 'adam', lr: 1e-3, batch: 64, seed, evalEveryEpoch: false }, progress);
+  const trained = train({ dataset: ds, model, epochs: 1, optimizer: 'adam', lr: 1e-3, batchSize: 64, seed, evalEveryEpoch: false }, progress);
   const wl = workloadFromModel(model, trained.normalization);
   model.dispose();
   const base = { dataset: 'fashion-mnist', testLimit: 200, heldOutCount: 300, calibCount: 256, seed, workers: 1 };
