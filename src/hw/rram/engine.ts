@@ -89,7 +89,6 @@ abstract class RramLayerBase implements IntGemmLayer {
   readonly order: number[];
   readonly cpo: number;
   readonly refCols: number;
-  readonly tileRows: Int32Array;
   readonly tileCols: number[];
   /** Rows of the layer run so far, and the global index of row 0 (first image × positions). */
   protected rowsSeen = 0;
@@ -110,8 +109,6 @@ abstract class RramLayerBase implements IntGemmLayer {
     this.order = planeOrder(c);
     this.cpo = physicalColumnsPerOutput(c);
     this.refCols = referenceColumns(c);
-    this.tileRows = new Int32Array(this.map.rowTiles);
-    for (let t = 0; t < this.map.rowTiles; t++) this.tileRows[t] = Math.min(L.k, (t + 1) * c.rows) - t * c.rows;
     this.tileCols = Array.from({ length: this.map.colTiles }, (_, u) => tileColumns(c, this.map, L.n, u));
     const op = qw.workload.ops[L.opIndex];
     const positions = op.kind === 'conv2d' ? op.outShape[0] * op.outShape[1] : 1;
