@@ -137,6 +137,8 @@ const ALL_COMMANDS = [
   'sparsenn simulate',
   'compress pack',
   'compress run',
+  'rram run',
+  'rram sweep',
 ];
 
 const split = (s: string): string[] => s.split(' ');
@@ -273,6 +275,9 @@ const more: Case[] = [
   { args: ['cim', 'infer', '--max-boost', '3'], match: /power of two/ },
   { args: ['systolic', 'run', '--seed', 'x'], match: /--seed/ },
   { args: ['systolic', 'run'], match: /give --topology/ },
+  { args: ['rram', 'run'], match: /--checkpoint is required/ },
+  { args: ['rram', 'run', '--checkpoint', 'x', '--termination', 'sometimes'], match: /--termination 'sometimes' is not known/ },
+  { args: ['rram', 'sweep', '--checkpoint', 'x', '--budgets', 'a,b'], match: /--budgets 'a,b' must be comma-separated/ },
 ];
 cases.push(...more);
 
