@@ -50,14 +50,31 @@ registerBenchmark<CompressBenchOptions, CompressBenchResult>({
     const layers = o.layers === 'all' ? [] : (o.layers?.split(',') ?? LARGEST);
     const [ar, ac] = (o.array ?? '128x128').split('x').map(Number);
     const t0 = performance.now();
-    const r = await runCompress({ source: 'vgg16', sparsity: null, layers, array: { rows: ar, cols: ac }, workers }, { progress: { start: () => {}, tick: (_n, s) => ctx.log(`packed ${s}`), stop: () => {} } });
+    const r = await runCompress(
+      { source: 'vgg16', sparsity: null, layers, array: { rows: ar, cols: ac }, workers },
+      { progress: { start: () => {}, tick: (_n, s) => ctx.log(`packed ${s}`), stop: () => {} } },
+    );
     const wallSeconds = (performance.now() - t0) / 1000;
-    const rows = r.layers.map((l) => ({ layer: l.name, rows: l.rows, cols: l.cols, seconds: l.seconds, moves: l.permutation.search.moves + l.permutationSubword.search.moves, permutationRate: l.permutation.rate, permutationSubwordRate: l.permutationSubword.rate }));
+    const rows = r.layers.map((l) => ({
+      layer: l.name,
+      rows: l.rows,
+      cols: l.cols,
+      seconds: l.seconds,
+      moves: l.permutation.search.moves + l.permutationSubword.search.moves,
+      permutationRate: l.permutation.rate,
+      permutationSubwordRate: l.permutationSubword.rate,
+    }));
     const layerSecondsSum = rows.reduce((s, x) => s + x.seconds, 0);
     return { array: `${ar}x${ac}`, workers, wallSeconds, layerSecondsSum, parallelSpeedup: layerSecondsSum / wallSeconds, rows };
   },
   format(r) {
-    const lines = r.rows.map((x) => `${x.layer.padEnd(8)} ${`${x.rows}×${x.cols}`.padStart(11)}  ${x.seconds.toFixed(1).padStart(7)} s  ${String(x.moves).padStart(10)} moves  rate ${x.permutationRate.toFixed(2)}× / ${x.permutationSubwordRate.toFixed(2)}×`);
-    return [`VGG-16 on ${r.array}, ${r.workers} worker(s): ${r.wallSeconds.toFixed(1)} s wall, Σ layer time ${r.layerSecondsSum.toFixed(1)} s (×${r.parallelSpeedup.toFixed(2)} from threads)`, ...lines].join('\n');
+    const lines = r.rows.map(
+      (x) =>
+        `${x.layer.padEnd(8)} ${`${x.rows}×${x.cols}`.padStart(11)}  ${x.seconds.toFixed(1).padStart(7)} s  ${String(x.moves).padStart(10)} moves  rate ${x.permutationRate.toFixed(2)}× / ${x.permutationSubwordRate.toFixed(2)}×`,
+    );
+    return [
+      `VGG-16 on ${r.array}, ${r.workers} worker(s): ${r.wallSeconds.toFixed(1)} s wall, Σ layer time ${r.layerSecondsSum.toFixed(1)} s (×${r.parallelSpeedup.toFixed(2)} from threads)`,
+      ...lines,
+    ].join('\n');
   },
 });

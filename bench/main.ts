@@ -107,7 +107,11 @@ for (const b of benchmarks()) {
 program.argument('[name]', 'benchmark to run (see --list)');
 program.action((name: string | undefined, o: { list?: boolean }) => {
   if (name !== undefined) {
-    process.stderr.write(`error: unknown benchmark '${name}': use one of ${benchmarks().map((b) => b.name).join(', ')}\n`);
+    process.stderr.write(
+      `error: unknown benchmark '${name}': use one of ${benchmarks()
+        .map((b) => b.name)
+        .join(', ')}\n`,
+    );
     process.exitCode = 2;
     return;
   }

@@ -69,7 +69,13 @@ registerBenchmark<RramBenchOptions, RramBenchResult>({
     model.dispose();
     const x = new Float32Array(images * 784).map(() => rng.next());
     const labels = new Array<number>(images).fill(0);
-    const qw = quantizeWorkload(wl, { calib: x, calibCount: images, percentile: 0.9995, weights: { bits: 8, signed: true, granularity: 'per-channel' }, activations: { bits: 8, signed: false } });
+    const qw = quantizeWorkload(wl, {
+      calib: x,
+      calibCount: images,
+      percentile: 0.9995,
+      weights: { bits: 8, signed: true, granularity: 'per-channel' },
+      activations: { bits: 8, signed: false },
+    });
     const c = rramConfig({ termination, defaultThreshold: termination === 'adaptive' ? 1 : 0 });
     const perImage = workloadMacs(wl);
     let fastPred: number[] = [];

@@ -97,7 +97,13 @@ registerBenchmark<Options, Result>({
     ctx.log(`reference twin, ${refRows} examples × 3 architectures`);
     const tr = traces(refRows, 2);
     const reference = timed(reps, refRows, () => simulate(pes, tr, refRows, true));
-    return { pes, fast, reference, speedupCpu: fast.cyclesPerSecondCpu / reference.cyclesPerSecondCpu, note: 'synthetic 784→300→100→10 layers, ranks 10/3/0, 50 % zero inputs, 50 % predicted-zero outputs; cycles summed over dense, input-sparse and SparseNN' };
+    return {
+      pes,
+      fast,
+      reference,
+      speedupCpu: fast.cyclesPerSecondCpu / reference.cyclesPerSecondCpu,
+      note: 'synthetic 784→300→100→10 layers, ranks 10/3/0, 50 % zero inputs, 50 % predicted-zero outputs; cycles summed over dense, input-sparse and SparseNN',
+    };
   },
   format(r) {
     const m = (v: number) => `${(v / 1e6).toFixed(2)} M cycles/s`;

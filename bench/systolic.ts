@@ -35,7 +35,18 @@ interface NetworkBench {
   analytical: Timing;
   cycle: Timing & { outputsVerified: boolean };
   /** SCALE-Sim v2 on the same config and topology; the speed-up divides its wall time by the median of our analytical runs (before and after it). */
-  scalesim: { wallS: number; cpuS: number | null; totalCycles: number; cyclesIdentical: boolean; analyticalSpeedup: number; analyticalSpeedupCpu: number | null; python: string; commit: string | null } | { skipped: string };
+  scalesim:
+    | {
+        wallS: number;
+        cpuS: number | null;
+        totalCycles: number;
+        cyclesIdentical: boolean;
+        analyticalSpeedup: number;
+        analyticalSpeedupCpu: number | null;
+        python: string;
+        commit: string | null;
+      }
+    | { skipped: string };
 }
 
 interface SystolicBenchResult {
@@ -135,7 +146,14 @@ registerBenchmark<SystolicBenchOptions, SystolicBenchResult>({
   async run(o, ctx) {
     const cycleLayers = Number(o.cycleLayers ?? 99);
     const alex = benchNetwork('AlexNet', ALEXNET_TOPOLOGY, DEFAULT_CONFIG, cycleLayers, true, ctx.log);
-    const vgg = benchNetwork('VGG-16', VGG16_TOPOLOGY, { ...DEFAULT_CONFIG, runName: 'vgg16_128x128_os', arrayHeight: 128, arrayWidth: 128 }, cycleLayers, o.scalesimVgg === true, ctx.log);
+    const vgg = benchNetwork(
+      'VGG-16',
+      VGG16_TOPOLOGY,
+      { ...DEFAULT_CONFIG, runName: 'vgg16_128x128_os', arrayHeight: 128, arrayWidth: 128 },
+      cycleLayers,
+      o.scalesimVgg === true,
+      ctx.log,
+    );
     return {
       networks: [alex, vgg],
       env: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null },

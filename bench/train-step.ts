@@ -170,7 +170,19 @@ function runTorch(cases: Case[], o: TrainStepOptions, ctx: BenchContext): { out:
   pythonWithTorch = python;
   if (!python) return { skipped: `no python with torch found (tried ${findPython().join(', ')}; set ACCELAB_PYTHON, or apt-get install python3-torch)` };
   const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const args = [script, '--reps', String(o.reps), '--warmup', String(o.warmup), '--steps', String(o.steps), '--batch', String(o.batch), '--cases', cases.map((c) => c.key).join(',')];
+  const args = [
+    script,
+    '--reps',
+    String(o.reps),
+    '--warmup',
+    String(o.warmup),
+    '--steps',
+    String(o.steps),
+    '--batch',
+    String(o.batch),
+    '--cases',
+    cases.map((c) => c.key).join(','),
+  ];
   const r = spawnSync(python, args, { encoding: 'utf8', env, timeout: 30 * 60_000, maxBuffer: 16 << 20 });
   if (r.status !== 0) return { skipped: `the PyTorch reference failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}` };
   try {
@@ -260,7 +272,22 @@ function format(r: TrainStepResult): string {
   const x = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${f(v, 2)}×`);
   const path = r.cases[0]?.path ?? 'wasm';
   const rows = [
-    ['case', `${path} 1w`, '2w', 'scaling', 'wasm 1w', '2w', 'PyTorch', `ratio ${path}`, 'ratio wasm', `| per CPU-s: ${path} 1w`, 'wasm 1w', 'PyTorch', `ratio ${path}`, 'ratio wasm'],
+    [
+      'case',
+      `${path} 1w`,
+      '2w',
+      'scaling',
+      'wasm 1w',
+      '2w',
+      'PyTorch',
+      `ratio ${path}`,
+      'ratio wasm',
+      `| per CPU-s: ${path} 1w`,
+      'wasm 1w',
+      'PyTorch',
+      `ratio ${path}`,
+      'ratio wasm',
+    ],
   ];
   for (const c of r.cases) {
     const one = c.accelab.find((a) => a.workers === 1);

@@ -76,7 +76,11 @@ registerBenchmark<WinoBenchOptions, WinoBenchResult>({
     cmd.option('--kernels <list>', 'kernel sizes 3…31 (default 5,7,9,11,13)', checked(intListArg('--kernels', 3, 31)));
     cmd.option('--batch <list>', 'batch sizes (default 1,16)', checked(intListArg('--batch', 1, 256)));
     cmd.option('--reps <n>', 'timed runs per measurement, median reported (default 5)', checked(intArg('--reps', 1, 1000)));
-    cmd.option('--direct-batch <n>', 'largest batch for which the (slow) direct TS loop is timed; larger batches are extrapolated linearly (default 1)', checked(intArg('--direct-batch', 0, 256)));
+    cmd.option(
+      '--direct-batch <n>',
+      'largest batch for which the (slow) direct TS loop is timed; larger batches are extrapolated linearly (default 1)',
+      checked(intArg('--direct-batch', 0, 256)),
+    );
   },
   async run(o, ctx) {
     const kernels = (o.kernels ?? (o.quick ? '5,9' : '5,7,9,11,13')).split(',').map(Number);
@@ -174,6 +178,11 @@ registerBenchmark<WinoBenchOptions, WinoBenchResult>({
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
-    return [`${r.size}×${r.size}, ${r.channels}→${r.channels} channels, 'same', medians of ${r.reps} runs, CPU ms (* = extrapolated from batch 1)`, line(head), ...rows.map(line), r.note].join('\n');
+    return [
+      `${r.size}×${r.size}, ${r.channels}→${r.channels} channels, 'same', medians of ${r.reps} runs, CPU ms (* = extrapolated from batch 1)`,
+      line(head),
+      ...rows.map(line),
+      r.note,
+    ].join('\n');
   },
 });

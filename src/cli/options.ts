@@ -114,8 +114,12 @@ export function batchSizeOptions(defaultText: string): Option[] {
 
 export function limitOptions(o: { train?: string; test?: string; minTrain?: number; minTest?: number } = {}): Option[] {
   const out: Option[] = [];
-  if (o.train !== undefined) out.push(new Option('--train-limit <n>', `use only the first N training examples${o.train ? ` (default ${o.train})` : ''}`).argParser(intArg('--train-limit', o.minTrain ?? 1)));
-  if (o.test !== undefined) out.push(new Option('--test-limit <n>', `use only the first N test examples${o.test ? ` (default ${o.test})` : ''}`).argParser(intArg('--test-limit', o.minTest ?? 1)));
+  if (o.train !== undefined)
+    out.push(
+      new Option('--train-limit <n>', `use only the first N training examples${o.train ? ` (default ${o.train})` : ''}`).argParser(intArg('--train-limit', o.minTrain ?? 1)),
+    );
+  if (o.test !== undefined)
+    out.push(new Option('--test-limit <n>', `use only the first N test examples${o.test ? ` (default ${o.test})` : ''}`).argParser(intArg('--test-limit', o.minTest ?? 1)));
   return out;
 }
 
@@ -160,7 +164,9 @@ export function resolveCheckpoint(dir: string, flag = '--checkpoint'): { modelDi
   if (!statSync(abs).isDirectory()) throw new ConfigError(`${flag} ${dir} is a file: pass a run folder (or a folder holding model.json)`);
   if (existsSync(join(abs, 'checkpoint', 'model.json'))) return { modelDir: join(abs, 'checkpoint'), runDir: abs };
   if (existsSync(join(abs, 'model.json'))) return { modelDir: abs, runDir: null };
-  throw new NotFoundError(`${flag} ${dir} holds no checkpoint (no checkpoint/model.json or model.json): pass a run folder of \`accelab train\` or \`accelab winograd train-filters\``);
+  throw new NotFoundError(
+    `${flag} ${dir} holds no checkpoint (no checkpoint/model.json or model.json): pass a run folder of \`accelab train\` or \`accelab winograd train-filters\``,
+  );
 }
 
 /** Checks --out before any work: a new or empty folder, or any folder with --overwrite (or --resume). */

@@ -9,7 +9,12 @@ export function terminalProgress(enabled = Boolean(process.stderr.isTTY)): Progr
     start(label, total) {
       bar?.stop();
       bar = new SingleBar(
-        { format: `${label.padEnd(18).slice(0, 18)} {bar} {value}/{total} {percentage}% | eta {eta_formatted} {status}`, stream: process.stderr, hideCursor: true, clearOnComplete: false },
+        {
+          format: `${label.padEnd(18).slice(0, 18)} {bar} {value}/{total} {percentage}% | eta {eta_formatted} {status}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: false,
+        },
         Presets.shades_classic,
       );
       bar.start(total, 0, { status: '' });

@@ -38,7 +38,9 @@ export async function writeRunReport(dir: string, result: unknown, opts: RunRepo
   }
   if (written.failedFigures.length > 0) {
     const n = written.failedFigures.length;
-    process.stderr.write(`warning: ${n} figure${n > 1 ? 's' : ''} of ${written.html} could not be rendered (${written.failedFigures[0]}${n > 1 ? '; …' : ''}); the page shows a note in place${n > 1 ? ' of each' : ''}: retry with \`accelab report ${retryFrom}\`\n`);
+    process.stderr.write(
+      `warning: ${n} figure${n > 1 ? 's' : ''} of ${written.html} could not be rendered (${written.failedFigures[0]}${n > 1 ? '; …' : ''}); the page shows a note in place${n > 1 ? ' of each' : ''}: retry with \`accelab report ${retryFrom}\`\n`,
+    );
     process.exitCode = 1;
   }
   return written;

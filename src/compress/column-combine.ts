@@ -46,7 +46,8 @@ export interface ColumnCombined {
 
 export function combineColumns(m: IntMatrix, opts: Partial<ColumnCombineOptions> = {}): ColumnCombined {
   const o = { ...DEFAULT_COLUMN_COMBINE, ...opts };
-  if (!Number.isInteger(o.maxColumns) || o.maxColumns < 1 || o.maxColumns > 65535) throw new ConfigError(`column combining: maxColumns ${o.maxColumns} must be an integer in 1…65535`);
+  if (!Number.isInteger(o.maxColumns) || o.maxColumns < 1 || o.maxColumns > 65535)
+    throw new ConfigError(`column combining: maxColumns ${o.maxColumns} must be an integer in 1…65535`);
   if (!(o.maxOverlap >= 0 && o.maxOverlap <= 1)) throw new ConfigError(`column combining: maxOverlap ${o.maxOverlap} must be in [0, 1]`);
   if (!Number.isInteger(o.candidates) || o.candidates < 1) throw new ConfigError(`column combining: candidates ${o.candidates} must be a positive integer`);
   const { rows, cols } = m;

@@ -8,7 +8,17 @@ import { type ColumnCombineOptions, combineColumns, unpackColumnCombined } from 
 import { type IntMatrix, matricesEqual, nonzeros } from './matrix.js';
 import { type SearchOptions, type SearchStats, searchOrders } from './permute.js';
 import { columnCombinedRate, type PackRate, tightRate } from './rates.js';
-import { DEFAULT_SUBWORD, mergeSubwords, nonzeroSubwords, pruneSubwords, type SubwordRounding, type SubwordSpec, splitSubwords, subwordsPerWeight, subwordValueBits } from './subword.js';
+import {
+  DEFAULT_SUBWORD,
+  mergeSubwords,
+  nonzeroSubwords,
+  pruneSubwords,
+  type SubwordRounding,
+  type SubwordSpec,
+  splitSubwords,
+  subwordsPerWeight,
+  subwordValueBits,
+} from './subword.js';
 import { packTight, type TightLayout, unpackTight } from './tight.js';
 
 export interface PackMethodsConfig extends TightLayout {

@@ -346,7 +346,16 @@ export function searchOrders(m: IntMatrix, layout: TightLayout, o: SearchOptions
   const pt = pattern(m);
   const ident = { rowOrder: identityOrder(m.rows), colOrder: identityOrder(m.cols) };
   const identityCost = new PackState(pt, layout.tileRows, layout.groupSize, ident).cost;
-  const stats: SearchStats = { identityCost, greedyCost: identityCost, bestCost: identityCost, moves: 0, accepted: 0, temperatures: 0, initialTemperature: 0, bestByTemperature: [] };
+  const stats: SearchStats = {
+    identityCost,
+    greedyCost: identityCost,
+    bestCost: identityCost,
+    moves: 0,
+    accepted: 0,
+    temperatures: 0,
+    initialTemperature: 0,
+    bestByTemperature: [],
+  };
   const method = o.method ?? 'anneal';
   if (method === 'identity') return { ...ident, stats };
   const start = greedyFromPattern(pt, layout, { seed: o.seed, greedyCandidates: o.greedyCandidates });

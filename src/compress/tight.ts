@@ -44,8 +44,10 @@ export interface TightPacked extends TightLayout {
 }
 
 export function checkLayout(l: TightLayout, rows: number, cols: number): void {
-  if (!Number.isInteger(l.tileRows) || l.tileRows < 1) throw new ConfigError(`packing: tileRows ${l.tileRows} must be a positive integer (the array dimension holding output channels)`);
-  if (!Number.isInteger(l.groupSize) || l.groupSize < 1 || l.groupSize > 65535) throw new ConfigError(`packing: groupSize ${l.groupSize} must be an integer in 1…65535 (the multiplexer fan-in)`);
+  if (!Number.isInteger(l.tileRows) || l.tileRows < 1)
+    throw new ConfigError(`packing: tileRows ${l.tileRows} must be a positive integer (the array dimension holding output channels)`);
+  if (!Number.isInteger(l.groupSize) || l.groupSize < 1 || l.groupSize > 65535)
+    throw new ConfigError(`packing: groupSize ${l.groupSize} must be an integer in 1…65535 (the multiplexer fan-in)`);
   if (rows < 1 || cols < 1) throw new ConfigError(`packing: empty ${rows}×${cols} matrix`);
 }
 

@@ -91,9 +91,7 @@ export async function initEngine(choice: BackendChoice = parseBackendChoice(proc
         await tf.setBackend('tensorflow');
         backend = 'tensorflow';
       } else if (choice === 'tensorflow') {
-        throw new ConfigError(
-          "backend 'tensorflow' needs @tensorflow/tfjs-node, which is not installed or failed to load: install it, or use --backend wasm",
-        );
+        throw new ConfigError("backend 'tensorflow' needs @tensorflow/tfjs-node, which is not installed or failed to load: install it, or use --backend wasm");
       } else {
         await initWasm(native);
         backend = 'wasm';

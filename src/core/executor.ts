@@ -58,10 +58,7 @@ export interface WorkerRequest {
   fn: string;
   args: unknown;
 }
-export type WorkerReply =
-  | { type: 'ready' }
-  | { type: 'result'; jobId: string; value: unknown }
-  | { type: 'error'; jobId: string; message: string; name: string };
+export type WorkerReply = { type: 'ready' } | { type: 'result'; jobId: string; value: unknown } | { type: 'error'; jobId: string; message: string; name: string };
 
 interface Pending {
   job: JobSpec;

@@ -65,10 +65,34 @@ export const CATALOG: Record<string, CatalogEntry> = {
     homepage: 'https://github.com/zalandoresearch/fashion-mnist',
     baseUrls: ['http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/', 'https://storage.googleapis.com/tensorflow/tf-keras-datasets/'],
     files: [
-      { role: 'train-images', name: 'train-images-idx3-ubyte.gz', size: 26421880, sha256: '08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc', md5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d' },
-      { role: 'train-labels', name: 'train-labels-idx1-ubyte.gz', size: 29515, sha256: 'b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc', md5: '25c81989df183df01b3e8a0aad5dffbe' },
-      { role: 'test-images', name: 't10k-images-idx3-ubyte.gz', size: 4422102, sha256: '78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229', md5: 'bef4ecab320f06d8554ea6380940ec79' },
-      { role: 'test-labels', name: 't10k-labels-idx1-ubyte.gz', size: 5148, sha256: '42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf', md5: 'bb300cfdad3c16e7a12a480ee83cd310' },
+      {
+        role: 'train-images',
+        name: 'train-images-idx3-ubyte.gz',
+        size: 26421880,
+        sha256: '08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc',
+        md5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
+      },
+      {
+        role: 'train-labels',
+        name: 'train-labels-idx1-ubyte.gz',
+        size: 29515,
+        sha256: 'b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc',
+        md5: '25c81989df183df01b3e8a0aad5dffbe',
+      },
+      {
+        role: 'test-images',
+        name: 't10k-images-idx3-ubyte.gz',
+        size: 4422102,
+        sha256: '78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229',
+        md5: 'bef4ecab320f06d8554ea6380940ec79',
+      },
+      {
+        role: 'test-labels',
+        name: 't10k-labels-idx1-ubyte.gz',
+        size: 5148,
+        sha256: '42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf',
+        md5: 'bb300cfdad3c16e7a12a480ee83cd310',
+      },
     ],
     shape: [28, 28, 1],
     numClasses: 10,
@@ -84,10 +108,34 @@ export const CATALOG: Record<string, CatalogEntry> = {
     homepage: 'http://yann.lecun.com/exdb/mnist/',
     baseUrls: ['http://yann.lecun.com/exdb/mnist/', 'https://ossci-datasets.s3.amazonaws.com/mnist/', 'https://storage.googleapis.com/cvdf-datasets/mnist/'],
     files: [
-      { role: 'train-images', name: 'train-images-idx3-ubyte.gz', size: 9912422, sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609', md5: 'f68b3c2dcbeaaa9fbdd348bbdeb94873' },
-      { role: 'train-labels', name: 'train-labels-idx1-ubyte.gz', size: 28881, sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c', md5: 'd53e105ee54ea40749a09fcbcd1e9432' },
-      { role: 'test-images', name: 't10k-images-idx3-ubyte.gz', size: 1648877, sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6', md5: '9fb629c4189551a2d022fa330f9573f3' },
-      { role: 'test-labels', name: 't10k-labels-idx1-ubyte.gz', size: 4542, sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6', md5: 'ec29112dd5afa0611ce80d1b7f02629c' },
+      {
+        role: 'train-images',
+        name: 'train-images-idx3-ubyte.gz',
+        size: 9912422,
+        sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
+        md5: 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
+      },
+      {
+        role: 'train-labels',
+        name: 'train-labels-idx1-ubyte.gz',
+        size: 28881,
+        sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c',
+        md5: 'd53e105ee54ea40749a09fcbcd1e9432',
+      },
+      {
+        role: 'test-images',
+        name: 't10k-images-idx3-ubyte.gz',
+        size: 1648877,
+        sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6',
+        md5: '9fb629c4189551a2d022fa330f9573f3',
+      },
+      {
+        role: 'test-labels',
+        name: 't10k-labels-idx1-ubyte.gz',
+        size: 4542,
+        sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6',
+        md5: 'ec29112dd5afa0611ce80d1b7f02629c',
+      },
     ],
     shape: [28, 28, 1],
     numClasses: 10,
@@ -119,7 +167,7 @@ export const CATALOG: Record<string, CatalogEntry> = {
   },
   'cifar10-subset': {
     name: 'cifar10-subset',
-    title: "CIFAR-10 subset (project machines): 10,000 train (1,000/class) / 10,000 test, official binary layout",
+    title: 'CIFAR-10 subset (project machines): 10,000 train (1,000/class) / 10,000 test, official binary layout',
     format: 'cifar10-bin',
     homepage: 'https://www.cs.toronto.edu/~kriz/cifar.html',
     baseUrls: [],
@@ -285,6 +333,7 @@ export function missingMessage(name: string, opts: LookupOptions = {}): string {
   if (e.baseUrls.length > 0) ways.push(`run \`accelab data fetch ${name}\``);
   if (e.debian) ways.push(`\`apt-get install ${e.debian.package}\``);
   if (e.baseUrls.length > 0) ways.push(`download ${e.files.map((f) => f.name).join(', ')} from ${e.baseUrls[0]} into a folder and pass --data-dir`);
-  if (e.projectDirs) ways.push(`put ${e.files[0].name} in ${e.projectDirs.join(' or ')} (or a folder given by --data-dir/ACCELAB_DATA); elsewhere use \`accelab data fetch cifar10\``);
+  if (e.projectDirs)
+    ways.push(`put ${e.files[0].name} in ${e.projectDirs.join(' or ')} (or a folder given by --data-dir/ACCELAB_DATA); elsewhere use \`accelab data fetch cifar10\``);
   return `data set '${name}' not found (looked in ${where}): ${ways.join(', or ')}`;
 }

@@ -77,7 +77,7 @@ export class CifarDecoder {
   /** Checks that exactly the announced bytes arrived; returns the split. */
   finish(expectedBytes: number, partial: boolean): Split {
     if (!partial) {
-      if (this.bytes < expectedBytes || this.fill !== 0 && this.count < this.capacity) {
+      if (this.bytes < expectedBytes || (this.fill !== 0 && this.count < this.capacity)) {
         throw new DataError(`${this.file}: truncated: ${this.bytes} bytes, expected ${expectedBytes}`);
       }
     }
@@ -119,7 +119,10 @@ export interface CifarReadOptions {
 
 function parseMeta(text: string | undefined): string[] {
   if (!text) return CIFAR10_CLASSES.slice();
-  const names = text.split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = text
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   return names.length === 10 ? names : CIFAR10_CLASSES.slice();
 }
 

@@ -76,7 +76,13 @@ function partSize(part: string): number {
   }
 }
 
-function requestOnce(url: string, part: string, opts: DownloadOptions, state: { total: number | null; serverTotal: number | null; resumed: boolean; started: boolean }, redirects = 0): Promise<Attempt> {
+function requestOnce(
+  url: string,
+  part: string,
+  opts: DownloadOptions,
+  state: { total: number | null; serverTotal: number | null; resumed: boolean; started: boolean },
+  redirects = 0,
+): Promise<Attempt> {
   const offset = partSize(part);
   const progress = opts.progress ?? silentProgress;
   const lib = url.startsWith('https:') ? https : http;
@@ -283,7 +289,15 @@ async function fetchOne(f: CatalogFile, dir: string, bases: string[], opts: Fetc
   for (const base of bases) {
     const url = joinUrl(base, f.name);
     try {
-      const r = await downloadFile(url, dest, { size: f.size, sha256: f.sha256, md5: f.md5, progress: opts.progress, label: f.name, retries: opts.retries, timeoutMs: opts.timeoutMs });
+      const r = await downloadFile(url, dest, {
+        size: f.size,
+        sha256: f.sha256,
+        md5: f.md5,
+        progress: opts.progress,
+        label: f.name,
+        retries: opts.retries,
+        timeoutMs: opts.timeoutMs,
+      });
       return { name: f.name, path: dest, bytes: r.bytes, sha256: r.sha256, status: r.resumed ? 'resumed' : 'downloaded', url };
     } catch (e) {
       last = e as Error;

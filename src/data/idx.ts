@@ -62,7 +62,9 @@ export function parseIdxHeader(head: Uint8Array, file: string, expectDims?: numb
   const nd = head[3];
   if (nd < 1 || nd > 4 || (expectDims !== undefined && nd !== expectDims)) {
     const magic = (0x0800 | nd).toString(16).padStart(8, '0');
-    throw new DataError(`${file}: wrong magic number 0x${magic}: expected 0x0000080${expectDims ?? '1-4'} (${expectDims === 1 ? 'a label file' : expectDims === 3 ? 'an image file' : `${expectDims} dimensions`})`);
+    throw new DataError(
+      `${file}: wrong magic number 0x${magic}: expected 0x0000080${expectDims ?? '1-4'} (${expectDims === 1 ? 'a label file' : expectDims === 3 ? 'an image file' : `${expectDims} dimensions`})`,
+    );
   }
   const headerBytes = 4 + 4 * nd;
   if (head.length < headerBytes) return null;

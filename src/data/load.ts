@@ -91,8 +91,7 @@ export async function loadDataset(name: string, opts: LoadOptions = {}): Promise
     const per = (n: number | undefined, dflt: number): number => (n === undefined ? dflt : Math.min(dflt, Math.ceil(n / 10)));
     const ds = makeSynthetic({ kind: rgb ? 'rgb' : 'gray', seed: opts.seed ?? 1, trainPerClass: per(tl, 600), testPerClass: per(sl, 100) });
     const bpi = ds.shape[0] * ds.shape[1] * ds.shape[2];
-    const cut = (s: Split, n: number | undefined): Split =>
-      n === undefined || n >= s.count ? s : { images: s.images.slice(0, n * bpi), labels: s.labels.slice(0, n), count: n };
+    const cut = (s: Split, n: number | undefined): Split => (n === undefined || n >= s.count ? s : { images: s.images.slice(0, n * bpi), labels: s.labels.slice(0, n), count: n });
     return { ...ds, name, train: cut(ds.train, tl), test: cut(ds.test, sl) };
   }
   const loc = findDataset(name, opts);

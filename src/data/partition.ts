@@ -102,7 +102,8 @@ export function partitionIid(labels: ArrayLike<number>, numClasses: number, numC
 
 export function partitionDirichlet(labels: ArrayLike<number>, numClasses: number, numClients: number, seed: number, alpha: number, minPerClient = 1): Partition {
   if (!(alpha > 0)) throw new ConfigError(`dirichlet partition: alpha ${alpha} must be > 0`);
-  if (minPerClient * numClients > labels.length) throw new ConfigError(`dirichlet partition: ${numClients} clients × minPerClient ${minPerClient} exceeds ${labels.length} examples`);
+  if (minPerClient * numClients > labels.length)
+    throw new ConfigError(`dirichlet partition: ${numClients} clients × minPerClient ${minPerClient} exceeds ${labels.length} examples`);
   const rng = new Rng(seed);
   const groups = byClass(labels, numClasses);
   let clients: number[][] = [];
@@ -122,7 +123,8 @@ export function partitionDirichlet(labels: ArrayLike<number>, numClasses: number
       }
     }
     if (Math.min(...clients.map((c) => c.length)) >= minPerClient) break;
-    if (attempt === 99) throw new ConfigError(`dirichlet partition: could not give every client ≥ ${minPerClient} examples with alpha ${alpha} in 100 draws; raise alpha or lower minPerClient`);
+    if (attempt === 99)
+      throw new ConfigError(`dirichlet partition: could not give every client ≥ ${minPerClient} examples with alpha ${alpha} in 100 draws; raise alpha or lower minPerClient`);
   }
   return finish('dirichlet', labels, numClasses, seed, { alpha, minPerClient }, clients);
 }

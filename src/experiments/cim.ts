@@ -53,7 +53,18 @@ export function runCharacterize(input: unknown, progress: Progress = silentProgr
   const config = validate(CharacterizeConfigSchema, input, 'cim characterize config');
   let macro = macroConfig(config.macro);
   if (config.ideal) macro = idealize(macro);
-  const result = characterize({ config: macro, chips: config.chips, trials: config.trials, levelsPerCode: config.levelsPerCode, seed: config.seed, techniques: config.techniques, noiseScale: config.noiseScale }, progress);
+  const result = characterize(
+    {
+      config: macro,
+      chips: config.chips,
+      trials: config.trials,
+      levelsPerCode: config.levelsPerCode,
+      seed: config.seed,
+      techniques: config.techniques,
+      noiseScale: config.noiseScale,
+    },
+    progress,
+  );
   return { kind: 'cim-characterize', config, result };
 }
 
@@ -64,14 +75,64 @@ export function writeCharacterizeRun(dir: string, run: CimCharacterizeRun): void
   writeFileAtomic(
     join(dir, 'summary.csv'),
     toCsv(
-      ['variant', 'macFolding', 'boostedClipping', 'stepMac', 'boost', 'rmsErrorLsb', 'rmsErrorMac', 'inlMaxLsb', 'dnlMaxLsb', 'marginMvPerLsb', 'typicalRmsErrorMac', 'typicalClipRate'],
-      vs.map((v) => [v.name, v.macFolding, v.boostedClipping, v.design.step, v.design.boost, v.rmsErrorLsb, v.rmsErrorMac, v.inlMaxLsb, v.dnlMaxLsb, v.marginMvPerLsb, v.typicalRmsErrorMac, v.typicalClipRate]),
+      [
+        'variant',
+        'macFolding',
+        'boostedClipping',
+        'stepMac',
+        'boost',
+        'rmsErrorLsb',
+        'rmsErrorMac',
+        'inlMaxLsb',
+        'dnlMaxLsb',
+        'marginMvPerLsb',
+        'typicalRmsErrorMac',
+        'typicalClipRate',
+      ],
+      vs.map((v) => [
+        v.name,
+        v.macFolding,
+        v.boostedClipping,
+        v.design.step,
+        v.design.boost,
+        v.rmsErrorLsb,
+        v.rmsErrorMac,
+        v.inlMaxLsb,
+        v.dnlMaxLsb,
+        v.marginMvPerLsb,
+        v.typicalRmsErrorMac,
+        v.typicalClipRate,
+      ]),
     ),
   );
-  writeFileAtomic(join(dir, 'transfer.csv'), toCsv(['variant', 'mac', 'idealCode', 'simulatedCode', 'minCode', 'maxCode'], vs.flatMap((v) => v.transfer.map((t) => [v.name, t.mac, t.ideal, t.simulated, t.min, t.max]))));
-  writeFileAtomic(join(dir, 'linearity.csv'), toCsv(['variant', 'code', 'inlLsb', 'dnlLsb'], vs.flatMap((v) => v.linearity.map((t) => [v.name, t.code, t.inl, t.dnl]))));
-  writeFileAtomic(join(dir, 'error-histogram.csv'), toCsv(['variant', 'errorLsb', 'count'], vs.flatMap((v) => v.errorHistogram.map((t) => [v.name, t.error, t.count]))));
-  writeFileAtomic(join(dir, 'monte-carlo.csv'), toCsv(['variant', 'chip', 'rmsErrorLsb', 'inlMaxLsb', 'dnlMaxLsb'], vs.flatMap((v) => v.monteCarlo.map((t) => [v.name, t.chip, t.rmsErrorLsb, t.inlMaxLsb, t.dnlMaxLsb]))));
+  writeFileAtomic(
+    join(dir, 'transfer.csv'),
+    toCsv(
+      ['variant', 'mac', 'idealCode', 'simulatedCode', 'minCode', 'maxCode'],
+      vs.flatMap((v) => v.transfer.map((t) => [v.name, t.mac, t.ideal, t.simulated, t.min, t.max])),
+    ),
+  );
+  writeFileAtomic(
+    join(dir, 'linearity.csv'),
+    toCsv(
+      ['variant', 'code', 'inlLsb', 'dnlLsb'],
+      vs.flatMap((v) => v.linearity.map((t) => [v.name, t.code, t.inl, t.dnl])),
+    ),
+  );
+  writeFileAtomic(
+    join(dir, 'error-histogram.csv'),
+    toCsv(
+      ['variant', 'errorLsb', 'count'],
+      vs.flatMap((v) => v.errorHistogram.map((t) => [v.name, t.error, t.count])),
+    ),
+  );
+  writeFileAtomic(
+    join(dir, 'monte-carlo.csv'),
+    toCsv(
+      ['variant', 'chip', 'rmsErrorLsb', 'inlMaxLsb', 'dnlMaxLsb'],
+      vs.flatMap((v) => v.monteCarlo.map((t) => [v.name, t.chip, t.rmsErrorLsb, t.inlMaxLsb, t.dnlMaxLsb])),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,7 +153,11 @@ export function runCost(input: unknown): CimCostRun {
   const macro = macroConfig(config.macro);
   const p = costParams(config.cost);
   const variants = (['off', macro.macFolding === 'off' ? 'sign-magnitude' : macro.macFolding] as const).flatMap((mf) =>
-    (['off', macro.boostedClipping === 'off' ? 'gain' : macro.boostedClipping] as const).map((bc) => ({ ...estimateCost({ ...macro, macFolding: mf, boostedClipping: bc }, p), macFolding: mf, boostedClipping: bc })),
+    (['off', macro.boostedClipping === 'off' ? 'gain' : macro.boostedClipping] as const).map((bc) => ({
+      ...estimateCost({ ...macro, macFolding: mf, boostedClipping: bc }, p),
+      macFolding: mf,
+      boostedClipping: bc,
+    })),
   );
   return { kind: 'cim-cost', config, result: estimateCost(macro, p), variants };
 }
@@ -229,7 +294,8 @@ export async function runInfer(input: unknown, progress: Progress = silentProgre
   await initEngine();
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir, trainLimit: config.trainLimit, seed: config.seed }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
-  if (config.testOffset >= ds.test.count) throw new ConfigError(`cim infer config: testOffset ${config.testOffset} is past the last of the ${ds.test.count} test images of ${ds.name}: use 0…${ds.test.count - 1}`);
+  if (config.testOffset >= ds.test.count)
+    throw new ConfigError(`cim infer config: testOffset ${config.testOffset} is past the last of the ${ds.test.count} test images of ${ds.name}: use 0…${ds.test.count - 1}`);
   // Fewer images than asked for remain after the offset: the config records what is evaluated.
   config.testLimit = Math.min(config.testLimit, ds.test.count - config.testOffset);
   const { model, normalization } = await obtainModel(config, ds, progress);
@@ -238,7 +304,14 @@ export async function runInfer(input: unknown, progress: Progress = silentProgre
   if (config.qatEpochs === 0) return inferOnWorkload(wl, ds, config, macro, progress);
   const before = inferOnWorkload(wl, ds, { ...config, sweepLimit: 10, noiseLevels: [1] }, macro, progress, { accuraciesOnly: true });
   const train: EvalSet = { x: toFloat(ds.train, ds.shape, { normalize: null }), labels: ds.train.labels, count: ds.train.count };
-  const { workload, stats } = qatFineTune(wl, train, ds.numClasses, { epochs: config.qatEpochs, lr: config.qatLr, batch: config.qatBatch, seed: config.seed, calibCount: config.calibCount, percentile: config.percentile }, tfMatMul, progress);
+  const { workload, stats } = qatFineTune(
+    wl,
+    train,
+    ds.numClasses,
+    { epochs: config.qatEpochs, lr: config.qatLr, batch: config.qatBatch, seed: config.seed, calibCount: config.calibCount, percentile: config.percentile },
+    tfMatMul,
+    progress,
+  );
   const r = inferOnWorkload(workload, ds, config, macro, progress);
   r.qat = {
     ran: true,
@@ -258,11 +331,31 @@ export async function runInfer(input: unknown, progress: Progress = silentProgre
 }
 
 function qatOff(config: InferConfig): QatSummary {
-  return { ran: false, epochs: 0, lr: config.qatLr, batch: config.qatBatch, trainImages: 0, steps: 0, epochLoss: [], seconds: 0, floatAccuracyBefore: null, ideal4bitAccuracyBefore: null, floatAccuracyAfter: null, ideal4bitAccuracyAfter: null };
+  return {
+    ran: false,
+    epochs: 0,
+    lr: config.qatLr,
+    batch: config.qatBatch,
+    trainImages: 0,
+    steps: 0,
+    epochLoss: [],
+    seconds: 0,
+    floatAccuracyBefore: null,
+    ideal4bitAccuracyBefore: null,
+    floatAccuracyAfter: null,
+    ideal4bitAccuracyAfter: null,
+  };
 }
 
 /** `accuraciesOnly`: only float and ideal 4-bit accuracy are measured (the macro fields are empty). */
-export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, macro: MacroConfig, progress: Progress = silentProgress, o: { accuraciesOnly?: boolean } = {}): CimInferResult {
+export function inferOnWorkload(
+  wl: Workload,
+  ds: Dataset,
+  config: InferConfig,
+  macro: MacroConfig,
+  progress: Progress = silentProgress,
+  o: { accuraciesOnly?: boolean } = {},
+): CimInferResult {
   const shape = ds.shape;
   const off = Math.min(config.testOffset, ds.test.count - 1);
   const nTest = Math.min(config.testLimit, ds.test.count - off);
@@ -294,7 +387,26 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
   const macsPerImage = workloadMacs(wl);
   if (o.accuraciesOnly) {
     const none: AccuracyRow = { setting: 'not evaluated', macFolding: 'off', boostedClipping: 'off', noiseScale: 1, accuracy: Number.NaN, images: 0, clipRate: 0, seconds: 0 };
-    return { kind: 'cim-infer', config, model: wl.name, dataset: ds.name, macsPerImage, macrosUsed: 0, floatAccuracy, ideal4bitAccuracy, enhanced: none, techniques: [], noiseSweep: [], ideal4bitSweepAccuracy, lossVsIdealPoints: Number.NaN, simulatedMacsPerSecond: 0, layerBoost: [], boostMode: config.boost === 'auto' ? 'auto' : 'fixed', qat: qatOff(config), cost: null };
+    return {
+      kind: 'cim-infer',
+      config,
+      model: wl.name,
+      dataset: ds.name,
+      macsPerImage,
+      macrosUsed: 0,
+      floatAccuracy,
+      ideal4bitAccuracy,
+      enhanced: none,
+      techniques: [],
+      noiseSweep: [],
+      ideal4bitSweepAccuracy,
+      lossVsIdealPoints: Number.NaN,
+      simulatedMacsPerSecond: 0,
+      layerBoost: [],
+      boostMode: config.boost === 'auto' ? 'auto' : 'fixed',
+      qat: qatOff(config),
+      cost: null,
+    };
   }
   const evalMacro = (mf: MacroConfig['macFolding'], bc: MacroConfig['boostedClipping'], noiseScale: number, set: EvalSet): AccuracyRow & { macros: number; cost: NetworkCost } => {
     const cfg: MacroConfig = { ...macro, macFolding: mf, boostedClipping: bc };
@@ -305,7 +417,18 @@ export function inferOnWorkload(wl: Workload, ds: Dataset, config: InferConfig, 
     const seconds = (performance.now() - t0) / 1000;
     mapped.dispose();
     const cost = networkCost(mapped.activity(), set.count, costParams(config.cost));
-    return { setting: `folding ${mf}, boosted-clipping ${bc}`, macFolding: mf, boostedClipping: bc, noiseScale, accuracy: acc, images: set.count, clipRate: mapped.clipped / Math.max(1, mapped.conversions), seconds, macros: mapped.macros, cost };
+    return {
+      setting: `folding ${mf}, boosted-clipping ${bc}`,
+      macFolding: mf,
+      boostedClipping: bc,
+      noiseScale,
+      accuracy: acc,
+      images: set.count,
+      clipRate: mapped.clipped / Math.max(1, mapped.conversions),
+      seconds,
+      macros: mapped.macros,
+      cost,
+    };
   };
   const grid = techniqueGrid(macro);
   const full = grid[grid.length - 1];
@@ -358,7 +481,13 @@ export function mergeInferResults(parts: CimInferResult[], sweep: CimInferResult
   const ideal4bitAccuracy = w((p) => p.ideal4bitAccuracy);
   return {
     ...sweep,
-    config: { ...parts[0].config, testOffset: Math.min(...parts.map((p) => p.config.testOffset)), testLimit: images, sweepLimit: sweep.config.sweepLimit, noiseLevels: sweep.config.noiseLevels },
+    config: {
+      ...parts[0].config,
+      testOffset: Math.min(...parts.map((p) => p.config.testOffset)),
+      testLimit: images,
+      sweepLimit: sweep.config.sweepLimit,
+      noiseLevels: sweep.config.noiseLevels,
+    },
     floatAccuracy: w((p) => p.floatAccuracy),
     ideal4bitAccuracy,
     enhanced,
@@ -375,8 +504,20 @@ export function writeInferRun(dir: string, r: CimInferResult): void {
   writeFileAtomic(join(dir, 'techniques.csv'), toCsv(cols, [r.enhanced, ...r.techniques].map(row)));
   writeFileAtomic(join(dir, 'noise-sweep.csv'), toCsv(cols, r.noiseSweep.map(row)));
   if (r.cost) {
-    writeFileAtomic(join(dir, 'layer-cost.csv'), toCsv(['layer', 'boost', 'macros', 'conversionsPerImage', 'macsPerImage', 'energyPj', 'latencyS'], r.cost.layers.map((l) => [l.layer, l.boost, l.macros, l.conversions, l.macs, l.energyPj, l.latencyS])));
-    writeFileAtomic(join(dir, 'energy-actions.csv'), toCsv(['layer', 'component', 'action', 'count', 'energyPerActionPj', 'energyPj', 'source'], r.cost.energy.rows.map((a) => [a.layer, a.component, a.action, a.count, a.energyPerActionPj, a.energyPj, a.source])));
+    writeFileAtomic(
+      join(dir, 'layer-cost.csv'),
+      toCsv(
+        ['layer', 'boost', 'macros', 'conversionsPerImage', 'macsPerImage', 'energyPj', 'latencyS'],
+        r.cost.layers.map((l) => [l.layer, l.boost, l.macros, l.conversions, l.macs, l.energyPj, l.latencyS]),
+      ),
+    );
+    writeFileAtomic(
+      join(dir, 'energy-actions.csv'),
+      toCsv(
+        ['layer', 'component', 'action', 'count', 'energyPerActionPj', 'energyPj', 'source'],
+        r.cost.energy.rows.map((a) => [a.layer, a.component, a.action, a.count, a.energyPerActionPj, a.energyPj, a.source]),
+      ),
+    );
   }
 }
 

@@ -90,12 +90,18 @@ export const compressConfigSchema = z
   .object({
     /** 'alexnet' | 'vgg16' (synthetic weights at Han et al.'s densities), 'matrix' (one synthetic rows×cols matrix) or 'checkpoint'. */
     source: z.enum(['alexnet', 'vgg16', 'matrix', 'checkpoint']).default('matrix'),
-    matrix: z.object({ rows: z.number().int().min(1), cols: z.number().int().min(1) }).strict().default({ rows: 512, cols: 4608 }),
+    matrix: z
+      .object({ rows: z.number().int().min(1), cols: z.number().int().min(1) })
+      .strict()
+      .default({ rows: 512, cols: 4608 }),
     checkpoint: z.string().nullable().default(null),
     /** Weight sparsity after magnitude pruning; null keeps each network layer's own density. */
     sparsity: z.number().min(0).lt(1).nullable().default(0.9),
     /** Array rows (reduction) × columns (output channels per tile), SCALE-Sim's weight-stationary mapping. */
-    array: z.object({ rows: z.number().int().min(1), cols: z.number().int().min(1) }).strict().default({ rows: 32, cols: 32 }),
+    array: z
+      .object({ rows: z.number().int().min(1), cols: z.number().int().min(1) })
+      .strict()
+      .default({ rows: 32, cols: 32 }),
     /** Multiplexer fan-in: the tight format's group size and column combining's α. */
     groupSize: z.number().int().min(1).max(1024).default(16),
     /** Column combining's γ. */
@@ -210,7 +216,13 @@ export function packLayerJob(a: LayerJobArgs & { matrix?: IntMatrix }): LayerPac
   const r = packMethods(m, methodsConfig(a.config, a.config.seed));
   const { bestByTemperature: _a, ...ps } = r.permutation.search;
   const { bestByTemperature: _b, ...ss } = r.permutationSubword.search;
-  return { ...r, name: a.name, permutation: { ...r.permutation, search: ps }, permutationSubword: { ...r.permutationSubword, search: ss }, seconds: (performance.now() - t0) / 1000 };
+  return {
+    ...r,
+    name: a.name,
+    permutation: { ...r.permutation, search: ps },
+    permutationSubword: { ...r.permutationSubword, search: ss },
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** The first tile of a matrix before and after permutation packing, as occupancy grids. */
@@ -249,7 +261,7 @@ export interface CompressRunOptions {
 function layerJobs(c: CompressConfig, o: CompressRunOptions): LayerJobArgs[] {
   let jobs: LayerJobArgs[];
   if (c.source === 'checkpoint') {
-    if (!o.checkpointLayers?.length) throw new ConfigError('compress: source checkpoint needs the checkpoint\'s layers (use --checkpoint <dir>)');
+    if (!o.checkpointLayers?.length) throw new ConfigError("compress: source checkpoint needs the checkpoint's layers (use --checkpoint <dir>)");
     jobs = o.checkpointLayers.map((l) => {
       const f = fromKxN(l.codes, l.k, l.n);
       const pruned = c.sparsity === null ? f : pruneCodes(f, c.sparsity);
@@ -258,7 +270,13 @@ function layerJobs(c: CompressConfig, o: CompressRunOptions): LayerJobArgs[] {
   } else if (c.source === 'matrix') {
     jobs = [{ name: `${c.matrix.rows}x${c.matrix.cols}`, config: c, shape: { ...c.matrix, sparsity: c.sparsity ?? 0.9, seed: c.seed }, codes: null, dims: null }];
   } else {
-    jobs = NETWORK_SHAPES[c.source].map((l, i) => ({ name: l.name, config: c, shape: { rows: l.rows, cols: l.cols, sparsity: c.sparsity ?? 1 - l.density, seed: c.seed + 1000 * (i + 1) }, codes: null, dims: null }));
+    jobs = NETWORK_SHAPES[c.source].map((l, i) => ({
+      name: l.name,
+      config: c,
+      shape: { rows: l.rows, cols: l.cols, sparsity: c.sparsity ?? 1 - l.density, seed: c.seed + 1000 * (i + 1) },
+      codes: null,
+      dims: null,
+    }));
   }
   if (c.layers.length) {
     const known = new Set(jobs.map((j) => j.name));
@@ -267,7 +285,6 @@ function layerJobs(c: CompressConfig, o: CompressRunOptions): LayerJobArgs[] {
   }
   return jobs;
 }
-
 
 export async function runCompress(config: unknown, o: CompressRunOptions = {}): Promise<CompressResult> {
   const c = parseCompressConfig(config);
@@ -320,11 +337,30 @@ export function writeCompressRun(outDir: string, r: CompressResult): void {
   writeJsonAtomic(join(outDir, 'config.json'), r.config);
   writeJsonAtomic(join(outDir, 'result.json'), r);
   const rows = r.layers.flatMap((l) =>
-    METHODS.map((k) => [l.name, l.rows, l.cols, l.sparsity, k, l[k].slots, l[k].bits.values, l[k].bits.index, l[k].bits.blocks, l[k].bits.permutation, l[k].bits.total, l[k].denseBits, l[k].rate, l[k].rateNoIndex, l[k].exact]),
+    METHODS.map((k) => [
+      l.name,
+      l.rows,
+      l.cols,
+      l.sparsity,
+      k,
+      l[k].slots,
+      l[k].bits.values,
+      l[k].bits.index,
+      l[k].bits.blocks,
+      l[k].bits.permutation,
+      l[k].bits.total,
+      l[k].denseBits,
+      l[k].rate,
+      l[k].rateNoIndex,
+      l[k].exact,
+    ]),
   );
   writeFileAtomic(
     join(outDir, 'layers.csv'),
-    toCsv(['layer', 'rows', 'cols', 'sparsity', 'method', 'slots', 'valueBits', 'indexBits', 'blockBits', 'permutationBits', 'packedBits', 'denseBits', 'rate', 'rateNoIndex', 'exact'], rows),
+    toCsv(
+      ['layer', 'rows', 'cols', 'sparsity', 'method', 'slots', 'valueBits', 'indexBits', 'blockBits', 'permutationBits', 'packedBits', 'denseBits', 'rate', 'rateNoIndex', 'exact'],
+      rows,
+    ),
   );
 }
 

@@ -214,7 +214,9 @@ export function compareDeltas(rows: readonly CompareRow[]): SeedDelta[] {
     if (row.method === 'fedavg') continue;
     const fed = rows.find((x) => x.seed === row.seed && x.method === 'fedavg');
     if (!fed) continue;
-    const inGroup = row.experts.flatMap((e) => (e.withinGroupAccuracy.final !== null && e.withinGroupAccuracy.fedavg !== null ? [e.withinGroupAccuracy.final - e.withinGroupAccuracy.fedavg] : []));
+    const inGroup = row.experts.flatMap((e) =>
+      e.withinGroupAccuracy.final !== null && e.withinGroupAccuracy.fedavg !== null ? [e.withinGroupAccuracy.final - e.withinGroupAccuracy.fedavg] : [],
+    );
     const accuracy = row.accuracy - fed.accuracy;
     const weakMean = row.weakMean - fed.weakMean;
     out.push({
@@ -235,7 +237,11 @@ export function compareDeltas(rows: readonly CompareRow[]): SeedDelta[] {
  * The analysis of a comparison: summary per method, per-seed deltas, gains per setting (mean ± std,
  * target check) and the headline setting. Pure: the report renders what it returns.
  */
-export function analyzeComparison(rows: readonly CompareRow[], methods: readonly string[], numClasses: number): Pick<FlCompareResult, 'summary' | 'deltas' | 'gains' | 'headline' | 'seedsWithoutFedavg' | 'target'> {
+export function analyzeComparison(
+  rows: readonly CompareRow[],
+  methods: readonly string[],
+  numClasses: number,
+): Pick<FlCompareResult, 'summary' | 'deltas' | 'gains' | 'headline' | 'seedsWithoutFedavg' | 'target'> {
   const summary = methods.map((m): CompareSummary => {
     const rs = rows.filter((r) => r.method === m);
     const ex = rs.flatMap((r) => r.experts.map((e) => e.withinGroupAccuracy));
@@ -351,7 +357,12 @@ export async function runComparison(
         groups: r.pkd?.groups ?? [],
         experts: (r.pkd?.experts ?? []).map((e) => ({
           group: e.group,
-          withinGroupAccuracy: { expert: e.withinGroupAccuracy.expert, warmup: e.withinGroupAccuracy.warmup, final: e.withinGroupAccuracy.final ?? null, fedavg: fedWithinGroup(e.group) },
+          withinGroupAccuracy: {
+            expert: e.withinGroupAccuracy.expert,
+            warmup: e.withinGroupAccuracy.warmup,
+            final: e.withinGroupAccuracy.final ?? null,
+            fedavg: fedWithinGroup(e.group),
+          },
         })),
         kdTriggered: r.rounds.reduce((a, x) => a + x.kdTriggered, 0),
       });
@@ -367,14 +378,34 @@ export async function runComparison(
     }
   });
   const methods = ['fedavg', ...variants.map((v) => v.name)];
-  const result: FlCompareResult = { kind: 'fl-compare', base: baseCfg, classNames, seeds, rows, ...analyzeComparison(rows, methods, classNames.length), durationS: (performance.now() - t0) / 1000 };
+  const result: FlCompareResult = {
+    kind: 'fl-compare',
+    base: baseCfg,
+    classNames,
+    seeds,
+    rows,
+    ...analyzeComparison(rows, methods, classNames.length),
+    durationS: (performance.now() - t0) / 1000,
+  };
   if (o.outDir) {
     writeJsonAtomic(join(o.outDir, 'result.json'), result);
     const groupCol = (r: CompareRow, k: keyof WithinGroupAccuracy) => r.experts.map((e) => (e.withinGroupAccuracy[k] ?? Number.NaN).toFixed(4)).join(' ');
     writeFileAtomic(
       join(o.outDir, 'compare.csv'),
       toCsv(
-        ['seed', 'method', 'accuracy', 'weakMean', 'worstAccuracy', 'interClassDiscrepancy', 'weak', 'groups', 'expertWithinGroupAccuracy', 'finalWithinGroupAccuracy', 'fedavgWithinGroupAccuracy'],
+        [
+          'seed',
+          'method',
+          'accuracy',
+          'weakMean',
+          'worstAccuracy',
+          'interClassDiscrepancy',
+          'weak',
+          'groups',
+          'expertWithinGroupAccuracy',
+          'finalWithinGroupAccuracy',
+          'fedavgWithinGroupAccuracy',
+        ],
         rows.map((r) => [
           r.seed,
           r.method,
@@ -422,7 +453,6 @@ export interface FlConsistencyResult {
   weakFrequency: number[];
   durationS: number;
 }
-
 
 function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();

@@ -20,5 +20,7 @@ export interface SimulateJobArgs {
 }
 
 export function simulateJob(a: SimulateJobArgs): Simulation[] {
-  return a.configs.map((c) => simulateNetwork(a.qw, c, { x: a.x, labels: a.labels, count: a.count }, a.classes, { batchSize: a.batchSize, firstImage: a.firstImage, matmul: tfMatMul }));
+  return a.configs.map((c) =>
+    simulateNetwork(a.qw, c, { x: a.x, labels: a.labels, count: a.count }, a.classes, { batchSize: a.batchSize, firstImage: a.firstImage, matmul: tfMatMul }),
+  );
 }

@@ -21,7 +21,20 @@ import { loadModel, readModelMetadata } from '../nn/checkpoint.js';
 import { createModel } from '../nn/models.js';
 import { normalizationFor, train } from '../nn/train.js';
 import { type Workload, workloadFromModel, workloadMacs } from '../nn/workload.js';
-import { type Calibration, CALIBRATION_METRICS, calibrateThresholds, type CostSummary, costOf, mergeSimulations, predictionsHash, type RramConfig, RramConfigSchema, rramConfig, type Simulation, TERMINATIONS } from '../hw/rram/index.js';
+import {
+  type Calibration,
+  CALIBRATION_METRICS,
+  calibrateThresholds,
+  type CostSummary,
+  costOf,
+  mergeSimulations,
+  predictionsHash,
+  type RramConfig,
+  RramConfigSchema,
+  rramConfig,
+  type Simulation,
+  TERMINATIONS,
+} from '../hw/rram/index.js';
 import { type EvalSet, type QuantizedWorkload, quantizeWorkload } from '../nn/runtime/index.js';
 import type { SimulateJobArgs } from './rram-job.js';
 
@@ -115,7 +128,13 @@ export async function workloadFromCheckpoint(path: string, ds: Dataset): Promise
 export function quantizeForCrossbar(wl: Workload, ds: Dataset, c: RramConfig, o: { calibCount: number; percentile: number }): QuantizedWorkload {
   const n = Math.min(o.calibCount, ds.train.count);
   const calib = toFloat(ds.train, ds.shape, { count: n, normalize: null });
-  return quantizeWorkload(wl, { calib, calibCount: n, percentile: o.percentile, weights: { bits: c.weightBits, signed: true, granularity: 'per-channel' }, activations: { bits: c.activationBits, signed: false } });
+  return quantizeWorkload(wl, {
+    calib,
+    calibCount: n,
+    percentile: o.percentile,
+    weights: { bits: c.weightBits, signed: true, granularity: 'per-channel' },
+    activations: { bits: c.activationBits, signed: false },
+  });
 }
 
 /** The last `count` training images (held out from the quantization calibration, never test images). */
@@ -126,14 +145,30 @@ export function heldOutSet(ds: Dataset, count: number): EvalSet {
 }
 
 /** Simulates `configs` over `set` (images firstImage…), split over the executor's workers; one merged simulation per config. */
-export async function simulateSplit(ex: Executor, qw: QuantizedWorkload, configs: RramConfig[], set: EvalSet, classes: number, o: { batchSize: number; firstImage?: number }): Promise<Simulation[]> {
+export async function simulateSplit(
+  ex: Executor,
+  qw: QuantizedWorkload,
+  configs: RramConfig[],
+  set: EvalSet,
+  classes: number,
+  o: { batchSize: number; firstImage?: number },
+): Promise<Simulation[]> {
   const n = set.count;
   const per = Math.ceil(n / Math.max(1, Math.min(ex.size, n)));
   const size = set.x.length / n;
   const jobs: JobSpec<SimulateJobArgs>[] = [];
   for (let start = 0; start < n; start += per) {
     const cnt = Math.min(per, n - start);
-    const args: SimulateJobArgs = { qw, configs, x: set.x.slice(start * size, (start + cnt) * size), labels: Array.from(set.labels as ArrayLike<number>).slice(start, start + cnt), count: cnt, classes, firstImage: (o.firstImage ?? 0) + start, batchSize: o.batchSize };
+    const args: SimulateJobArgs = {
+      qw,
+      configs,
+      x: set.x.slice(start * size, (start + cnt) * size),
+      labels: Array.from(set.labels as ArrayLike<number>).slice(start, start + cnt),
+      count: cnt,
+      classes,
+      firstImage: (o.firstImage ?? 0) + start,
+      batchSize: o.batchSize,
+    };
     jobs.push({ id: `rram-${start}`, module: new URL('./rram-job.js', import.meta.url), fn: 'simulateJob', args });
   }
   const outcomes = await ex.runAll<Simulation[]>(jobs);
@@ -152,7 +187,15 @@ export function testSet(ds: Dataset, count: number): EvalSet {
 }
 
 /** Thresholds for `c` calibrated on the held-out images, evaluations split over the executor's workers. */
-async function calibrateOn(ex: Executor, qw: QuantizedWorkload, c: RramConfig, ds: Dataset, config: RramRunConfig | RramSweepConfig, budget: number, progress: Progress): Promise<Calibration> {
+async function calibrateOn(
+  ex: Executor,
+  qw: QuantizedWorkload,
+  c: RramConfig,
+  ds: Dataset,
+  config: RramRunConfig | RramSweepConfig,
+  budget: number,
+  progress: Progress,
+): Promise<Calibration> {
   const held = heldOutSet(ds, config.heldOutCount);
   progress.start(`calibrate θ (budget ${budget} pts, ${held.count} held-out images)`, 0);
   try {
@@ -193,7 +236,16 @@ export async function runRram(input: unknown, progress: Progress = silentProgres
   }
 }
 
-export function resultOf(config: RramRunConfig, c: RramConfig, wl: Workload, ds: Dataset, mode: Simulation, base: Simulation, calibration: Calibration | null, seconds: number): RramRunResult {
+export function resultOf(
+  config: RramRunConfig,
+  c: RramConfig,
+  wl: Workload,
+  ds: Dataset,
+  mode: Simulation,
+  base: Simulation,
+  calibration: Calibration | null,
+  seconds: number,
+): RramRunResult {
   const cost = costOf(mode, c);
   const baseCost = costOf(base, { ...c, termination: 'none' });
   const macsPerImage = workloadMacs(wl);
@@ -226,7 +278,11 @@ export function resultOf(config: RramRunConfig, c: RramConfig, wl: Workload, ds:
     imagesPerSecond: cost.imagesPerSecond,
     baselineImagesPerSecond: baseCost.imagesPerSecond,
     perLayer: cost.perLayer,
-    energyByComponent: cost.energy.byComponent.map((x) => ({ component: x.component, energyPj: perImage(x.energyPj), baselineEnergyPj: perImage(baseCost.energy.byComponent.find((y) => y.component === x.component)?.energyPj ?? 0) })),
+    energyByComponent: cost.energy.byComponent.map((x) => ({
+      component: x.component,
+      energyPj: perImage(x.energyPj),
+      baselineEnergyPj: perImage(baseCost.energy.byComponent.find((y) => y.component === x.component)?.energyPj ?? 0),
+    })),
     thresholds: c.termination === 'adaptive' ? c.thresholds : {},
     calibration,
     simulatedMacsPerSecond: (2 * macsPerImage * mode.images) / seconds,
@@ -237,9 +293,40 @@ export function resultOf(config: RramRunConfig, c: RramConfig, wl: Workload, ds:
 export function writeRramRun(dir: string, r: RramRunResult): void {
   writeJsonAtomic(join(dir, 'config.json'), r.config);
   writeJsonAtomic(join(dir, 'result.json'), r);
-  const cols = ['layer', 'kind', 'crossbars', 'macs', 'crossbarReads', 'adcConversions', 'inputBitsApplied', 'computeReduction', 'readReduction', 'inputBitReduction', 'skippedNegativeFraction', 'skippedAdaptiveFraction', 'energyPj', 'denseEnergyPj', 'energyRatio', 'timeNs', 'denseTimeNs', 'throughputRatio'] as const;
-  writeFileAtomic(join(dir, 'layers.csv'), toCsv(cols, r.perLayer.map((l) => cols.map((k) => l[k]))));
-  writeFileAtomic(join(dir, 'energy.csv'), toCsv(['component', 'energyPjPerImage', 'baselineEnergyPjPerImage'], r.energyByComponent.map((e) => [e.component, e.energyPj, e.baselineEnergyPj])));
+  const cols = [
+    'layer',
+    'kind',
+    'crossbars',
+    'macs',
+    'crossbarReads',
+    'adcConversions',
+    'inputBitsApplied',
+    'computeReduction',
+    'readReduction',
+    'inputBitReduction',
+    'skippedNegativeFraction',
+    'skippedAdaptiveFraction',
+    'energyPj',
+    'denseEnergyPj',
+    'energyRatio',
+    'timeNs',
+    'denseTimeNs',
+    'throughputRatio',
+  ] as const;
+  writeFileAtomic(
+    join(dir, 'layers.csv'),
+    toCsv(
+      cols,
+      r.perLayer.map((l) => cols.map((k) => l[k])),
+    ),
+  );
+  writeFileAtomic(
+    join(dir, 'energy.csv'),
+    toCsv(
+      ['component', 'energyPjPerImage', 'baselineEnergyPjPerImage'],
+      r.energyByComponent.map((e) => [e.component, e.energyPj, e.baselineEnergyPj]),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,7 +395,10 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
   const wl = await workloadFromCheckpoint(needCheckpoint(config.checkpoint), ds);
   const qw = quantizeForCrossbar(wl, ds, crossbar, config);
   const runCfg = (termination: RramConfig['termination'], budget: number): RramRunConfig => ({ ...config, termination, budget });
-  const configs: RramConfig[] = [{ ...crossbar, termination: 'none' }, { ...crossbar, termination: 'lossless' }];
+  const configs: RramConfig[] = [
+    { ...crossbar, termination: 'none' },
+    { ...crossbar, termination: 'lossless' },
+  ];
   const cals: Calibration[] = [];
   const ex = new Executor({ workers: config.workers ?? availableParallelism() });
   let sims: Simulation[];
@@ -329,7 +419,10 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
   const seconds = (performance.now() - t0) / 1000;
   const [none, lossless] = sims;
   const rows: RramSweepRow[] = [sweepRow('lossless', resultOf(runCfg('lossless', 0), configs[1], wl, ds, lossless, none, null, seconds), 0, null)];
-  for (const [i, cal] of cals.entries()) rows.push(sweepRow(`adaptive, budget ${cal.budgetPoints} pts`, resultOf(runCfg('adaptive', cal.budgetPoints), configs[2 + i], wl, ds, sims[2 + i], none, cal, seconds), 0, cal));
+  for (const [i, cal] of cals.entries())
+    rows.push(
+      sweepRow(`adaptive, budget ${cal.budgetPoints} pts`, resultOf(runCfg('adaptive', cal.budgetPoints), configs[2 + i], wl, ds, sims[2 + i], none, cal, seconds), 0, cal),
+    );
   config.spreads.forEach((s, i) => {
     const k = 2 + cals.length + 2 * i;
     rows.push(sweepRow(`lossless, conductance spread ${s}`, resultOf(runCfg('lossless', 0), configs[k + 1], wl, ds, sims[k + 1], sims[k], null, seconds), s, null));
@@ -341,8 +434,29 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
 export function writeRramSweep(dir: string, r: RramSweepResult): void {
   writeJsonAtomic(join(dir, 'config.json'), r.config);
   writeJsonAtomic(join(dir, 'result.json'), r);
-  const cols = ['setting', 'termination', 'budgetPoints', 'conductanceSpread', 'accuracy', 'baselineAccuracy', 'accuracyLossPoints', 'computeReduction', 'skippedNegativeFraction', 'skippedAdaptiveFraction', 'energyRatio', 'throughputRatio', 'samePredictions', 'heldOutLossPoints'] as const;
-  writeFileAtomic(join(dir, 'sweep.csv'), toCsv(cols, r.rows.map((x) => cols.map((k) => x[k]))));
+  const cols = [
+    'setting',
+    'termination',
+    'budgetPoints',
+    'conductanceSpread',
+    'accuracy',
+    'baselineAccuracy',
+    'accuracyLossPoints',
+    'computeReduction',
+    'skippedNegativeFraction',
+    'skippedAdaptiveFraction',
+    'energyRatio',
+    'throughputRatio',
+    'samePredictions',
+    'heldOutLossPoints',
+  ] as const;
+  writeFileAtomic(
+    join(dir, 'sweep.csv'),
+    toCsv(
+      cols,
+      r.rows.map((x) => cols.map((k) => x[k])),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,14 +16,34 @@ import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
 import { toFloat } from '../data/pipeline.js';
 import type { Dataset } from '../data/types.js';
-import { type AcceleratorLayer, type Architecture, type ArchitectureSummary, type LayerTotals, profiledRowMap, SparseNNConfigSchema, SparseNNSimulator, sparseNNConfig, summarizeArchitecture } from '../hw/sparsenn/index.js';
+import {
+  type AcceleratorLayer,
+  type Architecture,
+  type ArchitectureSummary,
+  type LayerTotals,
+  profiledRowMap,
+  SparseNNConfigSchema,
+  SparseNNSimulator,
+  sparseNNConfig,
+  summarizeArchitecture,
+} from '../hw/sparsenn/index.js';
 import { loadModel, readModelMetadata, saveModel } from '../nn/checkpoint.js';
 import { createModel } from '../nn/models.js';
 import { accuracyOf, type EvalSet, type MatMulEngine } from '../nn/runtime/index.js';
 import { tfMatMul } from '../nn/runtime/matmul-tf.js';
-import { normalizationFor, train } from '../nn/train.js';
+import { train } from '../nn/train.js';
 import { type Workload, workloadFromModel } from '../nn/workload.js';
-import { chooseRanks, initPredictors, type LayerPredictor, maskedForward, PREDICTOR_BIAS, type PredictorLayerStats, PredictorStatsCollector, predictableOps, summarizePredictorStats } from '../sparsity/index.js';
+import {
+  chooseRanks,
+  initPredictors,
+  type LayerPredictor,
+  maskedForward,
+  PREDICTOR_BIAS,
+  type PredictorLayerStats,
+  PredictorStatsCollector,
+  predictableOps,
+  summarizePredictorStats,
+} from '../sparsity/index.js';
 import { type JointTrainStats, TRAIN_METHODS, trainJoint } from '../sparsity/train.js';
 
 /** Zoo models without batch norm (their workload maps back onto the model layer by layer). */
@@ -140,7 +160,13 @@ function testSet(ds: Dataset, limit: number): EvalSet {
 }
 
 /** Accuracy and per-layer predictor statistics of a network on an evaluation set. */
-export function evaluateNetwork(wl: Workload, predictors: readonly LayerPredictor[], set: EvalSet, classes: number, o: { batchSize?: number; matmul?: MatMulEngine; progress?: Progress; label?: string } = {}): NetworkEval {
+export function evaluateNetwork(
+  wl: Workload,
+  predictors: readonly LayerPredictor[],
+  set: EvalSet,
+  classes: number,
+  o: { batchSize?: number; matmul?: MatMulEngine; progress?: Progress; label?: string } = {},
+): NetworkEval {
   const batchSize = o.batchSize ?? 200;
   const per = set.x.length / set.count;
   const col = new PredictorStatsCollector();
@@ -184,18 +210,32 @@ export async function runTrain(input: unknown, progress: Progress = silentProgre
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir, trainLimit: config.trainLimit, seed: config.seed }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
   const model = createModel(config.model, { inputShape: [...ds.shape], numClasses: ds.numClasses, seed: config.seed });
-  const pre = train({ dataset: ds, model, epochs: config.pretrainEpochs, optimizer: 'adam', lr: config.lr, batchSize: config.batchSize, seed: config.seed, evalEveryEpoch: false }, progress);
+  const pre = train(
+    { dataset: ds, model, epochs: config.pretrainEpochs, optimizer: 'adam', lr: config.lr, batchSize: config.batchSize, seed: config.seed, evalEveryEpoch: false },
+    progress,
+  );
   const wl0 = workloadFromModel(model, pre.normalization);
   model.dispose();
   const test = testSet(ds, config.testLimit);
   const classes = ds.numClasses;
-  const ev = (wl: Workload, p: readonly LayerPredictor[], label: string) => evaluateNetwork(wl, p, test, classes, { batchSize: config.evalBatch, matmul: tfMatMul, progress, label });
+  const ev = (wl: Workload, p: readonly LayerPredictor[], label: string) =>
+    evaluateNetwork(wl, p, test, classes, { batchSize: config.evalBatch, matmul: tfMatMul, progress, label });
   const ranks = chooseRanks(wl0, { overheadBudget: config.overheadBudget, rank: config.rank, ranks: config.ranks });
   const preds0 = initPredictors(wl0, ranks, { bias: config.predictorBias, threshold: config.threshold });
   const pretrained = ev(wl0, [], 'pretrained');
   const svdEval = ev(wl0, preds0, 'SVD predictors');
   const trainSet: EvalSet = { x: toFloat(ds.train, ds.shape, { normalize: null }), labels: ds.train.labels, count: ds.train.count };
-  const common = { epochs: config.epochs, lr: config.fineTuneLr, batchSize: config.batchSize, seed: config.seed + 1, steWindow: config.steWindow, auxWeight: config.auxWeight, auxTemperature: config.auxTemperature, positiveWeight: config.positiveWeight, l1: config.l1 };
+  const common = {
+    epochs: config.epochs,
+    lr: config.fineTuneLr,
+    batchSize: config.batchSize,
+    seed: config.seed + 1,
+    steWindow: config.steWindow,
+    auxWeight: config.auxWeight,
+    auxTemperature: config.auxTemperature,
+    positiveWeight: config.positiveWeight,
+    l1: config.l1,
+  };
   const joint = trainJoint(wl0, preds0, trainSet, classes, { ...common, method: config.method }, progress);
   const base = trainJoint(wl0, [], trainSet, classes, { ...common, method: 'none', l1: 0 }, progress);
   const sn = ev(joint.workload, joint.predictors, 'SparseNN');
@@ -208,7 +248,16 @@ export async function runTrain(input: unknown, progress: Progress = silentProgre
       const j = trainJoint(wl0, p, trainSet, classes, { ...common, epochs: config.rankSweepEpochs, method: config.method }, progress);
       jr = ev(j.workload, j.predictors, `joint rank ${rank}`);
     }
-    return { rank, overhead: svdR.overhead, svdAccuracy: svdR.accuracy, svdFalseNegativeRate: svdR.falseNegativeRate, svdPredictedSparsity: svdR.predictedSparsity, accuracy: jr?.accuracy ?? null, falseNegativeRate: jr?.falseNegativeRate ?? null, predictedSparsity: jr?.predictedSparsity ?? null };
+    return {
+      rank,
+      overhead: svdR.overhead,
+      svdAccuracy: svdR.accuracy,
+      svdFalseNegativeRate: svdR.falseNegativeRate,
+      svdPredictedSparsity: svdR.predictedSparsity,
+      accuracy: jr?.accuracy ?? null,
+      falseNegativeRate: jr?.falseNegativeRate ?? null,
+      predictedSparsity: jr?.predictedSparsity ?? null,
+    };
   });
   const result: SparseNNTrainResult = {
     kind: 'sparsenn-train',
@@ -256,11 +305,18 @@ export async function writeTrainRun(dir: string, r: SparseNNTrainResult, a: Spar
   writeJsonAtomic(join(dir, 'config.json'), r.config);
   writeJsonAtomic(join(dir, 'result.json'), r);
   const cols = ['network', 'layer', 'k', 'n', 'rank', 'overhead', 'outputSparsity', 'reluSparsity', 'predictedSparsity', 'falseNegativeRate', 'falsePositiveRate', 'inputSparsity'];
-  const rows = (net: string, ls: PredictorLayerStats[]) => ls.map((l) => [net, l.name, l.k, l.n, l.rank, l.overhead, l.outputSparsity, l.reluSparsity, l.predictedSparsity, l.falseNegativeRate, l.falsePositiveRate, l.inputSparsity]);
+  const rows = (net: string, ls: PredictorLayerStats[]) =>
+    ls.map((l) => [net, l.name, l.k, l.n, l.rank, l.overhead, l.outputSparsity, l.reluSparsity, l.predictedSparsity, l.falseNegativeRate, l.falsePositiveRate, l.inputSparsity]);
   writeFileAtomic(join(dir, 'layers.csv'), toCsv(cols, [...rows('sparsenn', r.perLayer), ...rows('baseline', r.baselinePerLayer), ...rows('svd', r.svd.perLayer)]));
   if (r.rankSweep.length) {
     const rc = ['rank', 'overhead', 'svdAccuracy', 'svdFalseNegativeRate', 'svdPredictedSparsity', 'accuracy', 'falseNegativeRate', 'predictedSparsity'] as const;
-    writeFileAtomic(join(dir, 'rank-sweep.csv'), toCsv(rc, r.rankSweep.map((x) => rc.map((c) => x[c]))));
+    writeFileAtomic(
+      join(dir, 'rank-sweep.csv'),
+      toCsv(
+        rc,
+        r.rankSweep.map((x) => rc.map((c) => x[c])),
+      ),
+    );
   }
   const meta = { normalization: a.workload.normalization, model: r.model, dataset: r.dataset };
   for (const [sub, wl] of [
@@ -271,14 +327,27 @@ export async function writeTrainRun(dir: string, r: SparseNNTrainResult, a: Spar
     await saveModel(m, join(dir, sub), meta);
     m.dispose();
   }
-  const file: PredictorFile = { predictors: a.predictors.map((p) => ({ opIndex: p.opIndex, name: p.name, k: p.k, n: p.n, rank: p.rank, threshold: p.threshold, v: Array.from(p.v), u: Array.from(p.u), bias: p.bias ? Array.from(p.bias) : null })) };
+  const file: PredictorFile = {
+    predictors: a.predictors.map((p) => ({
+      opIndex: p.opIndex,
+      name: p.name,
+      k: p.k,
+      n: p.n,
+      rank: p.rank,
+      threshold: p.threshold,
+      v: Array.from(p.v),
+      u: Array.from(p.u),
+      bias: p.bias ? Array.from(p.bias) : null,
+    })),
+  };
   writeJsonAtomic(join(dir, 'predictors.json'), file);
 }
 
 /** The SparseNN network, its predictors and the baseline network of a training run folder. */
 export async function loadTrainRun(dir: string): Promise<{ workload: Workload; predictors: LayerPredictor[]; baseline: Workload | null; result: SparseNNTrainResult | null }> {
   const predPath = join(dir, 'predictors.json');
-  if (!existsSync(join(dir, 'checkpoint')) || !existsSync(predPath)) throw new NotFoundError(`${dir} is not a sparsenn training run (checkpoint/ or predictors.json missing): create one with \`accelab sparsenn train --out ${dir}\``);
+  if (!existsSync(join(dir, 'checkpoint')) || !existsSync(predPath))
+    throw new NotFoundError(`${dir} is not a sparsenn training run (checkpoint/ or predictors.json missing): create one with \`accelab sparsenn train --out ${dir}\``);
   const load = async (sub: string): Promise<Workload> => {
     const d = join(dir, sub);
     const m = await loadModel(d);
@@ -297,7 +366,8 @@ export async function loadTrainRun(dir: string): Promise<{ workload: Workload; p
   }
   const predictors = file.predictors.map((p) => {
     const op = workload.ops[p.opIndex];
-    if (!op || op.name !== p.name || p.v.length !== p.k * p.rank || p.u.length !== p.rank * p.n) throw new DataError(`${predPath}: predictor '${p.name}' does not match the network in checkpoint/`);
+    if (!op || op.name !== p.name || p.v.length !== p.k * p.rank || p.u.length !== p.rank * p.n)
+      throw new DataError(`${predPath}: predictor '${p.name}' does not match the network in checkpoint/`);
     return { ...p, v: Float32Array.from(p.v), u: Float32Array.from(p.u), bias: p.bias ? Float32Array.from(p.bias) : null };
   });
   const resultPath = join(dir, 'result.json');
@@ -395,7 +465,12 @@ export interface SparseNNSimulateResult {
 const ARCHS: Architecture[] = ['dense', 'input-sparse', 'sparsenn'];
 
 /** How often each output of each predicted layer is predicted active, over `set` (opIndex → frequency per output). */
-export function activeFrequencies(wl: Workload, predictors: readonly LayerPredictor[], set: EvalSet, o: { batchSize?: number; matmul?: MatMulEngine } = {}): Map<number, Float64Array> {
+export function activeFrequencies(
+  wl: Workload,
+  predictors: readonly LayerPredictor[],
+  set: EvalSet,
+  o: { batchSize?: number; matmul?: MatMulEngine } = {},
+): Map<number, Float64Array> {
   const out = new Map<number, Float64Array>();
   const rows = new Map<number, number>();
   const per = set.x.length / set.count;
@@ -423,7 +498,12 @@ export function activeFrequencies(wl: Workload, predictors: readonly LayerPredic
   return out;
 }
 
-function acceleratorLayers(wl: Workload, predictors: readonly LayerPredictor[], pes: number, frequency: Map<number, Float64Array> | null): { layers: AcceleratorLayer[]; opIndex: number[] } {
+function acceleratorLayers(
+  wl: Workload,
+  predictors: readonly LayerPredictor[],
+  pes: number,
+  frequency: Map<number, Float64Array> | null,
+): { layers: AcceleratorLayer[]; opIndex: number[] } {
   const rank = new Map(predictors.map((p) => [p.opIndex, p.rank]));
   const layers: AcceleratorLayer[] = [];
   const opIndex: number[] = [];
@@ -546,7 +626,12 @@ export async function runSimulate(input: unknown, progress: Progress = silentPro
   let frequency: Map<number, Float64Array> | null = null;
   if (config.rowPlacement === 'profiled') {
     const count = Math.min(config.profileImages, ds.train.count);
-    frequency = activeFrequencies(run.workload, run.predictors, { x: toFloat(ds.train, ds.shape, { count, normalize: null }), labels: ds.train.labels, count }, { batchSize: config.batchSize, matmul: tfMatMul });
+    frequency = activeFrequencies(
+      run.workload,
+      run.predictors,
+      { x: toFloat(ds.train, ds.shape, { count, normalize: null }), labels: ds.train.labels, count },
+      { batchSize: config.batchSize, matmul: tfMatMul },
+    );
   }
   const baseline = config.baselineNetwork === 'baseline' && run.baseline ? run.baseline : run.workload;
   const pes = [accel.pes, ...config.peSweep.filter((p) => p !== accel.pes)];
@@ -557,7 +642,14 @@ export async function runSimulate(input: unknown, progress: Progress = silentPro
   const { d, i, s } = compare(main, set.count);
   const peSweep: PeSweepRow[] = config.peSweep.map((p) => {
     const c = compare(sim.sims.get(p) as Map<Architecture, SparseNNSimulator>, set.count);
-    return { pes: p, speedupVsInputSparsity: c.i.cycles / c.s.cycles, throughputGainVsInputSparsity: c.i.cycles / c.s.cycles - 1, powerRatioVsInputSparsity: c.s.powerW / c.i.powerW, energyRatioVsInputSparsity: c.s.energyPj / c.i.energyPj, speedupVsDense: c.d.cycles / c.s.cycles };
+    return {
+      pes: p,
+      speedupVsInputSparsity: c.i.cycles / c.s.cycles,
+      throughputGainVsInputSparsity: c.i.cycles / c.s.cycles - 1,
+      powerRatioVsInputSparsity: c.s.powerW / c.i.powerW,
+      energyRatioVsInputSparsity: c.s.energyPj / c.i.energyPj,
+      speedupVsDense: c.d.cycles / c.s.cycles,
+    };
   });
   let cycles = 0;
   for (const m of sim.sims.values()) for (const x of m.values()) cycles += x.layerTotals().reduce((t, l) => t + l.cycles, 0);
@@ -587,10 +679,50 @@ export async function runSimulate(input: unknown, progress: Progress = silentPro
 export function writeSimulateRun(dir: string, r: SparseNNSimulateResult): void {
   writeJsonAtomic(join(dir, 'config.json'), r.config);
   writeJsonAtomic(join(dir, 'result.json'), r);
-  const cols = ['layer', 'k', 'n', 'rank', 'rowsPerExample', 'inputSparsity', 'predictedSparsity', 'cyclesDense', 'cyclesInputSparse', 'cyclesSparseNN', 'speedupVsInputSparsity', 'energyDensePj', 'energyInputSparsePj', 'energySparseNNPj', 'predictionShare', 'measuredOverhead', 'loadImbalance', 'loadImbalanceInputSparse', 'nocUtilization', 'stallCycles'] as const;
-  writeFileAtomic(join(dir, 'layers.csv'), toCsv(cols, r.perLayer.map((l) => cols.map((c) => (c === 'layer' ? l.name : l[c])))));
-  writeFileAtomic(join(dir, 'architectures.csv'), toCsv(['architecture', 'cyclesPerExample', 'throughputPerS', 'energyPerExamplePj', 'powerW', 'macs', 'predictorMacs'], r.architectures.map((a) => [a.arch, a.cyclesPerExample, a.throughputPerS, a.energyPerExamplePj, a.powerW, a.macs, a.predictorMacs])));
-  if (r.peSweep.length) writeFileAtomic(join(dir, 'pe-sweep.csv'), toCsv(['pes', 'speedupVsInputSparsity', 'throughputGainVsInputSparsity', 'powerRatioVsInputSparsity', 'energyRatioVsInputSparsity', 'speedupVsDense'], r.peSweep.map((p) => [p.pes, p.speedupVsInputSparsity, p.throughputGainVsInputSparsity, p.powerRatioVsInputSparsity, p.energyRatioVsInputSparsity, p.speedupVsDense])));
+  const cols = [
+    'layer',
+    'k',
+    'n',
+    'rank',
+    'rowsPerExample',
+    'inputSparsity',
+    'predictedSparsity',
+    'cyclesDense',
+    'cyclesInputSparse',
+    'cyclesSparseNN',
+    'speedupVsInputSparsity',
+    'energyDensePj',
+    'energyInputSparsePj',
+    'energySparseNNPj',
+    'predictionShare',
+    'measuredOverhead',
+    'loadImbalance',
+    'loadImbalanceInputSparse',
+    'nocUtilization',
+    'stallCycles',
+  ] as const;
+  writeFileAtomic(
+    join(dir, 'layers.csv'),
+    toCsv(
+      cols,
+      r.perLayer.map((l) => cols.map((c) => (c === 'layer' ? l.name : l[c]))),
+    ),
+  );
+  writeFileAtomic(
+    join(dir, 'architectures.csv'),
+    toCsv(
+      ['architecture', 'cyclesPerExample', 'throughputPerS', 'energyPerExamplePj', 'powerW', 'macs', 'predictorMacs'],
+      r.architectures.map((a) => [a.arch, a.cyclesPerExample, a.throughputPerS, a.energyPerExamplePj, a.powerW, a.macs, a.predictorMacs]),
+    ),
+  );
+  if (r.peSweep.length)
+    writeFileAtomic(
+      join(dir, 'pe-sweep.csv'),
+      toCsv(
+        ['pes', 'speedupVsInputSparsity', 'throughputGainVsInputSparsity', 'powerRatioVsInputSparsity', 'energyRatioVsInputSparsity', 'speedupVsDense'],
+        r.peSweep.map((p) => [p.pes, p.speedupVsInputSparsity, p.throughputGainVsInputSparsity, p.powerRatioVsInputSparsity, p.energyRatioVsInputSparsity, p.speedupVsDense]),
+      ),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

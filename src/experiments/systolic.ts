@@ -112,7 +112,15 @@ export async function networkLayers(n: NetworkConfig, seed: number): Promise<Net
       throw new NotFoundError(`--topology: cannot read ${n.topology}: give a SCALE-Sim topology CSV`);
     }
     const layers = parseTopology(text, n.topology, n.gemm);
-    return { name: n.topology.split('/').pop()?.replace(/\.csv$/, '') ?? 'topology', layers, data: layers.map(() => undefined) };
+    return {
+      name:
+        n.topology
+          .split('/')
+          .pop()
+          ?.replace(/\.csv$/, '') ?? 'topology',
+      layers,
+      data: layers.map(() => undefined),
+    };
   }
   const { initEngine } = await import('../core/engine.js');
   await initEngine();
@@ -175,7 +183,13 @@ export function writeSystolicRun(dir: string, run: SystolicRunResult): void {
   const reports = scalesimReports(run.layers);
   for (const [file, text] of Object.entries(reports)) writeFileAtomic(join(dir, file), text);
   writeFileAtomic(join(dir, 'energy.csv'), energyCsv(run));
-  writeFileAtomic(join(dir, 'energy-actions.csv'), toCsv(['layerName', 'component', 'action', 'count', 'energyPerActionPj', 'energyPj', 'source'], run.actions.map((a) => [a.layer, a.component, a.action, a.count, a.energyPerActionPj, a.energyPj, a.source])));
+  writeFileAtomic(
+    join(dir, 'energy-actions.csv'),
+    toCsv(
+      ['layerName', 'component', 'action', 'count', 'energyPerActionPj', 'energyPj', 'source'],
+      run.actions.map((a) => [a.layer, a.component, a.action, a.count, a.energyPerActionPj, a.energyPj, a.source]),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,8 +200,14 @@ export const SweepConfigSchema = z
     arch: ArchSchema.default({}),
     network: NetworkSchema.default({}),
     /** Array shapes "HxW". */
-    arrays: z.array(z.string().regex(/^\d+x\d+$/, 'an array shape is HxW, e.g. 32x32')).min(1).default(['8x8', '16x16', '32x32', '64x64', '128x128', '16x64', '64x16']),
-    dataflows: z.array(z.enum(['os', 'ws', 'is'])).min(1).default([...DATAFLOWS]),
+    arrays: z
+      .array(z.string().regex(/^\d+x\d+$/, 'an array shape is HxW, e.g. 32x32'))
+      .min(1)
+      .default(['8x8', '16x16', '32x32', '64x64', '128x128', '16x64', '64x16']),
+    dataflows: z
+      .array(z.enum(['os', 'ws', 'is']))
+      .min(1)
+      .default([...DATAFLOWS]),
     /** SRAM size in kB, used for each of the three buffers. */
     sramKb: z.array(z.number().int().min(1)).min(1).default([16, 64, 256]),
     workers: z.number().int().min(1).max(64).default(2),
@@ -225,7 +245,17 @@ export interface SystolicSweepResult {
 
 /** Marks the points not dominated on (cycles, energy, area), all minimised. */
 export function paretoFront<T extends { totalCycles: number; energyPj: number; areaMm2: number }>(pts: readonly T[]): boolean[] {
-  return pts.map((p) => !pts.some((q) => q !== p && q.totalCycles <= p.totalCycles && q.energyPj <= p.energyPj && q.areaMm2 <= p.areaMm2 && (q.totalCycles < p.totalCycles || q.energyPj < p.energyPj || q.areaMm2 < p.areaMm2)));
+  return pts.map(
+    (p) =>
+      !pts.some(
+        (q) =>
+          q !== p &&
+          q.totalCycles <= p.totalCycles &&
+          q.energyPj <= p.energyPj &&
+          q.areaMm2 <= p.areaMm2 &&
+          (q.totalCycles < p.totalCycles || q.energyPj < p.energyPj || q.areaMm2 < p.areaMm2),
+      ),
+  );
 }
 
 export interface SweepJobArgs {
@@ -259,7 +289,8 @@ export async function runSweep(input: unknown, progress: Progress = silentProgre
   for (const a of c.arrays) {
     const [h, w] = a.split('x').map(Number);
     if (h < 1 || w < 1) throw new ConfigError(`systolic sweep: array shape '${a}' must have positive sides`);
-    for (const df of c.dataflows) for (const kb of c.sramKb) configs.push({ ...c.arch, arrayHeight: h, arrayWidth: w, dataflow: df, ifmapSramKb: kb, filterSramKb: kb, ofmapSramKb: kb });
+    for (const df of c.dataflows)
+      for (const kb of c.sramKb) configs.push({ ...c.arch, arrayHeight: h, arrayWidth: w, dataflow: df, ifmapSramKb: kb, filterSramKb: kb, ofmapSramKb: kb });
   }
   const t0 = performance.now();
   const workers = Math.min(c.workers, configs.length);
@@ -267,7 +298,12 @@ export async function runSweep(input: unknown, progress: Progress = silentProgre
   const jobs = Array.from({ length: Math.min(configs.length, workers * 4) }, (_, j) => configs.filter((_, i) => i % (workers * 4) === j));
   progress.start('systolic sweep', jobs.length);
   const outcomes = await runJobs<Omit<SweepPoint, 'pareto'>[]>(
-    jobs.map((cfgs, j) => ({ id: `sweep-${j}`, module: new URL('./systolic.js', import.meta.url), fn: 'sweepJob', args: { layers: net.layers, configs: cfgs, scalesimCompat: c.scalesimCompat, tech: c.tech } satisfies SweepJobArgs })),
+    jobs.map((cfgs, j) => ({
+      id: `sweep-${j}`,
+      module: new URL('./systolic.js', import.meta.url),
+      fn: 'sweepJob',
+      args: { layers: net.layers, configs: cfgs, scalesimCompat: c.scalesimCompat, tech: c.tech } satisfies SweepJobArgs,
+    })),
     { workers, backend: 'none' },
   );
   progress.stop();
@@ -313,7 +349,11 @@ export function runSystolicQuick(): SystolicRunResult {
   const runConfig = validate(SystolicRunConfigSchema, { network: { topology: 'alexnet.csv' } }, 'systolic quick config');
   const t0 = performance.now();
   const run = runSystolic(layers, DEFAULT_CONFIG, { tech: runConfig.tech });
-  const check = runSystolic([gemmLayer('check', 64, 48, 200)], { ...DEFAULT_CONFIG, arrayHeight: 16, arrayWidth: 16, ifmapSramKb: 4, filterSramKb: 4, ofmapSramKb: 4 }, { mode: 'cycle', verify: true, seed: 1 });
+  const check = runSystolic(
+    [gemmLayer('check', 64, 48, 200)],
+    { ...DEFAULT_CONFIG, arrayHeight: 16, arrayWidth: 16, ifmapSramKb: 4, filterSramKb: 4, ofmapSramKb: 4 },
+    { mode: 'cycle', verify: true, seed: 1 },
+  );
   if (check.layers[0].outputsMatchReference !== true) throw new ConfigError('systolic quick: the cycle-level outputs differ from the integer GEMM');
   return { ...run, runConfig, network: 'AlexNet conv (SCALE-Sim topology)', seconds: (performance.now() - t0) / 1000 };
 }

@@ -207,7 +207,18 @@ export const trainStep: TourStep<TrainResult> = {
       );
     }
     const run = await runTrain(
-      { dataset, model: 'cnn-small', epochs: 1, optimizer: 'adam', lr: 1e-3, batch: 64, seed: ctx.seed, dataDir: ctx.dataDir, trainLimit: ctx.trainLimit, testLimit: ctx.testLimit },
+      {
+        dataset,
+        model: 'cnn-small',
+        epochs: 1,
+        optimizer: 'adam',
+        lr: 1e-3,
+        batch: 64,
+        seed: ctx.seed,
+        dataDir: ctx.dataDir,
+        trainLimit: ctx.trainLimit,
+        testLimit: ctx.testLimit,
+      },
       ctx.progress,
     );
     try {

@@ -174,13 +174,23 @@ export async function runEval(runDir: string, o: EvalOptions = {}, progress: Pro
   const model = await loadModel(join(runDir, 'checkpoint'));
   try {
     const name = o.dataset ?? config.dataset;
-    const ds = await loadDataset(name, { dataDir: o.dataDir ?? config.dataDir, trainLimit: 1, testLimit: o.testLimit ?? (o.dataset ? undefined : config.testLimit), seed: config.seed, progress });
+    const ds = await loadDataset(name, {
+      dataDir: o.dataDir ?? config.dataDir,
+      trainLimit: 1,
+      testLimit: o.testLimit ?? (o.dataset ? undefined : config.testLimit),
+      seed: config.seed,
+      progress,
+    });
     const inShape = model.inputs[0].shape.slice(1).join('x');
     if (inShape !== ds.shape.join('x')) {
       throw new NotFoundError(`the checkpoint expects ${inShape.replace(/x/g, '×')} images but '${name}' has ${ds.shape.join('×')}: pass --dataset with the same image shape`);
     }
     const norm = saved.normalization ?? { mean: [0], std: [1] };
-    const metrics: EvalResult = evaluate(model, ds.test, { shape: ds.shape, numClasses: ds.numClasses, classNames: ds.classNames }, norm, { batchSize: o.batch ?? 256, progress, label: 'evaluate' });
+    const metrics: EvalResult = evaluate(model, ds.test, { shape: ds.shape, numClasses: ds.numClasses, classNames: ds.classNames }, norm, {
+      batchSize: o.batch ?? 256,
+      progress,
+      label: 'evaluate',
+    });
     return {
       kind: 'eval',
       run: runDir,

@@ -97,7 +97,11 @@ export function runErrorStudy(input: unknown, opts: { progress?: Progress; extra
   const rows: ErrorRow[] = [];
   const jobs: { label: string; w: Filter4<Float64Array> }[] = [];
   for (const k of cfg.kernels)
-    for (const src of cfg.filters) jobs.push({ label: src, w: src === 'random' ? randomFilter(rng.fork(k), k, cfg.channels, cfg.outChannels) : smoothFilter(rng.fork(100 + k), k, cfg.channels, cfg.outChannels) });
+    for (const src of cfg.filters)
+      jobs.push({
+        label: src,
+        w: src === 'random' ? randomFilter(rng.fork(k), k, cfg.channels, cfg.outChannels) : smoothFilter(rng.fork(100 + k), k, cfg.channels, cfg.outChannels),
+      });
   for (const [label, w] of Object.entries(opts.extraFilters ?? {})) jobs.push({ label, w });
   progress.start('winograd error', jobs.length);
   for (const job of jobs) {
@@ -148,7 +152,12 @@ export function runCountStudy(kernels: readonly number[], opts: { m?: number; si
   const layer = { h: opts.size ?? 56, w: opts.size ?? 56, cin: opts.channels ?? 64, cout: opts.channels ?? 64 };
   const t = countTable(kernels, { m: opts.m, layer });
   const full = countTable(Object.keys(PAPER_RATIOS).map(Number), { m: opts.m, layer });
-  const paper = full.rows.map((r) => ({ kernel: r.kernel, ratio: r.paper as number, ours: r.olaOverNested, diffPercent: (100 * (r.olaOverNested - (r.paper as number))) / (r.paper as number) }));
+  const paper = full.rows.map((r) => ({
+    kernel: r.kernel,
+    ratio: r.paper as number,
+    ours: r.olaOverNested,
+    diffPercent: (100 * (r.olaOverNested - (r.paper as number))) / (r.paper as number),
+  }));
   return { convention: t.convention, m: t.m, layer: t.layer, rows: t.rows, paper };
 }
 
@@ -202,8 +211,30 @@ export function writeWinogradRun(outDir: string, r: WinogradResult): void {
   writeFileAtomic(
     join(outDir, 'counts.csv'),
     toCsv(
-      ['kernel', 'directMulPerOutput', 'olaMulPerOutput', 'nestedMulPerOutput', 'nestedMixedMulPerOutput', 'olaOverNested', 'directOverNested', 'olaOverNestedMixed', 'olaOverNestedLayer', 'paper'],
-      r.counts.rows.map((x) => [x.kernel, x.direct.mulPerOutput, x.ola.mulPerOutput, x.nested.mulPerOutput, x.nestedMixed.mulPerOutput, x.olaOverNested, x.directOverNested, x.olaOverNestedMixed, x.olaOverNestedLayer, x.paper]),
+      [
+        'kernel',
+        'directMulPerOutput',
+        'olaMulPerOutput',
+        'nestedMulPerOutput',
+        'nestedMixedMulPerOutput',
+        'olaOverNested',
+        'directOverNested',
+        'olaOverNestedMixed',
+        'olaOverNestedLayer',
+        'paper',
+      ],
+      r.counts.rows.map((x) => [
+        x.kernel,
+        x.direct.mulPerOutput,
+        x.ola.mulPerOutput,
+        x.nested.mulPerOutput,
+        x.nestedMixed.mulPerOutput,
+        x.olaOverNested,
+        x.directOverNested,
+        x.olaOverNestedMixed,
+        x.olaOverNestedLayer,
+        x.paper,
+      ]),
     ),
   );
   if (r.errors)
@@ -270,14 +301,26 @@ export function parseSpeedRecord(v: unknown, file: string): unknown {
   const r = speedRecordSchema.safeParse(v);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new ConfigError(`--speed ${file} is not a winograd benchmark record (field '${i.path.join('.') || '(root)'}': ${i.message}): pass a file written by \`npm run bench -- winograd --record\``);
+    throw new ConfigError(
+      `--speed ${file} is not a winograd benchmark record (field '${i.path.join('.') || '(root)'}': ${i.message}): pass a file written by \`npm run bench -- winograd --record\``,
+    );
   }
   return r.data.result;
 }
 
 /** Runs a validated study config; writes config.json, result.json and CSVs into `outDir` when given. */
-export function runWinogradConfig(cfg: WinogradRunConfig, o: { outDir?: string; progress?: Progress; extraFilters?: Record<string, Filter4<Float64Array>>; speed?: unknown } = {}): WinogradResult {
-  const r = runWinograd({ kernels: cfg.kernels, counts: { m: cfg.m, size: cfg.size, channels: cfg.channels }, error: cfg.error, progress: o.progress, extraFilters: o.extraFilters, speed: o.speed });
+export function runWinogradConfig(
+  cfg: WinogradRunConfig,
+  o: { outDir?: string; progress?: Progress; extraFilters?: Record<string, Filter4<Float64Array>>; speed?: unknown } = {},
+): WinogradResult {
+  const r = runWinograd({
+    kernels: cfg.kernels,
+    counts: { m: cfg.m, size: cfg.size, channels: cfg.channels },
+    error: cfg.error,
+    progress: o.progress,
+    extraFilters: o.extraFilters,
+    speed: o.speed,
+  });
   if (o.outDir) {
     writeJsonAtomic(join(o.outDir, 'config.json'), cfg);
     writeWinogradRun(o.outDir, r);

@@ -39,7 +39,6 @@ export interface WeakRule {
 
 export const DEFAULT_WEAK_RULE: WeakRule = { rule: 'mean-minus-delta', delta: 0.05, k: 4 };
 
-
 export function weakClasses(perClass: readonly number[], rule: WeakRule = DEFAULT_WEAK_RULE): number[] {
   const order = perClass.map((a, c) => [a, c] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   if (rule.rule === 'bottom-k') return order.slice(0, Math.max(0, Math.min(rule.k, perClass.length))).map((e) => e[1]);

@@ -92,5 +92,13 @@ export async function runFitJob(job: FitJob): Promise<FitJobResult> {
     kd: job.kd ? { ...kdSpec(job.kd), experts } : undefined,
   });
   await store.put(job.outRef, out.weights);
-  return { id: job.id, clientId: job.clientId, numExamples: out.numExamples, outRef: job.outRef, meanLoss: out.meanLoss, kdTriggered: out.kdTriggered, durationS: (performance.now() - t0) / 1000 };
+  return {
+    id: job.id,
+    clientId: job.clientId,
+    numExamples: out.numExamples,
+    outRef: job.outRef,
+    meanLoss: out.meanLoss,
+    kdTriggered: out.kdTriggered,
+    durationS: (performance.now() - t0) / 1000,
+  };
 }

@@ -18,17 +18,7 @@ import type { FlConfig } from './config.js';
 import type { FitExecutor } from './executors/types.js';
 import { type FitJob, storeFor } from './job.js';
 import { strategyFor } from './strategies.js';
-import {
-  FedAvgPlan,
-  type FitResult,
-  type RoundOutcome,
-  type RoundPlan,
-  type RoundRecord,
-  type StrategyContext,
-  type StrategyRecords,
-  mixSeed,
-  phaseSalt,
-} from './strategy.js';
+import { FedAvgPlan, type FitResult, type RoundOutcome, type RoundPlan, type RoundRecord, type StrategyContext, type StrategyRecords, mixSeed, phaseSalt } from './strategy.js';
 import { type PreparedTask, type TaskSpec, prepareTask } from './task.js';
 import { type Weights, cloneWeights, decodeWeights, encodeWeights } from './weights.js';
 
@@ -221,7 +211,8 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
     if (!ckpt?.exists()) throw new ConfigError(`--resume: no checkpoint in ${opts.dir ?? '(no --out)'}/checkpoint: pass the --out folder of the interrupted run`);
     state = ckpt.loadState();
     if (state.version !== 2) throw new ConfigError('--resume: the checkpoint was written by an older accelab version: start the run again without --resume');
-    if (state.configKey !== configKey(cfg)) throw new ConfigError('--resume: the checkpoint was written with a different config: resume with the same config (see config.json in the run folder)');
+    if (state.configKey !== configKey(cfg))
+      throw new ConfigError('--resume: the checkpoint was written with a different config: resume with the same config (see config.json in the run folder)');
     global = ckpt.loadWeights('global');
     for (const name of state.weights) extra.set(name, ckpt.loadWeights(name));
   } else {

@@ -139,11 +139,6 @@ export function metricsFromConfusion(
 }
 
 /** Every metric from label arrays. */
-export function classificationMetrics(
-  yTrue: ArrayLike<number>,
-  yPred: ArrayLike<number>,
-  numClasses: number,
-  classNames?: readonly string[],
-): ClassificationMetrics {
+export function classificationMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, numClasses: number, classNames?: readonly string[]): ClassificationMetrics {
   return metricsFromConfusion(confusionMatrix(yTrue, yPred, numClasses), classNames);
 }

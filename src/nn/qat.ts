@@ -66,7 +66,8 @@ interface FakeQuant {
 }
 
 function fakeQuantOf(net: QuantizedWorkload): FakeQuant {
-  if (!net.weights.signed || net.activations.signed) throw new ConfigError('qat: only signed weights and unsigned activations can be fine-tuned (set weights.signed true, activations.signed false)');
+  if (!net.weights.signed || net.activations.signed)
+    throw new ConfigError('qat: only signed weights and unsigned activations can be fine-tuned (set weights.signed true, activations.signed false)');
   return { weightMax: net.weightRange[1], actMax: net.actRange[1], granularity: net.weights.granularity };
 }
 
@@ -202,7 +203,14 @@ function workloadWith(wl: Workload, params: Map<number, LayerParams>): Workload 
  * fine-tuned float workload (quantize it with `quantizeWorkload` as usual) and statistics.
  * Seeded: the shuffle order comes from `o.seed`.
  */
-export function qatFineTune(wl: Workload, train: EvalSet, classes: number, o: QatOptions, matmul: MatMulEngine = plainMatMul, progress: Progress = silentProgress): { workload: Workload; stats: QatStats } {
+export function qatFineTune(
+  wl: Workload,
+  train: EvalSet,
+  classes: number,
+  o: QatOptions,
+  matmul: MatMulEngine = plainMatMul,
+  progress: Progress = silentProgress,
+): { workload: Workload; stats: QatStats } {
   const weights = { bits: o.weightBits ?? 4, signed: true, granularity: o.weightGranularity ?? 'per-channel' } as const;
   const activations = { bits: o.activationBits ?? 4, signed: false } as const;
   const fq: FakeQuant = { weightMax: codeRange(weights)[1], actMax: codeRange(activations)[1], granularity: weights.granularity };

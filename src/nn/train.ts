@@ -22,7 +22,6 @@ export type { Normalization };
 export type OptimizerName = 'sgd' | 'adam';
 export type LrSchedule = 'constant' | 'cosine';
 
-
 export interface TrainOptions {
   dataset: Dataset;
   model: tf.LayersModel;
@@ -123,7 +122,6 @@ function lossFn(probs: boolean): (labels: tf.Tensor, out: tf.Tensor) => tf.Scala
   return (labels, out) => tf.losses.softmaxCrossEntropy(labels, out) as tf.Scalar;
 }
 
-
 function lrAt(base: number, schedule: LrSchedule, step: number, total: number): number {
   if (schedule === 'cosine') return base * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, total)) / total));
   return base;
@@ -182,9 +180,7 @@ export function evaluate(
       const xt = tf.tensor4d(x, [b.size, ...info.shape]);
       const out = model.apply(xt, { training: false }) as tf.Tensor;
       const yt = tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), k);
-      const l = probs
-        ? tf.sum(tf.metrics.categoricalCrossentropy(yt, out))
-        : tf.mul(tf.losses.softmaxCrossEntropy(yt, out), b.size);
+      const l = probs ? tf.sum(tf.metrics.categoricalCrossentropy(yt, out)) : tf.mul(tf.losses.softmaxCrossEntropy(yt, out), b.size);
       return [tf.argMax(out, 1).dataSync() as Int32Array, (l as tf.Tensor).dataSync()[0]] as const;
     });
     lossSum += lossVal;
@@ -241,7 +237,9 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
   if (dataset.train.count === 0) throw new ConfigError(`train: data set '${dataset.name}' has no training examples`);
   const inShape = model.inputs[0].shape.slice(1);
   if (inShape.join('x') !== dataset.shape.join('x')) {
-    throw new ConfigError(`train: the model expects inputs ${inShape.join('×')} but data set '${dataset.name}' has images ${dataset.shape.join('×')}: pick a model built for this data set`);
+    throw new ConfigError(
+      `train: the model expects inputs ${inShape.join('×')} but data set '${dataset.name}' has images ${dataset.shape.join('×')}: pick a model built for this data set`,
+    );
   }
   const tensorsBefore = tf.memory().numTensors;
   const t0 = performance.now();
@@ -281,7 +279,13 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
     const epochLr = lrAt(o.lr, schedule, step, totalSteps);
     progress.start(`epoch ${epoch}/${o.epochs}`, stepsPerEpoch);
     let bi = 0;
-    for (const b of batches(dataset.train, dataset.shape, { batchSize: o.batchSize, rng: epochRng, normalize: norm, augment: augment ? 'crop-flip' : 'none', pad: Math.round(dataset.shape[0] / 8) })) {
+    for (const b of batches(dataset.train, dataset.shape, {
+      batchSize: o.batchSize,
+      rng: epochRng,
+      normalize: norm,
+      augment: augment ? 'crop-flip' : 'none',
+      pad: Math.round(dataset.shape[0] / 8),
+    })) {
       const bs = b.size;
       const x = b.x;
       const y = Int32Array.from(b.y);
@@ -374,4 +378,3 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
     tensorLeak: tf.memory().numTensors - tensorsBefore,
   };
 }
-

@@ -117,7 +117,8 @@ export function workloadFromModel(model: tf.LayersModel, normalization: { mean: 
         const w = layer.getWeights();
         const inS = shape3(inputShapeOf(layer));
         const outS = shape3(layer.outputShape);
-        if (cfg.dilationRate !== undefined && pair(cfg.dilationRate, 'dilationRate').some((d) => d !== 1)) throw new ConfigError(`workload: dilated convolution '${name}' is not supported`);
+        if (cfg.dilationRate !== undefined && pair(cfg.dilationRate, 'dilationRate').some((d) => d !== 1))
+          throw new ConfigError(`workload: dilated convolution '${name}' is not supported`);
         ops.push({
           kind: 'conv2d',
           name,
@@ -135,11 +136,26 @@ export function workloadFromModel(model: tf.LayersModel, normalization: { mean: 
       case 'Dense': {
         const w = layer.getWeights();
         const [inF, outF] = w[0].shape;
-        ops.push({ kind: 'dense', name, inFeatures: inF, outFeatures: outF, weights: Float32Array.from(w[0].dataSync()), bias: w[1] ? Float32Array.from(w[1].dataSync()) : null, activation: act(cfg.activation, name) });
+        ops.push({
+          kind: 'dense',
+          name,
+          inFeatures: inF,
+          outFeatures: outF,
+          weights: Float32Array.from(w[0].dataSync()),
+          bias: w[1] ? Float32Array.from(w[1].dataSync()) : null,
+          activation: act(cfg.activation, name),
+        });
         break;
       }
       case 'MaxPooling2D':
-        ops.push({ kind: 'maxpool', name, inShape: shape3(inputShapeOf(layer)), outShape: shape3(layer.outputShape), pool: pair(cfg.poolSize, 'poolSize'), strides: pair(cfg.strides ?? cfg.poolSize, 'strides') });
+        ops.push({
+          kind: 'maxpool',
+          name,
+          inShape: shape3(inputShapeOf(layer)),
+          outShape: shape3(layer.outputShape),
+          pool: pair(cfg.poolSize, 'poolSize'),
+          strides: pair(cfg.strides ?? cfg.poolSize, 'strides'),
+        });
         break;
       case 'Flatten':
         ops.push({ kind: 'flatten', name });

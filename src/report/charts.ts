@@ -109,7 +109,13 @@ export function lineSpec(rows: Record<string, unknown>[], o: LineSpecOptions): S
   const xs = [...new Set(rows.map((r) => r[o.x]).filter((v): v is number => typeof v === 'number'))].sort((a, b) => a - b);
   const integerX = xs.length > 0 && xs.length <= 12 && xs.every((v) => Number.isInteger(v));
   const enc: Spec = {
-    x: { field: o.x, type: 'quantitative', title: o.xTitle ?? o.x, axis: integerX ? { values: xs, format: 'd' } : {}, scale: integerX && xs.length === 1 ? { domain: [xs[0] - 1, xs[0] + 1] } : { zero: false } },
+    x: {
+      field: o.x,
+      type: 'quantitative',
+      title: o.xTitle ?? o.x,
+      axis: integerX ? { values: xs, format: 'd' } : {},
+      scale: integerX && xs.length === 1 ? { domain: [xs[0] - 1, xs[0] + 1] } : { zero: false },
+    },
     y: {
       field: o.y,
       type: 'quantitative',
@@ -119,7 +125,14 @@ export function lineSpec(rows: Record<string, unknown>[], o: LineSpecOptions): S
     },
   };
   const nSeries = o.series ? new Set(rows.map((r) => String(r[o.series as string]))).size : 0;
-  if (o.series) enc.color = { field: o.series, type: 'nominal', title: null, ...(o.seriesOrder ? { scale: { domain: o.seriesOrder }, sort: o.seriesOrder } : {}), legend: nSeries > 4 ? { orient: 'right' } : { orient: 'bottom', direction: 'horizontal' } };
+  if (o.series)
+    enc.color = {
+      field: o.series,
+      type: 'nominal',
+      title: null,
+      ...(o.seriesOrder ? { scale: { domain: o.seriesOrder }, sort: o.seriesOrder } : {}),
+      legend: nSeries > 4 ? { orient: 'right' } : { orient: 'bottom', direction: 'horizontal' },
+    };
   return {
     width: o.width ?? 360,
     height: o.height ?? 220,
@@ -166,7 +179,11 @@ export function barSpec(rows: Record<string, unknown>[], o: BarSpecOptions): Spe
   if (o.labels !== false) {
     layers.push({
       mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#344054' },
-      encoding: { x: { field: o.value, type: 'quantitative' }, y: { field: o.category, type: 'nominal', sort: order }, text: { field: o.value, type: 'quantitative', format: o.valueFormat ?? '.3~f' } },
+      encoding: {
+        x: { field: o.value, type: 'quantitative' },
+        y: { field: o.category, type: 'nominal', sort: order },
+        text: { field: o.value, type: 'quantitative', format: o.valueFormat ?? '.3~f' },
+      },
     });
   }
   return { width: o.width ?? 340, height: { step: 22 }, data: { values: rows }, layer: layers };
@@ -205,7 +222,13 @@ export function heatmapSpec(rows: Record<string, unknown>[], o: HeatmapSpecOptio
       {
         mark: { type: 'rect', stroke: '#ffffff', strokeWidth: 1 },
         encoding: {
-          color: { field: o.value, type: 'quantitative', title: o.valueTitle ?? o.value, scale: { domain: [0, 0.5, 1], range: ['#f5f8ff', '#6b9cf0', '#1e3a8a'] }, legend: { orient: 'right', gradientLength: size * 0.6 } },
+          color: {
+            field: o.value,
+            type: 'quantitative',
+            title: o.valueTitle ?? o.value,
+            scale: { domain: [0, 0.5, 1], range: ['#f5f8ff', '#6b9cf0', '#1e3a8a'] },
+            legend: { orient: 'right', gradientLength: size * 0.6 },
+          },
         },
       },
       {

@@ -30,9 +30,7 @@ export function formatCell(v: Cell): string {
 function renderTable(t: ReportTable, id: string): string {
   const numeric = t.columns.map((_, j) => t.rows.length > 0 && t.rows.every((r) => r[j] === null || typeof r[j] === 'number'));
   const head = t.columns.map((c, j) => `<th${numeric[j] ? ' class="num"' : ''}>${inline(c)}</th>`).join('');
-  const body = t.rows
-    .map((r) => `<tr>${r.map((c, j) => `<td${numeric[j] ? ' class="num"' : ''}>${formatCell(c)}</td>`).join('')}</tr>`)
-    .join('\n');
+  const body = t.rows.map((r) => `<tr>${r.map((c, j) => `<td${numeric[j] ? ' class="num"' : ''}>${formatCell(c)}</td>`).join('')}</tr>`).join('\n');
   return `<figure class="table" id="${id}"><figcaption>${inline(t.title)}</figcaption>
 <div class="table-scroll"><table><thead><tr>${head}</tr></thead><tbody>
 ${body}
@@ -67,7 +65,10 @@ async function renderSection(s: ReportSection, depth: number, ids: Set<string>):
   if (s.highlights?.length) {
     parts.push(
       `<div class="tiles">${s.highlights
-        .map((t) => `<div class="tile"><div class="tile-label">${inline(t.label)}</div><div class="tile-value${t.value.length > 12 ? ' long' : ''}">${inline(t.value)}</div>${t.hint ? `<div class="tile-hint">${inline(t.hint)}</div>` : ''}</div>`)
+        .map(
+          (t) =>
+            `<div class="tile"><div class="tile-label">${inline(t.label)}</div><div class="tile-value${t.value.length > 12 ? ' long' : ''}">${inline(t.value)}</div>${t.hint ? `<div class="tile-hint">${inline(t.hint)}</div>` : ''}</div>`,
+        )
         .join('')}</div>`,
     );
   }

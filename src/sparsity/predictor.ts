@@ -84,7 +84,8 @@ export function chooseRanks(wl: Workload, policy: RankPolicy): Map<number, numbe
 /** Rank-r predictor of one layer from the truncated SVD of its K×N weights. */
 export function initPredictor(op: MacOp, opIndex: number, rank: number, o: { bias?: PredictorBias; threshold?: number } = {}): LayerPredictor {
   const { k, n } = gemmShape(op);
-  if (!Number.isInteger(rank) || rank < 1 || rank > Math.min(k, n)) throw new ConfigError(`sparsity: rank of layer '${op.name}' must be a whole number from 1 to ${Math.min(k, n)}, got ${rank}`);
+  if (!Number.isInteger(rank) || rank < 1 || rank > Math.min(k, n))
+    throw new ConfigError(`sparsity: rank of layer '${op.name}' must be a whole number from 1 to ${Math.min(k, n)}, got ${rank}`);
   const d = svd(op.weights, k, n, { rank });
   const v = new Float32Array(k * rank);
   const u = new Float32Array(rank * n);
@@ -225,12 +226,47 @@ export interface PredictorLayerStats {
 
 /** Accumulates `PredictorLayerStats`; feed it from `maskedForward`'s capture. */
 export class PredictorStatsCollector {
-  private readonly m = new Map<number, { name: string; k: number; n: number; rank: number; rows: number; examples: number; outputs: number; zeroOut: number; reluZero: number; predZero: number; fn: number; fp: number; pos: number; inZero: number; inputs: number }>();
+  private readonly m = new Map<
+    number,
+    {
+      name: string;
+      k: number;
+      n: number;
+      rank: number;
+      rows: number;
+      examples: number;
+      outputs: number;
+      zeroOut: number;
+      reluZero: number;
+      predZero: number;
+      fn: number;
+      fp: number;
+      pos: number;
+      inZero: number;
+      inputs: number;
+    }
+  >();
 
   add(c: MaskedLayerCapture): void {
     let s = this.m.get(c.opIndex);
     if (!s) {
-      s = { name: c.op.name, k: c.k, n: c.n, rank: c.predictor?.rank ?? 0, rows: 0, examples: 0, outputs: 0, zeroOut: 0, reluZero: 0, predZero: 0, fn: 0, fp: 0, pos: 0, inZero: 0, inputs: 0 };
+      s = {
+        name: c.op.name,
+        k: c.k,
+        n: c.n,
+        rank: c.predictor?.rank ?? 0,
+        rows: 0,
+        examples: 0,
+        outputs: 0,
+        zeroOut: 0,
+        reluZero: 0,
+        predZero: 0,
+        fn: 0,
+        fp: 0,
+        pos: 0,
+        inZero: 0,
+        inputs: 0,
+      };
       this.m.set(c.opIndex, s);
     }
     s.rows += c.m;
@@ -280,7 +316,13 @@ export class PredictorStatsCollector {
 }
 
 /** Network totals of per-layer statistics: MAC-weighted overhead, output-weighted rates over predicted layers. */
-export function summarizePredictorStats(layers: readonly PredictorLayerStats[]): { overhead: number; outputSparsity: number; predictedSparsity: number; falseNegativeRate: number; falsePositiveRate: number } {
+export function summarizePredictorStats(layers: readonly PredictorLayerStats[]): {
+  overhead: number;
+  outputSparsity: number;
+  predictedSparsity: number;
+  falseNegativeRate: number;
+  falsePositiveRate: number;
+} {
   const macs = layers.reduce((s, l) => s + l.layerMacs, 0);
   const pmacs = layers.reduce((s, l) => s + l.predictorMacs, 0);
   const withPred = layers.filter((l) => l.rank > 0);
@@ -291,9 +333,27 @@ export function summarizePredictorStats(layers: readonly PredictorLayerStats[]):
   };
   return {
     overhead: macs > 0 ? pmacs / macs : 0,
-    outputSparsity: outs > 0 ? w((l) => l.outputSparsity, (l) => l.outputs) : 0,
-    predictedSparsity: outs > 0 ? w((l) => l.predictedSparsity, (l) => l.outputs) : 0,
-    falseNegativeRate: w((l) => l.falseNegativeRate, (l) => l.outputs * (1 - l.reluSparsity)),
-    falsePositiveRate: w((l) => l.falsePositiveRate, (l) => l.outputs * l.reluSparsity),
+    outputSparsity:
+      outs > 0
+        ? w(
+            (l) => l.outputSparsity,
+            (l) => l.outputs,
+          )
+        : 0,
+    predictedSparsity:
+      outs > 0
+        ? w(
+            (l) => l.predictedSparsity,
+            (l) => l.outputs,
+          )
+        : 0,
+    falseNegativeRate: w(
+      (l) => l.falseNegativeRate,
+      (l) => l.outputs * (1 - l.reluSparsity),
+    ),
+    falsePositiveRate: w(
+      (l) => l.falsePositiveRate,
+      (l) => l.outputs * l.reluSparsity,
+    ),
   };
 }

@@ -35,7 +35,8 @@ export function svd(a: ArrayLike<number>, m: number, n: number, o: { rank?: numb
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const v = a[i * n + j];
-      if (transpose) b[i * rows + j] = v; // B = Aᵀ: column i of B is row i of A
+      if (transpose)
+        b[i * rows + j] = v; // B = Aᵀ: column i of B is row i of A
       else b[j * rows + i] = v;
     }
   }

@@ -64,7 +64,9 @@ interface PredVars {
 
 /** Heaviside step 1[x > threshold] treated as a constant in the backward pass. */
 function constStep(x: tf.Tensor, threshold: number): tf.Tensor {
-  const f = tf.customGrad(((xi: tf.Tensor) => ({ value: tf.cast(tf.greater(xi, threshold), 'float32'), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const f = tf.customGrad(((xi: tf.Tensor) => ({ value: tf.cast(tf.greater(xi, threshold), 'float32'), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<
+    typeof tf.customGrad
+  >[0]);
   return f(x);
 }
 
@@ -84,7 +86,13 @@ function layerShape(op: ConvOp | DenseOp): number[] {
 }
 
 /** Logits and the auxiliary/L1 terms of a raw batch x through the masked network. */
-function forward(wl: Workload, layers: Map<number, LayerVars>, preds: Map<number, PredVars>, x: tf.Tensor, o: JointTrainOptions): { logits: tf.Tensor; aux: tf.Scalar | null; l1: tf.Scalar | null } {
+function forward(
+  wl: Workload,
+  layers: Map<number, LayerVars>,
+  preds: Map<number, PredVars>,
+  x: tf.Tensor,
+  o: JointTrainOptions,
+): { logits: tf.Tensor; aux: tf.Scalar | null; l1: tf.Scalar | null } {
   const norm = wl.normalization;
   let a = norm ? tf.div(tf.sub(x, tf.tensor1d(norm.mean)), tf.tensor1d(norm.std)) : x;
   const auxTerms: tf.Scalar[] = [];
@@ -93,7 +101,10 @@ function forward(wl: Workload, layers: Map<number, LayerVars>, preds: Map<number
     if (isMacOp(op)) {
       const L = layers.get(i);
       if (!L) throw new ConfigError(`sparsity train: no parameters for layer ${op.name}`);
-      const gemm = (inp: tf.Tensor, w: tf.Tensor): tf.Tensor => (op.kind === 'conv2d' ? tf.conv2d(inp as tf.Tensor4D, w as tf.Tensor4D, op.strides, op.padding) : tf.matMul(inp.reshape([inp.shape[0], -1]) as tf.Tensor2D, w as tf.Tensor2D));
+      const gemm = (inp: tf.Tensor, w: tf.Tensor): tf.Tensor =>
+        op.kind === 'conv2d'
+          ? tf.conv2d(inp as tf.Tensor4D, w as tf.Tensor4D, op.strides, op.padding)
+          : tf.matMul(inp.reshape([inp.shape[0], -1]) as tf.Tensor2D, w as tf.Tensor2D);
       const pre = tf.add(gemm(a, L.w), L.b);
       const P = o.method === 'none' ? undefined : preds.get(i);
       if (!P) {
@@ -134,12 +145,20 @@ function forward(wl: Workload, layers: Map<number, LayerVars>, preds: Map<number
  * Trains the workload's weights (and the predictors' U, V and own biases unless method is 'none')
  * on raw training images; returns new workload and predictors (the inputs are not modified).
  */
-export function trainJoint(wl: Workload, predictors: readonly LayerPredictor[], train: EvalSet, classes: number, o: JointTrainOptions, progress: Progress = silentProgress): { workload: Workload; predictors: LayerPredictor[]; stats: JointTrainStats } {
+export function trainJoint(
+  wl: Workload,
+  predictors: readonly LayerPredictor[],
+  train: EvalSet,
+  classes: number,
+  o: JointTrainOptions,
+  progress: Progress = silentProgress,
+): { workload: Workload; predictors: LayerPredictor[]; stats: JointTrainStats } {
   if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new ConfigError(`sparsity train: 'epochs' must be a whole number ≥ 0, got ${o.epochs}`);
   for (const op of wl.ops) {
     if (op.kind === 'maxpool') {
       const [h, w] = op.inShape;
-      if (Math.floor((h - op.pool[0]) / op.strides[0]) + 1 !== op.outShape[0] || Math.floor((w - op.pool[1]) / op.strides[1]) + 1 !== op.outShape[1]) throw new ConfigError(`sparsity train: pooling layer ${op.name} must use 'valid' padding`);
+      if (Math.floor((h - op.pool[0]) / op.strides[0]) + 1 !== op.outShape[0] || Math.floor((w - op.pool[1]) / op.strides[1]) + 1 !== op.outShape[1])
+        throw new ConfigError(`sparsity train: pooling layer ${op.name} must use 'valid' padding`);
     }
   }
   const layers = new Map<number, LayerVars>();
@@ -152,7 +171,12 @@ export function trainJoint(wl: Workload, predictors: readonly LayerPredictor[], 
   const preds = new Map<number, PredVars>();
   for (const p of predictors) {
     const bias = p.bias;
-    preds.set(p.opIndex, { p, v: tf.tidy(() => tf.variable(tf.tensor2d(p.v, [p.k, p.rank]))), u: tf.tidy(() => tf.variable(tf.tensor2d(p.u, [p.rank, p.n]))), bias: bias ? tf.tidy(() => tf.variable(tf.tensor1d(bias))) : null });
+    preds.set(p.opIndex, {
+      p,
+      v: tf.tidy(() => tf.variable(tf.tensor2d(p.v, [p.k, p.rank]))),
+      u: tf.tidy(() => tf.variable(tf.tensor2d(p.u, [p.rank, p.n]))),
+      bias: bias ? tf.tidy(() => tf.variable(tf.tensor1d(bias))) : null,
+    });
   }
   const vars: tf.Variable[] = [...layers.values()].flatMap((l) => [l.w, l.b]);
   if (o.method !== 'none') for (const P of preds.values()) vars.push(P.v, P.u, ...(P.bias ? [P.bias] : []));

@@ -91,8 +91,7 @@ export function padFilter<A extends FloatArray>(w: Filter4<A>, r: number): Filte
   if (kh === r && kw === r) return w;
   if (kh > r || kw > r) throw new RangeError(`filter ${kh}×${kw} does not fit ${r}×${r}`);
   const out = alloc(w.data, r * r * c * co);
-  for (let p = 0; p < kh; p++)
-    for (let q = 0; q < kw; q++) out.set(w.data.subarray((p * kw + q) * c * co, (p * kw + q + 1) * c * co), (p * r + q) * c * co);
+  for (let p = 0; p < kh; p++) for (let q = 0; q < kw; q++) out.set(w.data.subarray((p * kw + q) * c * co, (p * kw + q + 1) * c * co), (p * r + q) * c * co);
   return { data: out, shape: [r, r, c, co] };
 }
 
@@ -277,13 +276,7 @@ export function checkShapes(x: Tensor4, w: Filter4, stride: number): void {
  * Stride-1/2 convolution with 'same' or 'valid' padding by a stride-1 core. Stride 2 is polyphase:
  * y = Σ_{a,b ∈ {0,1}} conv1(x[a::2, b::2], w[a::2, b::2]), each phase filter padded to ⌈K/2⌉ taps.
  */
-export function convWithCore<A extends FloatArray>(
-  x: Tensor4<A>,
-  w: Filter4<A>,
-  stride: number,
-  padding: Padding,
-  core: (k: number) => Core,
-): Tensor4<A> {
+export function convWithCore<A extends FloatArray>(x: Tensor4<A>, w: Filter4<A>, stride: number, padding: Padding, core: (k: number) => Core): Tensor4<A> {
   checkShapes(x, w, stride);
   const [n, h, wd, c] = x.shape;
   const K = w.shape[0];

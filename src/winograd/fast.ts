@@ -185,7 +185,20 @@ export function prepareFast(w: Filter4<Float32Array>, kind: FastKind, opts: Fast
     for (let s = 0; s < us.length; s++) buf.set(us[s].subarray(p * cin * cout, (p + 1) * cin * cout), s * cin * cout);
     U.push(tf.tensor2d(buf, [KC, cout]));
   }
-  return { kind, alg, T, K, cin, cout, U, staged: stagedForm(exact), useSimd: opts.simd ?? true, at: sparse(alg.AT), budget: opts.budget ?? 24 * 2 ** 20, stageMs: { input: 0, gather: 0, gemm: 0, output: 0 } };
+  return {
+    kind,
+    alg,
+    T,
+    K,
+    cin,
+    cout,
+    U,
+    staged: stagedForm(exact),
+    useSimd: opts.simd ?? true,
+    at: sparse(alg.AT),
+    budget: opts.budget ?? 24 * 2 ** 20,
+    stageMs: { input: 0, gather: 0, gemm: 0, output: 0 },
+  };
 }
 
 export function disposeFast(plan: FastPlan): void {
@@ -223,13 +236,23 @@ function inputStage1(comb: Combine, g: Geometry, st: Staged, img: Float32Array, 
       bOff = 0;
       for (let j = 0; j < nBx; j++) for (let pi = 0; pi < mui; pi++) comb(tmpB, (j * mui + pi) * C, innerRows[pi], img, rb + j * s * C, C, C);
     }
-    for (let tx = 0; tx < nxx; tx++)
-      for (let ko = 0; ko < n1; ko++) comb(S1, ((tx * Hq + y) * mu + ko * mui) * C, outerRows[ko], blk, bOff + tx * m1 * len, len, len);
+    for (let tx = 0; tx < nxx; tx++) for (let ko = 0; ko < n1; ko++) comb(S1, ((tx * Hq + y) * mu + ko * mui) * C, outerRows[ko], blk, bOff + tx * m1 * len, len, len);
   }
 }
 
 /** Stage 2 (along y, per tile column) of the staged input transform, writing V[p][tile][c]. */
-function inputStage2(comb: Combine, g: Geometry, st: Staged, S1: Float32Array, tmpY: Float32Array, V: Float32Array, vRows: number, tileBase: number, nyy: number, nxx: number): void {
+function inputStage2(
+  comb: Combine,
+  g: Geometry,
+  st: Staged,
+  S1: Float32Array,
+  tmpY: Float32Array,
+  V: Float32Array,
+  vRows: number,
+  tileBase: number,
+  nyy: number,
+  nxx: number,
+): void {
   const { C, mu, Hq } = g;
   const { s, m1, n1, mui, innerRows, outerRows } = st;
   const nBy = (nyy - 1) * m1 + n1;
@@ -256,12 +279,23 @@ function inputStage2(comb: Combine, g: Geometry, st: Staged, S1: Float32Array, t
 }
 
 /** Output transform of one tile: Y = Aᵀ M A from M[p][row][o], written into out (cropped at the edges). */
-function outputTile(comb: Combine, g: Geometry, at: SparseRow[], Mb: Float32Array, rows: number, row: number, t2: Float32Array, out: Float32Array, outBase: number, outW: number, vMax: number, uMax: number): void {
+function outputTile(
+  comb: Combine,
+  g: Geometry,
+  at: SparseRow[],
+  Mb: Float32Array,
+  rows: number,
+  row: number,
+  t2: Float32Array,
+  out: Float32Array,
+  outBase: number,
+  outW: number,
+  vMax: number,
+  uMax: number,
+): void {
   const { Co, M, mu } = g;
-  for (let kh = 0; kh < mu; kh++)
-    for (let u = 0; u < M; u++) comb(t2, (kh * M + u) * Co, at[u], Mb, (kh * mu * rows + row) * Co, rows * Co, Co);
-  for (let v = 0; v < vMax; v++)
-    for (let u = 0; u < uMax; u++) comb(out, outBase + (v * outW + u) * Co, at[v], t2, u * Co, M * Co, Co);
+  for (let kh = 0; kh < mu; kh++) for (let u = 0; u < M; u++) comb(t2, (kh * M + u) * Co, at[u], Mb, (kh * mu * rows + row) * Co, rows * Co, Co);
+  for (let v = 0; v < vMax; v++) for (let u = 0; u < uMax; u++) comb(out, outBase + (v * outW + u) * Co, at[v], t2, u * Co, M * Co, Co);
 }
 
 /** Stride-1 'valid' convolution of a padded input (at least (outH+K−1) × (outW+K−1)) with a prepared plan. */
@@ -400,7 +434,12 @@ export function runFastValid(plan: FastPlan, xp: Tensor4<Float32Array>, outH: nu
  * Fast convolution (stride 1 or 2, 'same' or 'valid'); prepares and disposes a plan per call
  * (stride 2: per polyphase component). Needs initEngine().
  */
-export function conv2dFast(x: Tensor4<Float32Array>, w: Filter4<Float32Array>, kind: FastKind, opts: FastOptions & { stride?: number; padding?: Padding } = {}): Tensor4<Float32Array> {
+export function conv2dFast(
+  x: Tensor4<Float32Array>,
+  w: Filter4<Float32Array>,
+  kind: FastKind,
+  opts: FastOptions & { stride?: number; padding?: Padding } = {},
+): Tensor4<Float32Array> {
   checkShapes(x, w, opts.stride ?? 1);
   return convWithCore(x, w, opts.stride ?? 1, opts.padding ?? 'same', () => (xp, wk, oh, ow) => {
     const plan = prepareFast(wk as Filter4<Float32Array>, kind, { ...opts, outSize: Math.max(oh, ow) });

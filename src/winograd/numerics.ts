@@ -149,8 +149,7 @@ function bilinearEmulated(alg: FloatAlgorithm, xp: Tensor4<Float64Array>, w0: Fi
               d[y * L + x] = yy < hp && xx < wp ? xp.data[((b * hp + yy) * wp + xx) * c + ci] : 0;
             }
           for (let y = 0; y < L; y++) for (let kw = 0; kw < mu; kw++) t1[y * mu + kw] = dotRounded(q, BT[kw], (x) => d[y * L + x]);
-          for (let kh = 0; kh < mu; kh++)
-            for (let kw = 0; kw < mu; kw++) V[(tile * P + kh * mu + kw) * c + ci] = dotRounded(q, BT[kh], (y) => t1[y * mu + kw]);
+          for (let kh = 0; kh < mu; kh++) for (let kw = 0; kw < mu; kw++) V[(tile * P + kh * mu + kw) * c + ci] = dotRounded(q, BT[kh], (y) => t1[y * mu + kw]);
         }
   if (isFixed(fmt)) {
     // one scale per Winograd point (the points' dynamic ranges differ by orders of magnitude)
@@ -177,8 +176,7 @@ function bilinearEmulated(alg: FloatAlgorithm, xp: Tensor4<Float64Array>, w0: Fi
           }
           for (let kh = 0; kh < mu; kh++) for (let u = 0; u < m; u++) t2[kh * m + u] = dotRounded(q, AT[u], (kw) => Mt[kh * mu + kw]);
           for (let v = 0; v < m && ty * m + v < outH; v++)
-            for (let u = 0; u < m && tx * m + u < outW; u++)
-              out[((b * outH + ty * m + v) * outW + tx * m + u) * co + o] = dotRounded(q, AT[v], (kh) => t2[kh * m + u]);
+            for (let u = 0; u < m && tx * m + u < outW; u++) out[((b * outH + ty * m + v) * outW + tx * m + u) * co + o] = dotRounded(q, AT[v], (kh) => t2[kh * m + u]);
         }
   return out;
 }

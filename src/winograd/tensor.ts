@@ -20,7 +20,12 @@ export interface Filter4<A extends FloatArray = FloatArray> {
   shape: [number, number, number, number];
 }
 
-export function randomTensor<A extends FloatArray>(ctor: { new (n: number): A }, shape: [number, number, number, number], rng: Rng, std = 1): { data: A; shape: [number, number, number, number] } {
+export function randomTensor<A extends FloatArray>(
+  ctor: { new (n: number): A },
+  shape: [number, number, number, number],
+  rng: Rng,
+  std = 1,
+): { data: A; shape: [number, number, number, number] } {
   const data = new ctor(shape[0] * shape[1] * shape[2] * shape[3]);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal(0, std);
   return { data, shape };

@@ -176,7 +176,10 @@ export async function loadTrainedFilters(dir: string, opts: { minKernel?: number
   const model = await loadModel(dir);
   try {
     const banks = convFilterBanks(model, opts);
-    if (banks.length === 0) throw new ConfigError(`checkpoint ${dir} has no square Conv2D kernels of size ≥ ${opts.minKernel ?? 2}: pass a model with large-kernel convolutions (e.g. from \`accelab winograd train-filters\`)`);
+    if (banks.length === 0)
+      throw new ConfigError(
+        `checkpoint ${dir} has no square Conv2D kernels of size ≥ ${opts.minKernel ?? 2}: pass a model with large-kernel convolutions (e.g. from \`accelab winograd train-filters\`)`,
+      );
     return banks;
   } finally {
     model.dispose();

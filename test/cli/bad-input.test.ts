@@ -55,7 +55,11 @@ function snapshot(dir: string): Map<string, string> {
   return m;
 }
 
-function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
+function cli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((res) => {
     const childEnv: Record<string, string | undefined> = { ...process.env, ACCELAB_BACKEND: 'wasm', ...env };
     delete childEnv.ACCELAB_DEBUG;
@@ -100,11 +104,37 @@ const expand = (a: string): string =>
 
 // ------------------------------------------------------------------ the table
 
-const OUT_COMMANDS = ['train', 'eval @run', 'tour', 'fl run', 'fl compare', 'fl consistency', 'winograd table', 'winograd error', 'winograd run', 'winograd train-filters', 'cim characterize', 'cim infer', 'cim cost'];
+const OUT_COMMANDS = [
+  'train',
+  'eval @run',
+  'tour',
+  'fl run',
+  'fl compare',
+  'fl consistency',
+  'winograd table',
+  'winograd error',
+  'winograd run',
+  'winograd train-filters',
+  'cim characterize',
+  'cim infer',
+  'cim cost',
+];
 const SEED_COMMANDS = ['train', 'tour', 'fl run', 'winograd error', 'winograd run', 'winograd train-filters', 'cim characterize', 'cim infer', 'data info synthetic-gray'];
 const BACKEND_COMMANDS = ['doctor', 'train', 'eval @run', 'tour', 'fl run', 'fl compare', 'fl consistency', 'fl worker', 'winograd train-filters', 'cim infer'];
 const DATA_DIR_COMMANDS = ['train', 'eval @run', 'tour', 'winograd train-filters', 'cim infer', 'data list', 'data info fashion-mnist'];
-const CONFIG_COMMANDS = ['train', 'fl run', 'fl compare', 'fl consistency', 'winograd table', 'winograd error', 'winograd run', 'winograd train-filters', 'cim characterize', 'cim infer', 'cim cost'];
+const CONFIG_COMMANDS = [
+  'train',
+  'fl run',
+  'fl compare',
+  'fl consistency',
+  'winograd table',
+  'winograd error',
+  'winograd run',
+  'winograd train-filters',
+  'cim characterize',
+  'cim infer',
+  'cim cost',
+];
 const LIMIT_COMMANDS = ['train', 'tour', 'fl run', 'fl compare', 'fl consistency', 'winograd train-filters', 'data info synthetic-gray'];
 const DATASET_COMMANDS = ['train', 'eval @run', 'fl run', 'fl compare', 'fl consistency', 'winograd train-filters'];
 const MODEL_COMMANDS = ['train', 'fl run', 'fl compare', 'cim infer'];
@@ -165,8 +195,22 @@ const OUT_BAD: [string, RegExp][] = [
 OUT_COMMANDS.forEach((c, i) => {
   for (const j of [0, 1]) add(c, ['--out', OUT_BAD[(i + j) % 3][0]], { match: OUT_BAD[(i + j) % 3][1] });
 });
-rotate(SEED_COMMANDS.slice(0, 6), [['--seed', '-1'], ['--seed', '1.5'], ['--seed', 'abc']], 1, { match: /--seed/ });
-rotate(BACKEND_COMMANDS.filter((_, i) => i % 2 === 0), [['--backend', 'cuda']], 1, { match: /--backend/ });
+rotate(
+  SEED_COMMANDS.slice(0, 6),
+  [
+    ['--seed', '-1'],
+    ['--seed', '1.5'],
+    ['--seed', 'abc'],
+  ],
+  1,
+  { match: /--seed/ },
+);
+rotate(
+  BACKEND_COMMANDS.filter((_, i) => i % 2 === 0),
+  [['--backend', 'cuda']],
+  1,
+  { match: /--backend/ },
+);
 for (const c of DATA_DIR_COMMANDS.slice(2, 6)) add(c, ['--data-dir', '/nonexistent/accelab'], { match: /--data-dir .*does not exist/ });
 rotate(DATA_DIR_COMMANDS.slice(0, 2), [['--data-dir', '@file']], 1, { match: /--data-dir .*(file|not a folder)/ });
 const CONFIG_BAD: [string, RegExp][] = [
@@ -180,7 +224,19 @@ CONFIG_COMMANDS.forEach((c, i) => {
   add(c, ['--config', CONFIG_BAD[i % 5][0]], { match: CONFIG_BAD[i % 5][1] });
 });
 for (const c of CONFIG_COMMANDS.filter((_, i) => i % 5 !== 4 && i % 2 === 1)) add(c, ['--config', '@badFieldConfig'], { match: /field '/ });
-rotate(LIMIT_COMMANDS, [['--train-limit', '0'], ['--train-limit', '-5'], ['--train-limit', '2.5'], ['--train-limit', 'ten'], ['--train-limit', ''], ['--test-limit', '0']], 1, { match: /--t(rain|est)-limit/ });
+rotate(
+  LIMIT_COMMANDS,
+  [
+    ['--train-limit', '0'],
+    ['--train-limit', '-5'],
+    ['--train-limit', '2.5'],
+    ['--train-limit', 'ten'],
+    ['--train-limit', ''],
+    ['--test-limit', '0'],
+  ],
+  1,
+  { match: /--t(rain|est)-limit/ },
+);
 for (const c of DATASET_COMMANDS.filter((_, i) => i % 2 === 0)) add(c, ['--dataset', 'imagenet'], { match: /--dataset/ });
 for (const c of MODEL_COMMANDS.filter((_, i) => i % 2 === 1)) add(c, ['--model', 'resnet99'], { match: /--model/ });
 const CHECKPOINT_BAD: [string, RegExp][] = [
@@ -311,7 +367,10 @@ before(async () => {
   writeFileSync(fx.badSpeed, '{"name": "winograd", "result": {"rows": "fast"}}\n');
   // A real (tiny) training run, for checkpoint consistency cases.
   fx.trained = join(fx.dir, 'trained');
-  const r = await cli(['train', '--dataset', 'synthetic-gray', '--model', 'mlp-300-100', '--epochs', '1', '--train-limit', '200', '--test-limit', '50', '--out', fx.trained, '--json'], root);
+  const r = await cli(
+    ['train', '--dataset', 'synthetic-gray', '--model', 'mlp-300-100', '--epochs', '1', '--train-limit', '200', '--test-limit', '50', '--out', fx.trained, '--json'],
+    root,
+  );
   assert.equal(r.code, 0, `fixture training run failed: ${r.stderr}`);
   // A port with nothing listening: bind, read the port, close.
   deadPort = await new Promise<number>((res) => {
@@ -339,7 +398,14 @@ test('every leaf command of the CLI has bad-input cases in the table', async () 
     for (const s of c.commands) walk(s, [...path, s.name()]);
   };
   for (const c of program.commands) walk(c, [c.name()]);
-  const covered = new Set(cases.map((c) => c.args.filter((a) => !a.startsWith('-') && !a.startsWith('@')).slice(0, 2).join(' ')));
+  const covered = new Set(
+    cases.map((c) =>
+      c.args
+        .filter((a) => !a.startsWith('-') && !a.startsWith('@'))
+        .slice(0, 2)
+        .join(' '),
+    ),
+  );
   const missing = leaves.filter((l) => ![...covered].some((c) => c === l || c.startsWith(`${l} `) || l === c.split(' ')[0]));
   assert.deepEqual(missing, [], `add bad-input cases for: ${missing.join(', ')}`);
 });

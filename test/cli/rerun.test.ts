@@ -32,7 +32,12 @@ const VOLATILE = /(Ms|ms|Seconds|seconds|PerMinute|PerSecond|At)$|^(date|engine|
 
 function stable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stable);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.test(k)).map(([k, x]) => [k, stable(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !VOLATILE.test(k))
+        .map(([k, x]) => [k, stable(x)]),
+    );
   return v;
 }
 
@@ -57,7 +62,11 @@ test('train: rerun from config.json reproduces result.json', { timeout: 300_000 
 test('winograd run and train-filters: rerun from config.json reproduces result.json', { timeout: 300_000 }, async () => {
   await rerunReproduces('winograd-run', ['winograd', 'run'], ['--kernels', '3..7', '--seed', '2']);
   await rerunReproduces('winograd-error', ['winograd', 'error'], ['--kernels', '5', '--formats', 'float32,int8', '--size', '8', '--channels', '1']);
-  await rerunReproduces('winograd-filters', ['winograd', 'train-filters'], ['--dataset', 'synthetic-gray', '--kernel', '5', '--train-limit', '100', '--test-limit', '20', '--seed', '3']);
+  await rerunReproduces(
+    'winograd-filters',
+    ['winograd', 'train-filters'],
+    ['--dataset', 'synthetic-gray', '--kernel', '5', '--train-limit', '100', '--test-limit', '20', '--seed', '3'],
+  );
 });
 
 test('cim characterize, cost and infer: rerun from config.json reproduces result.json', { timeout: 300_000 }, async () => {
@@ -66,7 +75,11 @@ test('cim characterize, cost and infer: rerun from config.json reproduces result
   const ckpt = join(root, 'cim-model');
   const t = await cli(['train', '--dataset', 'synthetic-gray', '--model', 'mlp-300-100', '--epochs', '1', '--train-limit', '300', '--test-limit', '40', '--out', ckpt]);
   assert.equal(t.code, 0, t.stderr);
-  await rerunReproduces('cim-infer', ['cim', 'infer'], ['--checkpoint', ckpt, '--test-limit', '20', '--sweep-limit', '10', '--noise-levels', '1', '--train-limit', '200', '--boost', '4']);
+  await rerunReproduces(
+    'cim-infer',
+    ['cim', 'infer'],
+    ['--checkpoint', ckpt, '--test-limit', '20', '--sweep-limit', '10', '--noise-levels', '1', '--train-limit', '200', '--boost', '4'],
+  );
 });
 
 test('fl run, compare and consistency: rerun from config.json reproduces result.json', { timeout: 300_000 }, async () => {

@@ -19,10 +19,17 @@ const ORIGINAL = ['train', 'winograd', 'cim', 'fl'];
 const inOrder = (list: readonly string[], sub: readonly string[]): boolean => sub.every((x, i) => list.includes(x) && (i === 0 || list.indexOf(sub[i - 1]) < list.indexOf(x)));
 
 test('every study kind has a section and a summary; the tour and engine kinds are the application’s own', () => {
-  assert.ok(inOrder(STUDIES.map((s) => s.name), ORIGINAL), STUDIES.map((s) => s.name).join(', '));
+  assert.ok(
+    inOrder(
+      STUDIES.map((s) => s.name),
+      ORIGINAL,
+    ),
+    STUDIES.map((s) => s.name).join(', '),
+  );
   const studyKinds = STUDIES.flatMap((s) => Object.keys(s.results));
   assert.deepEqual(Object.keys(SECTIONS).sort(), ['engine', 'tour', ...studyKinds].sort());
-  for (const kind of ['train', 'eval', 'winograd', 'cim-characterize', 'cim-infer', 'cim-cost', 'cim-quick', 'fl', 'fl-compare', 'fl-consistency']) assert.ok(studyKinds.includes(kind), kind);
+  for (const kind of ['train', 'eval', 'winograd', 'cim-characterize', 'cim-infer', 'cim-cost', 'cim-quick', 'fl', 'fl-compare', 'fl-consistency'])
+    assert.ok(studyKinds.includes(kind), kind);
   for (const [kind, k] of Object.entries(REGISTRY.kinds)) {
     assert.equal(typeof k.section, 'function', kind);
     assert.equal(typeof k.summary, 'function', kind);
@@ -51,7 +58,10 @@ test('the CLI registers every study’s commands, in list order', () => {
 });
 
 test('every benchmark a study names is the module bench/<name>.ts and registers that name', async () => {
-  assert.deepEqual([...BENCHMARKS], STUDIES.flatMap((s) => s.benchmarks ?? []));
+  assert.deepEqual(
+    [...BENCHMARKS],
+    STUDIES.flatMap((s) => s.benchmarks ?? []),
+  );
   assert.ok(inOrder(BENCHMARKS, ['train-step', 'winograd', 'cim', 'fl']), BENCHMARKS.join(', '));
   await import('../../bench/benchmarks.js');
   const registered = benchmarks().map((b) => b.name);
@@ -69,7 +79,10 @@ test('summaries are one line with the headline figures', () => {
   const train = summarize(fakeTrainResult(2));
   assert.match(train ?? '', /^cnn-small on fashion-mnist: test accuracy \d+\.\d\d %, discrepancy \d+\.\d %, weakest \S+/);
   const wino = summarize(runWinograd({ kernels: kernelRange('3..9'), error: { kernels: [5], formats: ['float32'], filters: ['smooth'], size: 8, channels: 1, outChannels: 1 } }));
-  assert.match(wino ?? '', /^OLA\/nested multiplications 1\.44× at 5×5 \(paper 1\.41×\), 3\.24× at 9×9 \(paper 3\.29×\), 10\.50× at 27×27 \(paper 10\.50×\); nested float32 RMS error ≤ \d\.\de-\d+$/);
+  assert.match(
+    wino ?? '',
+    /^OLA\/nested multiplications 1\.44× at 5×5 \(paper 1\.41×\), 3\.24× at 9×9 \(paper 3\.29×\), 10\.50× at 27×27 \(paper 10\.50×\); nested float32 RMS error ≤ \d\.\de-\d+$/,
+  );
   const cost = summarize(runCost({}));
   assert.match(cost ?? '', /^estimated \d+ TOPS\/W at 28 nm \(paper [\d.]+ TOPS\/W measured\), [\d.]+ fJ\/MAC$/);
   const ch = summarize(runCharacterize({ chips: 1, trials: 1, levelsPerCode: 1, techniques: false, seed: 1 }));
@@ -116,7 +129,12 @@ test('a new study is one entry in the list', () => {
 
 test('a study name, result kind or tour step used twice is an error naming both', () => {
   const twin = (name: string, kind: string, step: string): AnyStudy =>
-    defineStudy<{ kind: string }>({ name, register: () => {}, results: { [kind]: { section: () => ({ id: kind, title: kind }), summary: () => kind } }, tour: { name: step, title: step, run: async () => ({ kind }) } });
+    defineStudy<{ kind: string }>({
+      name,
+      register: () => {},
+      results: { [kind]: { section: () => ({ id: kind, title: kind }), summary: () => kind } },
+      tour: { name: step, title: step, run: async () => ({ kind }) },
+    });
   assert.throws(() => studyRegistry([twin('a', 'x', 'a'), twin('a', 'y', 'b')]), /two studies are named 'a'/);
   assert.throws(() => studyRegistry([twin('a', 'x', 'a'), twin('b', 'x', 'b')]), /result kind 'x' of study 'b' is already registered by study 'a'/);
   assert.throws(() => studyRegistry([twin('a', 'tour', 'a')]), /result kind 'tour' of study 'a' is already registered by the tour/);
@@ -125,7 +143,10 @@ test('a study name, result kind or tour step used twice is an error naming both'
 
 test('the FL summary names the method, accuracy and weak classes', async () => {
   await initEngine('cpu');
-  const r = await runFlExperiment({ dataset: 'fl-blobs', model: 'fl-mlp', clients: 2, rounds: 2, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 300, testLimit: 100 }, { executor: { kind: 'inprocess' } });
+  const r = await runFlExperiment(
+    { dataset: 'fl-blobs', model: 'fl-mlp', clients: 2, rounds: 2, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 300, testLimit: 100 },
+    { executor: { kind: 'inprocess' } },
+  );
   const s = summarize(r) ?? '';
   assert.match(s, /^fedavg on fl-blobs, 2 clients, 2 rounds: accuracy \d+\.\d %, inter-class discrepancy \d+\.\d %, weak classes .+ \(mean (\d+\.\d %|–)\)$/);
 });

@@ -28,7 +28,12 @@ test('compress pack --synthetic --json prints the three rates and exact', () => 
 });
 
 test('compress pack: bad input is one line and exit code 2', () => {
-  for (const args of [['--synthetic', '12by4'], ['--array', '0x4'], ['--network', 'lenet'], ['--synthetic', '8x8', '--network', 'vgg16']]) {
+  for (const args of [
+    ['--synthetic', '12by4'],
+    ['--array', '0x4'],
+    ['--network', 'lenet'],
+    ['--synthetic', '8x8', '--network', 'vgg16'],
+  ]) {
     const r = cli('compress', 'pack', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -42,7 +47,10 @@ test('compress run writes a run folder with report; network layers on worker thr
   for (const f of ['config.json', 'result.json', 'layers.csv', 'report.html']) assert.ok(existsSync(join(out, f)), f);
   const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
   assert.equal(res.kind, 'compress');
-  assert.deepEqual(res.layers.map((l: { name: string }) => l.name), ['conv1', 'conv5']);
+  assert.deepEqual(
+    res.layers.map((l: { name: string }) => l.name),
+    ['conv1', 'conv5'],
+  );
   const local = await runCompress(res.config, { inProcess: true });
   assert.deepEqual(local.total, res.total);
   assert.ok(readFileSync(join(out, 'report.html'), 'utf8').includes('Compression'));

@@ -6,7 +6,11 @@ import { mergeSubwords, nonzeroSubwords, pruneSubwords, splitSubwords } from '..
 import { Rng } from '../../src/core/rng.js';
 
 test('subwords split and merge back exactly in both encodings', () => {
-  const all = intMatrix(1, 255, Int32Array.from({ length: 255 }, (_, i) => i - 127));
+  const all = intMatrix(
+    1,
+    255,
+    Int32Array.from({ length: 255 }, (_, i) => i - 127),
+  );
   for (const encoding of ['sign-magnitude', 'twos-complement'] as const) {
     const spec = { weightBits: 8, subwordBits: 4, encoding };
     const sm = splitSubwords(all, spec);

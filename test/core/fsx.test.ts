@@ -29,7 +29,10 @@ test('an existing non-empty run folder is refused, and replaced with overwrite o
   const dir = join(root, 'existing');
   mkdirSync(dir);
   writeFileSync(join(dir, 'result.json'), 'old');
-  assert.throws(() => RunDir.open(dir), (e: unknown) => e instanceof ConfigError && /already holds files.*--overwrite/.test(e.message));
+  assert.throws(
+    () => RunDir.open(dir),
+    (e: unknown) => e instanceof ConfigError && /already holds files.*--overwrite/.test(e.message),
+  );
   const run = RunDir.open(dir, { overwrite: true });
   writeFileSync(join(run.staging, 'result.json'), 'new');
   assert.equal(readFileSync(join(dir, 'result.json'), 'utf8'), 'old', 'the old run stays until the new one is complete');
@@ -60,7 +63,10 @@ test('staging folders of processes that no longer run are removed by the next ru
 });
 
 test('readJson names the file when it is missing, a folder or not JSON', () => {
-  assert.throws(() => readJson(join(root, 'nope.json')), (e: unknown) => e instanceof NotFoundError && /nope\.json does not exist/.test(e.message));
+  assert.throws(
+    () => readJson(join(root, 'nope.json')),
+    (e: unknown) => e instanceof NotFoundError && /nope\.json does not exist/.test(e.message),
+  );
   assert.throws(() => readJson(root), /is a folder/);
   writeFileSync(join(root, 'bad.json'), '{ oops');
   assert.throws(() => readJson(join(root, 'bad.json')), /bad\.json is not valid JSON/);

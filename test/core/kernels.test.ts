@@ -190,10 +190,7 @@ describe('project wasm kernels vs the cpu backend', () => {
         const filterShape = [c.k[0], c.k[1], c.x[3], mul];
         const dyShape = convOut(c, mul);
         const attrsF = { strides: c.s, dilations: 1, pad: c.pad, filterShape };
-        note(
-          'DepthwiseConv2dNativeBackpropFilter',
-          check('DepthwiseConv2dNativeBackpropFilter', { x: rand(rng, c.x), dy: rand(rng, dyShape) }, attrsF, JSON.stringify(c)),
-        );
+        note('DepthwiseConv2dNativeBackpropFilter', check('DepthwiseConv2dNativeBackpropFilter', { x: rand(rng, c.x), dy: rand(rng, dyShape) }, attrsF, JSON.stringify(c)));
         const attrsI = { strides: c.s, dilations: 1, pad: c.pad, inputShape: c.x };
         note(
           'DepthwiseConv2dNativeBackpropInput',
@@ -266,12 +263,24 @@ describe('project wasm kernels vs the cpu backend', () => {
   it('Add (same shape, bias over the last axis, other broadcasts), Relu and its gradient', () => {
     const rng = new Rng(45);
     const cases: [number[], number[]][] = [
-      [[4, 5, 6, 7], [4, 5, 6, 7]],
+      [
+        [4, 5, 6, 7],
+        [4, 5, 6, 7],
+      ],
       [[4, 5, 6, 7], [7]],
       [[7], [4, 5, 6, 7]],
-      [[3, 8], [1, 8]],
-      [[2, 3, 4], [3, 1]],
-      [[2, 3, 4], [2, 1, 4]],
+      [
+        [3, 8],
+        [1, 8],
+      ],
+      [
+        [2, 3, 4],
+        [3, 1],
+      ],
+      [
+        [2, 3, 4],
+        [2, 1, 4],
+      ],
     ];
     for (const [a, b] of cases) note('Add', check('Add', { a: rand(rng, a), b: rand(rng, b) }, {}, `${a} + ${b}`));
     note('Relu', check('Relu', { x: rand(rng, [5, 7, 3, 4]) }, {}, 'relu'));
@@ -360,12 +369,30 @@ describe('project wasm kernels vs the cpu backend', () => {
     const rng = new Rng(5);
     const cases: [number[], number[]][] = [
       [[3], [4]],
-      [[2, 3], [1, 1]],
-      [[2, 3], [3, 2]],
-      [[2, 1, 4], [1, 5, 1]],
-      [[1, 1, 1, 6], [4, 5, 5, 1]],
-      [[2, 3, 1, 2], [2, 1, 3, 2]],
-      [[4, 1], [1, 7]],
+      [
+        [2, 3],
+        [1, 1],
+      ],
+      [
+        [2, 3],
+        [3, 2],
+      ],
+      [
+        [2, 1, 4],
+        [1, 5, 1],
+      ],
+      [
+        [1, 1, 1, 6],
+        [4, 5, 5, 1],
+      ],
+      [
+        [2, 3, 1, 2],
+        [2, 1, 3, 2],
+      ],
+      [
+        [4, 1],
+        [1, 7],
+      ],
     ];
     for (const [shape, reps] of cases) {
       const a = rand(rng, shape);
@@ -438,18 +465,29 @@ describe('project wasm kernels vs the cpu backend', () => {
       const expected = ref('cpu');
       tf.setBackend('wasm');
       for (const path of PATHS) {
-      setNativeEnabled(path === 'native');
-      const got = tf.tidy(() => {
-        const x = tf.tensor(xa.data, shape);
-        const [y, mean, variance] = tf.engine().runKernel(BN_FORWARD_KERNEL, { x, gamma: tf.tensor1d(ga.data), beta: tf.tensor1d(ba.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
-        const outs = tf.engine().runKernel(BN_GRAD_KERNEL, { x, dy: tf.tensor(dya.data, shape), mean, variance, gamma: tf.tensor1d(ga.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
-        return [y, mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
-      });
-      ['AccelabBatchNormForward.y', 'AccelabBatchNormForward.mean', 'AccelabBatchNormForward.variance', 'AccelabBatchNormGrad.dx', 'AccelabBatchNormGrad.dgamma', 'AccelabBatchNormGrad.dbeta'].forEach((name, i) => {
-        const e = relErr(got[i], expected[i]);
-        assert.ok(e <= TOL, `${name} ${shape} (${path}): relative error ${e}`);
-        note(name.split('.')[0], e);
-      });
+        setNativeEnabled(path === 'native');
+        const got = tf.tidy(() => {
+          const x = tf.tensor(xa.data, shape);
+          const [y, mean, variance] = tf
+            .engine()
+            .runKernel(BN_FORWARD_KERNEL, { x, gamma: tf.tensor1d(ga.data), beta: tf.tensor1d(ba.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
+          const outs = tf
+            .engine()
+            .runKernel(BN_GRAD_KERNEL, { x, dy: tf.tensor(dya.data, shape), mean, variance, gamma: tf.tensor1d(ga.data) }, { epsilon: eps }) as unknown as tf.Tensor[];
+          return [y, mean, variance, ...outs].map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array }));
+        });
+        [
+          'AccelabBatchNormForward.y',
+          'AccelabBatchNormForward.mean',
+          'AccelabBatchNormForward.variance',
+          'AccelabBatchNormGrad.dx',
+          'AccelabBatchNormGrad.dgamma',
+          'AccelabBatchNormGrad.dbeta',
+        ].forEach((name, i) => {
+          const e = relErr(got[i], expected[i]);
+          assert.ok(e <= TOL, `${name} ${shape} (${path}): relative error ${e}`);
+          note(name.split('.')[0], e);
+        });
       }
       setNativeEnabled(true);
     }

@@ -35,11 +35,31 @@ describe('native BLAS path', () => {
   it('rejects bad operands with an EngineError and leaves the heap untouched', (t) => {
     if (skip) return t.skip(skip);
     tf.setBackend('wasm');
-    const a = tf.tensor2d(Float32Array.from({ length: 12 }, (_, i) => i + 1), [3, 4]);
-    const b = tf.tensor2d(Float32Array.from({ length: 8 }, (_, i) => i - 3), [4, 2]);
+    const a = tf.tensor2d(
+      Float32Array.from({ length: 12 }, (_, i) => i + 1),
+      [3, 4],
+    );
+    const b = tf.tensor2d(
+      Float32Array.from({ length: 8 }, (_, i) => i - 3),
+      [4, 2],
+    );
     const c = tf.zeros([3, 2]);
     const canary = tf.fill([256], 7);
-    const ok: GemmOperands = { batch: 1, transA: false, transB: false, M: 3, N: 2, K: 4, aOff: offset(a), aStride: 0, bOff: offset(b), bStride: 0, cOff: offset(c), biasOff: -1, relu: false };
+    const ok: GemmOperands = {
+      batch: 1,
+      transA: false,
+      transB: false,
+      M: 3,
+      N: 2,
+      K: 4,
+      aOff: offset(a),
+      aStride: 0,
+      bOff: offset(b),
+      bStride: 0,
+      cOff: offset(c),
+      biasOff: -1,
+      relu: false,
+    };
     const heap = backend().wasm.HEAPU8;
     gemmOnHeap(heap, ok);
     assert.deepEqual(Array.from(c.dataSync()), Array.from(tf.matMul(a, b).dataSync()));
@@ -56,7 +76,11 @@ describe('native BLAS path', () => {
       ['bias past the end', { biasOff: heap.length }, /outside the heap/],
     ];
     for (const [what, patch, msg] of bad) {
-      assert.throws(() => gemmOnHeap(heap, { ...ok, ...patch }), (e: unknown) => e instanceof EngineError && msg.test(e.message), what);
+      assert.throws(
+        () => gemmOnHeap(heap, { ...ok, ...patch }),
+        (e: unknown) => e instanceof EngineError && msg.test(e.message),
+        what,
+      );
     }
     const g = { N: 1, H: 3, W: 4, C: 1, KH: 1, KW: 1, CO: 2, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, OH: 3, OW: 4 };
     assert.throws(() => conv2dOnHeap(heap, CONV_FORWARD, offset(a), offset(b), heap.length - 4, g), EngineError);
@@ -82,8 +106,25 @@ describe('native BLAS path', () => {
     const second = tf.matMul(a, b);
     assert.deepEqual(Array.from(second.dataSync()), Array.from(first.dataSync()));
     assert.equal(old.byteLength, 0, 'the old view is detached');
-    const ops: GemmOperands = { batch: 2, transA: false, transB: false, M: 33, N: 9, K: 17, aOff: offset(a), aStride: 33 * 17, bOff: offset(b), bStride: 0, cOff: offset(second), biasOff: -1, relu: false };
-    assert.throws(() => gemmOnHeap(old, ops), (e: unknown) => e instanceof EngineError && /detached/.test(e.message));
+    const ops: GemmOperands = {
+      batch: 2,
+      transA: false,
+      transB: false,
+      M: 33,
+      N: 9,
+      K: 17,
+      aOff: offset(a),
+      aStride: 33 * 17,
+      bOff: offset(b),
+      bStride: 0,
+      cOff: offset(second),
+      biasOff: -1,
+      relu: false,
+    };
+    assert.throws(
+      () => gemmOnHeap(old, ops),
+      (e: unknown) => e instanceof EngineError && /detached/.test(e.message),
+    );
     tf.dispose([a, b, first, second, big]);
   });
 

@@ -262,7 +262,10 @@ describe('fetchDataset with an overridden catalog entry', () => {
   test('the real catalog entry rejects a file whose checksum differs from the official one', async () => {
     files.set('train-images-idx3-ubyte.gz', payload(9912422 % 100000, 3));
     const d = fresh();
-    await assert.rejects(fetchDataset('mnist', { baseUrl: `${base}/good/`, dataDir: d }), (e: unknown) => e instanceof DataError && /train-images-idx3-ubyte\.gz: size mismatch/.test(e.message));
+    await assert.rejects(
+      fetchDataset('mnist', { baseUrl: `${base}/good/`, dataDir: d }),
+      (e: unknown) => e instanceof DataError && /train-images-idx3-ubyte\.gz: size mismatch/.test(e.message),
+    );
   });
 
   test('CLI: `accelab data fetch` exits 2 with one line on 404 and on a bad checksum', async () => {

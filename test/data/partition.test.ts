@@ -68,7 +68,18 @@ describe('partitioners', () => {
       checkConsistent(p, labels);
       assert.equal(p.unassigned, 0);
       // Mean share of each client's largest class.
-      return p.histograms.reduce((s, h) => s + Math.max(...h) / Math.max(1, h.reduce((a, b) => a + b, 0)), 0) / 10;
+      return (
+        p.histograms.reduce(
+          (s, h) =>
+            s +
+            Math.max(...h) /
+              Math.max(
+                1,
+                h.reduce((a, b) => a + b, 0),
+              ),
+          0,
+        ) / 10
+      );
     };
     const low = skew(0.1);
     const high = skew(100);
@@ -82,7 +93,10 @@ describe('partitioners', () => {
     checkConsistent(p, labels);
     for (const h of p.histograms) {
       assert.ok(h.filter((v) => v > 0).length <= 4, `classes on a client: ${h}`);
-      assert.equal(h.reduce((a, b) => a + b, 0), 100);
+      assert.equal(
+        h.reduce((a, b) => a + b, 0),
+        100,
+      );
     }
   });
 

@@ -46,8 +46,15 @@ describe('input pipeline', () => {
       }
     }
     assert.equal(nb, numBatches(53, 10));
-    assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 53 }, (_, i) => i));
-    assert.notDeepEqual(seen, Array.from({ length: 53 }, (_, i) => i), 'shuffled');
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      Array.from({ length: 53 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      seen,
+      Array.from({ length: 53 }, (_, i) => i),
+      'shuffled',
+    );
     const again = [...batches(s, [4, 4, 1], { batchSize: 10, seed: 7 })].flatMap((b) => [...b.indices]);
     assert.deepEqual(again, seen, 'same seed, same order');
     const other = [...batches(s, [4, 4, 1], { batchSize: 10, seed: 8 })].flatMap((b) => [...b.indices]);
@@ -104,14 +111,20 @@ describe('input pipeline', () => {
     assert.ok(flips > 0 && flips < 12, 'some flipped, some not');
     assert.ok(shifted > 0);
     const again = [...batches(s, shape, { batchSize: 5, seed, augment: 'crop-flip' })];
-    assert.deepEqual(again.map((b) => b.x), got.map((b) => b.x));
+    assert.deepEqual(
+      again.map((b) => b.x),
+      got.map((b) => b.x),
+    );
   });
 
   test('indices restrict the iteration (a federated client share); bad input is a ConfigError', () => {
     const s = split(30, [2, 2, 1]);
     const ids = [3, 7, 8, 21, 29];
     const got = [...batches(s, [2, 2, 1], { batchSize: 2, seed: 1, indices: ids })].flatMap((b) => [...b.indices]);
-    assert.deepEqual(got.sort((a, b) => a - b), ids);
+    assert.deepEqual(
+      got.sort((a, b) => a - b),
+      ids,
+    );
     assert.throws(() => [...batches(s, [2, 2, 1], { batchSize: 2, seed: 1, indices: [30] })], ConfigError);
     assert.throws(() => [...batches(s, [2, 2, 1], { batchSize: 0, seed: 1 })], ConfigError);
     assert.throws(() => [...batches(s, [2, 2, 1], { batchSize: 2 })], /needs a seed/);

@@ -228,10 +228,16 @@ describe('CIFAR-10 binary reader', () => {
   test('size mismatch (partial record) and bad label value are named', async () => {
     const d = fresh();
     const folder = writeCifarFolder(d, { batches: 1, perBatch: 5, mutate: { 'data_batch_1.bin': (b) => b.subarray(0, b.length - 7) } });
-    assert.throws(() => readCifarFolder(folder), (e: unknown) => e instanceof DataError && /data_batch_1\.bin: size mismatch/.test(e.message));
+    assert.throws(
+      () => readCifarFolder(folder),
+      (e: unknown) => e instanceof DataError && /data_batch_1\.bin: size mismatch/.test(e.message),
+    );
     const d2 = fresh();
     const folder2 = writeCifarFolder(d2, { batches: 1, perBatch: 5, mutate: { 'test_batch.bin': (b) => Object.assign(new Uint8Array(b), { [3073 * 2]: 10 }) } });
-    assert.throws(() => readCifarFolder(folder2), (e: unknown) => e instanceof DataError && /test_batch\.bin: bad label value 10 in record 2/.test(e.message));
+    assert.throws(
+      () => readCifarFolder(folder2),
+      (e: unknown) => e instanceof DataError && /test_batch\.bin: bad label value 10 in record 2/.test(e.message),
+    );
     await packCifarArchive(d2, join(d2, 'c.tar.gz'));
     await rejectsData(readCifarArchive(join(d2, 'c.tar.gz')), /test_batch\.bin: bad label value 10/, 'c.tar.gz');
   });

@@ -17,7 +17,26 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
 
 test('train --json prints testAccuracy and writes the run folder; eval and report reuse it', () => {
   const out = join(dir, 'run');
-  const r = cli('train', '--dataset', 'synthetic-gray', '--model', 'mlp-300-100', '--epochs', '1', '--train-limit', '300', '--test-limit', '100', '--batch', '32', '--seed', '3', '--out', out, '--json');
+  const r = cli(
+    'train',
+    '--dataset',
+    'synthetic-gray',
+    '--model',
+    'mlp-300-100',
+    '--epochs',
+    '1',
+    '--train-limit',
+    '300',
+    '--test-limit',
+    '100',
+    '--batch',
+    '32',
+    '--seed',
+    '3',
+    '--out',
+    out,
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(typeof j.testAccuracy, 'number');
@@ -33,7 +52,12 @@ test('train --json prints testAccuracy and writes the run folder; eval and repor
   const rep = cli('report', out, '--out', join(dir, 'again'));
   assert.equal(rep.code, 0, rep.stderr);
   const again = readFileSync(join(dir, 'again', 'report.html'), 'utf8');
-  const strip = (s: string) => s.replace(/Generated [^<]+/, '').replace(/<p class="subtitle">[^<]*<\/p>/, '').replace(/<h1>[^<]*<\/h1>/, '').replace(/<title>[^<]*<\/title>/, '');
+  const strip = (s: string) =>
+    s
+      .replace(/Generated [^<]+/, '')
+      .replace(/<p class="subtitle">[^<]*<\/p>/, '')
+      .replace(/<h1>[^<]*<\/h1>/, '')
+      .replace(/<title>[^<]*<\/title>/, '');
   assert.equal(strip(again), strip(before), 'report re-rendered from result.json matches');
 });
 

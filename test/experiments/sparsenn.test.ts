@@ -22,10 +22,13 @@ describe('sparsenn experiments (synthetic data)', () => {
     const ds = await loadDataset('synthetic-gray', { trainLimit: 300, testLimit: 40, seed: 1 });
     const { result: r, artifacts } = await runTrain({ dataset: 'synthetic-gray', pretrainEpochs: 1, epochs: 1, testLimit: 40, seed: 3 }, undefined, ds);
     assert.equal(r.kind, 'sparsenn-train');
-    assert.deepEqual(r.ranks.map((x) => [x.name, x.rank]), [
-      ['fc1', 10],
-      ['fc2', 3],
-    ]);
+    assert.deepEqual(
+      r.ranks.map((x) => [x.name, x.rank]),
+      [
+        ['fc1', 10],
+        ['fc2', 3],
+      ],
+    );
     assert.ok(r.overhead > 0 && r.overhead < 0.05, `overhead ${r.overhead}`);
     for (const v of [r.accuracy, r.baselineAccuracy, r.outputSparsity, r.falseNegativeRate, r.falsePositiveRate, r.svd.accuracy]) assert.ok(v >= 0 && v <= 1);
     await writeTrainRun(dir, r, artifacts);
@@ -39,7 +42,10 @@ describe('sparsenn experiments (synthetic data)', () => {
     const s = await runSimulate({ checkpoint: dir, testLimit: 20, peSweep: [16], accelerator: { pes: 32 } }, undefined, ds);
     assert.equal(s.kind, 'sparsenn-simulate');
     assert.equal(s.images, 20);
-    assert.deepEqual(s.architectures.map((a) => a.arch), ['dense', 'input-sparse', 'sparsenn']);
+    assert.deepEqual(
+      s.architectures.map((a) => a.arch),
+      ['dense', 'input-sparse', 'sparsenn'],
+    );
     const [d, i, sn] = s.architectures;
     assert.ok(d.cycles >= i.cycles, 'skipping zero inputs never costs cycles');
     assert.ok(Math.abs(s.speedupVsInputSparsity - i.cycles / sn.cycles) < 1e-12);
@@ -61,6 +67,9 @@ describe('sparsenn experiments (synthetic data)', () => {
   });
 
   it('a folder that is not a training run is a NotFoundError naming the fix', async () => {
-    await assert.rejects(() => runSimulate({ checkpoint: join(dir, 'nope') }), (e: unknown) => e instanceof NotFoundError && /sparsenn train --out/.test(e.message));
+    await assert.rejects(
+      () => runSimulate({ checkpoint: join(dir, 'nope') }),
+      (e: unknown) => e instanceof NotFoundError && /sparsenn train --out/.test(e.message),
+    );
   });
 });

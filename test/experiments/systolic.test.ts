@@ -19,7 +19,8 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
 }
 
 const TOPO = 'Layer name, H, W, R, S, C, M, Stride,\nConv1, 15, 15, 3, 3, 4, 16, 2,\nConv2, 7, 7, 3, 3, 16, 24, 1,\n';
-const CFG = '[general]\nrun_name = t\n\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 1\nFilterSramSzkB: 1\nOfmapSramSzkB: 1\nIfmapOffset: 0\nFilterOffset: 10000000\nOfmapOffset: 20000000\nBandwidth : 10\nDataflow : ws\nMemoryBanks: 1\n\n[run_presets]\nInterfaceBandwidth: CALC\n';
+const CFG =
+  '[general]\nrun_name = t\n\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 1\nFilterSramSzkB: 1\nOfmapSramSzkB: 1\nIfmapOffset: 0\nFilterOffset: 10000000\nOfmapOffset: 20000000\nBandwidth : 10\nDataflow : ws\nMemoryBanks: 1\n\n[run_presets]\nInterfaceBandwidth: CALC\n';
 
 test('systolic run: --json fields, SCALE-Sim reports and energy file in the run folder, cycle mode verified', () => {
   writeFileSync(join(dir, 'topo.csv'), TOPO);
@@ -32,7 +33,8 @@ test('systolic run: --json fields, SCALE-Sim reports and energy file in the run 
   for (const k of ['name', 'totalCycles', 'stallCycles', 'overallUtilPct', 'mappingEfficiencyPct', 'computeUtilPct', 'energyPj']) assert.ok(k in j.layers[0], k);
   assert.equal(j.totalCycles, j.layers[0].totalCycles + j.layers[1].totalCycles);
   assert.ok(j.energyPj > 0);
-  for (const f of ['COMPUTE_REPORT.csv', 'BANDWIDTH_REPORT.csv', 'DETAILED_ACCESS_REPORT.csv', 'energy.csv', 'energy-actions.csv', 'config.json', 'result.json', 'report.html']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['COMPUTE_REPORT.csv', 'BANDWIDTH_REPORT.csv', 'DETAILED_ACCESS_REPORT.csv', 'energy.csv', 'energy-actions.csv', 'config.json', 'result.json', 'report.html'])
+    assert.ok(existsSync(join(out, f)), f);
   assert.match(readFileSync(join(out, 'COMPUTE_REPORT.csv'), 'utf8'), /^LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %,\n0, /);
   const c = cli('systolic', 'run', '--config', join(dir, 'a.cfg'), '--topology', join(dir, 'topo.csv'), '--mode', 'cycle', '--verify', '--json');
   assert.equal(c.code, 0, c.stderr);
@@ -60,7 +62,10 @@ test('sweep on worker threads: every point, Pareto front non-dominated, report s
   assert.equal(r.points.length, 12);
   assert.ok(r.front.length >= 1);
   const again = paretoFront(r.points);
-  assert.deepEqual(again, r.points.map((p) => p.pareto));
+  assert.deepEqual(
+    again,
+    r.points.map((p) => p.pareto),
+  );
   for (const p of r.points.filter((x) => !x.pareto)) assert.ok(r.front.some((q) => q.totalCycles <= p.totalCycles && q.energyPj <= p.energyPj && q.areaMm2 <= p.areaMm2));
   const s = buildSections(r, SECTIONS);
   assert.equal(s[0].id, 'systolic-sweep');

@@ -81,16 +81,30 @@ test('client selection honours fraction and minClients and depends only on seed 
   const s = new FedAvgPlan({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.3, minClients: 2 });
   const a = s.configureFit(3, 10).map((i) => i.clientId);
   assert.equal(a.length, 3);
-  assert.deepEqual(a, [...a].sort((x, y) => x - y));
-  assert.deepEqual(new FedAvgPlan({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.3, minClients: 2 }).configureFit(3, 10).map((i) => i.clientId), a);
+  assert.deepEqual(
+    a,
+    [...a].sort((x, y) => x - y),
+  );
+  assert.deepEqual(
+    new FedAvgPlan({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.3, minClients: 2 }).configureFit(3, 10).map((i) => i.clientId),
+    a,
+  );
   assert.equal(new FedAvgPlan({ seed: 5, phase: 'global', model: 'm', train, fraction: 0.05, minClients: 2 }).configureFit(1, 10).length, 2);
   const seeds = s.configureFit(3, 10).map((i) => i.seed);
   assert.equal(new Set(seeds).size, 3);
-  assert.equal(seeds[0], mixSeed(5, (() => {
-    let h = 7;
-    for (const ch of 'global') h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
-    return h;
-  })(), 3, a[0]));
+  assert.equal(
+    seeds[0],
+    mixSeed(
+      5,
+      (() => {
+        let h = 7;
+        for (const ch of 'global') h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+        return h;
+      })(),
+      3,
+      a[0],
+    ),
+  );
 });
 
 test('expert initialised from the global model keeps the backbone and slices the head', () => {

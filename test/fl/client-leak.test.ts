@@ -32,7 +32,10 @@ test('the tensor count stays flat over 100 client jobs', async () => {
     weights,
     train: optimizers[k % 3],
     model: 'fl-mlp',
-    kd: k % 2 ? { groups: [[0, 6]], weak: [6], triggerOn: 'group', experts: [expert], expertModel: 'fl-mlp', temperature: 2, lambda: 1, trigger: 'always', expertGate: 'expert-correct' } : undefined,
+    kd:
+      k % 2
+        ? { groups: [[0, 6]], weak: [6], triggerOn: 'group', experts: [expert], expertModel: 'fl-mlp', temperature: 2, lambda: 1, trigger: 'always', expertGate: 'expert-correct' }
+        : undefined,
   });
   // The first jobs build and cache the models (their weights are tensors that stay): count after them.
   for (let k = 0; k < 6; k++) await localFit(job(k));

@@ -22,6 +22,9 @@ test("an older config.json with optimizer 'momentum' reads as 'sgd' with its mom
   assert.equal(c.optimizer, 'sgd');
   assert.equal(c.momentum, 0.8);
   assert.equal(parseFlConfig({}).optimizer, 'sgd');
-  assert.throws(() => parseFlConfig({ batch: 16 }), (e: unknown) => e instanceof ConfigError && e.message === "fl config: field 'batch' is called 'batchSize': rename it");
+  assert.throws(
+    () => parseFlConfig({ batch: 16 }),
+    (e: unknown) => e instanceof ConfigError && e.message === "fl config: field 'batch' is called 'batchSize': rename it",
+  );
   assert.throws(() => parseFlConfig({ optimizer: 'rmsprop' }), /field 'optimizer'/);
 });

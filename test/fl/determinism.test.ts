@@ -19,16 +19,45 @@ const FIXTURES: Record<string, FlConfigInput> = {
   'fedavg-sampled-dirichlet': { ...base, method: 'fedavg', clients: 6, fraction: 0.5, partition: 'dirichlet', alpha: 0.3, evalEvery: 2 },
   'fedavg-adam': { ...base, method: 'fedavg', optimizer: 'adam', lr: 0.01, rounds: 3 },
   'fedavg-plain-sgd': { ...base, method: 'fedavg', optimizer: 'sgd', momentum: 0, rounds: 3 },
-  'pkd-fixed-groups': { ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 1, trigger: 'any-weak-miss', triggerOn: 'group', groups: [[0, 6], [2, 4]] } },
+  'pkd-fixed-groups': {
+    ...base,
+    method: 'pkd',
+    pkd: {
+      warmupRounds: 3,
+      expertRounds: 2,
+      lambda: 1,
+      trigger: 'any-weak-miss',
+      triggerOn: 'group',
+      groups: [
+        [0, 6],
+        [2, 4],
+      ],
+    },
+  },
   'pkd-identified': { ...base, method: 'pkd', groupTau: 0.02, pkd: { warmupRounds: 3, expertRounds: 1 } },
-  'pkd-scratch-expert': { ...base, method: 'pkd', pkd: { warmupRounds: 2, expertRounds: 2, expertEpochs: 2, expertLr: 0.1, expertInit: 'scratch', lambda: 3, temperature: 4, expertGate: 'none', groups: [[0, 6]] } },
+  'pkd-scratch-expert': {
+    ...base,
+    method: 'pkd',
+    pkd: { warmupRounds: 2, expertRounds: 2, expertEpochs: 2, expertLr: 0.1, expertInit: 'scratch', lambda: 3, temperature: 4, expertGate: 'none', groups: [[0, 6]] },
+  },
 };
 
 /** sha256 (first 16 hex digits) of every number a run produced, in order (durations left out). */
 function digest(r: FlResult): string {
   const nums: unknown[] = r.rounds.map((x) => [x.round, x.clients, x.meanLoss, x.kdTriggered, x.eval ? [x.eval.accuracy, x.eval.perClass, x.eval.confusion] : null]);
   const p = r.pkd;
-  if (p) nums.push(p.weak, p.groups, p.identification.confusion, p.experts.map((e) => [e.group, e.rounds, e.perRound.map((q) => [q.round, q.meanLoss, q.withinGroupAccuracy]), [e.withinGroupAccuracy.expert, e.withinGroupAccuracy.warmup, e.accuracyOnGroup.warmup, e.withinGroupAccuracy.final, e.accuracyOnGroup.final]]));
+  if (p)
+    nums.push(
+      p.weak,
+      p.groups,
+      p.identification.confusion,
+      p.experts.map((e) => [
+        e.group,
+        e.rounds,
+        e.perRound.map((q) => [q.round, q.meanLoss, q.withinGroupAccuracy]),
+        [e.withinGroupAccuracy.expert, e.withinGroupAccuracy.warmup, e.accuracyOnGroup.warmup, e.withinGroupAccuracy.final, e.accuracyOnGroup.final],
+      ]),
+    );
   nums.push(r.final.confusion);
   return createHash('sha256').update(JSON.stringify(nums)).digest('hex').slice(0, 16);
 }

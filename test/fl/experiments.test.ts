@@ -27,7 +27,15 @@ test('a PKD run renders per-class bars, discrepancy over rounds, confusion matri
 });
 
 test('compare: FedAvg and PKD per seed on the same weak set; consistency: overlap of weak sets', async () => {
-  const cmp = await runComparison({ ...base, pkd: { warmupRounds: 2, expertRounds: 1 } }, [1, 2], [{ name: 'pkd', pkd: {} }, { name: 'λ=0', pkd: { lambda: 0 } }], { executor: { kind: 'inprocess' } });
+  const cmp = await runComparison(
+    { ...base, pkd: { warmupRounds: 2, expertRounds: 1 } },
+    [1, 2],
+    [
+      { name: 'pkd', pkd: {} },
+      { name: 'λ=0', pkd: { lambda: 0 } },
+    ],
+    { executor: { kind: 'inprocess' } },
+  );
   assert.equal(cmp.rows.length, 6);
   for (const seed of [1, 2]) {
     const rows = cmp.rows.filter((r) => r.seed === seed);
@@ -60,7 +68,20 @@ test('compare: FedAvg and PKD per seed on the same weak set; consistency: overla
 const LONG = 'cnn expert 3×2 λ=4, trigger any-weak-miss';
 
 function row(seed: number, method: string, accuracy: number, weakMean: number, worstAccuracy: number, experts: CompareRow['experts'] = []): CompareRow {
-  return { seed, method, accuracy, weakMean, worstAccuracy, interClassDiscrepancy: 0.3, perClassAccuracyStd: 0.1, perClass: new Array<number>(10).fill(accuracy), weak: [6], groups: experts.map((e) => e.group), experts, kdTriggered: 0 };
+  return {
+    seed,
+    method,
+    accuracy,
+    weakMean,
+    worstAccuracy,
+    interClassDiscrepancy: 0.3,
+    perClassAccuracyStd: 0.1,
+    perClass: new Array<number>(10).fill(accuracy),
+    weak: [6],
+    groups: experts.map((e) => e.group),
+    experts,
+    kdTriggered: 0,
+  };
 }
 
 function fixture(rows: CompareRow[]): FlCompareResult {
@@ -76,7 +97,7 @@ function fixture(rows: CompareRow[]): FlCompareResult {
   };
 }
 
-const values = (spec: Record<string, unknown>): Record<string, unknown>[] => ((spec.data as { values: Record<string, unknown>[] } | undefined)?.values ?? []);
+const values = (spec: Record<string, unknown>): Record<string, unknown>[] => (spec.data as { values: Record<string, unknown>[] } | undefined)?.values ?? [];
 
 test('compare section: gains over FedAvg per seed (figure + table), expert vs global figure; seeds without FedAvg are skipped', async () => {
   const g = [0, 6];
@@ -93,7 +114,12 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   const d = compareDeltas(r.rows);
   assert.deepEqual(
     d.map((x) => [x.seed, x.method]),
-    [[1, LONG], [1, 'no experts'], [2, LONG], [2, 'no experts']],
+    [
+      [1, LONG],
+      [1, 'no experts'],
+      [2, LONG],
+      [2, 'no experts'],
+    ],
   );
   assert.ok(Math.abs(d[0].accuracy - -0.003) < 1e-12 && Math.abs(d[0].weakMean - 0.08) < 1e-12 && Math.abs(d[0].worstAccuracy - 0.05) < 1e-12);
   // In-group gain: PKD's final within-group accuracy minus FedAvg's (seed 2 has no final figure).
@@ -103,7 +129,12 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   const s = flCompareSection(r);
   assert.deepEqual(
     s.figures?.map((f) => f.title),
-    ['Per-class accuracy, mean over seeds: FedAvg and “no experts”', 'Per-class change over FedAvg, every setting', 'Weak-class gain vs overall-accuracy change per setting', 'Within-group accuracy: expert, PKD and FedAvg global models'],
+    [
+      'Per-class accuracy, mean over seeds: FedAvg and “no experts”',
+      'Per-class change over FedAvg, every setting',
+      'Weak-class gain vs overall-accuracy change per setting',
+      'Within-group accuracy: expert, PKD and FedAvg global models',
+    ],
   );
   // Headline: LONG gains more on the weak classes but loses 0.65 pp on average; 'no experts' keeps accuracy.
   assert.deepEqual(r.headline, { method: 'no experts', meetsAccuracy: true });
@@ -112,7 +143,10 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   assert.match(flStudy.results['fl-compare'].summary(r), /; best setting no experts: weak-class mean −0\.5 pp, accuracy \+0\.5 pp, within-group – vs FedAvg$/);
   assert.deepEqual(
     r.gains.map((x) => [x.method, x.meetsTarget, x.seedsMeetingTarget]),
-    [[LONG, false, 1], ['no experts', false, 0]],
+    [
+      [LONG, false, 1],
+      ['no experts', false, 0],
+    ],
   );
   // Per-class change heatmap: mean over seeds of the per-seed differences (every class moves with accuracy here).
   const heat = values(s.figures?.find((f) => f.title.startsWith('Per-class change'))?.spec ?? {});
@@ -140,7 +174,10 @@ test('compare section: gains over FedAvg per seed (figure + table), expert vs gl
   const dots = weakLayers.find((v) => v.some((x) => 'seed' in x)) ?? [];
   assert.deepEqual(
     dots.filter((x) => x.method === LONG).map((x) => [x.seed, x.value]),
-    [['1', 8], ['2', 2]],
+    [
+      ['1', 8],
+      ['2', 2],
+    ],
   );
   const stats = weakLayers.find((v) => v.some((x) => 'mean' in x)) ?? [];
   const longStats = stats.find((x) => x.method === LONG);

@@ -42,18 +42,49 @@ test('FedAvg learns above chance, evaluates every round, and is deterministic', 
 test('PKD with λ = 0 equals FedAvg bit for bit (the KD term is computed and fires), λ = 1 differs', async () => {
   const fed = await runFederated(parseFlConfig({ ...base, method: 'fedavg' }), { executor: new InProcessExecutor() });
   const pkd0 = await runFederated(
-    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 0, trigger: 'any-weak-miss', triggerOn: 'group', groups: [[0, 6], [2, 4]] } }),
+    parseFlConfig({
+      ...base,
+      method: 'pkd',
+      pkd: {
+        warmupRounds: 3,
+        expertRounds: 2,
+        lambda: 0,
+        trigger: 'any-weak-miss',
+        triggerOn: 'group',
+        groups: [
+          [0, 6],
+          [2, 4],
+        ],
+      },
+    }),
     { executor: new InProcessExecutor() },
   );
   assert.equal(pkd0.finalFingerprint, fed.finalFingerprint);
   assert.deepEqual(pkd0.final.perClass, fed.final.perClass);
   const kdRounds = pkd0.rounds.filter((r) => r.phase === 'pkd');
   assert.equal(kdRounds.length, 3);
-  assert.ok(kdRounds.every((r) => r.kdTriggered > 0), 'the KD term must fire on some samples');
+  assert.ok(
+    kdRounds.every((r) => r.kdTriggered > 0),
+    'the KD term must fire on some samples',
+  );
   assert.equal(pkd0.pkd?.experts.length, 2);
   assert.ok(pkd0.pkd!.experts.every((e) => e.rounds === 2 && e.perRound.length === 2));
   const pkd1 = await runFederated(
-    parseFlConfig({ ...base, method: 'pkd', pkd: { warmupRounds: 3, expertRounds: 2, lambda: 1, trigger: 'any-weak-miss', triggerOn: 'group', groups: [[0, 6], [2, 4]] } }),
+    parseFlConfig({
+      ...base,
+      method: 'pkd',
+      pkd: {
+        warmupRounds: 3,
+        expertRounds: 2,
+        lambda: 1,
+        trigger: 'any-weak-miss',
+        triggerOn: 'group',
+        groups: [
+          [0, 6],
+          [2, 4],
+        ],
+      },
+    }),
     { executor: new InProcessExecutor() },
   );
   assert.notEqual(pkd1.finalFingerprint, fed.finalFingerprint);
@@ -66,7 +97,10 @@ test('PKD identifies weak classes and groups on the validation split', async () 
   assert.ok(p.weak.length > 0);
   for (const g of p.groups) {
     assert.ok(g.length >= 2 && g.length <= 4);
-    assert.ok(g.some((c) => p.weak.includes(c)), 'every group holds a weak class');
+    assert.ok(
+      g.some((c) => p.weak.includes(c)),
+      'every group holds a weak class',
+    );
   }
 });
 
@@ -139,7 +173,10 @@ test('experts shared through the cache: a variant that differs only in λ reuses
   const scratch = await runFederated(mk(3), { executor: new InProcessExecutor() });
   assert.equal(cache.size, 1, 'same expert options: no second entry');
   assert.equal(cached.finalFingerprint, scratch.finalFingerprint);
-  assert.deepEqual(cached.pkd?.experts.map((e) => e.withinGroupAccuracy), scratch.pkd?.experts.map((e) => e.withinGroupAccuracy));
+  assert.deepEqual(
+    cached.pkd?.experts.map((e) => e.withinGroupAccuracy),
+    scratch.pkd?.experts.map((e) => e.withinGroupAccuracy),
+  );
   assert.notEqual(cached.finalFingerprint, first.finalFingerprint);
   // Different expert training: a new entry, not a reuse.
   await runFederated(mk(1, 1), { executor: new InProcessExecutor(), cache });
@@ -160,7 +197,15 @@ test('the partial-KD trigger fires exactly on the eligible samples', async () =>
   // A briefly trained student confuses the near-identical classes 0 and 6.
   const trained = (await localFit({ task, clientId: 0, seed: 1, weights: w, train: { ...train, epochs: 5, lr: 0.05 }, model: 'fl-mlp' })).weights;
   const fit = (trigger: 'always' | 'within-group', triggerOn: 'weak' | 'group', weak: number[], expertGate: 'none' | 'expert-correct' = 'none') =>
-    localFit({ task, clientId: 0, seed: 1, weights: trained, train, model: 'fl-mlp', kd: { groups: [[0, 6]], weak, triggerOn, experts: [expert], expertModel: 'fl-mlp', temperature: 2, lambda: 1, trigger, expertGate } });
+    localFit({
+      task,
+      clientId: 0,
+      seed: 1,
+      weights: trained,
+      train,
+      model: 'fl-mlp',
+      kd: { groups: [[0, 6]], weak, triggerOn, experts: [expert], expertModel: 'fl-mlp', temperature: 2, lambda: 1, trigger, expertGate },
+    });
   assert.equal((await fit('always', 'group', [])).kdTriggered, 2 * count([0, 6]));
   assert.equal((await fit('always', 'weak', [6])).kdTriggered, 2 * count([6]));
   assert.equal((await fit('within-group', 'weak', [])).kdTriggered, 0);

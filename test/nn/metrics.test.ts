@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  addConfusion,
-  classificationMetrics,
-  confusionMatrix,
-  interClassDiscrepancy,
-  perClassAccuracy,
-  topConfusions,
-  weakestClasses,
-} from '../../src/nn/metrics.js';
+import { addConfusion, classificationMetrics, confusionMatrix, interClassDiscrepancy, perClassAccuracy, topConfusions, weakestClasses } from '../../src/nn/metrics.js';
 
 // Hand-made fixture, 3 classes, 10 examples.
 //            true: 0 0 0 0 1 1 1 1 2 2

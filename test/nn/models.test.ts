@@ -52,7 +52,10 @@ describe('model zoo', () => {
   });
 
   it('rejects unknown names and bad shapes with a ConfigError', () => {
-    assert.throws(() => createModel('resnet99', { inputShape: [32, 32, 3], numClasses: 10, seed: 1 }), (e: unknown) => e instanceof AccelabError && /resnet99/.test(e.message));
+    assert.throws(
+      () => createModel('resnet99', { inputShape: [32, 32, 3], numClasses: 10, seed: 1 }),
+      (e: unknown) => e instanceof AccelabError && /resnet99/.test(e.message),
+    );
     assert.throws(() => createModel('resnet20', { inputShape: [784], numClasses: 10, seed: 1 }), AccelabError);
     assert.equal(ModelNameSchema.safeParse('cnn-small').success, true);
   });

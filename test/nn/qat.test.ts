@@ -17,8 +17,24 @@ function tinyMlp(rng: Rng, inF: number, hidden: number, classes: number): Worklo
     inputShape: [inF],
     normalization: { mean: [0.5], std: [0.25] },
     ops: [
-      { kind: 'dense', name: 'd1', inFeatures: inF, outFeatures: hidden, weights: new Float32Array(inF * hidden).map(() => rng.normal(0, 0.5)), bias: new Float32Array(hidden).map(() => rng.normal(0, 0.1)), activation: 'relu' },
-      { kind: 'dense', name: 'd2', inFeatures: hidden, outFeatures: classes, weights: new Float32Array(hidden * classes).map(() => rng.normal(0, 0.5)), bias: new Float32Array(classes), activation: 'linear' },
+      {
+        kind: 'dense',
+        name: 'd1',
+        inFeatures: inF,
+        outFeatures: hidden,
+        weights: new Float32Array(inF * hidden).map(() => rng.normal(0, 0.5)),
+        bias: new Float32Array(hidden).map(() => rng.normal(0, 0.1)),
+        activation: 'relu',
+      },
+      {
+        kind: 'dense',
+        name: 'd2',
+        inFeatures: hidden,
+        outFeatures: classes,
+        weights: new Float32Array(hidden * classes).map(() => rng.normal(0, 0.5)),
+        bias: new Float32Array(classes),
+        activation: 'linear',
+      },
     ],
   };
 }
@@ -49,7 +65,10 @@ test('fake-quant forward equals exact 4-bit integer inference (conv + folded nor
     assert.ok(maxErr <= 1e-4 * Math.max(1, scale), `${wl.name}: max |fake-quant − ideal 4-bit| = ${maxErr} (logit scale ${scale})`);
     // And it is really quantized: differs from the float forward.
     const fl = floatForward(wl, x, n);
-    assert.ok(fl.some((v, i) => Math.abs(v - ref[i]) > 1e-3), `${wl.name}: quantized logits equal the float ones`);
+    assert.ok(
+      fl.some((v, i) => Math.abs(v - ref[i]) > 1e-3),
+      `${wl.name}: quantized logits equal the float ones`,
+    );
   }
 });
 
@@ -58,14 +77,21 @@ test('STE: activation gradient is identity inside [0, clip] and zero outside; we
   const xs = [-0.3, -0.01, 0, 0.04, 0.26, 0.9, 1.5, 1.51, 2.0, 7];
   const x = tf.tensor1d(xs);
   const fwd = fakeQuantAct(x, scale, 15).dataSync();
-  assert.deepEqual(Array.from(fwd).map((v) => Math.round(v * 1000) / 1000), xs.map((v) => Math.round(Math.max(0, Math.min(15, Math.round(v / scale))) * scale * 1000) / 1000));
-  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(fakeQuantAct(t, scale, 15), tf.tensor1d(xs.map((_, i) => i + 1)))))(x).dataSync();
+  assert.deepEqual(
+    Array.from(fwd).map((v) => Math.round(v * 1000) / 1000),
+    xs.map((v) => Math.round(Math.max(0, Math.min(15, Math.round(v / scale))) * scale * 1000) / 1000),
+  );
+  const g = tf
+    .grad((t: tf.Tensor) => tf.sum(tf.mul(fakeQuantAct(t, scale, 15), tf.tensor1d(xs.map((_, i) => i + 1)))))(x)
+    .dataSync();
   xs.forEach((v, i) => {
     assert.equal(g[i], v >= 0 && v <= 1.5 + 1e-6 ? i + 1 : 0, `grad at x=${v}`);
   });
   const w = tf.tensor2d([0.5, -0.2, 0.03, 0.7, -0.9, 0.1], [3, 2]);
   const c = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
-  const gw = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(fakeQuantWeights(t, 7), c)))(w).dataSync();
+  const gw = tf
+    .grad((t: tf.Tensor) => tf.sum(tf.mul(fakeQuantWeights(t, 7), c)))(w)
+    .dataSync();
   assert.deepEqual(Array.from(gw), [1, 2, 3, 4, 5, 6]);
   // Per output channel (last axis): column max maps to code 7.
   const wq = fakeQuantWeights(w, 7).dataSync();

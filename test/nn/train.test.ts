@@ -97,7 +97,10 @@ test('evaluate agrees with the training loop on the final model', () => {
 
 test('bad options are named', () => {
   const o = opts();
-  assert.throws(() => train({ ...o, epochs: 0 }), (e: unknown) => e instanceof ConfigError && /epochs/.test((e as Error).message));
+  assert.throws(
+    () => train({ ...o, epochs: 0 }),
+    (e: unknown) => e instanceof ConfigError && /epochs/.test((e as Error).message),
+  );
   assert.throws(() => train({ ...o, lr: -1 }), /lr/);
   const rgb = createModel('mlp-300-100', { inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
   assert.throws(() => train({ ...o, model: rgb }), /expects inputs 32×32×3/);

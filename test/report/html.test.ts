@@ -12,14 +12,40 @@ import { writeReport } from '../../src/report/write.js';
 import { fakeTrainResult } from './fixtures.js';
 
 test('renderSvg gives a scalable SVG with marks and a title', async () => {
-  const svg = await renderSvg(lineSpec([{ x: 1, y: 2 }, { x: 2, y: 3 }, { x: 3, y: 1 }], { x: 'x', y: 'y' }), 'A <line> & more');
+  const svg = await renderSvg(
+    lineSpec(
+      [
+        { x: 1, y: 2 },
+        { x: 2, y: 3 },
+        { x: 3, y: 1 },
+      ],
+      { x: 'x', y: 'y' },
+    ),
+    'A <line> & more',
+  );
   assert.match(svg, /^<svg[^>]*viewBox="0 0 [\d.]+ [\d.]+"/);
   assert.doesNotMatch(svg.slice(0, svg.indexOf('>')), /\swidth="/);
   assert.match(svg, /<title>A &lt;line&gt; &amp; more<\/title>/);
   assert.match(svg, /class="mark-line/);
-  const bars = await renderSvg(barSpec([{ c: 'a', v: 0.5 }, { c: 'b', v: 0.9 }], { category: 'c', value: 'v' }));
+  const bars = await renderSvg(
+    barSpec(
+      [
+        { c: 'a', v: 0.5 },
+        { c: 'b', v: 0.9 },
+      ],
+      { category: 'c', value: 'v' },
+    ),
+  );
   assert.equal((bars.match(/<path[^>]*aria-roledescription="bar"/g) ?? []).length, 2);
-  const heat = await renderSvg(heatmapSpec([{ r: 'a', c: 'a', v: 1 }, { r: 'a', c: 'b', v: 0 }], { row: 'r', column: 'c', value: 'v' }));
+  const heat = await renderSvg(
+    heatmapSpec(
+      [
+        { r: 'a', c: 'a', v: 1 },
+        { r: 'a', c: 'b', v: 0 },
+      ],
+      { row: 'r', column: 'c', value: 'v' },
+    ),
+  );
   assert.match(heat, /class="mark-rect/);
 });
 
@@ -36,9 +62,30 @@ test('the page is self-contained and its table of contents points at real ids', 
     title: 'T <1>',
     generatedAt: '2026-01-01T00:00:00Z',
     sections: [
-      { id: 'a', title: 'Alpha', paragraphs: ['p1'], tables: [{ title: 'Tab', columns: ['x', 'y'], rows: [['a', 1], ['b', null]] }] },
+      {
+        id: 'a',
+        title: 'Alpha',
+        paragraphs: ['p1'],
+        tables: [
+          {
+            title: 'Tab',
+            columns: ['x', 'y'],
+            rows: [
+              ['a', 1],
+              ['b', null],
+            ],
+          },
+        ],
+      },
       { id: 'a', title: 'Alpha again', subsections: [{ id: 'sub', title: 'Sub', highlights: [{ label: 'L', value: '42 %' }] }] },
-      { id: 'c', title: 'Chart', figures: [{ title: 'F', spec: lineSpec([{ x: 1, y: 1 }], { x: 'x', y: 'y' }) }, { title: 'Broken', spec: { mark: 'nope' } }] },
+      {
+        id: 'c',
+        title: 'Chart',
+        figures: [
+          { title: 'F', spec: lineSpec([{ x: 1, y: 1 }], { x: 'x', y: 'y' }) },
+          { title: 'Broken', spec: { mark: 'nope' } },
+        ],
+      },
     ],
   };
   const html = await renderHtml(doc);
@@ -120,7 +167,10 @@ test('a figure that cannot be rendered: a note in the page, no SVG file, named i
           title: 'S',
           figures: [
             { title: 'bad', spec: { mark: 'nonsense', data: { values: [] } } },
-            { title: 'good', spec: { mark: 'point', data: { values: [{ a: 1, b: 2 }] }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } } },
+            {
+              title: 'good',
+              spec: { mark: 'point', data: { values: [{ a: 1, b: 2 }] }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } },
+            },
           ],
         },
       ],

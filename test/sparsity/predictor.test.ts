@@ -3,7 +3,18 @@ import { describe, it } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
 import { floatForward } from '../../src/nn/runtime/index.js';
 import type { Workload } from '../../src/nn/workload.js';
-import { chooseRanks, initPredictor, initPredictors, maskedForward, PredictorStatsCollector, predictorOverhead, predictScores, rankForBudget, summarizePredictorStats, svd } from '../../src/sparsity/index.js';
+import {
+  chooseRanks,
+  initPredictor,
+  initPredictors,
+  maskedForward,
+  PredictorStatsCollector,
+  predictorOverhead,
+  predictScores,
+  rankForBudget,
+  summarizePredictorStats,
+  svd,
+} from '../../src/sparsity/index.js';
 
 function randn(rng: Rng, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal(0, scale));
@@ -32,7 +43,18 @@ function cnn(seed: number): Workload {
     inputShape: [6, 6, 2],
     normalization: null,
     ops: [
-      { kind: 'conv2d', name: 'conv1', inShape: [6, 6, 2], outShape: [6, 6, 5], kernel: [3, 3], strides: [1, 1], padding: 'same', weights: randn(rng, 3 * 3 * 2 * 5, 0.3), bias: randn(rng, 5, 0.1), activation: 'relu' },
+      {
+        kind: 'conv2d',
+        name: 'conv1',
+        inShape: [6, 6, 2],
+        outShape: [6, 6, 5],
+        kernel: [3, 3],
+        strides: [1, 1],
+        padding: 'same',
+        weights: randn(rng, 3 * 3 * 2 * 5, 0.3),
+        bias: randn(rng, 5, 0.1),
+        activation: 'relu',
+      },
       { kind: 'maxpool', name: 'pool1', inShape: [6, 6, 5], outShape: [3, 3, 5], pool: [2, 2], strides: [2, 2] },
       { kind: 'flatten', name: 'flatten' },
       { kind: 'dense', name: 'fc1', inFeatures: 45, outFeatures: 4, weights: randn(rng, 45 * 4, 0.3), bias: null, activation: 'linear' },
@@ -76,7 +98,10 @@ describe('svd (one-sided Jacobi)', () => {
 
   it('matches known singular values (diagonal and rank-one matrices) and truncates', () => {
     const d = svd([0, 3, 0, 0, 0, -5, 2, 0, 0], 3, 3);
-    assert.deepEqual(Array.from(d.s).map((v) => +v.toFixed(12)), [5, 3, 2]);
+    assert.deepEqual(
+      Array.from(d.s).map((v) => +v.toFixed(12)),
+      [5, 3, 2],
+    );
     // rank one: a = x yᵀ with |x| = 3, |y| = 5 → σ₁ = 15, others 0
     const x = [1, 2, 2];
     const y = [3, 4, 0, 0];
@@ -94,10 +119,13 @@ describe('low-rank predictor', () => {
     assert.equal(rankForBudget(784, 300, 0.05), 10);
     assert.equal(rankForBudget(9, 32, 0.05), 0);
     const wl = mlp(1);
-    assert.deepEqual([...chooseRanks(wl, { overheadBudget: 0.5, ranks: { fc2: 2 } })], [
-      [1, 3],
-      [2, 2],
-    ]);
+    assert.deepEqual(
+      [...chooseRanks(wl, { overheadBudget: 0.5, ranks: { fc2: 2 } })],
+      [
+        [1, 3],
+        [2, 2],
+      ],
+    );
     assert.throws(() => chooseRanks(wl, { overheadBudget: 0.05, ranks: { fc3: 1 } }), /fc3/);
   });
 
@@ -178,4 +206,3 @@ describe('low-rank predictor', () => {
     assert.ok(Math.abs(sum.overhead - (1 * (16 + 12)) / macs) < 1e-12);
   });
 });
-

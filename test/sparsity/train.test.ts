@@ -40,7 +40,11 @@ describe('joint training of network and predictors', () => {
   });
 
   it('the STE step passes the gradient only inside the window', () => {
-    const g = tf.tidy(() => tf.grad((p: tf.Tensor) => tf.sum(tf.mul(steStep(p, 0, 1), tf.tensor1d([1, 2, 3, 4]))))(tf.tensor1d([-2, -0.5, 0.5, 3])).arraySync());
+    const g = tf.tidy(() =>
+      tf
+        .grad((p: tf.Tensor) => tf.sum(tf.mul(steStep(p, 0, 1), tf.tensor1d([1, 2, 3, 4]))))(tf.tensor1d([-2, -0.5, 0.5, 3]))
+        .arraySync(),
+    );
     assert.deepEqual(g, [0, 2, 3, 0]);
     const v = tf.tidy(() => steStep(tf.tensor1d([-1, 0, 1e-3]), 0, 1).arraySync());
     assert.deepEqual(v, [0, 0, 1]);

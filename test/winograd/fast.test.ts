@@ -35,7 +35,10 @@ test('fast nested and OLA paths (engine GEMM per Winograd point) match the float
   const x = randomTensor(Float32Array, [3, 12, 12, 2], rng);
   const w = randomTensor(Float32Array, [9, 9, 2, 3], rng, 0.2);
   const ref = conv2d(toFloat64(x), toFloat64(w), 'direct', {});
-  for (const nested of [{ policy: 'pure3' as const, m1: 3 }, { policy: 'mixed' as const, m1: 2 }]) {
+  for (const nested of [
+    { policy: 'pure3' as const, m1: 3 },
+    { policy: 'mixed' as const, m1: 2 },
+  ]) {
     const plan = prepareFast(w, 'nested', { nested, budget: 1 });
     const y = runFast(plan, x, 'same');
     disposeFast(plan);
@@ -47,7 +50,15 @@ test('a large-kernel model predicts the same with direct, winograd (OLA) and nes
   await initEngine('wasm');
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 6, kernelSize: 9, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2, stddev: 0.1 }) }),
+      tf.layers.conv2d({
+        inputShape: [16, 16, 3],
+        filters: 6,
+        kernelSize: 9,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }),
+        biasInitializer: tf.initializers.randomNormal({ seed: 2, stddev: 0.1 }),
+      }),
       tf.layers.conv2d({ filters: 4, kernelSize: 7, strides: 2, padding: 'valid', activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 5, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 4 }) }),

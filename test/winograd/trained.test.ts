@@ -67,7 +67,11 @@ test('trained-filter banks: every channel pair of every conv layer, in HWIO orde
   }
   model.dispose();
 
-  const run = runWinograd({ kernels: [5, 9], error: { kernels: [3], filters: ['random'], formats: ['float64', 'float32'], methods: ['direct', 'ola', 'nested'], size: 10, seed: 2 }, extraFilters: trainedExtraFilters(banks) });
+  const run = runWinograd({
+    kernels: [5, 9],
+    error: { kernels: [3], filters: ['random'], formats: ['float64', 'float32'], methods: ['direct', 'ola', 'nested'], size: 10, seed: 2 },
+    extraFilters: trainedExtraFilters(banks),
+  });
   const r = run.errors;
   assert.ok(r);
   const trained = r.rows.filter((x) => x.filters.startsWith('trained/'));
@@ -85,5 +89,10 @@ test('trained-filter banks: every channel pair of every conv layer, in HWIO orde
     table.rows.map((row) => `${row[0]} ${row[2]}`),
     ['conv1 direct', 'conv1 ola', 'conv1 nested', 'conv2 direct', 'conv2 ola', 'conv2 nested'],
   );
-  assert.equal((winogradSection(runWinograd({ kernels: [5], error: { kernels: [3], formats: ['float32'], filters: ['random'], size: 6 } })).tables ?? []).some((t) => t.title.includes('trained')), false);
+  assert.equal(
+    (winogradSection(runWinograd({ kernels: [5], error: { kernels: [3], formats: ['float32'], filters: ['random'], size: 6 } })).tables ?? []).some((t) =>
+      t.title.includes('trained'),
+    ),
+    false,
+  );
 });

@@ -39,7 +39,8 @@ function powerOfTwo(flag: string, max = 256) {
 /** Comma-separated non-negative numbers (noise scales). */
 function noiseLevelsArg(v: string): number[] {
   const xs = v.split(',').map((s) => (s.trim() === '' ? Number.NaN : Number(s)));
-  if (!xs.length || xs.some((x) => !Number.isFinite(x) || x < 0 || x > 100)) throw new InvalidArgumentError('--noise-levels must be comma-separated numbers from 0 to 100, e.g. 0.5,1,2.');
+  if (!xs.length || xs.some((x) => !Number.isFinite(x) || x < 0 || x > 100))
+    throw new InvalidArgumentError('--noise-levels must be comma-separated numbers from 0 to 100, e.g. 0.5,1,2.');
   return xs;
 }
 
@@ -72,7 +73,9 @@ function addMacroOptions(cmd: Command, boostAuto = false): Command {
     .option('--boosted-clipping <mode>', `boosted-clipping: ${BOOSTED_CLIPPING_MODES.join(', ')} (default gain)`)
     .option(
       '--boost <n>',
-      boostAuto ? "boost factor β: 'auto' (default: per layer, largest power of two with partial-sum clip rate ≤ --clip-rate-target on training images) or a power of two for every layer" : 'boost factor β, a power of two (default 4)',
+      boostAuto
+        ? "boost factor β: 'auto' (default: per layer, largest power of two with partial-sum clip rate ≤ --clip-rate-target on training images) or a power of two for every layer"
+        : 'boost factor β, a power of two (default 4)',
       boostAuto ? boostArg : powerOfTwo('--boost'),
     )
     .option('--adc <alg>', `in-cell ADC: ${ADC_ALGORITHMS.join(', ')} (default binary-search)`)
@@ -132,7 +135,8 @@ interface CostFlags extends MacroFlags {
 function checkInferInput(input: Record<string, unknown>, o: InferFlags, c: Command): void {
   const fromFile = o.config && c.getOptionValueSource('dataDir') !== 'cli';
   checkDataDir(input.dataDir as string | undefined, fromFile ? `dataDir (in ${o.config})` : '--data-dir');
-  if (input.dataset !== undefined && !DATASET_CHOICES.includes(String(input.dataset))) throw new ConfigError(`cim infer config: dataset '${String(input.dataset)}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
+  if (input.dataset !== undefined && !DATASET_CHOICES.includes(String(input.dataset)))
+    throw new ConfigError(`cim infer config: dataset '${String(input.dataset)}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
   if (typeof input.checkpoint !== 'string') return;
   const flag = c.getOptionValueSource('checkpoint') === 'cli' ? '--checkpoint' : `checkpoint (in ${o.config})`;
   const { modelDir, runDir } = resolveCheckpoint(input.checkpoint, flag);
@@ -142,7 +146,8 @@ function checkInferInput(input: Record<string, unknown>, o: InferFlags, c: Comma
   const model = String(meta.config?.model ?? runCfg.model ?? '');
   const dataset = meta.config?.dataset ?? runCfg.dataset;
   if (!model) throw new ConfigError(`${flag} ${o.checkpoint ?? input.checkpoint}: the checkpoint does not say which model it holds: pass a run folder of \`accelab train\``);
-  if (!(CIM_MODELS as readonly string[]).includes(model)) throw new ConfigError(`${flag}: the checkpoint holds ${model}; cim infer maps ${CIM_MODELS.join(', ')}: train one of those`);
+  if (!(CIM_MODELS as readonly string[]).includes(model))
+    throw new ConfigError(`${flag}: the checkpoint holds ${model}; cim infer maps ${CIM_MODELS.join(', ')}: train one of those`);
   if (input.model !== undefined && input.model !== model) throw new ConfigError(`--model ${String(input.model)} does not match the checkpoint's model ${model}: leave --model out`);
   input.model = model;
   if (input.dataset === undefined && typeof dataset === 'string') input.dataset = dataset;
@@ -151,7 +156,9 @@ function checkInferInput(input: Record<string, unknown>, o: InferFlags, c: Comma
 export function register(program: Command): void {
   const cim = program.command('cim').description('SRAM compute-in-memory macro: characterize, run a network on macros, estimate cost');
 
-  const ch = addMacroOptions(cim.command('characterize').description('transfer curve, INL/DNL, RMS error, signal margin, error histogram, Monte-Carlo over chips, each technique on/off'))
+  const ch = addMacroOptions(
+    cim.command('characterize').description('transfer curve, INL/DNL, RMS error, signal margin, error histogram, Monte-Carlo over chips, each technique on/off'),
+  )
     .option('--ideal', 'turn every non-ideality off (the conversion is then exact up to the ADC step: exact MAC codes where the step is 1 LSB)')
     .option('--chips <n>', 'Monte-Carlo chips (default 8)', intArg('--chips', 1, 1000))
     .option('--trials <n>', 'realisations per MAC level (default 2)', intArg('--trials', 1, 100))
@@ -187,7 +194,16 @@ export function register(program: Command): void {
         dnlMaxLsb: r.dnlMaxLsb,
         marginMvPerLsb: r.marginMvPerLsb,
         ideal: r.ideal,
-        variants: r.variants.map((v) => ({ name: v.name, step: v.design.step, rmsErrorLsb: v.rmsErrorLsb, rmsErrorMac: v.rmsErrorMac, inlMaxLsb: v.inlMaxLsb, dnlMaxLsb: v.dnlMaxLsb, marginMvPerLsb: v.marginMvPerLsb, typicalRmsErrorMac: v.typicalRmsErrorMac })),
+        variants: r.variants.map((v) => ({
+          name: v.name,
+          step: v.design.step,
+          rmsErrorLsb: v.rmsErrorLsb,
+          rmsErrorMac: v.rmsErrorMac,
+          inlMaxLsb: v.inlMaxLsb,
+          dnlMaxLsb: v.dnlMaxLsb,
+          marginMvPerLsb: v.marginMvPerLsb,
+          typicalRmsErrorMac: v.typicalRmsErrorMac,
+        })),
         out: o.out ? resolve(o.out) : null,
         report,
       },
@@ -204,7 +220,10 @@ export function register(program: Command): void {
     );
   });
 
-  const inf = addMacroOptions(cim.command('infer').description('quantize a model to 4 b, tile it onto macros, and evaluate float / ideal 4-bit / macro accuracy (each technique, noise sweep)'), true)
+  const inf = addMacroOptions(
+    cim.command('infer').description('quantize a model to 4 b, tile it onto macros, and evaluate float / ideal 4-bit / macro accuracy (each technique, noise sweep)'),
+    true,
+  )
     .option('--clip-rate-target <r>', 'with --boost auto: largest partial-sum clip rate allowed per layer (default 1e-4)', floatArg('--clip-rate-target', 0, 0.5))
     .option('--max-boost <n>', 'with --boost auto: largest β tried, a power of two (default 64)', powerOfTwo('--max-boost'))
     .option('--epochs <n>', 'training epochs when no checkpoint is given (default 3)', intArg('--epochs', 1, 100))
@@ -258,27 +277,32 @@ export function register(program: Command): void {
         `float                         ${pct(r.floatAccuracy, 2)}  (${r.config.testLimit} images)`,
         `ideal 4-bit                   ${pct(r.ideal4bitAccuracy, 2)}`,
         ...(r.qat.ran
-          ? [`  QAT ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} images (lr ${r.qat.lr}, ${r.qat.seconds.toFixed(0)} s): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0, 2)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0, 2)}, float ${pct(r.qat.floatAccuracyBefore ?? 0, 2)} → ${pct(r.qat.floatAccuracyAfter ?? 0, 2)}`]
+          ? [
+              `  QAT ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} images (lr ${r.qat.lr}, ${r.qat.seconds.toFixed(0)} s): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0, 2)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0, 2)}, float ${pct(r.qat.floatAccuracyBefore ?? 0, 2)} → ${pct(r.qat.floatAccuracyAfter ?? 0, 2)}`,
+            ]
           : []),
         `macro, ${r.enhanced.setting.padEnd(22).slice(0, 22)} ${pct(r.enhanced.accuracy, 2)}  (${points(r.enhanced.accuracy - r.ideal4bitAccuracy, 2)} vs ideal 4-bit)`,
         `noise sweep (${r.noiseSweep[0]?.images ?? 0} images, ideal 4-bit ${pct(r.ideal4bitSweepAccuracy, 2)}):`,
         ...r.noiseSweep.map((s) => `  ×${String(s.noiseScale).padEnd(4)} ${s.setting.padEnd(46)} ${pct(s.accuracy, 2)}`),
         `boost β per layer (${r.boostMode === 'auto' ? `auto, clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images` : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ${b.boost}`).join(', ')}`,
-        ...(r.cost ? [`cost (ESTIMATE, ${r.cost.nodeNm} nm): ${(r.cost.energyPerImagePj / 1e3).toFixed(2)} nJ and ${(r.cost.latencyPerImageS * 1e6).toFixed(2)} µs per image, ${r.cost.topsPerW.toFixed(1)} TOPS/W`] : []),
+        ...(r.cost
+          ? [
+              `cost (ESTIMATE, ${r.cost.nodeNm} nm): ${(r.cost.energyPerImagePj / 1e3).toFixed(2)} nJ and ${(r.cost.latencyPerImageS * 1e6).toFixed(2)} µs per image, ${r.cost.topsPerW.toFixed(1)} TOPS/W`,
+            ]
+          : []),
         `simulated ${(r.simulatedMacsPerSecond / 1e6).toFixed(1)} M MACs/s`,
         ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
       ].join('\n'),
     );
   });
 
-  const cost = addMacroOptions(cim.command('cost').description('energy per MAC and per conversion, latency, throughput and TOPS/W (an estimate) next to the paper\'s 137.5 TOPS/W')).option(
-    '--node <nm>',
-    'technology node in nm the energy table is scaled to (default 28)',
-    floatArg('--node', 3, 180),
-  );
+  const cost = addMacroOptions(
+    cim.command('cost').description("energy per MAC and per conversion, latency, throughput and TOPS/W (an estimate) next to the paper's 137.5 TOPS/W"),
+  ).option('--node <nm>', 'technology node in nm the energy table is scaled to (default 28)', floatArg('--node', 3, 180));
   withCommon(cost, { seed: false, backend: false }).action(async (o: CostFlags) => {
     const base = o.config ? readConfigFile(o.config) : {};
-    for (const k of Object.keys(base)) if (k !== 'macro' && k !== 'cost') throw new ConfigError(`cim cost config: field '${k}' is not known: use "macro" and "cost" (e.g. a cost run's config.json)`);
+    for (const k of Object.keys(base))
+      if (k !== 'macro' && k !== 'cost') throw new ConfigError(`cim cost config: field '${k}' is not known: use "macro" and "cost" (e.g. a cost run's config.json)`);
     const costIn: Record<string, unknown> = { ...((base.cost as Record<string, unknown>) ?? {}) };
     if (o.node !== undefined) costIn.nodeNm = o.node;
     checkOut(o);

@@ -28,7 +28,6 @@ interface PackFlags extends CommonOptions {
   workers?: number;
 }
 
-
 function configFrom(o: PackFlags): { config: Partial<CompressConfig> & Record<string, unknown>; needsCheckpoint: boolean } {
   const sources = [o.synthetic, o.network, o.checkpoint].filter((v) => v !== undefined).length;
   if (sources > 1) throw new ConfigError('compress: give one of --synthetic, --network and --checkpoint');
@@ -49,7 +48,11 @@ function configFrom(o: PackFlags): { config: Partial<CompressConfig> & Record<st
   if (o.maxOverlap !== undefined) config.maxOverlap = o.maxOverlap;
   if (o.subwordFraction !== undefined) config.subwordFraction = o.subwordFraction;
   if (o.search) config.search = { method: o.search };
-  if (o.layers) config.layers = o.layers.split(',').map((s) => s.trim()).filter(Boolean);
+  if (o.layers)
+    config.layers = o.layers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (o.workers !== undefined) config.workers = o.workers;
   return { config: config as Partial<CompressConfig> & Record<string, unknown>, needsCheckpoint: Boolean(o.checkpoint) };
 }
@@ -86,7 +89,11 @@ export function formatCompress(r: CompressResult): string {
 function packSummary(r: CompressResult) {
   return {
     rates: { columnCombining: r.total.columnCombining.rate, permutation: r.total.permutation.rate, permutationSubword: r.total.permutationSubword.rate },
-    ratesNoIndex: { columnCombining: r.total.columnCombining.rateNoIndex, permutation: r.total.permutation.rateNoIndex, permutationSubword: r.total.permutationSubword.rateNoIndex },
+    ratesNoIndex: {
+      columnCombining: r.total.columnCombining.rateNoIndex,
+      permutation: r.total.permutation.rateNoIndex,
+      permutationSubword: r.total.permutationSubword.rateNoIndex,
+    },
     exact: r.exact,
     idealRate: r.idealRate,
     config: r.config,

@@ -17,7 +17,6 @@ interface EvalFlags extends CommonOptions {
   batch?: number;
 }
 
-
 export function register(program: Command): void {
   const cmd = program
     .command('eval')

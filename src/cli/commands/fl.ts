@@ -157,7 +157,8 @@ function gather(o: FlFlags, c: Command): { input: FlConfigInput; cfg: FlConfig; 
   const kind = (cli('executor') ? o.executor : (fx as string | undefined)) ?? 'threads';
   if (!(EXECUTORS as readonly string[]).includes(kind)) throw new ConfigError(`executor '${kind}' is not known: use ${EXECUTORS.join(', ')}`);
   const workers = cli('workers') ? o.workers : ((fw as number | undefined) ?? 2);
-  if (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 256) throw new ConfigError(`workers must be a whole number from 1 to 256, got ${String(workers)}`);
+  if (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 256)
+    throw new ConfigError(`workers must be a whole number from 1 to 256, got ${String(workers)}`);
   const executor: ExecutorChoice = {
     kind: kind as ExecutorChoice['kind'],
     workers,
@@ -175,10 +176,13 @@ function checkFlConfig(input: Record<string, unknown>, configFile?: string): FlC
   const where = configFile ? ` (flag or ${configFile})` : '';
   if (!FL_DATASETS.includes(cfg.dataset)) throw new ConfigError(`fl config: dataset '${cfg.dataset}'${where} is not known: use one of ${FL_DATASETS.join(', ')}`);
   if (!FL_MODELS.includes(cfg.model)) throw new ConfigError(`fl config: model '${cfg.model}'${where} is not known: use one of ${FL_MODELS.join(', ')}`);
-  if (cfg.pkd.expertModel !== undefined && !FL_MODELS.includes(cfg.pkd.expertModel)) throw new ConfigError(`fl config: expert model '${cfg.pkd.expertModel}'${where} is not known: use one of ${FL_MODELS.join(', ')}`);
-  if (cfg.trainLimit !== undefined && cfg.clients > cfg.trainLimit) throw new ConfigError(`fl config: ${cfg.clients} clients cannot share ${cfg.trainLimit} training examples: lower --clients or raise --train-limit`);
+  if (cfg.pkd.expertModel !== undefined && !FL_MODELS.includes(cfg.pkd.expertModel))
+    throw new ConfigError(`fl config: expert model '${cfg.pkd.expertModel}'${where} is not known: use one of ${FL_MODELS.join(', ')}`);
+  if (cfg.trainLimit !== undefined && cfg.clients > cfg.trainLimit)
+    throw new ConfigError(`fl config: ${cfg.clients} clients cannot share ${cfg.trainLimit} training examples: lower --clients or raise --train-limit`);
   if (cfg.minClients > cfg.clients) throw new ConfigError(`fl config: minClients ${cfg.minClients} is more than the ${cfg.clients} clients: lower it`);
-  if (cfg.method === 'pkd' && cfg.pkd.warmupRounds >= cfg.rounds) throw new ConfigError(`fl config: PKD's ${cfg.pkd.warmupRounds} warm-up rounds leave none of the ${cfg.rounds} rounds for PKD: raise --rounds or lower --warmup-rounds`);
+  if (cfg.method === 'pkd' && cfg.pkd.warmupRounds >= cfg.rounds)
+    throw new ConfigError(`fl config: PKD's ${cfg.pkd.warmupRounds} warm-up rounds leave none of the ${cfg.rounds} rounds for PKD: raise --rounds or lower --warmup-rounds`);
   return cfg;
 }
 
@@ -186,7 +190,8 @@ function checkFlConfig(input: Record<string, unknown>, configFile?: string): FlC
 async function checkRedis(url: string | undefined, what: string): Promise<string> {
   if (!url) throw new ConfigError(`${what} needs --redis redis://host:port (or ACCELAB_REDIS_URL)`);
   parseRedisUrl(url);
-  if (!(await redisReachable(url, REDIS_TIMEOUT_MS))) throw new NotFoundError(`no Redis answers at ${url} within ${REDIS_TIMEOUT_MS / 1000} s: start redis-server, or pass the right --redis URL`);
+  if (!(await redisReachable(url, REDIS_TIMEOUT_MS)))
+    throw new NotFoundError(`no Redis answers at ${url} within ${REDIS_TIMEOUT_MS / 1000} s: start redis-server, or pass the right --redis URL`);
   return url;
 }
 
@@ -206,7 +211,11 @@ function parseVariants(o: FlFlags, file: Record<string, unknown>): CompareVarian
         })()
       : file.variants;
   if (raw === undefined) return [{ name: 'pkd', pkd: {} }];
-  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((v) => v && typeof v === 'object' && typeof v.name === 'string' && v.name && (v.pkd === undefined || (typeof v.pkd === 'object' && v.pkd !== null))))
+  if (
+    !Array.isArray(raw) ||
+    raw.length === 0 ||
+    !raw.every((v) => v && typeof v === 'object' && typeof v.name === 'string' && v.name && (v.pkd === undefined || (typeof v.pkd === 'object' && v.pkd !== null)))
+  )
     throw new ConfigError('variants must be a non-empty list of {"name": "...", "pkd": {...}} objects');
   const names = raw.map((v) => v.name as string);
   if (new Set(names).size !== names.length || names.includes('fedavg')) throw new ConfigError('variant names must be distinct and not "fedavg"');
@@ -223,7 +232,8 @@ function seedList(o: FlFlags, file: Record<string, unknown>): number[] {
 
 function nameList(flag: string[] | undefined, file: unknown, fallback: string[], allowed: readonly string[], what: string): string[] {
   const xs = flag ?? file ?? fallback;
-  if (!Array.isArray(xs) || xs.length === 0 || !xs.every((x) => typeof x === 'string' && allowed.includes(x))) throw new ConfigError(`${what} must be a non-empty list of ${allowed.join(', ')}`);
+  if (!Array.isArray(xs) || xs.length === 0 || !xs.every((x) => typeof x === 'string' && allowed.includes(x)))
+    throw new ConfigError(`${what} must be a non-empty list of ${allowed.join(', ')}`);
   return xs as string[];
 }
 
@@ -271,7 +281,9 @@ function describeRun(r: FlRunResult): string {
   if (r.pkd) {
     lines.push(`PKD groups (${r.pkd.identifiedOn}): ${r.pkd.groups.map((g) => `{${g.map(name).join(', ')}}`).join(' ') || 'none'}`);
     for (const e of r.pkd.experts)
-      lines.push(`  group {${e.groupNames.join(', ')}}: within-group accuracy: expert ${pct(e.withinGroupAccuracy.expert)}, global ${pct(e.withinGroupAccuracy.warmup)} after warm-up, ${e.withinGroupAccuracy.final === undefined ? '–' : pct(e.withinGroupAccuracy.final)} at the end`);
+      lines.push(
+        `  group {${e.groupNames.join(', ')}}: within-group accuracy: expert ${pct(e.withinGroupAccuracy.expert)}, global ${pct(e.withinGroupAccuracy.warmup)} after warm-up, ${e.withinGroupAccuracy.final === undefined ? '–' : pct(e.withinGroupAccuracy.final)} at the end`,
+      );
   }
   lines.push(`${r.roundsPerMinute.toFixed(2)} rounds/min, ${r.durationS.toFixed(0)} s`);
   return lines.join('\n');
@@ -289,7 +301,9 @@ export function register(program: Command): void {
     checkOut(o, o.resume);
     await checkExecutor(executor);
     await startEngine(o);
-    const { value: r, dir } = await inFlRunDir(o, `fl-${cfg.method}-${cfg.dataset}`, (d) => runFlExperiment(input, { outDir: d, executor, resume: o.resume, progress: progressFor(o) }));
+    const { value: r, dir } = await inFlRunDir(o, `fl-${cfg.method}-${cfg.dataset}`, (d) =>
+      runFlExperiment(input, { outDir: d, executor, resume: o.resume, progress: progressFor(o) }),
+    );
     const rep = await writeRunReport(dir, r);
     emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${describeRun(r)}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
   });
@@ -311,7 +325,10 @@ export function register(program: Command): void {
         outDir: stage,
         progress: progressFor(o),
         onRow: (row) => {
-          if (!o.json) process.stderr.write(`seed ${row.seed} ${row.method}: acc ${pct(row.accuracy)}, weak mean ${pct(row.weakMean)}, ICD ${pct(row.interClassDiscrepancy)}${row.experts.length ? `, within-group: expert ${row.experts.map((e) => pct(e.withinGroupAccuracy.expert)).join('/')}, global ${row.experts.map((e) => pct(e.withinGroupAccuracy.final ?? Number.NaN)).join('/')}, FedAvg ${row.experts.map((e) => pct(e.withinGroupAccuracy.fedavg ?? Number.NaN)).join('/')}` : ''}\n`);
+          if (!o.json)
+            process.stderr.write(
+              `seed ${row.seed} ${row.method}: acc ${pct(row.accuracy)}, weak mean ${pct(row.weakMean)}, ICD ${pct(row.interClassDiscrepancy)}${row.experts.length ? `, within-group: expert ${row.experts.map((e) => pct(e.withinGroupAccuracy.expert)).join('/')}, global ${row.experts.map((e) => pct(e.withinGroupAccuracy.final ?? Number.NaN)).join('/')}, FedAvg ${row.experts.map((e) => pct(e.withinGroupAccuracy.fedavg ?? Number.NaN)).join('/')}` : ''}\n`,
+            );
         },
       });
       writeJsonAtomic(join(stage, 'config.json'), { ...r.base, seeds, variants });
@@ -402,14 +419,21 @@ export function register(program: Command): void {
 
   const clean = fl
     .command('clean')
-    .description("delete the model weights a killed coordinator left in Redis (keys accelab-fl-*, kept 24 h otherwise); run it when no coordinator is running, or keep --older-than above a round's duration")
+    .description(
+      "delete the model weights a killed coordinator left in Redis (keys accelab-fl-*, kept 24 h otherwise); run it when no coordinator is running, or keep --older-than above a round's duration",
+    )
     .option('--redis <url>', 'Redis URL (default ACCELAB_REDIS_URL)')
     .option('--older-than <s>', 'only keys written at least this many seconds ago (default 0: all)', intArg('--older-than', 0, WEIGHT_TTL_S))
     .option('--dry-run', 'only count what would be deleted');
   withCommon(clean, { out: false, seed: false, backend: false }).action(async (o: CommonOptions & { redis?: string; olderThan?: number; dryRun?: boolean }) => {
     const url = await checkRedis(o.redis ?? process.env.ACCELAB_REDIS_URL, 'accelab fl clean');
     const r = await cleanWeightKeys(url, o.olderThan ?? 0, o.dryRun ?? false);
-    emit(o, { redis: url, ...r, dryRun: o.dryRun ?? false }, () => `${o.dryRun ? 'would delete' : 'deleted'} ${r.keys} weight key${r.keys === 1 ? '' : 's'} (${(r.bytes / 2 ** 20).toFixed(1)} MiB) at ${url}${r.kept ? `; kept ${r.kept} newer than ${o.olderThan} s` : ''}`);
+    emit(
+      o,
+      { redis: url, ...r, dryRun: o.dryRun ?? false },
+      () =>
+        `${o.dryRun ? 'would delete' : 'deleted'} ${r.keys} weight key${r.keys === 1 ? '' : 's'} (${(r.bytes / 2 ** 20).toFixed(1)} MiB) at ${url}${r.kept ? `; kept ${r.kept} newer than ${o.olderThan} s` : ''}`,
+    );
   });
 }
 

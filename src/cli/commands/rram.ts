@@ -142,9 +142,18 @@ export function runLines(r: RramRunResult): string[] {
     `energy              ${times(r.energyRatio)} better (${(r.energyPerImagePj / 1e6).toFixed(2)} vs ${(r.baselineEnergyPerImagePj / 1e6).toFixed(2)} µJ/image)`,
     `throughput          ${times(r.throughputRatio)} (${r.imagesPerSecond.toFixed(0)} vs ${r.baselineImagesPerSecond.toFixed(0)} images/s)`,
     `predictions hash    ${r.predictionsHash} (no termination ${r.baselinePredictionsHash}; ${r.samePredictions ? 'identical predictions' : 'predictions differ'})`,
-    ...(r.termination === 'adaptive' ? [`thresholds θ         ${Object.entries(r.thresholds).map(([k, v]) => `${k} ${v}`).join(', ')}`] : []),
+    ...(r.termination === 'adaptive'
+      ? [
+          `thresholds θ         ${Object.entries(r.thresholds)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+        ]
+      : []),
     'layer           reduction  neg.skip  adapt.skip  energy×  throughput×',
-    ...r.perLayer.map((l) => `${l.layer.padEnd(15)} ${pct(l.computeReduction).padStart(9)}  ${pct(l.skippedNegativeFraction).padStart(8)}  ${pct(l.skippedAdaptiveFraction).padStart(10)}  ${times(l.energyRatio).padStart(7)}  ${times(l.throughputRatio).padStart(11)}`),
+    ...r.perLayer.map(
+      (l) =>
+        `${l.layer.padEnd(15)} ${pct(l.computeReduction).padStart(9)}  ${pct(l.skippedNegativeFraction).padStart(8)}  ${pct(l.skippedAdaptiveFraction).padStart(10)}  ${times(l.energyRatio).padStart(7)}  ${times(l.throughputRatio).padStart(11)}`,
+    ),
   ];
 }
 
@@ -186,7 +195,10 @@ export function register(program: Command): void {
       [
         `${r.model} on ${r.dataset}, ${r.images} test images`,
         'setting                                   accuracy  loss(pts)  reduction  energy×  throughput×  same predictions',
-        ...r.rows.map((x) => `${x.setting.padEnd(41)} ${pct(x.accuracy, 2).padStart(8)}  ${x.accuracyLossPoints.toFixed(2).padStart(9)}  ${pct(x.computeReduction).padStart(9)}  ${times(x.energyRatio).padStart(7)}  ${times(x.throughputRatio).padStart(11)}  ${x.samePredictions ? 'yes' : 'no'}`),
+        ...r.rows.map(
+          (x) =>
+            `${x.setting.padEnd(41)} ${pct(x.accuracy, 2).padStart(8)}  ${x.accuracyLossPoints.toFixed(2).padStart(9)}  ${pct(x.computeReduction).padStart(9)}  ${times(x.energyRatio).padStart(7)}  ${times(x.throughputRatio).padStart(11)}  ${x.samePredictions ? 'yes' : 'no'}`,
+        ),
         ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
       ].join('\n'),
     );

@@ -66,7 +66,9 @@ function parseRanks(s: string): Record<string, number> {
 }
 
 export function register(program: Command): void {
-  const sn = program.command('sparsenn').description('SparseNN: low-rank output-sparsity predictors trained end to end, and an accelerator skipping zero inputs and predicted-zero outputs');
+  const sn = program
+    .command('sparsenn')
+    .description('SparseNN: low-rank output-sparsity predictors trained end to end, and an accelerator skipping zero inputs and predicted-zero outputs');
 
   const tr = sn
     .command('train')
@@ -138,7 +140,10 @@ export function register(program: Command): void {
           `SparseNN  ${pct(r.accuracy, 2)}   baseline ${pct(r.baselineAccuracy, 2)}   (${points(-r.accuracyLossPoints / 100)})   SVD-only ${pct(r.svd.accuracy, 2)}`,
           `overhead ${pct(r.overhead, 2)} of the layer MACs; output sparsity ${pct(r.outputSparsity)} (baseline ReLU ${pct(r.baselineOutputSparsity)}); false negatives ${pct(r.falseNegativeRate, 2)}, false positives ${pct(r.falsePositiveRate, 2)}`,
           `ranks: ${r.ranks.map((x) => `${x.name} ${x.rank}`).join(', ')}`,
-          ...r.rankSweep.map((x) => `  rank ${String(x.rank).padStart(3)}: overhead ${pct(x.overhead, 2)}, SVD-only ${pct(x.svdAccuracy, 2)} (false neg. ${pct(x.svdFalseNegativeRate, 1)})${x.accuracy === null ? '' : `, joint ${pct(x.accuracy, 2)} (false neg. ${pct(x.falseNegativeRate, 1)})`}`),
+          ...r.rankSweep.map(
+            (x) =>
+              `  rank ${String(x.rank).padStart(3)}: overhead ${pct(x.overhead, 2)}, SVD-only ${pct(x.svdAccuracy, 2)} (false neg. ${pct(x.svdFalseNegativeRate, 1)})${x.accuracy === null ? '' : `, joint ${pct(x.accuracy, 2)} (false neg. ${pct(x.falseNegativeRate, 1)})`}`,
+          ),
           `run folder ${dir}`,
           ...(report ? [`report     ${report}`] : []),
         ].join('\n'),
@@ -176,7 +181,8 @@ export function register(program: Command): void {
     if (o.rowPlacement !== undefined) input.rowPlacement = choice(o.rowPlacement, ['interleaved', 'profiled'], '--row-placement');
     if (o.peSweep !== undefined) {
       const list = o.peSweep.split(',').map((s) => Number(s.trim()));
-      if (list.some((v) => !Number.isInteger(v) || v < 1 || v > 4096)) throw new ConfigError(`--pe-sweep '${o.peSweep}' must be comma-separated whole numbers from 1 to 4096, e.g. 16,32,64`);
+      if (list.some((v) => !Number.isInteger(v) || v < 1 || v > 4096))
+        throw new ConfigError(`--pe-sweep '${o.peSweep}' must be comma-separated whole numbers from 1 to 4096, e.g. 16,32,64`);
       input.peSweep = list;
     }
     if (o.baselineNetwork !== undefined) input.baselineNetwork = choice(o.baselineNetwork, ['baseline', 'sparsenn'], '--baseline-network');
@@ -195,10 +201,19 @@ export function register(program: Command): void {
       [
         `${r.model} on ${r.images} ${r.dataset} test images, ${r.config.accelerator.pes} PEs: accuracy SparseNN ${pct(r.accuracy, 2)}, baseline ${pct(r.baselineAccuracy, 2)}`,
         'architecture    cycles/image   energy/image (nJ)   power (mW)',
-        ...[d, i, s].map((a) => `${a.arch.padEnd(14)} ${a.cyclesPerExample.toFixed(0).padStart(13)} ${(a.energyPerExamplePj / 1000).toFixed(1).padStart(19)} ${(a.powerW * 1000).toFixed(1).padStart(12)}`),
+        ...[d, i, s].map(
+          (a) =>
+            `${a.arch.padEnd(14)} ${a.cyclesPerExample.toFixed(0).padStart(13)} ${(a.energyPerExamplePj / 1000).toFixed(1).padStart(19)} ${(a.powerW * 1000).toFixed(1).padStart(12)}`,
+        ),
         `vs input-sparsity only: throughput ${r.throughputGainVsInputSparsity >= 0 ? '+' : ''}${pct(r.throughputGainVsInputSparsity)} (paper 10–70 %), power ×${r.powerRatioVsInputSparsity.toFixed(2)} (paper ≈ ×0.5), energy ×${r.energyRatioVsInputSparsity.toFixed(2)}; vs dense ${times(r.speedupVsDense)} faster`,
-        ...r.perLayer.map((l) => `  ${l.name.padEnd(8)} rank ${String(l.rank).padStart(3)}  input zeros ${pct(l.inputSparsity).padStart(6)}  predicted zero ${pct(l.predictedSparsity).padStart(6)}  speed-up ${times(l.speedupVsInputSparsity)}  imbalance ${l.loadImbalance.toFixed(2)}`),
-        ...r.peSweep.map((p) => `  ${String(p.pes).padStart(4)} PEs: throughput ${pct(p.throughputGainVsInputSparsity)}, power ×${p.powerRatioVsInputSparsity.toFixed(2)}, energy ×${p.energyRatioVsInputSparsity.toFixed(2)}`),
+        ...r.perLayer.map(
+          (l) =>
+            `  ${l.name.padEnd(8)} rank ${String(l.rank).padStart(3)}  input zeros ${pct(l.inputSparsity).padStart(6)}  predicted zero ${pct(l.predictedSparsity).padStart(6)}  speed-up ${times(l.speedupVsInputSparsity)}  imbalance ${l.loadImbalance.toFixed(2)}`,
+        ),
+        ...r.peSweep.map(
+          (p) =>
+            `  ${String(p.pes).padStart(4)} PEs: throughput ${pct(p.throughputGainVsInputSparsity)}, power ×${p.powerRatioVsInputSparsity.toFixed(2)}, energy ×${p.energyRatioVsInputSparsity.toFixed(2)}`,
+        ),
         ...(dir ? [`run folder ${dir}`, ...(report ? [`report     ${report}`] : [])] : []),
       ].join('\n'),
     );

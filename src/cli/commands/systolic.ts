@@ -6,7 +6,15 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { readScalesimConfig, runSweep, runSystolicExperiment, type SystolicRunResult, type SystolicSweepResult, writeSweepRun, writeSystolicRun } from '../../experiments/systolic.js';
+import {
+  readScalesimConfig,
+  runSweep,
+  runSystolicExperiment,
+  type SystolicRunResult,
+  type SystolicSweepResult,
+  writeSweepRun,
+  writeSystolicRun,
+} from '../../experiments/systolic.js';
 import { DATAFLOWS } from '../../hw/systolic/types.js';
 import { type CommonOptions, emit, floatArg, intArg, progressFor, withCommon } from '../common.js';
 import { writeRunReport } from '../run-report.js';
@@ -37,7 +45,7 @@ interface SweepFlags extends NetFlags {
 
 function addNetworkOptions(cmd: Command): Command {
   return cmd
-    .option('--config <cfg>', 'SCALE-Sim .cfg file (default: SCALE-Sim\'s scale.cfg: 32×32 OS, 64 kB SRAMs)')
+    .option('--config <cfg>', "SCALE-Sim .cfg file (default: SCALE-Sim's scale.cfg: 32×32 OS, 64 kB SRAMs)")
     .option('--topology <csv>', 'SCALE-Sim topology CSV (conv rows; GEMM rows with --gemm)')
     .option('--gemm', 'the topology has M, N, K rows (SCALE-Sim -i gemm)')
     .option('--model <name>', 'a zoo model as the network (its conv and dense layers)')
@@ -45,7 +53,7 @@ function addNetworkOptions(cmd: Command): Command {
     .option('--input-shape <HxWxC>', 'input shape of --model (default 32x32x3)')
     .option('--batch-size <n>', 'batch size of dense layers taken from a model (default 1)', intArg('--batch-size', 1))
     .option('--node <nm>', 'technology node the energy table is scaled to (default 45)', floatArg('--node', 3, 180))
-    .option('--scalesim-compat', 'reproduce SCALE-Sim v2\'s counting quirks (see docs/systolic.md)');
+    .option('--scalesim-compat', "reproduce SCALE-Sim v2's counting quirks (see docs/systolic.md)");
 }
 
 function networkInput(o: NetFlags): Record<string, unknown> {
@@ -60,12 +68,16 @@ function networkInput(o: NetFlags): Record<string, unknown> {
     if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new ConfigError(`--input-shape '${o.inputShape}' must be HxWxC, e.g. 32x32x3`);
     network.inputShape = dims;
   }
-  if (o.topology === undefined && o.model === undefined && o.checkpoint === undefined) throw new ConfigError('systolic: give --topology <csv>, --model <name> or --checkpoint <dir>');
+  if (o.topology === undefined && o.model === undefined && o.checkpoint === undefined)
+    throw new ConfigError('systolic: give --topology <csv>, --model <name> or --checkpoint <dir>');
   return network;
 }
 
 function listOf(flag: string, v: string, check: (s: string) => boolean, hint: string): string[] {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of items) if (!check(s)) throw new ConfigError(`${flag}: '${s}' is not valid: ${hint}`);
   if (items.length === 0) throw new ConfigError(`${flag}: empty list: ${hint}`);
   return items;
@@ -76,7 +88,16 @@ const fmt = (v: number, d = 2) => v.toFixed(d);
 export function formatRun(r: SystolicRunResult): string {
   const c = r.config;
   const head = ['layer', 'cycles', 'stalls', 'util %', 'map eff %', 'DRAM rd', 'DRAM wr', 'energy µJ'];
-  const rows = r.layers.map((l) => [l.name, String(l.totalCycles), String(l.stallCycles), fmt(l.overallUtilPct), fmt(l.mappingEfficiencyPct), String(l.dram.ifmapReads + l.dram.filterReads), String(l.dram.ofmapWrites), fmt(l.energyPj / 1e6, 3)]);
+  const rows = r.layers.map((l) => [
+    l.name,
+    String(l.totalCycles),
+    String(l.stallCycles),
+    fmt(l.overallUtilPct),
+    fmt(l.mappingEfficiencyPct),
+    String(l.dram.ifmapReads + l.dram.filterReads),
+    String(l.dram.ofmapWrites),
+    fmt(l.energyPj / 1e6, 3),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
   return [
@@ -84,13 +105,32 @@ export function formatRun(r: SystolicRunResult): string {
     line(head),
     ...rows.map(line),
     `total ${r.totalCycles.toLocaleString('en')} cycles, ${r.macs.toLocaleString('en')} MACs, energy ${fmt(r.energyPj / 1e6, 3)} µJ (estimate at ${r.tech.nodeNm} nm), area ${fmt(r.areaMm2, 3)} mm²; simulated in ${fmt(r.seconds, 3)} s`,
-    ...(r.layers.some((l) => l.outputsMatchReference !== undefined) ? [`outputs equal the integer GEMM: ${r.layers.every((l) => l.outputsMatchReference) ? 'yes, every layer' : `NO (${r.layers.filter((l) => !l.outputsMatchReference).map((l) => l.name).join(', ')})`}`] : []),
+    ...(r.layers.some((l) => l.outputsMatchReference !== undefined)
+      ? [
+          `outputs equal the integer GEMM: ${
+            r.layers.every((l) => l.outputsMatchReference)
+              ? 'yes, every layer'
+              : `NO (${r.layers
+                  .filter((l) => !l.outputsMatchReference)
+                  .map((l) => l.name)
+                  .join(', ')})`
+          }`,
+        ]
+      : []),
   ].join('\n');
 }
 
 export function formatSweep(r: SystolicSweepResult): string {
   const head = ['array', 'dataflow', 'SRAM kB', 'cycles', 'energy µJ', 'area mm²', 'util %'];
-  const rows = r.front.map((p) => [`${p.arrayHeight}×${p.arrayWidth}`, p.dataflow, String(p.sramKb), String(p.totalCycles), fmt(p.energyPj / 1e6, 3), fmt(p.areaMm2, 3), fmt(p.overallUtilPct, 1)]);
+  const rows = r.front.map((p) => [
+    `${p.arrayHeight}×${p.arrayWidth}`,
+    p.dataflow,
+    String(p.sramKb),
+    String(p.totalCycles),
+    fmt(p.energyPj / 1e6, 3),
+    fmt(p.areaMm2, 3),
+    fmt(p.overallUtilPct, 1),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (cells: string[]) => cells.map((x, i) => x.padStart(widths[i])).join('  ');
   return [
@@ -103,9 +143,9 @@ export function formatSweep(r: SystolicSweepResult): string {
 export function register(program: Command): void {
   const sys = program.command('systolic').description('SCALE-Sim-compatible systolic-array simulator: cycles, traffic, energy, real integer outputs, sweeps');
 
-  const run = addNetworkOptions(sys.command('run').description('simulate a network on one array (writes SCALE-Sim\'s three reports and energy.csv with --out)'))
+  const run = addNetworkOptions(sys.command('run').description("simulate a network on one array (writes SCALE-Sim's three reports and energy.csv with --out)"))
     .option('--mode <mode>', 'analytical (SCALE-Sim-exact, fast) or cycle (steps the array with integer data)', 'analytical')
-    .option('--verify', 'cycle mode: check every layer\'s outputs against a plain integer GEMM');
+    .option('--verify', "cycle mode: check every layer's outputs against a plain integer GEMM");
   withCommon(run, { backend: false }).action(async (o: RunFlags, c: Command) => {
     if (o.mode !== 'analytical' && o.mode !== 'cycle') throw new ConfigError(`--mode: '${o.mode}' must be analytical or cycle`);
     const input: Record<string, unknown> = { network: networkInput(o), mode: o.mode };

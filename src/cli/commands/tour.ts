@@ -27,9 +27,12 @@ export function register(program: Command): void {
         TOUR_STEPS.map((s) => s.name),
       ),
     )
-    .option('--sequential', `run every step on the main thread, one after another (default: ${TOUR_STEPS.filter((s) => s.parallel)
-      .map((s) => s.name)
-      .join(', ')} on a worker thread, in parallel with the other steps)`);
+    .option(
+      '--sequential',
+      `run every step on the main thread, one after another (default: ${TOUR_STEPS.filter((s) => s.parallel)
+        .map((s) => s.name)
+        .join(', ')} on a worker thread, in parallel with the other steps)`,
+    );
   withCommon(cmd).action(async (o: TourFlags) => {
     checkDataDir(o.dataDir);
     checkOut(o);
@@ -38,35 +41,47 @@ export function register(program: Command): void {
       if (!o.json) process.stdout.write(`${s}\n`);
     };
     const engine = await startEngine(o);
-    const { value: { result, html }, dir: out } = await inRunDir(o, 'tour', async (stage, final) => {
-    const result = await runTour({
-      outDir: stage,
-      steps: TOUR_STEPS,
-      seed: o.seed,
-      dataDir: o.dataDir,
-      trainLimit: o.trainLimit,
-      testLimit: o.testLimit,
-      only,
-      sequential: o.sequential,
-      backend: engine.backend,
-      progress: progressFor(o),
-      hooks: {
-        onStepStart: (s, i, n, info) => log(`[${i + 1}/${n}] ${s.title}${info.worker ? ' (started on a worker thread; result below when done)' : ''}`),
-        onWaiting: (steps) => log(`waiting for ${steps.map((s) => s.name).join(', ')} on the worker thread…`),
-        onStepEnd: (rec, i, n, info) => {
-          if (info.worker) log(`[${i + 1}/${n}] ${rec.title}: ${rec.ok ? 'done' : 'failed'} on the worker thread in ${rec.seconds.toFixed(0)} s`);
-          if (!rec.ok) log(`  failed: ${rec.error}`);
-          else if (rec.result) log(`  ${summarize(rec.result) ?? `result of kind '${rec.result.kind}'`}`);
+    const {
+      value: { result, html },
+      dir: out,
+    } = await inRunDir(o, 'tour', async (stage, final) => {
+      const result = await runTour({
+        outDir: stage,
+        steps: TOUR_STEPS,
+        seed: o.seed,
+        dataDir: o.dataDir,
+        trainLimit: o.trainLimit,
+        testLimit: o.testLimit,
+        only,
+        sequential: o.sequential,
+        backend: engine.backend,
+        progress: progressFor(o),
+        hooks: {
+          onStepStart: (s, i, n, info) => log(`[${i + 1}/${n}] ${s.title}${info.worker ? ' (started on a worker thread; result below when done)' : ''}`),
+          onWaiting: (steps) => log(`waiting for ${steps.map((s) => s.name).join(', ')} on the worker thread…`),
+          onStepEnd: (rec, i, n, info) => {
+            if (info.worker) log(`[${i + 1}/${n}] ${rec.title}: ${rec.ok ? 'done' : 'failed'} on the worker thread in ${rec.seconds.toFixed(0)} s`);
+            if (!rec.ok) log(`  failed: ${rec.error}`);
+            else if (rec.result) log(`  ${summarize(rec.result) ?? `result of kind '${rec.result.kind}'`}`);
+          },
         },
-      },
-    });
-    for (const n of result.notices) log(`notice: ${n}`);
-    const html = await stagedReport(stage, final, result, { title: 'accelab tour', subtitle: 'A quick pass over the studies on the default data' });
-    return { result, html };
+      });
+      for (const n of result.notices) log(`notice: ${n}`);
+      const html = await stagedReport(stage, final, result, { title: 'accelab tour', subtitle: 'A quick pass over the studies on the default data' });
+      return { result, html };
     });
     const written = { html };
-    emit(o, { run: out, report: written.html, totalSeconds: result.totalSeconds, notices: result.notices, steps: result.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: s.seconds, worker: s.worker ?? false, error: s.error })) }, () =>
-      [`tour finished in ${result.totalSeconds.toFixed(0)} s (${result.steps.filter((s) => s.ok).length}/${result.steps.length} steps ok)`, `report: ${written.html}`].join('\n'),
+    emit(
+      o,
+      {
+        run: out,
+        report: written.html,
+        totalSeconds: result.totalSeconds,
+        notices: result.notices,
+        steps: result.steps.map((s) => ({ name: s.name, ok: s.ok, seconds: s.seconds, worker: s.worker ?? false, error: s.error })),
+      },
+      () =>
+        [`tour finished in ${result.totalSeconds.toFixed(0)} s (${result.steps.filter((s) => s.ok).length}/${result.steps.length} steps ok)`, `report: ${written.html}`].join('\n'),
     );
     const failed = result.steps.filter((s) => !s.ok);
     if (failed.length) {

@@ -117,7 +117,15 @@ export function register(program: Command): void {
       perClassAccuracy: Object.fromEntries(r.final.perClass.map((p) => [p.className, p.accuracy])),
       weakestClasses: r.final.weakestClasses.map((p) => p.className),
       topConfusions: r.final.topConfusions.map((p) => ({ true: p.trueName, predicted: p.predictedName, count: p.count })),
-      epochs: r.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, trainAccuracy: e.trainAccuracy, testLoss: e.testLoss, testAccuracy: e.testAccuracy, trainSeconds: e.trainSeconds, evalSeconds: e.evalSeconds })),
+      epochs: r.epochs.map((e) => ({
+        epoch: e.epoch,
+        trainLoss: e.trainLoss,
+        trainAccuracy: e.trainAccuracy,
+        testLoss: e.testLoss,
+        testAccuracy: e.testAccuracy,
+        trainSeconds: e.trainSeconds,
+        evalSeconds: e.evalSeconds,
+      })),
       config: run.config,
       backend: engine.backend,
     };
@@ -125,7 +133,8 @@ export function register(program: Command): void {
       [
         `${r.model.name} on ${r.dataset.name} (${engine.backend}), ${run.config.epochs} epoch(s), ${run.config.optimizer} lr ${run.config.lr}, batch ${run.config.batch}, seed ${run.config.seed}`,
         ...r.epochs.map(
-          (e) => `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)} acc ${pct(e.trainAccuracy, 2)} | test loss ${e.testLoss?.toFixed(4) ?? '–'} acc ${pct(e.testAccuracy, 2)} | ${e.trainSeconds.toFixed(1)} s + eval ${e.evalSeconds.toFixed(1)} s`,
+          (e) =>
+            `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)} acc ${pct(e.trainAccuracy, 2)} | test loss ${e.testLoss?.toFixed(4) ?? '–'} acc ${pct(e.testAccuracy, 2)} | ${e.trainSeconds.toFixed(1)} s + eval ${e.evalSeconds.toFixed(1)} s`,
         ),
         `test accuracy   ${pct(r.testAccuracy, 2)}`,
         `discrepancy     ${pct(r.final.interClassDiscrepancy, 2)} (std ${pct(r.final.perClassAccuracyStd, 2)})`,

@@ -85,7 +85,12 @@ function readSpeed(file: string | null, required: boolean): unknown {
 
 export function formatCountTable(r: CountStudyResult): string {
   const head = COUNT_COLUMNS.map((c) => c.short);
-  const rows = r.rows.map((x) => COUNT_COLUMNS.map((c) => { const v = c.cell(x); return v === null ? '' : typeof v === 'number' && c.short !== 'K' && c.short !== 'paper' ? v.toFixed(2) : String(v); }));
+  const rows = r.rows.map((x) =>
+    COUNT_COLUMNS.map((c) => {
+      const v = c.cell(x);
+      return v === null ? '' : typeof v === 'number' && c.short !== 'K' && c.short !== 'paper' ? v.toFixed(2) : String(v);
+    }),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
@@ -105,7 +110,6 @@ export function formatErrorTable(r: ErrorStudyResult): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   return [line(head), ...rows.map(line), '', ...r.notes].join('\n');
 }
-
 
 /** Study config from a config file (e.g. a run's config.json) and the flags given. */
 function studyConfig(o: WinoFlags, c: Command, mode: 'table' | 'error' | 'run'): WinogradRunConfig {
@@ -181,7 +185,11 @@ export function register(program: Command): void {
   withCommon(table, { seed: false, backend: false }).action(async (o: WinoFlags, c: Command) => {
     const { r, dir, report } = await runStudy(o, c, 'table');
     const x = r.counts;
-    emit(o, { convention: x.convention, m: x.m, layer: x.layer, paper: x.paper, rows: x.rows, out: dir, report }, () => `${formatCountTable(x)}${dir ? `\nrun folder ${dir}\nreport ${report}` : ''}`);
+    emit(
+      o,
+      { convention: x.convention, m: x.m, layer: x.layer, paper: x.paper, rows: x.rows, out: dir, report },
+      () => `${formatCountTable(x)}${dir ? `\nrun folder ${dir}\nreport ${report}` : ''}`,
+    );
   });
 
   const err = wino.command('error').description('max and RMS error vs float64 direct: float32/float16/int16/int8, single tile vs OLA vs nested');
@@ -189,7 +197,9 @@ export function register(program: Command): void {
     err,
     configOpt(),
     new Option('--kernels <list>', 'kernel sizes 2…31 (default 5,9)'),
-    new Option('--formats <list>', `number formats, comma-separated: ${NUMBER_FORMATS.join(',')} (default float32,float16,int16,int8)`).argParser(listArg('--formats', NUMBER_FORMATS)),
+    new Option('--formats <list>', `number formats, comma-separated: ${NUMBER_FORMATS.join(',')} (default float32,float16,int16,int8)`).argParser(
+      listArg('--formats', NUMBER_FORMATS),
+    ),
     new Option('--methods <list>', `${ERROR_METHODS.join(',')} (default all)`).argParser(listArg('--methods', ERROR_METHODS)),
     new Option('--filters <list>', `${FILTER_SOURCES.join(',')} (default both)`).argParser(listArg('--filters', FILTER_SOURCES)),
     new Option('--size <n>', 'input height = width (default 18)').argParser(intArg('--size', 4, 128)),
@@ -201,7 +211,9 @@ export function register(program: Command): void {
   withCommon(err, { backend: false }).action(async (o: WinoFlags, c: Command) => {
     const { cfg, trained, r, dir, report } = await runStudy(o, c, 'error');
     const e = r.errors as ErrorStudyResult;
-    const banks = trained ? `trained filters from ${cfg.checkpoint}: ${trained.banks.map((b) => `${b.layer} ${b.kernel}×${b.kernel} ${b.cin}→${b.cout} (${b.cin * b.cout} pairs)`).join(', ')}\n` : '';
+    const banks = trained
+      ? `trained filters from ${cfg.checkpoint}: ${trained.banks.map((b) => `${b.layer} ${b.kernel}×${b.kernel} ${b.cin}→${b.cout} (${b.cin * b.cout} pairs)`).join(', ')}\n`
+      : '';
     emit(o, { ...e, checkpoint: cfg.checkpoint, out: dir, report }, () => `${banks}${formatErrorTable(e)}${dir ? `\nrun folder ${dir}\nreport ${report}` : ''}`);
   });
 
@@ -228,7 +240,12 @@ export function register(program: Command): void {
     const value = { name: alg.name, m: alg.m, r: alg.r, mu: alg.mu, exact: bad === null, AT: qToStrings(alg.AT), G: qToStrings(alg.G), BT: qToStrings(alg.BT) };
     const show = (name: string, m: string[][]) => `${name} =\n${m.map((row) => `  [${row.map((v) => v.padStart(6)).join(' ')}]`).join('\n')}`;
     emit(o, value, () =>
-      [`${alg.name}: ${alg.m} outputs, ${alg.r} taps, ${alg.mu} multiplications; bilinear identity ${bad ? `FAILS at ${JSON.stringify(bad)}` : 'holds exactly'}`, show('Aᵀ', value.AT), show('G', value.G), show('Bᵀ', value.BT)].join('\n'),
+      [
+        `${alg.name}: ${alg.m} outputs, ${alg.r} taps, ${alg.mu} multiplications; bilinear identity ${bad ? `FAILS at ${JSON.stringify(bad)}` : 'holds exactly'}`,
+        show('Aᵀ', value.AT),
+        show('G', value.G),
+        show('Bᵀ', value.BT),
+      ].join('\n'),
     );
   });
 
@@ -245,7 +262,9 @@ export function register(program: Command): void {
     emit(o, { ...r, outDir: dir, report }, () => `${formatCountTable(r.counts)}\n\n${r.errors ? formatErrorTable(r.errors) : ''}\nrun folder ${dir}\nreport ${report}`);
   });
 
-  const trainCmd = wino.command('train-filters').description('train the small 9×9-kernel CNN briefly (Fashion-MNIST, else synthetic-gray) into a run folder: real filters for `winograd error --checkpoint`');
+  const trainCmd = wino
+    .command('train-filters')
+    .description('train the small 9×9-kernel CNN briefly (Fashion-MNIST, else synthetic-gray) into a run folder: real filters for `winograd error --checkpoint`');
   addOptions(
     trainCmd,
     configOpt(),
@@ -257,29 +276,45 @@ export function register(program: Command): void {
     batchSizeOptions('64'),
     lrOption('Adam 0.001'),
   );
-  withCommon(trainCmd).action(async (o: CommonOptions & { config?: string; epochs?: number; trainLimit?: number; testLimit?: number; kernel?: number; dataset?: string; dataDir?: string; batchSize?: number; batch?: number; lr?: number }, c: Command) => {
-    const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
-    const cli = (k: string) => c.getOptionValueSource(k) === 'cli';
-    for (const k of ['epochs', 'trainLimit', 'testLimit', 'kernel', 'dataset', 'dataDir', 'lr'] as const) if (cli(k)) input[k] = o[k];
-    if (cli('batchSize') || cli('batch')) input.batch = o.batchSize ?? o.batch;
-    if (cli('seed') || input.seed === undefined) input.seed = o.seed ?? 1;
-    // Falling back to synthetic data only when no data set was asked for.
-    if (input.fallback === undefined) input.fallback = input.dataset === undefined;
-    const cfg = parseTrainFiltersConfig(input);
-    if (!DATASET_CHOICES.includes(cfg.dataset)) throw new ConfigError(`dataset '${cfg.dataset}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
-    checkDataDir(cfg.dataDir, cli('dataDir') || !o.config ? '--data-dir' : `dataDir (in ${o.config})`);
-    checkOut(o);
-    const info = await startEngine(o);
-    const { value: s, dir } = await inRunDir(o, 'winograd-filters', (stage) => runTrainFilters(cfg, stage, progressFor(o)));
-    emit(o, { ...s, out: dir, checkpoint: join(dir, 'checkpoint'), backend: info.backend }, () =>
-      [
-        s.fallbackReason ? `note: ${s.fallbackReason}; trained on synthetic-gray instead` : '',
-        `${s.model} on ${s.dataset} (${s.trainCount} train / ${s.testCount} test images), ${s.epochs} epoch(s), batch ${s.batch}, Adam ${s.lr}: train loss ${s.trainLoss.toFixed(3)}, test accuracy ${pct(s.testAccuracy)} in ${s.trainSeconds.toFixed(0)} s (${info.backend})`,
-        `run folder ${dir}`,
-        `next: accelab winograd error --kernels 9 --checkpoint ${dir}`,
-      ]
-        .filter(Boolean)
-        .join('\n'),
-    );
-  });
+  withCommon(trainCmd).action(
+    async (
+      o: CommonOptions & {
+        config?: string;
+        epochs?: number;
+        trainLimit?: number;
+        testLimit?: number;
+        kernel?: number;
+        dataset?: string;
+        dataDir?: string;
+        batchSize?: number;
+        batch?: number;
+        lr?: number;
+      },
+      c: Command,
+    ) => {
+      const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
+      const cli = (k: string) => c.getOptionValueSource(k) === 'cli';
+      for (const k of ['epochs', 'trainLimit', 'testLimit', 'kernel', 'dataset', 'dataDir', 'lr'] as const) if (cli(k)) input[k] = o[k];
+      if (cli('batchSize') || cli('batch')) input.batch = o.batchSize ?? o.batch;
+      if (cli('seed') || input.seed === undefined) input.seed = o.seed ?? 1;
+      // Falling back to synthetic data only when no data set was asked for.
+      if (input.fallback === undefined) input.fallback = input.dataset === undefined;
+      const cfg = parseTrainFiltersConfig(input);
+      if (!DATASET_CHOICES.includes(cfg.dataset)) throw new ConfigError(`dataset '${cfg.dataset}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
+      checkDataDir(cfg.dataDir, cli('dataDir') || !o.config ? '--data-dir' : `dataDir (in ${o.config})`);
+      checkOut(o);
+      const info = await startEngine(o);
+      const { value: s, dir } = await inRunDir(o, 'winograd-filters', (stage) => runTrainFilters(cfg, stage, progressFor(o)));
+      emit(o, { ...s, out: dir, checkpoint: join(dir, 'checkpoint'), backend: info.backend }, () =>
+        [
+          s.fallbackReason ? `note: ${s.fallbackReason}; trained on synthetic-gray instead` : '',
+          `${s.model} on ${s.dataset} (${s.trainCount} train / ${s.testCount} test images), ${s.epochs} epoch(s), batch ${s.batch}, Adam ${s.lr}: train loss ${s.trainLoss.toFixed(3)}, test accuracy ${pct(s.testAccuracy)} in ${s.trainSeconds.toFixed(0)} s (${info.backend})`,
+          `run folder ${dir}`,
+          `next: accelab winograd error --kernels 9 --checkpoint ${dir}`,
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    },
+  );
 }

@@ -13,7 +13,10 @@ export const rramStudy = defineStudy<RramRunResult | RramSweepResult | RramQuick
   register,
   results: {
     'rram-run': { section: rramRunSection, summary: run },
-    'rram-sweep': { section: rramSweepSection, summary: (r) => `${r.model}: ${r.rows.map((x) => `${x.setting} ${pct(x.computeReduction)}/${x.accuracyLossPoints.toFixed(2)} pts`).join('; ')}` },
+    'rram-sweep': {
+      section: rramSweepSection,
+      summary: (r) => `${r.model}: ${r.rows.map((x) => `${x.setting} ${pct(x.computeReduction)}/${x.accuracyLossPoints.toFixed(2)} pts`).join('; ')}`,
+    },
     'rram-quick': { section: rramQuickSections, summary: (r) => (r.lossless && r.adaptive ? `${run(r.lossless)}; ${run(r.adaptive)}` : `skipped (${r.skipped ?? 'no data'})`) },
   },
   tour: {

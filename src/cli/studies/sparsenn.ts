@@ -17,7 +17,10 @@ export const sparsennStudy = defineStudy<SparseNNTrainResult | SparseNNSimulateR
   results: {
     'sparsenn-train': { section: sparsennTrainSection, summary: train },
     'sparsenn-simulate': { section: sparsennSimulateSection, summary: simulate },
-    'sparsenn-quick': { section: sparsennQuickSections, summary: (r) => (r.train && r.simulate ? `${train(r.train)}; ${simulate(r.simulate)}` : `skipped (${r.skipped ?? 'no data'})`) },
+    'sparsenn-quick': {
+      section: sparsennQuickSections,
+      summary: (r) => (r.train && r.simulate ? `${train(r.train)}; ${simulate(r.simulate)}` : `skipped (${r.skipped ?? 'no data'})`),
+    },
   },
   tour: {
     name: 'sparsenn',

@@ -46,7 +46,14 @@ export function batchNormForwardOps(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.T
 }
 
 /** Gradient of batch norm w.r.t. x, gamma, beta as plain tf ops (reference twin; non-wasm backends). */
-export function batchNormGradOps(x: tf.Tensor, dy: tf.Tensor, mean: tf.Tensor1D, variance: tf.Tensor1D, gamma: tf.Tensor1D, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+export function batchNormGradOps(
+  x: tf.Tensor,
+  dy: tf.Tensor,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  gamma: tf.Tensor1D,
+  epsilon: number,
+): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
   return tf.tidy(() => {
     const axes = x.shape.map((_, i) => i).slice(0, -1);
     const M = x.size / x.shape[x.shape.length - 1];

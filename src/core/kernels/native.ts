@@ -188,9 +188,7 @@ export interface GemmOperands {
 
 export function gemmOnHeap(heap: Uint8Array, o: GemmOperands): void {
   const a = requireAddon();
-  native('gemm', () =>
-    a.gemm(heap, o.batch, +o.transA, +o.transB, o.M, o.N, o.K, o.aOff, o.aStride, o.bOff, o.bStride, o.cOff, o.biasOff, +o.relu),
-  );
+  native('gemm', () => a.gemm(heap, o.batch, +o.transA, +o.transB, o.M, o.N, o.K, o.aOff, o.aStride, o.bOff, o.bStride, o.cOff, o.biasOff, +o.relu));
 }
 
 export const CONV_FORWARD = 0;
@@ -220,9 +218,7 @@ export interface ConvGeometry {
  */
 export function conv2dOnHeap(heap: Uint8Array, op: number, aOff: number, bOff: number, outOff: number, g: ConvGeometry, biasOff = -1, relu = false): void {
   const a = requireAddon();
-  native('conv2d', () =>
-    a.conv2d(heap, op, aOff, bOff, outOff, biasOff, g.N, g.H, g.W, g.C, g.KH, g.KW, g.CO, g.strideH, g.strideW, g.padTop, g.padLeft, g.OH, g.OW, +relu),
-  );
+  native('conv2d', () => a.conv2d(heap, op, aOff, bOff, outOff, biasOff, g.N, g.H, g.W, g.C, g.KH, g.KW, g.CO, g.strideH, g.strideW, g.padTop, g.padLeft, g.OH, g.OW, +relu));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,37 +330,41 @@ function conv2dForward(fused: boolean): (prev: Kfn) => Kfn {
   };
 }
 
-const conv2dBackpropFilter = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend, attrs } = args;
-  const x = inputs.x;
-  const dy = inputs.dy;
-  if (!enabled || !x || !dy || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || !isNhwc(attrs.dataFormat)) return prev(args);
-  const filterShape = attrs.filterShape as [number, number, number, number];
-  const info = conv2dInfoFromAttrs(x.shape, filterShape, attrs);
-  const g = convGeometry(info);
-  if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
-  const out = backend.makeOutput(filterShape.slice(), 'float32');
-  conv2dOnHeap(backend.wasm.HEAPU8, CONV_FILTER_GRAD, off(backend, x), off(backend, dy), off(backend, out), g);
-  count('Conv2DBackpropFilter');
-  return out;
-};
+const conv2dBackpropFilter =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x;
+    const dy = inputs.dy;
+    if (!enabled || !x || !dy || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || !isNhwc(attrs.dataFormat)) return prev(args);
+    const filterShape = attrs.filterShape as [number, number, number, number];
+    const info = conv2dInfoFromAttrs(x.shape, filterShape, attrs);
+    const g = convGeometry(info);
+    if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
+    const out = backend.makeOutput(filterShape.slice(), 'float32');
+    conv2dOnHeap(backend.wasm.HEAPU8, CONV_FILTER_GRAD, off(backend, x), off(backend, dy), off(backend, out), g);
+    count('Conv2DBackpropFilter');
+    return out;
+  };
 
-const conv2dBackpropInput = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend, attrs } = args;
-  const dy = inputs.dy;
-  const filter = inputs.filter;
-  if (!enabled || !dy || !filter || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || !isNhwc(attrs.dataFormat)) {
-    return prev(args);
-  }
-  const inputShape = attrs.inputShape as [number, number, number, number];
-  const info = conv2dInfoFromAttrs(inputShape, filter.shape, attrs);
-  const g = convGeometry(info);
-  if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
-  const out = backend.makeOutput(inputShape.slice(), 'float32');
-  conv2dOnHeap(backend.wasm.HEAPU8, CONV_INPUT_GRAD, off(backend, dy), off(backend, filter), off(backend, out), g);
-  count('Conv2DBackpropInput');
-  return out;
-};
+const conv2dBackpropInput =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const dy = inputs.dy;
+    const filter = inputs.filter;
+    if (!enabled || !dy || !filter || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || !isNhwc(attrs.dataFormat)) {
+      return prev(args);
+    }
+    const inputShape = attrs.inputShape as [number, number, number, number];
+    const info = conv2dInfoFromAttrs(inputShape, filter.shape, attrs);
+    const g = convGeometry(info);
+    if (!g || dy.shape.some((d, i) => d !== info.outShape[i])) return prev(args);
+    const out = backend.makeOutput(inputShape.slice(), 'float32');
+    conv2dOnHeap(backend.wasm.HEAPU8, CONV_INPUT_GRAD, off(backend, dy), off(backend, filter), off(backend, out), g);
+    count('Conv2DBackpropInput');
+    return out;
+  };
 
 /**
  * Batch dims of a and b (all but the last two) broadcast to the output's; supported when they are
@@ -439,137 +439,148 @@ function allF32(ts: (TensorInfo | undefined)[]): ts is TensorInfo[] {
 }
 
 /** Channels-last batch-norm training forward ([y, mean, variance]); see ./batchnorm.ts. */
-const bnForward = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend, attrs } = args;
-  const { x, gamma, beta } = inputs;
-  if (!enabled || !allF32([x, gamma, beta]) || !x || !gamma || !beta || x.shape.length < 1) return prev(args);
-  const C = x.shape[x.shape.length - 1];
-  const M = size(x.shape) / Math.max(C, 1);
-  if (C < 1 || M < 1 || size(gamma.shape) !== C || size(beta.shape) !== C) return prev(args);
-  const y = backend.makeOutput(x.shape.slice(), 'float32');
-  const mean = backend.makeOutput([C], 'float32');
-  const variance = backend.makeOutput([C], 'float32');
-  const heap = backend.wasm.HEAPU8;
-  const eps = attrs.epsilon as number;
-  native(BN_FORWARD_KERNEL, () =>
-    requireAddon().bnForward(heap, off(backend, x), off(backend, gamma), off(backend, beta), off(backend, y), off(backend, mean), off(backend, variance), M, C, eps),
-  );
-  count(BN_FORWARD_KERNEL);
-  return [y, mean, variance];
-};
+const bnForward =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x, gamma, beta } = inputs;
+    if (!enabled || !allF32([x, gamma, beta]) || !x || !gamma || !beta || x.shape.length < 1) return prev(args);
+    const C = x.shape[x.shape.length - 1];
+    const M = size(x.shape) / Math.max(C, 1);
+    if (C < 1 || M < 1 || size(gamma.shape) !== C || size(beta.shape) !== C) return prev(args);
+    const y = backend.makeOutput(x.shape.slice(), 'float32');
+    const mean = backend.makeOutput([C], 'float32');
+    const variance = backend.makeOutput([C], 'float32');
+    const heap = backend.wasm.HEAPU8;
+    const eps = attrs.epsilon as number;
+    native(BN_FORWARD_KERNEL, () =>
+      requireAddon().bnForward(heap, off(backend, x), off(backend, gamma), off(backend, beta), off(backend, y), off(backend, mean), off(backend, variance), M, C, eps),
+    );
+    count(BN_FORWARD_KERNEL);
+    return [y, mean, variance];
+  };
 
 /** Channels-last batch-norm gradient ([dx, dgamma, dbeta]). */
-const bnGrad = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend, attrs } = args;
-  const { x, dy, mean, variance, gamma } = inputs;
-  if (!enabled || !allF32([x, dy, mean, variance, gamma]) || !x || !dy || !mean || !variance || !gamma || x.shape.length < 1) return prev(args);
-  const C = x.shape[x.shape.length - 1];
-  const M = size(x.shape) / Math.max(C, 1);
-  if (C < 1 || M < 1 || size(dy.shape) !== size(x.shape) || [mean, variance, gamma].some((t) => size(t.shape) !== C)) return prev(args);
-  const dx = backend.makeOutput(x.shape.slice(), 'float32');
-  const dg = backend.makeOutput([C], 'float32');
-  const db = backend.makeOutput([C], 'float32');
-  const heap = backend.wasm.HEAPU8;
-  const eps = attrs.epsilon as number;
-  native(BN_GRAD_KERNEL, () =>
-    requireAddon().bnGrad(
-      heap,
-      off(backend, x),
-      off(backend, dy),
-      off(backend, mean),
-      off(backend, variance),
-      off(backend, gamma),
-      off(backend, dx),
-      off(backend, dg),
-      off(backend, db),
-      M,
-      C,
-      eps,
-    ),
-  );
-  count(BN_GRAD_KERNEL);
-  return [dx, dg, db];
-};
+const bnGrad =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x, dy, mean, variance, gamma } = inputs;
+    if (!enabled || !allF32([x, dy, mean, variance, gamma]) || !x || !dy || !mean || !variance || !gamma || x.shape.length < 1) return prev(args);
+    const C = x.shape[x.shape.length - 1];
+    const M = size(x.shape) / Math.max(C, 1);
+    if (C < 1 || M < 1 || size(dy.shape) !== size(x.shape) || [mean, variance, gamma].some((t) => size(t.shape) !== C)) return prev(args);
+    const dx = backend.makeOutput(x.shape.slice(), 'float32');
+    const dg = backend.makeOutput([C], 'float32');
+    const db = backend.makeOutput([C], 'float32');
+    const heap = backend.wasm.HEAPU8;
+    const eps = attrs.epsilon as number;
+    native(BN_GRAD_KERNEL, () =>
+      requireAddon().bnGrad(
+        heap,
+        off(backend, x),
+        off(backend, dy),
+        off(backend, mean),
+        off(backend, variance),
+        off(backend, gamma),
+        off(backend, dx),
+        off(backend, dg),
+        off(backend, db),
+        M,
+        C,
+        eps,
+      ),
+    );
+    count(BN_GRAD_KERNEL);
+    return [dx, dg, db];
+  };
 
 /** MaxPoolGrad of 2×2 windows with stride 2 and no padding (SIMD over channels); others fall through. */
-const maxPoolGrad = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend, attrs } = args;
-  const { dy, input: x } = inputs;
-  if (!enabled || !allF32([dy, x]) || !dy || !x || x.shape.length !== 4) return prev(args);
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterSize as [number, number] | number,
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-  );
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const fits = info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
-  if (!fits || info.padInfo.top !== 0 || info.padInfo.left !== 0 || 2 * OH > H || 2 * OW > W || dy.shape.some((d, i) => d !== info.outShape[i])) {
-    return prev(args);
-  }
-  const dx = backend.makeOutput(x.shape.slice(), 'float32');
-  const heap = backend.wasm.HEAPU8;
-  native('MaxPoolGrad', () => requireAddon().maxPoolGrad2x2(heap, off(backend, x), off(backend, dy), off(backend, dx), N, H, W, C, OH, OW));
-  count('MaxPoolGrad');
-  return dx;
-};
+const maxPoolGrad =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, input: x } = inputs;
+    if (!enabled || !allF32([dy, x]) || !dy || !x || x.shape.length !== 4) return prev(args);
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterSize as [number, number] | number,
+      attrs.strides as [number, number] | number,
+      1,
+      attrs.pad as Pad,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    const fits = info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
+    if (!fits || info.padInfo.top !== 0 || info.padInfo.left !== 0 || 2 * OH > H || 2 * OW > W || dy.shape.some((d, i) => d !== info.outShape[i])) {
+      return prev(args);
+    }
+    const dx = backend.makeOutput(x.shape.slice(), 'float32');
+    const heap = backend.wasm.HEAPU8;
+    native('MaxPoolGrad', () => requireAddon().maxPoolGrad2x2(heap, off(backend, x), off(backend, dy), off(backend, dx), N, H, W, C, OH, OW));
+    count('MaxPoolGrad');
+    return dx;
+  };
 
 /** Sum over leading axes (bias gradients). */
-const sum = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend, attrs } = args;
-  const x = inputs.x;
-  const s = enabled && x ? leadingAxesSum(x, attrs) : null;
-  if (!x || !s) return prev(args);
-  const out = backend.makeOutput(s.outShape, 'float32');
-  const heap = backend.wasm.HEAPU8;
-  native('Sum', () => requireAddon().sumRows(heap, off(backend, x), off(backend, out), s.M, s.C));
-  count('Sum');
-  return out;
-};
+const sum =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x;
+    const s = enabled && x ? leadingAxesSum(x, attrs) : null;
+    if (!x || !s) return prev(args);
+    const out = backend.makeOutput(s.outShape, 'float32');
+    const heap = backend.wasm.HEAPU8;
+    native('Sum', () => requireAddon().sumRows(heap, off(backend, x), off(backend, out), s.M, s.C));
+    count('Sum');
+    return out;
+  };
 
 /**
  * Add of two float32 tensors of the same shape, or of a tensor and a bias over its last axis (either
  * order): the bias add of every conv/dense layer that tfjs does not fuse while training.
  */
-const add = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend } = args;
-  const { a, b } = inputs;
-  if (!enabled || !allF32([a, b]) || !a || !b) return prev(args);
-  const sa = size(a.shape);
-  const sb = size(b.shape);
-  if (sa === 0 || sb === 0) return prev(args);
-  const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-  let big = a;
-  let small = b;
-  if (!sameShape && sb > sa) {
-    big = b;
-    small = a;
-  }
-  const C = big.shape[big.shape.length - 1];
-  const M = size(big.shape) / C;
-  const trailing =
-    small.shape.length <= big.shape.length && size(small.shape) === C && small.shape.every((d, i) => (i === small.shape.length - 1 ? d === C : d === 1));
-  if (!sameShape && !trailing) return prev(args);
-  const out = backend.makeOutput(big.shape.slice(), 'float32');
-  const heap = backend.wasm.HEAPU8;
-  if (sameShape) native('Add', () => requireAddon().addRows(heap, off(backend, a), off(backend, b), off(backend, out), 1, sa));
-  else native('Add', () => requireAddon().addRows(heap, off(backend, big), off(backend, small), off(backend, out), M, C));
-  count('Add');
-  return out;
-};
+const add =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend } = args;
+    const { a, b } = inputs;
+    if (!enabled || !allF32([a, b]) || !a || !b) return prev(args);
+    const sa = size(a.shape);
+    const sb = size(b.shape);
+    if (sa === 0 || sb === 0) return prev(args);
+    const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+    let big = a;
+    let small = b;
+    if (!sameShape && sb > sa) {
+      big = b;
+      small = a;
+    }
+    const C = big.shape[big.shape.length - 1];
+    const M = size(big.shape) / C;
+    const trailing = small.shape.length <= big.shape.length && size(small.shape) === C && small.shape.every((d, i) => (i === small.shape.length - 1 ? d === C : d === 1));
+    if (!sameShape && !trailing) return prev(args);
+    const out = backend.makeOutput(big.shape.slice(), 'float32');
+    const heap = backend.wasm.HEAPU8;
+    if (sameShape) native('Add', () => requireAddon().addRows(heap, off(backend, a), off(backend, b), off(backend, out), 1, sa));
+    else native('Add', () => requireAddon().addRows(heap, off(backend, big), off(backend, small), off(backend, out), M, C));
+    count('Add');
+    return out;
+  };
 
-const relu = (prev: Kfn): Kfn => (args) => {
-  const { inputs, backend } = args;
-  const x = inputs.x;
-  if (!enabled || !x || x.dtype !== 'float32' || size(x.shape) === 0) return prev(args);
-  const out = backend.makeOutput(x.shape.slice(), 'float32');
-  const heap = backend.wasm.HEAPU8;
-  native('Relu', () => requireAddon().relu(heap, off(backend, x), off(backend, out), size(x.shape)));
-  count('Relu');
-  return out;
-};
+const relu =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend } = args;
+    const x = inputs.x;
+    if (!enabled || !x || x.dtype !== 'float32' || size(x.shape) === 0) return prev(args);
+    const out = backend.makeOutput(x.shape.slice(), 'float32');
+    const heap = backend.wasm.HEAPU8;
+    native('Relu', () => requireAddon().relu(heap, off(backend, x), off(backend, out), size(x.shape)));
+    count('Relu');
+    return out;
+  };
 
 /** Project kernel: dx = dy·step(x) in one pass (the gradient of Relu; see registerReluGradient). */
 export const RELU_GRAD_KERNEL = 'AccelabReluGrad';

@@ -530,24 +530,14 @@ function untransposed(stock: Kfn, fused: boolean): Kfn {
  * order (first maximum wins, as on cpu) and all four dx entries are written at once, so dx needs no
  * separate zero fill except for the uncovered trailing row/column.
  */
-export function maxPoolGrad2x2(
-  x: Float32Array,
-  g: Float32Array,
-  dx: Float32Array,
-  N: number,
-  H: number,
-  W: number,
-  C: number,
-  OH: number,
-  OW: number,
-): void {
+export function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, N: number, H: number, W: number, C: number, OH: number, OW: number): void {
   const rowLen = W * C;
   if (2 * OH < H || 2 * OW < W) dx.fill(0);
   for (let b = 0; b < N; b++) {
     for (let oh = 0; oh < OH; oh++) {
       const r0 = (b * H + 2 * oh) * rowLen;
       const r1 = r0 + rowLen;
-      let gi = ((b * OH + oh) * OW) * C;
+      let gi = (b * OH + oh) * OW * C;
       for (let ow = 0; ow < OW; ow++) {
         const a0 = r0 + 2 * ow * C;
         const b0 = r1 + 2 * ow * C;

@@ -321,7 +321,15 @@ export function networkCost(layers: readonly LayerActivity[], images: number, p:
   const perLayer = layers.map((l): LayerCost => {
     const e = energy.byLayer.find((b) => b.layer === l.name)?.energyPj ?? 0;
     const steps = l.activity.cycles > 0 ? l.activity.adcSteps / l.activity.cycles : 0;
-    return { layer: l.name, boost: l.design.boost, macros: l.macros, conversions: l.activity.conversions, macs: l.macs, energyPj: e, latencyS: l.gemmRows * cycleSeconds(l.config, l.design, p, steps) };
+    return {
+      layer: l.name,
+      boost: l.design.boost,
+      macros: l.macros,
+      conversions: l.activity.conversions,
+      macs: l.macs,
+      energyPj: e,
+      latencyS: l.gemmRows * cycleSeconds(l.config, l.design, p, steps),
+    };
   });
   const macs = perLayer.reduce((s, l) => s + l.macs, 0);
   const latency = perLayer.reduce((s, l) => s + l.latencyS, 0);

@@ -429,7 +429,11 @@ export class MacroChip {
    * products (the plain reference by default, or an injected fast path).
    */
   macTile(x: ArrayLike<number>, batch: number, k: number, w: ArrayLike<number>, cols: number, colOffset = 0, mm: MatMulEngine = plainMatMul): Int32Array {
-    for (const [name, v] of [['batch', batch], ['k', k], ['cols', cols]] as const) {
+    for (const [name, v] of [
+      ['batch', batch],
+      ['k', k],
+      ['cols', cols],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new ConfigError(`cim: macTile ${name} must be a whole number ≥ 1, got ${v}`);
     }
     if (x.length !== batch * k) throw new ConfigError(`cim: macTile x holds ${x.length} inputs, expected batch × k = ${batch * k}`);

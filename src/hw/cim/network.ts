@@ -13,7 +13,21 @@
  */
 import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { BoundNetwork, exactIntGemm, type IntGemmEngine, type IntGemmLayer, type LayerTile, type MatMulEngine, type MatMulOperand, plainMatMul, type QuantizedWorkload, type QuantLayer, type QuantLayerCapture, subMatrix, tiledEngine } from '../../nn/runtime/index.js';
+import {
+  BoundNetwork,
+  exactIntGemm,
+  type IntGemmEngine,
+  type IntGemmLayer,
+  type LayerTile,
+  type MatMulEngine,
+  type MatMulOperand,
+  plainMatMul,
+  type QuantizedWorkload,
+  type QuantLayer,
+  type QuantLayerCapture,
+  subMatrix,
+  tiledEngine,
+} from '../../nn/runtime/index.js';
 import { type MacFoldingMode, type MacroConfig, scaleNoise } from './config.js';
 import { addConversion, cellPulses, emptyActivity, type LayerActivity } from './cost.js';
 import { CELLS_PER_WEIGHT, cellLines, codeToMac, designMacro, inputTimes, MacroChip, SLOT_SCALE } from './macro.js';
@@ -47,7 +61,13 @@ export interface CimStats {
  * instances draw their seeds in layer, row-tile, column-tile order; `tiles` records them per layer,
  * `activity` the per-layer activity the cost model prices (cost.ts).
  */
-export function cimEngine(mode: Extract<InferenceMode, { kind: 'macro' }>, mm: MatMulEngine, stats: CimStats, tiles: Map<number, MacroTile[]>, activity: Map<number, LayerActivity>): IntGemmEngine {
+export function cimEngine(
+  mode: Extract<InferenceMode, { kind: 'macro' }>,
+  mm: MatMulEngine,
+  stats: CimStats,
+  tiles: Map<number, MacroTile[]>,
+  activity: Map<number, LayerActivity>,
+): IntGemmEngine {
   const rng = new Rng(mode.seed);
   const configFor = (L: QuantLayer): MacroConfig => {
     const beta = mode.layerBoost?.[L.opIndex];
@@ -462,4 +482,3 @@ export function calibrateBoost(hists: PartialSumHistogram[], config: MacroConfig
 export function layerBoostMap(boosts: LayerBoost[]): Record<number, number> {
   return Object.fromEntries(boosts.map((b) => [b.opIndex, b.boost]));
 }
-

@@ -53,8 +53,11 @@ export async function calibrateThresholds(qw: QuantizedWorkload, base: RramConfi
   const metric = o.metric ?? 'accuracy';
   const progress = o.progress ?? silentProgress;
   const layers = qw.layers.map((l) => l.name);
-  const simulate = o.simulate ?? (async (c: RramConfig) => simulateNetwork(qw, c, set, classes, { batchSize: o.batchSize, matmul: o.matmul, progress, label: `calibrate ${JSON.stringify(c.thresholds)}` }));
-  const run = (termination: RramConfig['termination'], thresholds: Record<string, number>): Promise<Simulation> => simulate({ ...base, termination, thresholds, defaultThreshold: 0 });
+  const simulate =
+    o.simulate ??
+    (async (c: RramConfig) => simulateNetwork(qw, c, set, classes, { batchSize: o.batchSize, matmul: o.matmul, progress, label: `calibrate ${JSON.stringify(c.thresholds)}` }));
+  const run = (termination: RramConfig['termination'], thresholds: Record<string, number>): Promise<Simulation> =>
+    simulate({ ...base, termination, thresholds, defaultThreshold: 0 });
   const ref = await run('lossless', {});
   const steps: CalibrationStep[] = [];
   const lossOf = (s: Simulation): number => {
@@ -89,5 +92,13 @@ export async function calibrateThresholds(qw: QuantizedWorkload, base: RramConfi
     for (const l of layers) if (idx[l] > 0) idx[l]--;
     loss = await evaluate(idx);
   }
-  return { thresholds: Object.fromEntries(layers.map((l) => [l, grid[idx[l]]])), lossPoints: loss, metric, budgetPoints: o.budgetPoints, images: set.count, baselineAccuracy: ref.correct / set.count, steps };
+  return {
+    thresholds: Object.fromEntries(layers.map((l) => [l, grid[idx[l]]])),
+    lossPoints: loss,
+    metric,
+    budgetPoints: o.budgetPoints,
+    images: set.count,
+    baselineAccuracy: ref.correct / set.count,
+    steps,
+  };
 }

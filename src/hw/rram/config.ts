@@ -77,7 +77,9 @@ export function rramConfig(input: unknown = {}): RramConfig {
   const c = validate(RramConfigSchema, input, 'rram config');
   if (c.signedEncoding === 'offset' && c.columns < 2) throw new ConfigError("rram config: field 'columns': offset encoding needs a reference column and at least one data column");
   if (physicalColumnsPerOutput(c) + referenceColumns(c) > c.columns) {
-    throw new ConfigError(`rram config: field 'columns': ${c.columns} columns cannot hold one ${c.weightBits}-bit weight (${physicalColumnsPerOutput(c)} columns at ${c.bitsPerCell} bits per cell); use more columns or more bits per cell`);
+    throw new ConfigError(
+      `rram config: field 'columns': ${c.columns} columns cannot hold one ${c.weightBits}-bit weight (${physicalColumnsPerOutput(c)} columns at ${c.bitsPerCell} bits per cell); use more columns or more bits per cell`,
+    );
   }
   return c;
 }

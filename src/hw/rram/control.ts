@@ -62,7 +62,15 @@ export interface TileStats {
 export function tileStats(L: QuantLayer, rowsPerTile: number): TileStats {
   const T = Math.ceil(L.k / rowsPerTile);
   const n = L.n;
-  const s: TileStats = { tiles: T, rows: new Int32Array(T), posSum: new Float64Array(T * n), negSum: new Float64Array(T * n), posMax: new Float64Array(T * n), negMin: new Float64Array(T * n), sum: new Float64Array(T * n) };
+  const s: TileStats = {
+    tiles: T,
+    rows: new Int32Array(T),
+    posSum: new Float64Array(T * n),
+    negSum: new Float64Array(T * n),
+    posMax: new Float64Array(T * n),
+    negMin: new Float64Array(T * n),
+    sum: new Float64Array(T * n),
+  };
   for (let i = 0; i < L.k; i++) {
     const t = Math.floor(i / rowsPerTile);
     s.rows[t]++;
@@ -120,7 +128,18 @@ export function layerControl(c: RramConfig, L: QuantLayer, relu: boolean): Layer
   const P = L.biasPerPosition ? L.bias.length / L.n : 1;
   const biasProducts = new Float64Array(L.bias.length);
   for (let p = 0; p < P; p++) for (let j = 0; j < L.n; j++) biasProducts[p * L.n + j] = L.bias[p * L.n + j] / (L.inScale * L.wScale[j]);
-  return { termination: c.termination, relu, theta: thresholdOf(c, L.name), estimate: c.estimate, inScale: L.inScale, wScale: L.wScale, bias: L.bias, biasPerPosition: L.biasPerPosition, biasProducts, positions: P };
+  return {
+    termination: c.termination,
+    relu,
+    theta: thresholdOf(c, L.name),
+    estimate: c.estimate,
+    inScale: L.inScale,
+    wScale: L.wScale,
+    bias: L.bias,
+    biasPerPosition: L.biasPerPosition,
+    biasProducts,
+    positions: P,
+  };
 }
 
 /**
@@ -231,7 +250,27 @@ export function emptyCounts(L: QuantLayer, m: LayerMapping): LayerCounts {
 export function addCounts(a: LayerCounts, b: LayerCounts): LayerCounts {
   const out = { ...a, tileTimeNs: a.tileTimeNs.map((v, i) => v + b.tileTimeNs[i]), denseTileTimeNs: a.denseTileTimeNs.map((v, i) => v + b.denseTileTimeNs[i]) };
   for (const key of Object.keys(a) as (keyof LayerCounts)[]) {
-    if (['vectors', 'macs', 'crossbarReads', 'adcConversions', 'inputBitsApplied', 'shiftAdds', 'boundChecks', 'popcounts', 'outputPlanes', 'skippedNegative', 'skippedAdaptive', 'stoppedNegative', 'stoppedAdaptive', 'denseCrossbarReads', 'denseAdcConversions', 'denseInputBits', 'denseOutputPlanes'].includes(key)) {
+    if (
+      [
+        'vectors',
+        'macs',
+        'crossbarReads',
+        'adcConversions',
+        'inputBitsApplied',
+        'shiftAdds',
+        'boundChecks',
+        'popcounts',
+        'outputPlanes',
+        'skippedNegative',
+        'skippedAdaptive',
+        'stoppedNegative',
+        'stoppedAdaptive',
+        'denseCrossbarReads',
+        'denseAdcConversions',
+        'denseInputBits',
+        'denseOutputPlanes',
+      ].includes(key)
+    ) {
       (out as Record<string, unknown>)[key] = (a[key] as number) + (b[key] as number);
     }
   }

@@ -21,7 +21,27 @@
 import { ConfigError } from '../../core/errors.js';
 import { type IntGemmEngine, type IntGemmLayer, type MatMulEngine, type MatMulOperand, plainMatMul, type QuantizedWorkload, type QuantLayer } from '../../nn/runtime/index.js';
 import { type RramConfig, isExactCrossbar, physicalColumnsPerOutput, referenceColumns, weightOffset } from './config.js';
-import { type Adc, adcOf, convert, cycleNs, emitted, emptyCounts, type LayerControl, type LayerCounts, layerControl, planeOrder, type StopReason, stopTest, type TileStats, type Timing, termUnits, tileColumns, tileStats, timingOf, type Unit } from './control.js';
+import {
+  type Adc,
+  adcOf,
+  convert,
+  cycleNs,
+  emitted,
+  emptyCounts,
+  type LayerControl,
+  type LayerCounts,
+  layerControl,
+  planeOrder,
+  type StopReason,
+  stopTest,
+  type TileStats,
+  type Timing,
+  termUnits,
+  tileColumns,
+  tileStats,
+  timingOf,
+  type Unit,
+} from './control.js';
 import { type LayerMapping, mapLayer } from './mapping.js';
 
 export type RramImplementation = 'fast' | 'reference';
@@ -55,7 +75,8 @@ export function reluFollows(qw: QuantizedWorkload, i: number): boolean {
 /** Checks that the quantized workload fits the crossbar's number formats. */
 export function checkQuantization(qw: QuantizedWorkload, c: RramConfig): void {
   if (qw.activations.signed) throw new ConfigError('rram: inputs are applied bit-serially and must be unsigned codes: quantize activations with signed: false');
-  if (qw.activations.bits !== c.activationBits) throw new ConfigError(`rram: activations are quantized to ${qw.activations.bits} bits but activationBits is ${c.activationBits}: use the same width`);
+  if (qw.activations.bits !== c.activationBits)
+    throw new ConfigError(`rram: activations are quantized to ${qw.activations.bits} bits but activationBits is ${c.activationBits}: use the same width`);
   if (!qw.weights.signed) throw new ConfigError('rram: weights must be signed symmetric codes (zero-point 0): quantize weights with signed: true');
   if (qw.weights.bits !== c.weightBits) throw new ConfigError(`rram: weights are quantized to ${qw.weights.bits} bits but weightBits is ${c.weightBits}: use the same width`);
 }
@@ -66,7 +87,10 @@ export function rramEngine(qw: QuantizedWorkload, c: RramConfig, o: RramEngineOp
   const layers: RramLayerBase[] = [];
   return {
     prepare(L) {
-      const layer = o.implementation === 'reference' ? new ReferenceLayer(qw, c, L, layers.length, o.firstImage ?? 0) : new FastLayer(qw, c, L, layers.length, o.firstImage ?? 0, o.matmul ?? plainMatMul);
+      const layer =
+        o.implementation === 'reference'
+          ? new ReferenceLayer(qw, c, L, layers.length, o.firstImage ?? 0)
+          : new FastLayer(qw, c, L, layers.length, o.firstImage ?? 0, o.matmul ?? plainMatMul);
       layers.push(layer);
       return layer;
     },
@@ -276,7 +300,11 @@ class FastLayer extends RramLayerBase {
   /** Counters of one row without termination. */
   private countNone(): void {
     this.countDense();
-    for (let u = 0; u < this.map.colTiles; u++) this.countTile(u, this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })));
+    for (let u = 0; u < this.map.colTiles; u++)
+      this.countTile(
+        u,
+        this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })),
+      );
   }
 
   /** All planes of one row, no control. */
@@ -287,7 +315,11 @@ class FastLayer extends RramLayerBase {
       for (const p of this.order) a += 2 ** p * S[so + p * n + j];
       out[j] = a;
     }
-    for (let u = 0; u < this.map.colTiles; u++) this.countTile(u, this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })));
+    for (let u = 0; u < this.map.colTiles; u++)
+      this.countTile(
+        u,
+        this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })),
+      );
   }
 
   /** Plane sums through the devices: per crossbar, bit-line sums per (row, plane, column), converted, shifted and added into S. */

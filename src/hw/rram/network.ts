@@ -61,10 +61,17 @@ export function simulateNetwork(qw: QuantizedWorkload, c: RramConfig, set: EvalS
 
 /** Joins simulations of consecutive parts of one set (counters summed, predictions concatenated). */
 export function mergeSimulations(parts: readonly Simulation[]): Simulation {
-  return parts.slice(1).reduce(
-    (a, b) => ({ images: a.images + b.images, correct: a.correct + b.correct, predictions: [...a.predictions, ...b.predictions], layers: a.layers.map((l, i) => addCounts(l, b.layers[i])) }),
-    parts[0],
-  );
+  return parts
+    .slice(1)
+    .reduce(
+      (a, b) => ({
+        images: a.images + b.images,
+        correct: a.correct + b.correct,
+        predictions: [...a.predictions, ...b.predictions],
+        layers: a.layers.map((l, i) => addCounts(l, b.layers[i])),
+      }),
+      parts[0],
+    );
 }
 
 /** FNV-1a (32-bit, hex) of the predicted classes: equal hashes ⇔ (almost surely) identical predictions. */
@@ -203,10 +210,26 @@ export function costOf(sim: Simulation, c: RramConfig, tech: TechPoint = { nodeN
   const imagesPerSecond = ratio(sim.images, t * 1e-9);
   const denseImagesPerSecond = ratio(sim.images, td * 1e-9);
   return {
-    computeReduction: 1 - ratio(sum((l) => l.adcConversions), sum((l) => l.denseAdcConversions)),
-    readReduction: 1 - ratio(sum((l) => l.crossbarReads), sum((l) => l.denseCrossbarReads)),
-    skippedNegativeFraction: ratio(sum((l) => l.skippedNegative), sum((l) => l.denseOutputPlanes)),
-    skippedAdaptiveFraction: ratio(sum((l) => l.skippedAdaptive), sum((l) => l.denseOutputPlanes)),
+    computeReduction:
+      1 -
+      ratio(
+        sum((l) => l.adcConversions),
+        sum((l) => l.denseAdcConversions),
+      ),
+    readReduction:
+      1 -
+      ratio(
+        sum((l) => l.crossbarReads),
+        sum((l) => l.denseCrossbarReads),
+      ),
+    skippedNegativeFraction: ratio(
+      sum((l) => l.skippedNegative),
+      sum((l) => l.denseOutputPlanes),
+    ),
+    skippedAdaptiveFraction: ratio(
+      sum((l) => l.skippedAdaptive),
+      sum((l) => l.denseOutputPlanes),
+    ),
     energyPj: energy.totalPj,
     denseEnergyPj: denseEnergy.totalPj,
     energyPerImagePj: ratio(energy.totalPj, sim.images),

@@ -130,7 +130,24 @@ export class SparseNNSimulator {
     this.layers = layers;
     this.stream = o.reference ? streamCyclesReference : streamCycles;
     this.latency = nocLatencyOf(config);
-    this.totals = layers.map((l) => ({ name: l.name, k: l.k, n: l.n, rank: arch === 'sparsenn' ? l.rank : 0, rows: 0, cycles: 0, predictionCycles: 0, stallCycles: 0, nocWords: 0, nocUtilization: 0, macs: 0, predictorMacs: 0, loadImbalance: 0, nonZeroInputs: 0, activeOutputs: 0, actions: zeroActions() }));
+    this.totals = layers.map((l) => ({
+      name: l.name,
+      k: l.k,
+      n: l.n,
+      rank: arch === 'sparsenn' ? l.rank : 0,
+      rows: 0,
+      cycles: 0,
+      predictionCycles: 0,
+      stallCycles: 0,
+      nocWords: 0,
+      nocUtilization: 0,
+      macs: 0,
+      predictorMacs: 0,
+      loadImbalance: 0,
+      nonZeroInputs: 0,
+      activeOutputs: 0,
+      actions: zeroActions(),
+    }));
     const P = config.pes;
     this.homeRows = layers.map((l) => {
       const r = new Int32Array(P);
@@ -212,7 +229,17 @@ export class SparseNNSimulator {
       act['weight-read-16b'] += macs;
       act['buffer-read-16b'] += nz * P;
       act['pe-leakage-cycle'] += P * t.cycles;
-      return { cycles: t.cycles, predictionCycles: 0, stallCycles: t.stallCycles, nocWords: nz, macs, predictorMacs: 0, imbalance: meanRows > 0 ? maxRows / meanRows : 1, nz, active: g * L.n };
+      return {
+        cycles: t.cycles,
+        predictionCycles: 0,
+        stallCycles: t.stallCycles,
+        nocWords: nz,
+        macs,
+        predictorMacs: 0,
+        imbalance: meanRows > 0 ? maxRows / meanRows : 1,
+        nz,
+        active: g * L.n,
+      };
     }
     const r = L.rank;
     let predictionCycles: number;

@@ -31,7 +31,10 @@ export function layerActions(r: LayerResult, cfg: SystolicConfig): ActionCount[]
 
 /** Priced energy of a run (all layers). */
 export function runEnergy(layers: readonly LayerResult[], cfg: SystolicConfig, tech: TechPoint = DEFAULT_TECH): EnergyReport {
-  return priceActions(layers.flatMap((l) => layerActions(l, cfg)), tech);
+  return priceActions(
+    layers.flatMap((l) => layerActions(l, cfg)),
+    tech,
+  );
 }
 
 /** Energy of one layer split into compute (PEs), SRAM and DRAM (pJ). */

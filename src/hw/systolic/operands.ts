@@ -35,7 +35,8 @@ export function validateLayer(layer: SystolicLayer, where: string): void {
     const kr = layer.packed.keptRows;
     if (kr.length < 1) throw new ConfigError(`${where}: packed weights keep no rows`);
     for (const r of kr) if (r < 0 || r >= kFull) throw new ConfigError(`${where}: packed row index ${r} is outside 0..${kFull - 1}`);
-    if (layer.packed.values && layer.packed.values.length !== kr.length * layer.numFilters) throw new ConfigError(`${where}: packed values hold ${layer.packed.values.length} words, expected ${kr.length}×${layer.numFilters}`);
+    if (layer.packed.values && layer.packed.values.length !== kr.length * layer.numFilters)
+      throw new ConfigError(`${where}: packed values hold ${layer.packed.values.length} words, expected ${kr.length}×${layer.numFilters}`);
   }
 }
 

@@ -65,7 +65,8 @@ export function parseScalesimConfig(text: string, file: string): SystolicConfig 
   const bw = get('architecture_presets', 'Bandwidth', bwMode.value === 'USER');
   if (bw) {
     const parts = bw.value.split(',').map((x) => x.trim());
-    if (parts.some((x) => !/^\d+$/.test(x) || Number(x) < 1)) throw new ConfigError(`${file}:${bw.line}: field Bandwidth = '${bw.value}' must be positive integers (words per cycle), comma-separated`);
+    if (parts.some((x) => !/^\d+$/.test(x) || Number(x) < 1))
+      throw new ConfigError(`${file}:${bw.line}: field Bandwidth = '${bw.value}' must be positive integers (words per cycle), comma-separated`);
     bandwidth = parts.map(Number);
   }
   const banks = get('architecture_presets', 'MemoryBanks', false);
@@ -139,7 +140,10 @@ export function parseTopology(text: string, file: string, gemm: boolean): Systol
     const name = cells[0];
     if (!name) throw new ConfigError(`${where}: field 'Layer name' is empty`);
     const need = gemm ? 4 : 8;
-    if (cells.length < need) throw new ConfigError(`${where}: field '${fields[cells.length - 1] ?? fields[0]}' is missing: a ${gemm ? 'GEMM row is name, M, N, K' : 'conv row is name, ifmap H, W, filter H, W, channels, filters, stride'}`);
+    if (cells.length < need)
+      throw new ConfigError(
+        `${where}: field '${fields[cells.length - 1] ?? fields[0]}' is missing: a ${gemm ? 'GEMM row is name, M, N, K' : 'conv row is name, ifmap H, W, filter H, W, channels, filters, stride'}`,
+      );
     const nums: number[] = [];
     const max = gemm ? 4 : 9;
     for (let f = 1; f < Math.min(cells.length, max); f++) {
@@ -178,7 +182,8 @@ export function parseTopology(text: string, file: string, gemm: boolean): Systol
 /** Writes layers as a conv topology CSV (SCALE-Sim's header, trailing commas). */
 export function formatTopology(layers: readonly SystolicLayer[]): string {
   const out = ['Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Stride Height, Stride Width,'];
-  for (const l of layers) out.push(`${l.name}, ${l.ifmapHeight}, ${l.ifmapWidth}, ${l.filterHeight}, ${l.filterWidth}, ${l.channels}, ${l.numFilters}, ${l.strideHeight}, ${l.strideWidth},`);
+  for (const l of layers)
+    out.push(`${l.name}, ${l.ifmapHeight}, ${l.ifmapWidth}, ${l.filterHeight}, ${l.filterWidth}, ${l.channels}, ${l.numFilters}, ${l.strideHeight}, ${l.strideWidth},`);
   return `${out.join('\n')}\n`;
 }
 
@@ -212,17 +217,34 @@ export function scalesimReports(layers: readonly LayerResult[]): Record<'COMPUTE
   layers.forEach((l, id) => {
     compute.push(row(id, [String(l.totalCycles), String(l.stallCycles), pyFloat(l.overallUtilPct), pyFloat(l.mappingEfficiencyPct), pyFloat(l.computeUtilPct)]));
     const b = l.bandwidth;
-    bw.push(row(id, [b.ifmapSramWordsPerCycle, b.filterSramWordsPerCycle, b.ofmapSramWordsPerCycle, b.ifmapDramWordsPerCycle, b.filterDramWordsPerCycle, b.ofmapDramWordsPerCycle].map(pyFloat)));
+    bw.push(
+      row(
+        id,
+        [b.ifmapSramWordsPerCycle, b.filterSramWordsPerCycle, b.ofmapSramWordsPerCycle, b.ifmapDramWordsPerCycle, b.filterDramWordsPerCycle, b.ofmapDramWordsPerCycle].map(pyFloat),
+      ),
+    );
     const s = l.sram;
     const d = l.dram;
     detail.push(
       row(id, [
-        pyFloat(s.ifmapStartCycle), pyFloat(s.ifmapStopCycle), String(s.ifmapReads),
-        pyFloat(s.filterStartCycle), pyFloat(s.filterStopCycle), String(s.filterReads),
-        pyFloat(s.ofmapStartCycle), pyFloat(s.ofmapStopCycle), String(s.ofmapWrites),
-        pyFloat(d.ifmapStartCycle), pyFloat(d.ifmapStopCycle), String(d.ifmapReads),
-        pyFloat(d.filterStartCycle), pyFloat(d.filterStopCycle), String(d.filterReads),
-        pyFloat(d.ofmapStartCycle), pyFloat(d.ofmapStopCycle), String(d.ofmapWrites),
+        pyFloat(s.ifmapStartCycle),
+        pyFloat(s.ifmapStopCycle),
+        String(s.ifmapReads),
+        pyFloat(s.filterStartCycle),
+        pyFloat(s.filterStopCycle),
+        String(s.filterReads),
+        pyFloat(s.ofmapStartCycle),
+        pyFloat(s.ofmapStopCycle),
+        String(s.ofmapWrites),
+        pyFloat(d.ifmapStartCycle),
+        pyFloat(d.ifmapStopCycle),
+        String(d.ifmapReads),
+        pyFloat(d.filterStartCycle),
+        pyFloat(d.filterStopCycle),
+        String(d.filterReads),
+        pyFloat(d.ofmapStartCycle),
+        pyFloat(d.ofmapStopCycle),
+        String(d.ofmapWrites),
       ]),
     );
   });

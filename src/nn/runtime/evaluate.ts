@@ -20,7 +20,14 @@ export function accuracyOf(logits: Float32Array, labels: ArrayLike<number>, offs
 }
 
 /** Top-1 accuracy of a forward function over an evaluation set, in batches of `batchSize`. */
-export function evaluateAccuracy(forward: (x: Float32Array, batch: number) => Float32Array, set: EvalSet, classes: number, batchSize = 100, progress: Progress = silentProgress, label = 'evaluate'): number {
+export function evaluateAccuracy(
+  forward: (x: Float32Array, batch: number) => Float32Array,
+  set: EvalSet,
+  classes: number,
+  batchSize = 100,
+  progress: Progress = silentProgress,
+  label = 'evaluate',
+): number {
   const per = set.x.length / set.count;
   let ok = 0;
   progress.start(label, set.count);
@@ -69,6 +76,14 @@ export class ActivationStatsCollector {
   stats(): ActivationStats[] {
     return [...this.m]
       .sort((a, b) => a[0] - b[0])
-      .map(([opIndex, s]) => ({ opIndex, name: s.name, values: s.values, zeros: s.zeros, zeroFraction: s.values > 0 ? s.zeros / s.values : 0, mean: s.values > 0 ? s.sum / s.values : 0, max: s.values > 0 ? s.max : 0 }));
+      .map(([opIndex, s]) => ({
+        opIndex,
+        name: s.name,
+        values: s.values,
+        zeros: s.zeros,
+        zeroFraction: s.values > 0 ? s.zeros / s.values : 0,
+        mean: s.values > 0 ? s.sum / s.values : 0,
+        max: s.values > 0 ? s.max : 0,
+      }));
   }
 }

@@ -56,7 +56,9 @@ export function patchGeometry(op: ConvShape): PatchGeometry {
   const gh = convGeometry(inH, kh, sh, op.padding);
   const gw = convGeometry(inW, kw, sw, op.padding);
   if (op.outShape && (op.outShape[0] !== gh.out || op.outShape[1] !== gw.out)) {
-    throw new ConfigError(`convolution output ${op.outShape[0]}×${op.outShape[1]} does not match its input ${inH}×${inW}, kernel ${kh}×${kw}, strides ${sh}×${sw} and '${op.padding}' padding (expected ${gh.out}×${gw.out})`);
+    throw new ConfigError(
+      `convolution output ${op.outShape[0]}×${op.outShape[1]} does not match its input ${inH}×${inW}, kernel ${kh}×${kw}, strides ${sh}×${sw} and '${op.padding}' padding (expected ${gh.out}×${gw.out})`,
+    );
   }
   return { inH, inW, c, kh, kw, sh, sw, padTop: gh.padBefore, padLeft: gw.padBefore, outH: gh.out, outW: gw.out };
 }
@@ -107,7 +109,14 @@ export function im2col<A extends FloatArray>(x: A, batch: number, g: PatchGeomet
 }
 
 /** Max pooling ('valid' windows clipped at the border) of a B×H×W×C batch to outShape. */
-export function maxpool(x: Float32Array, batch: number, inShape: readonly [number, number, number], outShape: readonly [number, number, number], pool: readonly [number, number], strides: readonly [number, number]): Float32Array {
+export function maxpool(
+  x: Float32Array,
+  batch: number,
+  inShape: readonly [number, number, number],
+  outShape: readonly [number, number, number],
+  pool: readonly [number, number],
+  strides: readonly [number, number],
+): Float32Array {
   const [h, w, c] = inShape;
   const [ho, wo] = outShape;
   const out = new Float32Array(batch * ho * wo * c);

@@ -33,10 +33,12 @@ function transferFigure(r: CharacterizeResult): ReportFigure {
 }
 
 function linearityFigure(r: CharacterizeResult): ReportFigure {
-  const values = r.variants.flatMap((v) => v.linearity.flatMap((p) => [
-    { variant: v.name, code: p.code, metric: 'INL (LSB)', value: p.inl },
-    { variant: v.name, code: p.code, metric: 'DNL (LSB)', value: p.dnl },
-  ]));
+  const values = r.variants.flatMap((v) =>
+    v.linearity.flatMap((p) => [
+      { variant: v.name, code: p.code, metric: 'INL (LSB)', value: p.inl },
+      { variant: v.name, code: p.code, metric: 'DNL (LSB)', value: p.dnl },
+    ]),
+  );
   return {
     title: 'INL and DNL (code density, chip 0)',
     spec: {
@@ -84,8 +86,32 @@ function histogramFigure(r: CharacterizeResult): ReportFigure {
 function characterizeTable(r: CharacterizeResult): ReportTable {
   return {
     title: 'Characterization per technique setting',
-    columns: ['setting', 'LSB (MAC units)', 'boost', 'margin (mV/LSB)', 'RMS error (LSB)', 'RMS error (MAC)', 'max |INL| (LSB)', 'max |DNL| (LSB)', 'worst-chip INL', 'DNN-like RMS error (MAC)', 'DNN-like clip rate'],
-    rows: r.variants.map((v) => [v.name, v.design.step, v.design.boost, round(v.marginMvPerLsb, 3), round(v.rmsErrorLsb, 3), round(v.rmsErrorMac, 2), round(v.inlMaxLsb, 2), round(v.dnlMaxLsb, 2), round(v.inlWorstLsb, 2), round(v.typicalRmsErrorMac, 2), round(v.typicalClipRate, 3)]),
+    columns: [
+      'setting',
+      'LSB (MAC units)',
+      'boost',
+      'margin (mV/LSB)',
+      'RMS error (LSB)',
+      'RMS error (MAC)',
+      'max |INL| (LSB)',
+      'max |DNL| (LSB)',
+      'worst-chip INL',
+      'DNN-like RMS error (MAC)',
+      'DNN-like clip rate',
+    ],
+    rows: r.variants.map((v) => [
+      v.name,
+      v.design.step,
+      v.design.boost,
+      round(v.marginMvPerLsb, 3),
+      round(v.rmsErrorLsb, 3),
+      round(v.rmsErrorMac, 2),
+      round(v.inlMaxLsb, 2),
+      round(v.dnlMaxLsb, 2),
+      round(v.inlWorstLsb, 2),
+      round(v.typicalRmsErrorMac, 2),
+      round(v.typicalClipRate, 3),
+    ]),
     note: `Mean over ${r.chips} Monte-Carlo chips (mismatch draws), ${r.rows} rows per conversion, noise ×${r.noiseScale}${r.ideal ? ', every non-ideality OFF' : ''}. RMS error in MAC units compares settings with different LSBs; "DNN-like" columns: 50 % zero inputs, Gaussian 4-b weights, error of the reconstructed MAC including clipping.`,
   };
 }
@@ -130,7 +156,11 @@ export function cimInferSection(r: CimInferResult): ReportSection {
       { label: 'Float', value: pct(r.floatAccuracy, 2) },
       { label: 'Ideal 4-bit', value: pct(r.ideal4bitAccuracy, 2) },
       { label: 'Macro, both techniques', value: pct(r.enhanced.accuracy, 2), hint: `${r.enhanced.images} images, noise ×1` },
-      { label: 'Macro vs ideal 4-bit', value: points(r.enhanced.accuracy - r.ideal4bitAccuracy, 2), hint: r.lossVsIdealPoints <= 1 ? 'within the 1 pp loss target' : 'above the 1 pp loss target' },
+      {
+        label: 'Macro vs ideal 4-bit',
+        value: points(r.enhanced.accuracy - r.ideal4bitAccuracy, 2),
+        hint: r.lossVsIdealPoints <= 1 ? 'within the 1 pp loss target' : 'above the 1 pp loss target',
+      },
     ],
     paragraphs: [
       `Weights 4-b per-channel symmetric (−7…7), activations 4-b unsigned, per-layer clip at the ${(100 * r.config.percentile).toFixed(2)}th percentile. Each layer is tiled onto ${r.config.macro.rows ?? 64}-row macros (${r.macrosUsed} macro instances, each with its own mismatch draw); partial sums of row tiles are added digitally after each 9-b conversion. ${r.macsPerImage.toLocaleString('en')} MACs per image; the macro in the loop ran at ${(r.simulatedMacsPerSecond / 1e6).toFixed(1)} M simulated MACs/s.`,
@@ -138,7 +168,10 @@ export function cimInferSection(r: CimInferResult): ReportSection {
         ? `Boosted-clipping β per layer (${r.boostMode === 'auto' ? 'auto: calibrated on training images, see the table below' : 'fixed'}): ${r.layerBoost.map((b) => `${b.name} ×${b.boost}`).join(', ')}.`
         : '',
       baseline
-        ? `Technique recovery at the default noise (${baseline.images} images): both off ${pct(baseline.accuracy, 2)}; ${r.techniques.filter((t) => t !== baseline).map((t) => `${t.setting} ${pct(t.accuracy, 2)} (${points(t.accuracy - baseline.accuracy)})`).join('; ')}.`
+        ? `Technique recovery at the default noise (${baseline.images} images): both off ${pct(baseline.accuracy, 2)}; ${r.techniques
+            .filter((t) => t !== baseline)
+            .map((t) => `${t.setting} ${pct(t.accuracy, 2)} (${points(t.accuracy - baseline.accuracy)})`)
+            .join('; ')}.`
         : '',
       r.qat?.ran
         ? `Quantization-aware fine-tuning: ${r.qat.epochs} epoch(s) on ${r.qat.trainImages} training images (Adam, lr ${r.qat.lr}, fake quantization matching the inference quantizer, straight-through estimator): ideal 4-bit ${pct(r.qat.ideal4bitAccuracyBefore ?? 0, 2)} → ${pct(r.qat.ideal4bitAccuracyAfter ?? 0, 2)}, float ${pct(r.qat.floatAccuracyBefore ?? 0, 2)} → ${pct(r.qat.floatAccuracyAfter ?? 0, 2)}.`
@@ -181,8 +214,28 @@ export function cimInferSection(r: CimInferResult): ReportSection {
                 r.boostMode === 'auto'
                   ? `Boost β per layer (auto: largest power of two ≤ ${r.config.maxBoost} with partial-sum clip rate ≤ ${r.config.clipRateTarget} on ${r.config.boostCalibCount} training images)`
                   : 'Boost β per layer (fixed)',
-              columns: ['layer', 'β', 'ADC step (MAC)', 'clip level ±(MAC)', 'σ partial sum (MAC)', 'max |partial sum|', 'max line cell-time / budget (T0)', 'calib. clip rate', 'partial sums'],
-              rows: r.layerBoost.map((b) => [b.name, b.boost, b.step, b.fullScaleMac, round(b.sigma, 2), b.maxAbs, b.lineMax === null || b.lineMax === undefined ? '–' : `${b.lineMax} / ${round(b.lineBudget, 2)}`, b.clipRate.toExponential(1), b.partialSums]),
+              columns: [
+                'layer',
+                'β',
+                'ADC step (MAC)',
+                'clip level ±(MAC)',
+                'σ partial sum (MAC)',
+                'max |partial sum|',
+                'max line cell-time / budget (T0)',
+                'calib. clip rate',
+                'partial sums',
+              ],
+              rows: r.layerBoost.map((b) => [
+                b.name,
+                b.boost,
+                b.step,
+                b.fullScaleMac,
+                round(b.sigma, 2),
+                b.maxAbs,
+                b.lineMax === null || b.lineMax === undefined ? '–' : `${b.lineMax} / ${round(b.lineBudget, 2)}`,
+                b.clipRate.toExponential(1),
+                b.partialSums,
+              ]),
               note: `Per-macro-column partial sums (${r.config.macro.rows ?? 64} rows per conversion) of the exact 4-bit network on training images, for the fully enhanced setting. β shrinks the ADC step to stepFull/β; partial sums beyond the clip level saturate.`,
             },
           ]
@@ -213,18 +266,38 @@ export function cimCostSection(run: CimCostRun): ReportSection {
       { label: 'Energy per MAC', value: `${r.energyPerMacFj.toFixed(2)} fJ` },
       { label: 'Throughput', value: `${r.gops.toFixed(0)} GOPS`, hint: `${r.columns} columns × ${r.rows} rows, ${r.latencyNs.toFixed(1)} ns per conversion` },
     ],
-    paragraphs: [r.note, '1 MAC = 2 OPs. The estimate counts bit-line, word-line, reference, comparator and digital energy per conversion from the parameters in src/hw/energy.ts; it omits leakage, clock and timing generation, I/O and test overhead, so it is an optimistic bound.'],
+    paragraphs: [
+      r.note,
+      '1 MAC = 2 OPs. The estimate counts bit-line, word-line, reference, comparator and digital energy per conversion from the parameters in src/hw/energy.ts; it omits leakage, clock and timing generation, I/O and test overhead, so it is an optimistic bound.',
+    ],
     figures: [
       {
         title: 'Energy per conversion by component (fJ)',
-        spec: { $schema: SCHEMA, width: 400, height: 160, data: { values: parts }, mark: 'bar', encoding: { y: { field: 'part', type: 'nominal', title: null, sort: '-x' }, x: { field: 'fj', type: 'quantitative', title: 'fJ per conversion' } } },
+        spec: {
+          $schema: SCHEMA,
+          width: 400,
+          height: 160,
+          data: { values: parts },
+          mark: 'bar',
+          encoding: { y: { field: 'part', type: 'nominal', title: null, sort: '-x' }, x: { field: 'fj', type: 'quantitative', title: 'fJ per conversion' } },
+        },
       },
     ],
     tables: [
       {
         title: 'Cost per technique setting (estimate)',
         columns: ['folding', 'boosted-clipping', 'fJ/conversion', 'fJ/MAC', 'latency (ns)', 'GOPS', 'TOPS/W', 'TOPS/W·b² (1b×1b)', 'TOPS/mm²'],
-        rows: run.variants.map((v) => [v.macFolding, v.boostedClipping, round(v.energyPerConversionFj, 2), round(v.energyPerMacFj, 3), round(v.latencyNs, 2), round(v.gops, 2), round(v.topsPerW, 2), round(v.topsPerWBinary, 2), round(v.topsPerMm2, 2)]),
+        rows: run.variants.map((v) => [
+          v.macFolding,
+          v.boostedClipping,
+          round(v.energyPerConversionFj, 2),
+          round(v.energyPerMacFj, 3),
+          round(v.latencyNs, 2),
+          round(v.gops, 2),
+          round(v.topsPerW, 2),
+          round(v.topsPerWBinary, 2),
+          round(v.topsPerMm2, 2),
+        ]),
         note: `Paper: ${r.paperTopsPerW} TOPS/W (conditions not retrieved).`,
       },
       ...(r.energy
@@ -232,7 +305,14 @@ export function cimCostSection(run: CimCostRun): ReportSection {
             {
               title: `Action counts per conversion and their price (configured macro, ${r.energy.tech.nodeNm} nm, ${r.energy.tech.vdd} V)`,
               columns: ['component', 'action', 'count per conversion', 'fJ per action', 'fJ per conversion', 'source'],
-              rows: r.energy.rows.map((a) => [a.component, a.action, round(a.count / r.conversions, 3), round(a.energyPerActionPj * 1e3, 3), round((a.energyPj * 1e3) / r.conversions, 2), a.source]),
+              rows: r.energy.rows.map((a) => [
+                a.component,
+                a.action,
+                round(a.count / r.conversions, 3),
+                round(a.energyPerActionPj * 1e3, 3),
+                round((a.energyPj * 1e3) / r.conversions, 2),
+                a.source,
+              ]),
             },
           ]
         : []),

@@ -7,7 +7,6 @@ import { type CompressResult, METHOD_LABELS, METHODS, type PackPicture } from '.
 import { pct, round, times } from '../format.js';
 import type { ReportFigure, ReportSection } from '../types.js';
 
-
 function rateFigure(r: CompressResult): ReportFigure {
   const values = r.layers.flatMap((l) => METHODS.map((k) => ({ layer: l.name, method: METHOD_LABELS[k], rate: l[k].rate })));
   return {
@@ -30,8 +29,7 @@ function rateFigure(r: CompressResult): ReportFigure {
 }
 
 function pictureFigure(p: PackPicture, array: number): ReportFigure {
-  const cells = (g: PackPicture['before'], which: string) =>
-    g.density.map((d, i) => ({ which, row: Math.floor(i / g.cols), col: i % g.cols, density: d }));
+  const cells = (g: PackPicture['before'], which: string) => g.density.map((d, i) => ({ which, row: Math.floor(i / g.cols), col: i % g.cols, density: d }));
   const values = [...cells(p.before, 'before: first tile, original order'), ...cells(p.after, 'after: the same tile packed')];
   return {
     title: `Layer ${p.layer}: one ${array}-row tile before and after permutation packing`,
@@ -59,7 +57,12 @@ export function compressSection(r: CompressResult): ReportSection {
   const t = r.total;
   const pruned = r.layers.reduce((s, l) => s + l.columnCombining.prunedByConflicts, 0);
   const nnz = r.layers.reduce((s, l) => s + l.nonzeros, 0);
-  const src = r.config.source === 'matrix' ? `one synthetic ${r.config.matrix.rows}×${r.config.matrix.cols} matrix` : r.config.source === 'checkpoint' ? `the layers of ${r.config.checkpoint}` : `the layer shapes of ${r.config.source} with synthetic 8-bit weights`;
+  const src =
+    r.config.source === 'matrix'
+      ? `one synthetic ${r.config.matrix.rows}×${r.config.matrix.cols} matrix`
+      : r.config.source === 'checkpoint'
+        ? `the layers of ${r.config.checkpoint}`
+        : `the layer shapes of ${r.config.source} with synthetic 8-bit weights`;
   const figures = [rateFigure(r)];
   if (r.picture) figures.push(pictureFigure(r.picture, r.config.array.cols));
   return {

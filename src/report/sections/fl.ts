@@ -21,7 +21,17 @@ function confusionFigure(confusion: number[][], names: string[], title: string):
   });
   return {
     title,
-    spec: heatmapSpec(cells, { row: 'true', column: 'predicted', value: 'rate', text: 'count', order: names, rowTitle: 'true class', columnTitle: 'predicted class', valueTitle: 'row rate', size: 360 }),
+    spec: heatmapSpec(cells, {
+      row: 'true',
+      column: 'predicted',
+      value: 'rate',
+      text: 'count',
+      order: names,
+      rowTitle: 'true class',
+      columnTitle: 'predicted class',
+      valueTitle: 'row rate',
+      size: 360,
+    }),
     caption: 'Rows: true class; colour: fraction of the row; numbers: counts. Weak classes lose most of their errors to the other members of their group.',
   };
 }
@@ -102,7 +112,11 @@ function gainPanel(
       {
         data: { values: dots },
         mark: { type: 'point', filled: true, size: 42, opacity: 0.85 },
-        encoding: { y, x: xField('value'), color: { field: 'seed', type: 'nominal', title: 'seed', sort: o.seeds, scale: { domain: o.seeds }, legend: { orient: 'bottom', direction: 'horizontal' } } },
+        encoding: {
+          y,
+          x: xField('value'),
+          color: { field: 'seed', type: 'nominal', title: 'seed', sort: o.seeds, scale: { domain: o.seeds }, legend: { orient: 'bottom', direction: 'horizontal' } },
+        },
       },
       {
         data: { values: stats },
@@ -138,8 +152,18 @@ function gainFigure(r: FlCompareResult): ReportFigure | null {
     wide: true,
     spec: {
       hconcat: [
-        gainPanel(w.dots, w.stats, methods, { title: ['Δ weak-class mean vs FedAvg (pp)', `target: ≥ ${weakPp} (green)`], target: 100 * r.target.weakGain, showLabels: true, seeds }),
-        gainPanel(a.dots, a.stats, methods, { title: ['Δ overall accuracy vs FedAvg (pp)', `target: ≥ ${accPp} (green)`], target: 100 * r.target.accuracyLoss, showLabels: false, seeds }),
+        gainPanel(w.dots, w.stats, methods, {
+          title: ['Δ weak-class mean vs FedAvg (pp)', `target: ≥ ${weakPp} (green)`],
+          target: 100 * r.target.weakGain,
+          showLabels: true,
+          seeds,
+        }),
+        gainPanel(a.dots, a.stats, methods, {
+          title: ['Δ overall accuracy vs FedAvg (pp)', `target: ≥ ${accPp} (green)`],
+          target: 100 * r.target.accuracyLoss,
+          showLabels: false,
+          seeds,
+        }),
       ],
       spacing: 18,
       resolve: { scale: { color: 'shared', y: 'shared' } },
@@ -164,8 +188,21 @@ function expertFigure(r: FlCompareResult): ReportFigure | null {
   const shown = pkdMethods(r).filter((m) => stats.some((s) => s.method === m));
   const y = { field: 'method', type: 'nominal', sort: shown, title: null, axis: { labelLimit: METHOD_LABEL_LIMIT, labelFontSize: 11 } };
   const yOffset = { field: 'measure', type: 'nominal', sort: measures, scale: { domain: measures, paddingInner: 0.2 } };
-  const color = { field: 'measure', type: 'nominal', title: null, sort: measures, scale: { domain: measures, range: ['#9333ea', '#98a2b3', '#2563eb', '#f59e0b'] }, legend: { orient: 'bottom', direction: 'horizontal' } };
-  const x = (field: string) => ({ field, type: 'quantitative', title: 'within-group accuracy (test images of the group, argmax over its classes)', scale: { zero: false, nice: true }, axis: { format: '.1~%' } });
+  const color = {
+    field: 'measure',
+    type: 'nominal',
+    title: null,
+    sort: measures,
+    scale: { domain: measures, range: ['#9333ea', '#98a2b3', '#2563eb', '#f59e0b'] },
+    legend: { orient: 'bottom', direction: 'horizontal' },
+  };
+  const x = (field: string) => ({
+    field,
+    type: 'quantitative',
+    title: 'within-group accuracy (test images of the group, argmax over its classes)',
+    scale: { zero: false, nice: true },
+    axis: { format: '.1~%' },
+  });
   return {
     title: 'Within-group accuracy: expert, PKD and FedAvg global models',
     wide: true,
@@ -179,7 +216,8 @@ function expertFigure(r: FlCompareResult): ReportFigure | null {
         { mark: { type: 'point', filled: true, size: 50, opacity: 1 }, encoding: { y, yOffset, x: x('mean'), color } },
       ],
     },
-    caption: 'Dot: mean over seeds and weak groups; bar: ± 1 standard deviation. Every model is scored with the argmax restricted to the group’s classes, like the expert. PKD at the end minus FedAvg at the end is the in-group gain of the distillation; an expert that is not better than the warm-up global model has little to distil.',
+    caption:
+      'Dot: mean over seeds and weak groups; bar: ± 1 standard deviation. Every model is scored with the argmax restricted to the group’s classes, like the expert. PKD at the end minus FedAvg at the end is the in-group gain of the distillation; an expert that is not better than the warm-up global model has little to distil.',
   };
 }
 
@@ -210,12 +248,20 @@ function classDeltaFigure(r: FlCompareResult): ReportFigure | null {
       layer: [
         {
           mark: { type: 'rect', stroke: '#ffffff', strokeWidth: 1 },
-          encoding: { color: { field: 'delta', type: 'quantitative', title: 'Δ pp', scale: { domain: [-span, 0, span], range: ['#b42318', '#f9fafb', '#15803d'], interpolate: 'rgb', clamp: true } } },
+          encoding: {
+            color: {
+              field: 'delta',
+              type: 'quantitative',
+              title: 'Δ pp',
+              scale: { domain: [-span, 0, span], range: ['#b42318', '#f9fafb', '#15803d'], interpolate: 'rgb', clamp: true },
+            },
+          },
         },
         { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'delta', type: 'quantitative', format: '+.1f' }, color: { value: '#1f2937' } } },
       ],
     },
-    caption: 'Test accuracy of each class under the setting minus FedAvg of the same seed, in percentage points, mean over seeds. Green: the class gained; red: it lost. A gain on the weak classes paid for by their group partners shows as green next to red in the same row.',
+    caption:
+      'Test accuracy of each class under the setting minus FedAvg of the same seed, in percentage points, mean over seeds. Green: the class gained; red: it lost. A gain on the weak classes paid for by their group partners shows as green next to red in the same row.',
   };
 }
 
@@ -254,7 +300,16 @@ export function flSection(r: FlRunResult): ReportSection {
     {
       title: 'Rounds',
       columns: ['round', 'phase', 'accuracy', 'inter-class discrepancy', 'per-class std', 'weak classes', 'KD-triggered samples', 'duration (s)'],
-      rows: r.rounds.map((x) => [x.round, x.phase, r4(x.eval?.accuracy), r4(x.eval?.interClassDiscrepancy), r4(x.eval?.perClassAccuracyStd), x.eval ? x.eval.weak.map((c) => names[c]).join(', ') : null, x.kdTriggered, Number(x.durationS.toFixed(1))]),
+      rows: r.rounds.map((x) => [
+        x.round,
+        x.phase,
+        r4(x.eval?.accuracy),
+        r4(x.eval?.interClassDiscrepancy),
+        r4(x.eval?.perClassAccuracyStd),
+        x.eval ? x.eval.weak.map((c) => names[c]).join(', ') : null,
+        x.kdTriggered,
+        Number(x.durationS.toFixed(1)),
+      ]),
     },
     {
       title: 'Client class histograms',
@@ -272,8 +327,22 @@ export function flSection(r: FlRunResult): ReportSection {
     );
     tables.push({
       title: 'Weak groups and experts',
-      columns: ['group', 'expert rounds', 'within-group acc.: expert', 'within-group acc.: global after warm-up', 'within-group acc.: global at the end', 'global at the end, argmax over all classes'],
-      rows: r.pkd.experts.map((e) => [e.groupNames.join(', '), e.rounds, r4(e.withinGroupAccuracy.expert), r4(e.withinGroupAccuracy.warmup), r4(e.withinGroupAccuracy.final), r4(e.accuracyOnGroup.final)]),
+      columns: [
+        'group',
+        'expert rounds',
+        'within-group acc.: expert',
+        'within-group acc.: global after warm-up',
+        'within-group acc.: global at the end',
+        'global at the end, argmax over all classes',
+      ],
+      rows: r.pkd.experts.map((e) => [
+        e.groupNames.join(', '),
+        e.rounds,
+        r4(e.withinGroupAccuracy.expert),
+        r4(e.withinGroupAccuracy.warmup),
+        r4(e.withinGroupAccuracy.final),
+        r4(e.accuracyOnGroup.final),
+      ]),
       note: 'Accuracy on the test images of the group. Within-group: argmax over the group’s classes only, comparable with the expert.',
     });
   }
@@ -316,7 +385,11 @@ export function flCompareSection(r: FlCompareResult): ReportSection {
     title: `PKD vs FedAvg on ${r.base.dataset}`,
     highlights: [
       { label: 'FedAvg weak-class mean', value: pm(fed?.weakMean) },
-      { label: 'Best PKD weak-class mean', value: pm(best?.weakMean), hint: head ? `${head.method}${head.meetsAccuracy ? '' : ` (no setting keeps accuracy within ${accPp} pp)`}` : undefined },
+      {
+        label: 'Best PKD weak-class mean',
+        value: pm(best?.weakMean),
+        hint: head ? `${head.method}${head.meetsAccuracy ? '' : ` (no setting keeps accuracy within ${accPp} pp)`}` : undefined,
+      },
       { label: 'Gain (weak mean)', value: gain ? `${meanPp(gain.weakMean)} pp` : '–', hint: `target ≥ ${weakPp} pp` },
       { label: 'Overall accuracy change', value: gain ? `${meanPp(gain.accuracy)} pp` : '–', hint: `target ≥ ${accPp} pp` },
       { label: 'In-group gain over FedAvg', value: gain?.withinGroupAccuracy ? `${meanPp(gain.withinGroupAccuracy)} pp` : '–', hint: 'within-group accuracy, PKD − FedAvg' },
@@ -335,8 +408,26 @@ export function flCompareSection(r: FlCompareResult): ReportSection {
     tables: [
       {
         title: 'Summary over seeds',
-        columns: ['method', 'runs', 'accuracy', 'weak-class mean', 'inter-class discrepancy', 'within-group acc.: expert', 'within-group acc.: global at the end', 'within-group acc.: FedAvg at the end'],
-        rows: r.summary.map((s) => [s.method, s.n, pm(s.accuracy), pm(s.weakMean), pm(s.interClassDiscrepancy), pm(s.withinGroupAccuracy.expert), pm(s.withinGroupAccuracy.final), pm(s.withinGroupAccuracy.fedavg)]),
+        columns: [
+          'method',
+          'runs',
+          'accuracy',
+          'weak-class mean',
+          'inter-class discrepancy',
+          'within-group acc.: expert',
+          'within-group acc.: global at the end',
+          'within-group acc.: FedAvg at the end',
+        ],
+        rows: r.summary.map((s) => [
+          s.method,
+          s.n,
+          pm(s.accuracy),
+          pm(s.weakMean),
+          pm(s.interClassDiscrepancy),
+          pm(s.withinGroupAccuracy.expert),
+          pm(s.withinGroupAccuracy.final),
+          pm(s.withinGroupAccuracy.fedavg),
+        ]),
       },
       {
         title: 'Gain over FedAvg per seed',
@@ -346,7 +437,21 @@ export function flCompareSection(r: FlCompareResult): ReportSection {
       },
       {
         title: 'Runs',
-        columns: ['seed', 'method', 'accuracy', 'weak mean', 'worst class', 'inter-class discrepancy', 'weak', 'groups', 'within-group: expert', 'within-group: global after warm-up', 'within-group: global at the end', 'within-group: FedAvg at the end', 'KD-triggered'],
+        columns: [
+          'seed',
+          'method',
+          'accuracy',
+          'weak mean',
+          'worst class',
+          'inter-class discrepancy',
+          'weak',
+          'groups',
+          'within-group: expert',
+          'within-group: global after warm-up',
+          'within-group: global at the end',
+          'within-group: FedAvg at the end',
+          'KD-triggered',
+        ],
         rows: r.rows.map((x) => [
           x.seed,
           x.method,
@@ -394,7 +499,19 @@ export function flConsistencySection(r: FlConsistencyResult): ReportSection {
       {
         title: 'Runs',
         columns: ['model', 'partition', 'seed', 'accuracy', 'inter-class discrepancy', 'per-class std', 'weak', ...names],
-        rows: r.runs.map((x) => [x.model, x.partition, x.seed, r4(x.accuracy), r4(x.interClassDiscrepancy), r4(x.perClassAccuracyStd), x.weak.map((c) => names[c]).join(', '), ...x.perClass.map(r4)] as Cell[]),
+        rows: r.runs.map(
+          (x) =>
+            [
+              x.model,
+              x.partition,
+              x.seed,
+              r4(x.accuracy),
+              r4(x.interClassDiscrepancy),
+              r4(x.perClassAccuracyStd),
+              x.weak.map((c) => names[c]).join(', '),
+              ...x.perClass.map(r4),
+            ] as Cell[],
+        ),
       },
       {
         title: 'Overlap',

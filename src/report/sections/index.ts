@@ -57,7 +57,11 @@ export function tourOverview(r: TourResultLike): ReportSection {
     id: 'overview',
     title: 'Tour overview',
     highlights: [
-      { label: 'Steps', value: `${r.steps.length - failed.length} / ${r.steps.length} ok`, hint: failed.length ? `failed: ${failed.map((s) => s.name).join(', ')}` : 'all steps ran' },
+      {
+        label: 'Steps',
+        value: `${r.steps.length - failed.length} / ${r.steps.length} ok`,
+        hint: failed.length ? `failed: ${failed.map((s) => s.name).join(', ')}` : 'all steps ran',
+      },
       { label: 'Total time', value: `${r.totalSeconds.toFixed(0)} s` },
       { label: 'Backend', value: String(r.engine?.backend ?? '?'), hint: r.engine?.simd ? 'wasm SIMD on' : undefined },
     ],

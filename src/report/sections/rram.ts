@@ -13,7 +13,17 @@ function layerTable(r: RramRunResult): ReportTable {
   return {
     title: 'Per layer (ratios against no termination on the same crossbars)',
     columns: ['layer', 'crossbars', 'MACs/image', 'computation removed', 'negative detection', 'adaptive', 'reads removed', 'energy ×', 'throughput ×'],
-    rows: r.perLayer.map((l) => [l.layer, l.crossbars, Math.round(l.macs / r.images), pct(l.computeReduction), pct(l.skippedNegativeFraction), pct(l.skippedAdaptiveFraction), pct(l.readReduction), times(l.energyRatio), times(l.throughputRatio)]),
+    rows: r.perLayer.map((l) => [
+      l.layer,
+      l.crossbars,
+      Math.round(l.macs / r.images),
+      pct(l.computeReduction),
+      pct(l.skippedNegativeFraction),
+      pct(l.skippedAdaptiveFraction),
+      pct(l.readReduction),
+      times(l.energyRatio),
+      times(l.throughputRatio),
+    ]),
     note: 'Computation = ADC conversions (bit line × input plane); the skipped columns are shares of all (output, input plane) pairs.',
   };
 }
@@ -41,7 +51,15 @@ export function rramRunSection(r: RramRunResult): ReportSection {
       `${r.images} test images on ${r.crossbar.rows}×${r.crossbar.columns} crossbars (${r.crossbar.bitsPerCell} bits per cell, ${r.crossbar.signedEncoding} weights, ${r.crossbar.weightBits}-bit weights, ${r.crossbar.activationBits}-bit inputs applied ${r.crossbar.bitOrder}, bound '${r.crossbar.bound}', stopping per ${r.crossbar.granularity}). ` +
         `Termination removed ${pct(r.computeReduction)} of the ADC conversions (${pct(r.skippedNegativeFraction)} of all output-planes by early negative detection, ${pct(r.skippedAdaptiveFraction)} by adaptive termination) and ${pct(r.readReduction)} of the crossbar reads; the accuracy changed by ${(-r.accuracyLossPoints).toFixed(2)} points and the predictions are ${same} those without termination (hash ${r.predictionsHash} vs ${r.baselinePredictionsHash}).`,
       `Energy ${times(r.energyRatio)} and throughput ${times(r.throughputRatio)} against the same crossbars without termination (ISAAC-like energy table, read cycle ${r.crossbar.readNs} ns, ${r.crossbar.adcsPerCrossbar} ADC per crossbar at ${r.crossbar.adcGsps} GS/s, column timing '${r.crossbar.columnTiming}', layers ${r.crossbar.pipeline}). The paper reports ~70 % of the computation removed with < 0.2 % accuracy loss, 2.9× energy efficiency and 2.8× throughput against ISAAC-class accelerators.`,
-      ...(r.calibration ? [`Adaptive thresholds calibrated on ${r.calibration.images} held-out training images to a budget of ${r.calibration.budgetPoints} points (${r.calibration.metric}); held-out loss ${r.calibration.lossPoints.toFixed(2)} points; θ: ${Object.entries(r.thresholds).map(([k, v]) => `${k} ${v}`).join(', ')}.`] : []),
+      ...(r.calibration
+        ? [
+            `Adaptive thresholds calibrated on ${r.calibration.images} held-out training images to a budget of ${r.calibration.budgetPoints} points (${r.calibration.metric}); held-out loss ${r.calibration.lossPoints.toFixed(2)} points; θ: ${Object.entries(
+              r.thresholds,
+            )
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}.`,
+          ]
+        : []),
     ],
     tables: [layerTable(r)],
     figures: [energyFigure(r)],
@@ -52,7 +70,11 @@ export function rramSweepSection(r: RramSweepResult): ReportSection {
   const adaptive = r.rows.filter((x) => x.termination === 'adaptive');
   const best = adaptive.filter((x) => x.accuracyLossPoints <= 0.2).sort((a, b) => b.computeReduction - a.computeReduction)[0];
   const lossless = r.rows.find((x) => x.setting === 'lossless');
-  const curve = [...(lossless ? [lossless] : []), ...adaptive].map((x) => ({ reduction: round(100 * x.computeReduction, 2), loss: round(x.accuracyLossPoints, 3), setting: x.setting }));
+  const curve = [...(lossless ? [lossless] : []), ...adaptive].map((x) => ({
+    reduction: round(100 * x.computeReduction, 2),
+    loss: round(x.accuracyLossPoints, 3),
+    setting: x.setting,
+  }));
   return {
     id: 'rram-sweep',
     title: `RRAM crossbars: accuracy budget sweep, ${r.model} on ${r.dataset}`,
@@ -62,12 +84,39 @@ export function rramSweepSection(r: RramSweepResult): ReportSection {
           ? `The largest reduction with ≤ 0.2 points of test accuracy loss is ${pct(best.computeReduction)} (${best.setting}: loss ${best.accuracyLossPoints.toFixed(2)} points, energy ${times(best.energyRatio)}, throughput ${times(best.throughputRatio)}); the paper reports ~70 %, 2.9× and 2.8×.`
           : 'No adaptive setting stayed within 0.2 points of test accuracy loss.'),
     ],
-    figures: [{ title: 'Trade-off: computation removed vs accuracy loss', spec: { $schema: SCHEMA, ...lineSpec(curve, { x: 'reduction', y: 'loss', xTitle: 'computation removed (%)', yTitle: 'accuracy loss (points)' }) } }],
+    figures: [
+      {
+        title: 'Trade-off: computation removed vs accuracy loss',
+        spec: { $schema: SCHEMA, ...lineSpec(curve, { x: 'reduction', y: 'loss', xTitle: 'computation removed (%)', yTitle: 'accuracy loss (points)' }) },
+      },
+    ],
     tables: [
       {
         title: 'Settings',
-        columns: ['setting', 'accuracy', 'loss (pts)', 'held-out loss (pts)', 'computation removed', 'negative detection', 'adaptive', 'energy ×', 'throughput ×', 'same predictions'],
-        rows: r.rows.map((x) => [x.setting, pct(x.accuracy, 2), round(x.accuracyLossPoints, 2), x.heldOutLossPoints === null ? null : round(x.heldOutLossPoints, 2), pct(x.computeReduction), pct(x.skippedNegativeFraction), pct(x.skippedAdaptiveFraction), times(x.energyRatio), times(x.throughputRatio), x.samePredictions]),
+        columns: [
+          'setting',
+          'accuracy',
+          'loss (pts)',
+          'held-out loss (pts)',
+          'computation removed',
+          'negative detection',
+          'adaptive',
+          'energy ×',
+          'throughput ×',
+          'same predictions',
+        ],
+        rows: r.rows.map((x) => [
+          x.setting,
+          pct(x.accuracy, 2),
+          round(x.accuracyLossPoints, 2),
+          x.heldOutLossPoints === null ? null : round(x.heldOutLossPoints, 2),
+          pct(x.computeReduction),
+          pct(x.skippedNegativeFraction),
+          pct(x.skippedAdaptiveFraction),
+          times(x.energyRatio),
+          times(x.throughputRatio),
+          x.samePredictions,
+        ]),
         note: 'Variation rows compare lossless against no termination on the same (varied) crossbars.',
       },
     ],

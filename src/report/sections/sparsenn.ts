@@ -33,7 +33,19 @@ export function sparsennTrainSection(r: SparseNNTrainResult): ReportSection {
       {
         title: 'Per layer (SparseNN network)',
         columns: ['layer', 'K', 'N', 'rank', 'overhead', 'input zeros', 'ReLU zeros', 'predicted zero', 'output zeros', 'false neg.', 'false pos.'],
-        rows: r.perLayer.map((l) => [l.name, l.k, l.n, l.rank, pct(l.overhead, 2), pct(l.inputSparsity), pct(l.reluSparsity), pct(l.predictedSparsity), pct(l.outputSparsity), l.rank ? pct(l.falseNegativeRate, 2) : '–', l.rank ? pct(l.falsePositiveRate, 2) : '–']),
+        rows: r.perLayer.map((l) => [
+          l.name,
+          l.k,
+          l.n,
+          l.rank,
+          pct(l.overhead, 2),
+          pct(l.inputSparsity),
+          pct(l.reluSparsity),
+          pct(l.predictedSparsity),
+          pct(l.outputSparsity),
+          l.rank ? pct(l.falseNegativeRate, 2) : '–',
+          l.rank ? pct(l.falsePositiveRate, 2) : '–',
+        ]),
         note: 'Rates over the test images; false negatives are outputs predicted zero whose pre-activation is positive (they change the result), false positives outputs computed although the ReLU zeroes them (wasted work).',
       },
       ...(r.rankSweep.length
@@ -41,7 +53,15 @@ export function sparsennTrainSection(r: SparseNNTrainResult): ReportSection {
             {
               title: `Rank sweep on the pretrained network (one rank for every ReLU layer; joint training ${r.config.rankSweepEpochs} epoch(s))`,
               columns: ['rank', 'overhead', 'SVD-only accuracy', 'SVD-only false neg.', 'joint accuracy', 'joint false neg.', 'predicted zero (joint)'],
-              rows: r.rankSweep.map((x) => [x.rank, pct(x.overhead, 2), pct(x.svdAccuracy, 2), pct(x.svdFalseNegativeRate, 1), pct(x.accuracy, 2), pct(x.falseNegativeRate, 1), pct(x.predictedSparsity)]),
+              rows: r.rankSweep.map((x) => [
+                x.rank,
+                pct(x.overhead, 2),
+                pct(x.svdAccuracy, 2),
+                pct(x.svdFalseNegativeRate, 1),
+                pct(x.accuracy, 2),
+                pct(x.falseNegativeRate, 1),
+                pct(x.predictedSparsity),
+              ]),
             },
           ]
         : []),
@@ -58,11 +78,13 @@ export function sparsennSimulateSection(r: SparseNNSimulateResult): ReportSectio
       $schema: SCHEMA,
       width: 460,
       height: 240,
-      data: { values: r.perLayer.flatMap((l) => [
-        { layer: l.name, arch: 'dense', cycles: l.cyclesDense },
-        { layer: l.name, arch: 'input-sparse', cycles: l.cyclesInputSparse },
-        { layer: l.name, arch: 'sparsenn', cycles: l.cyclesSparseNN },
-      ]) },
+      data: {
+        values: r.perLayer.flatMap((l) => [
+          { layer: l.name, arch: 'dense', cycles: l.cyclesDense },
+          { layer: l.name, arch: 'input-sparse', cycles: l.cyclesInputSparse },
+          { layer: l.name, arch: 'sparsenn', cycles: l.cyclesSparseNN },
+        ]),
+      },
       mark: 'bar',
       encoding: {
         x: { field: 'layer', type: 'nominal', title: null, sort: null },
@@ -73,11 +95,19 @@ export function sparsennSimulateSection(r: SparseNNSimulateResult): ReportSectio
     },
   };
   const sweep = r.peSweep.length
-    ? [{
-        title: 'PE-count sweep',
-        columns: ['PEs', 'speed-up vs input-sparse', 'power ratio', 'energy ratio', 'speed-up vs dense'],
-        rows: r.peSweep.map((p) => [p.pes, times(p.speedupVsInputSparsity), round(p.powerRatioVsInputSparsity, 3), round(p.energyRatioVsInputSparsity, 3), times(p.speedupVsDense)]),
-      }]
+    ? [
+        {
+          title: 'PE-count sweep',
+          columns: ['PEs', 'speed-up vs input-sparse', 'power ratio', 'energy ratio', 'speed-up vs dense'],
+          rows: r.peSweep.map((p) => [
+            p.pes,
+            times(p.speedupVsInputSparsity),
+            round(p.powerRatioVsInputSparsity, 3),
+            round(p.energyRatioVsInputSparsity, 3),
+            times(p.speedupVsDense),
+          ]),
+        },
+      ]
     : [];
   return {
     id: 'sparsenn-simulate',
@@ -97,12 +127,45 @@ export function sparsennSimulateSection(r: SparseNNSimulateResult): ReportSectio
       {
         title: 'Per architecture (per image)',
         columns: ['architecture', 'cycles', 'energy (nJ)', 'power (mW)', 'MACs', 'predictor MACs'],
-        rows: r.architectures.map((a) => [a.arch, sig(a.cyclesPerExample, 4), sig(a.energyPerExamplePj / 1000, 4), sig(a.powerW * 1000, 4), sig(a.macs / a.examples, 4), sig(a.predictorMacs / a.examples, 4)]),
+        rows: r.architectures.map((a) => [
+          a.arch,
+          sig(a.cyclesPerExample, 4),
+          sig(a.energyPerExamplePj / 1000, 4),
+          sig(a.powerW * 1000, 4),
+          sig(a.macs / a.examples, 4),
+          sig(a.predictorMacs / a.examples, 4),
+        ]),
       },
       {
         title: 'Per layer',
-        columns: ['layer', 'rank', 'input zeros', 'predicted zero', 'cycles dense', 'cycles input-sparse', 'cycles SparseNN', 'speed-up', 'prediction share', 'measured overhead', 'load imbalance', 'NoC utilisation'],
-        rows: r.perLayer.map((l) => [l.name, l.rank, pct(l.inputSparsity), pct(l.predictedSparsity), sig(l.cyclesDense, 4), sig(l.cyclesInputSparse, 4), sig(l.cyclesSparseNN, 4), times(l.speedupVsInputSparsity), pct(l.predictionShare), pct(l.measuredOverhead, 2), round(l.loadImbalance, 2), pct(l.nocUtilization)]),
+        columns: [
+          'layer',
+          'rank',
+          'input zeros',
+          'predicted zero',
+          'cycles dense',
+          'cycles input-sparse',
+          'cycles SparseNN',
+          'speed-up',
+          'prediction share',
+          'measured overhead',
+          'load imbalance',
+          'NoC utilisation',
+        ],
+        rows: r.perLayer.map((l) => [
+          l.name,
+          l.rank,
+          pct(l.inputSparsity),
+          pct(l.predictedSparsity),
+          sig(l.cyclesDense, 4),
+          sig(l.cyclesInputSparse, 4),
+          sig(l.cyclesSparseNN, 4),
+          times(l.speedupVsInputSparsity),
+          pct(l.predictionShare),
+          pct(l.measuredOverhead, 2),
+          round(l.loadImbalance, 2),
+          pct(l.nocUtilization),
+        ]),
         note: 'Load imbalance: busiest PE ÷ mean PE work in the feed-forward phase. Measured overhead: predictor MACs ÷ the input-sparse feed-forward MACs actually executed.',
       },
       ...sweep,

@@ -22,19 +22,37 @@ export function systolicSection(r: SystolicRunResult): ReportSection {
     id: 'systolic',
     title: `Systolic array: ${r.network}`,
     highlights: [
-      { label: 'Array', value: `${c.arrayHeight}×${c.arrayWidth} ${c.dataflow.toUpperCase()}`, hint: `SRAM ${c.ifmapSramKb}/${c.filterSramKb}/${c.ofmapSramKb} kB (ifmap/filter/ofmap)` },
+      {
+        label: 'Array',
+        value: `${c.arrayHeight}×${c.arrayWidth} ${c.dataflow.toUpperCase()}`,
+        hint: `SRAM ${c.ifmapSramKb}/${c.filterSramKb}/${c.ofmapSramKb} kB (ifmap/filter/ofmap)`,
+      },
       { label: 'Total cycles', value: r.totalCycles.toLocaleString('en'), hint: `${r.stallCycles} stall cycles` },
       { label: 'Energy', value: `${(r.energyPj / 1e6).toFixed(2)} µJ`, hint: `estimate at ${r.tech.nodeNm} nm, ${r.tech.vdd} V` },
       { label: 'Area', value: `${r.areaMm2.toFixed(2)} mm²`, hint: 'PEs + SRAMs (estimate)' },
     ],
     paragraphs: [
-      `${r.mode === 'analytical' ? 'Analytical mode: the same cycle and access counts as SCALE-Sim v2 (checked against its own reports in the tests)' : 'Cycle-level mode: the array is stepped with integer operands; counts equal the analytical mode'}${r.scalesimCompat ? ', with SCALE-Sim\'s counting quirks reproduced (--scalesim-compat)' : ''}. ${r.layers.length} layers, ${r.macs.toLocaleString('en')} MACs, simulated in ${r.seconds.toFixed(2)} s.`,
-      ...(verified.length ? [`Integer outputs checked against a plain GEMM on ${verified.length} layer(s): ${verified.every((l) => l.outputsMatchReference) ? 'all equal' : 'MISMATCH'}.`] : []),
+      `${r.mode === 'analytical' ? 'Analytical mode: the same cycle and access counts as SCALE-Sim v2 (checked against its own reports in the tests)' : 'Cycle-level mode: the array is stepped with integer operands; counts equal the analytical mode'}${r.scalesimCompat ? ", with SCALE-Sim's counting quirks reproduced (--scalesim-compat)" : ''}. ${r.layers.length} layers, ${r.macs.toLocaleString('en')} MACs, simulated in ${r.seconds.toFixed(2)} s.`,
+      ...(verified.length
+        ? [`Integer outputs checked against a plain GEMM on ${verified.length} layer(s): ${verified.every((l) => l.outputsMatchReference) ? 'all equal' : 'MISMATCH'}.`]
+        : []),
       'Energy is an estimate from action counts (MACs, PE registers, SRAM and DRAM words) priced with published 45 nm figures (Horowitz, ISSCC 2014) scaled to the technology point; see the energy table rows and their sources in energy-actions.csv.',
     ],
     figures: [
-      { title: 'Cycles per layer', spec: barSpec(r.layers.map((l) => ({ layer: l.name, cycles: l.totalCycles })), { category: 'layer', value: 'cycles', valueTitle: 'cycles', valueFormat: ',d' }) },
-      { title: 'Overall utilisation per layer', spec: barSpec(r.layers.map((l) => ({ layer: l.name, util: r2(l.overallUtilPct) })), { category: 'layer', value: 'util', valueTitle: 'overall utilisation (%)', valueDomain: [0, 100], valueFormat: '.1f' }) },
+      {
+        title: 'Cycles per layer',
+        spec: barSpec(
+          r.layers.map((l) => ({ layer: l.name, cycles: l.totalCycles })),
+          { category: 'layer', value: 'cycles', valueTitle: 'cycles', valueFormat: ',d' },
+        ),
+      },
+      {
+        title: 'Overall utilisation per layer',
+        spec: barSpec(
+          r.layers.map((l) => ({ layer: l.name, util: r2(l.overallUtilPct) })),
+          { category: 'layer', value: 'util', valueTitle: 'overall utilisation (%)', valueDomain: [0, 100], valueFormat: '.1f' },
+        ),
+      },
       {
         title: 'Energy breakdown per layer',
         wide: true,
@@ -46,7 +64,13 @@ export function systolicSection(r: SystolicRunResult): ReportSection {
           encoding: {
             y: { field: 'layer', type: 'nominal', sort: r.layers.map((l) => l.name), title: null },
             x: { field: 'energyUj', type: 'quantitative', title: 'energy (µJ)', stack: 'zero' },
-            color: { field: 'part', type: 'nominal', title: null, scale: { domain: ['compute (PEs)', 'SRAM', 'DRAM'], range: ['#2563eb', '#16a34a', '#f97316'] }, legend: { orient: 'bottom' } },
+            color: {
+              field: 'part',
+              type: 'nominal',
+              title: null,
+              scale: { domain: ['compute (PEs)', 'SRAM', 'DRAM'], range: ['#2563eb', '#16a34a', '#f97316'] },
+              legend: { orient: 'bottom' },
+            },
           },
         },
         caption: 'Compute: MACs and PE registers; SRAM: array reads/writes, DRAM fills and ofmap drains; DRAM: words moved off chip.',
@@ -55,7 +79,23 @@ export function systolicSection(r: SystolicRunResult): ReportSection {
     tables: [
       {
         title: 'Per layer (SCALE-Sim quantities)',
-        columns: ['layer', 'M', 'N', 'K', 'folds', 'Total Cycles', 'Stall Cycles', 'Overall Util %', 'Mapping Efficiency %', 'Compute Util %', 'SRAM reads', 'SRAM OFMAP Writes', 'DRAM reads', 'DRAM OFMAP Writes', 'energy µJ'],
+        columns: [
+          'layer',
+          'M',
+          'N',
+          'K',
+          'folds',
+          'Total Cycles',
+          'Stall Cycles',
+          'Overall Util %',
+          'Mapping Efficiency %',
+          'Compute Util %',
+          'SRAM reads',
+          'SRAM OFMAP Writes',
+          'DRAM reads',
+          'DRAM OFMAP Writes',
+          'energy µJ',
+        ],
         rows: r.layers.map((l) => [
           l.name,
           l.gemm.m,
@@ -84,12 +124,23 @@ export function systolicSection(r: SystolicRunResult): ReportSection {
 }
 
 export function systolicSweepSection(r: SystolicSweepResult): ReportSection {
-  const values = r.points.map((p) => ({ design: `${p.arrayHeight}×${p.arrayWidth} ${p.dataflow.toUpperCase()} ${p.sramKb} kB`, cycles: p.totalCycles, energyUj: p.energyPj / 1e6, areaMm2: p.areaMm2, dataflow: p.dataflow.toUpperCase(), front: p.pareto ? 'Pareto front' : 'dominated' }));
+  const values = r.points.map((p) => ({
+    design: `${p.arrayHeight}×${p.arrayWidth} ${p.dataflow.toUpperCase()} ${p.sramKb} kB`,
+    cycles: p.totalCycles,
+    energyUj: p.energyPj / 1e6,
+    areaMm2: p.areaMm2,
+    dataflow: p.dataflow.toUpperCase(),
+    front: p.pareto ? 'Pareto front' : 'dominated',
+  }));
   return {
     id: 'systolic-sweep',
     title: `Systolic design-space sweep: ${r.network}`,
     highlights: [
-      { label: 'Design points', value: String(r.points.length), hint: `${r.config.arrays.length} arrays × ${r.config.dataflows.length} dataflows × ${r.config.sramKb.length} SRAM sizes` },
+      {
+        label: 'Design points',
+        value: String(r.points.length),
+        hint: `${r.config.arrays.length} arrays × ${r.config.dataflows.length} dataflows × ${r.config.sramKb.length} SRAM sizes`,
+      },
       { label: 'Pareto front', value: String(r.front.length), hint: 'not beaten on cycles, energy and area at once' },
       { label: 'Sweep time', value: `${r.seconds.toFixed(1)} s`, hint: `${r.workers} worker thread(s)` },
     ],

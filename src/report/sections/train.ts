@@ -39,7 +39,16 @@ export function trainFigures(r: TrainResult): ReportFigure[] {
   };
   const confusionFig: ReportFigure = {
     title: 'Confusion matrix (test set)',
-    spec: heatmapSpec(cells, { row: 'true', column: 'predicted', value: 'rate', text: 'count', order: r.dataset.classNames, rowTitle: 'true class', columnTitle: 'predicted class', valueTitle: 'share of row' }),
+    spec: heatmapSpec(cells, {
+      row: 'true',
+      column: 'predicted',
+      value: 'rate',
+      text: 'count',
+      order: r.dataset.classNames,
+      rowTitle: 'true class',
+      columnTitle: 'predicted class',
+      valueTitle: 'share of row',
+    }),
     caption: 'Cell text: number of test images; colour: share of the true class (row).',
     wide: true,
   };
@@ -75,7 +84,10 @@ export function trainFigures(r: TrainResult): ReportFigure[] {
   if (r.epochs.every((e) => e.perClassAccuracy)) {
     const rows: Record<string, unknown>[] = [];
     for (const e of r.epochs) for (const [i, a] of (e.perClassAccuracy ?? []).entries()) rows.push({ epoch: e.epoch, class: r.dataset.classNames[i], accuracy: a });
-    figs.push({ title: 'Per-class test accuracy per epoch', spec: lineSpec(rows, { x: 'epoch', y: 'accuracy', series: 'class', seriesOrder: r.dataset.classNames, yTitle: 'test accuracy', yFormat: '.0%' }) });
+    figs.push({
+      title: 'Per-class test accuracy per epoch',
+      spec: lineSpec(rows, { x: 'epoch', y: 'accuracy', series: 'class', seriesOrder: r.dataset.classNames, yTitle: 'test accuracy', yFormat: '.0%' }),
+    });
   } else {
     figs[2] = { ...perClassFig, wide: true };
   }
@@ -166,7 +178,16 @@ export function evalSection(r: EvalRunResult): ReportSection {
       },
       {
         title: 'Confusion matrix',
-        spec: heatmapSpec(cells, { row: 'true', column: 'predicted', value: 'rate', text: 'count', order: r.dataset.classNames, rowTitle: 'true class', columnTitle: 'predicted class', valueTitle: 'share of row' }),
+        spec: heatmapSpec(cells, {
+          row: 'true',
+          column: 'predicted',
+          value: 'rate',
+          text: 'count',
+          order: r.dataset.classNames,
+          rowTitle: 'true class',
+          columnTitle: 'predicted class',
+          valueTitle: 'share of row',
+        }),
       },
     ],
     tables: [

@@ -19,7 +19,6 @@ interface SpeedRowLike {
   olaOverNested: number;
 }
 
-
 function ratioFigure(r: WinogradResult): ReportFigure {
   const values: Record<string, unknown>[] = [];
   for (const x of r.counts.rows) {
@@ -77,7 +76,8 @@ function errorFigure(r: WinogradResult): ReportFigure | null {
         },
       },
     },
-    caption: "winograd = one large Cook–Toom tile F(3, K); ola = 3×3 sub-filters by F(3,3) and overlap-add; nested = outer F(3,3) over inner F(3,3) tiles. Infinite errors (float16 overflow) are left out; see the table.",
+    caption:
+      'winograd = one large Cook–Toom tile F(3, K); ola = 3×3 sub-filters by F(3,3) and overlap-add; nested = outer F(3,3) over inner F(3,3) tiles. Infinite errors (float16 overflow) are left out; see the table.',
   };
 }
 
@@ -104,7 +104,7 @@ function trainedTable(r: WinogradResult): ReportTable | null {
         }),
       ];
     }),
-    note: "Filters: the conv kernels of a trained large-kernel CNN (`accelab winograd train-filters`), each (input, output) channel pair a single-channel filter applied to a random N(0, 1) input; fixed point uses one scale per layer. winograd = one large tile F(3, K).",
+    note: 'Filters: the conv kernels of a trained large-kernel CNN (`accelab winograd train-filters`), each (input, output) channel pair a single-channel filter applied to a random N(0, 1) input; fixed point uses one scale per layer. winograd = one large tile F(3, K).',
   };
 }
 
@@ -165,7 +165,17 @@ export function winogradSection(r: WinogradResult): ReportSection {
     tables.push({
       title: 'Speed (56×56, 64→64 channels, CPU ms, medians)',
       columns: ['batch', 'K', 'direct TS', 'tf.conv2d', 'OLA', 'nested', 'nested algorithm', 'conv2d/nested', 'OLA/nested'],
-      rows: speedRows.map((x) => [x.batch, x.kernel, x.direct ? Math.round(x.direct.cpuMs) : null, Math.round(x.conv2d.cpuMs), Math.round(x.ola.cpuMs), Math.round(x.nested.cpuMs), x.nestedAlgorithm, round(x.conv2dOverNested, 2), round(x.olaOverNested, 2)]),
+      rows: speedRows.map((x) => [
+        x.batch,
+        x.kernel,
+        x.direct ? Math.round(x.direct.cpuMs) : null,
+        Math.round(x.conv2d.cpuMs),
+        Math.round(x.ola.cpuMs),
+        Math.round(x.nested.cpuMs),
+        x.nestedAlgorithm,
+        round(x.conv2dOverNested, 2),
+        round(x.olaOverNested, 2),
+      ]),
       note: 'Measured on a shared 2-core machine; CPU time of the single-threaded engine.',
     });
   const figures = [ratioFigure(r), errorFigure(r)].filter((f): f is ReportFigure => f !== null);

@@ -19,7 +19,28 @@ function denseNet(w: () => number): QuantizedWorkload {
     normalization: null,
     ops: [{ kind: 'dense', name: 'd', inFeatures: K, outFeatures: N, weights: Float32Array.from(wq), bias: null, activation: 'linear' }],
   };
-  return { workload, weights: DEFAULT_WEIGHT_SPEC, activations: DEFAULT_ACTIVATION_SPEC, weightRange: [-7, 7], actRange: [0, 15], layers: [{ opIndex: 0, name: 'd', kind: 'dense', k: K, n: N, wq, wScale: new Float32Array(N).fill(1), wZero: new Int32Array(N), inScale: 1 / 15, bias: new Float32Array(N), biasPerPosition: false }] };
+  return {
+    workload,
+    weights: DEFAULT_WEIGHT_SPEC,
+    activations: DEFAULT_ACTIVATION_SPEC,
+    weightRange: [-7, 7],
+    actRange: [0, 15],
+    layers: [
+      {
+        opIndex: 0,
+        name: 'd',
+        kind: 'dense',
+        k: K,
+        n: N,
+        wq,
+        wScale: new Float32Array(N).fill(1),
+        wZero: new Int32Array(N),
+        inScale: 1 / 15,
+        bias: new Float32Array(N),
+        biasPerPosition: false,
+      },
+    ],
+  };
 }
 
 /** Plain reference: the exact partial sums of every (image, row tile, column). */
@@ -51,7 +72,10 @@ test('boost calibration: larger β for a narrow partial-sum distribution, clip r
   const hN = partialSumHistograms(narrow, xNarrow, count, rows, undefined, 64);
   const hW = partialSumHistograms(wide, xWide, count, rows, undefined, 64);
   // The histograms hold exactly the reference partial sums.
-  for (const [net, x, h] of [[narrow, xNarrow, hN[0]], [wide, xWide, hW[0]]] as const) {
+  for (const [net, x, h] of [
+    [narrow, xNarrow, hN[0]],
+    [wide, xWide, hW[0]],
+  ] as const) {
     const ref = referenceSums(net, x, count, rows);
     assert.equal(h.total, ref.length);
     const counts = new Map<number, number>();
@@ -63,7 +87,10 @@ test('boost calibration: larger β for a narrow partial-sum distribution, clip r
   const bW = calibrateBoost(hW, config, { clipRateTarget: target, maxBoost: 64 })[0];
   assert.ok(bW.clipRate < clipRateOf(hW[0], { ...config, boost: 2 * bW.boost }), 'the wide layer clips at twice its β');
   assert.ok(bN.boost > bW.boost, `narrow β ${bN.boost} should exceed wide β ${bW.boost}`);
-  for (const [b, h] of [[bN, hN[0]], [bW, hW[0]]] as const) {
+  for (const [b, h] of [
+    [bN, hN[0]],
+    [bW, hW[0]],
+  ] as const) {
     assert.ok(b.clipRate <= target, `clip rate ${b.clipRate} > target ${target}`);
     assert.equal(b.clipRate, clipRateOf(h, { ...config, boost: b.boost }));
     // β is the LARGEST such power of two: doubling it (while it still changes the ADC step) breaks the target.
@@ -116,7 +143,7 @@ test('boost calibration: bit-line headroom limits β without sign routing (foldi
         refMax = Math.max(refMax, bl, blb);
       }
   assert.equal(off.max, refMax);
-  assert.ok(off.max > sm.max, 'two\'s complement lines carry more cell-time than sign-routed lines');
+  assert.ok(off.max > sm.max, "two's complement lines carry more cell-time than sign-routed lines");
   const cfgOff = macroConfig({ rows, macFolding: 'off', boostedClipping: 'gain' });
   const cfgSm = macroConfig({ rows, macFolding: 'sign-magnitude', boostedClipping: 'gain' });
   const target = 1e-3;

@@ -52,7 +52,8 @@ test('characterize run folder holds config, result and CSVs; the report section 
   try {
     const run = runCharacterize({ macro: { rows: 8 }, chips: 1, trials: 1, levelsPerCode: 1, techniques: true });
     writeCharacterizeRun(dir, run);
-    for (const f of ['config.json', 'result.json', 'summary.csv', 'transfer.csv', 'linearity.csv', 'error-histogram.csv', 'monte-carlo.csv']) assert.ok(existsSync(join(dir, f)), f);
+    for (const f of ['config.json', 'result.json', 'summary.csv', 'transfer.csv', 'linearity.csv', 'error-histogram.csv', 'monte-carlo.csv'])
+      assert.ok(existsSync(join(dir, f)), f);
     const sections = buildSections(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')), SECTIONS);
     assert.equal(sections[0].id, 'cim-characterize');
     assert.equal(sections[0].figures?.length, 3);
@@ -80,7 +81,9 @@ test('cost model: energy adds up, TOPS/W = 2N / energy, node scaling, report sec
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 test('CLI: cim characterize --ideal --json has the required fields; bad flags exit 2', { skip: existsSync(cli) ? false : 'CLI not built' }, () => {
-  const ok = spawnSync(process.execPath, [cli, 'cim', 'characterize', '--ideal', '--json', '--rows', '8', '--chips', '1', '--trials', '1', '--no-techniques'], { encoding: 'utf8' });
+  const ok = spawnSync(process.execPath, [cli, 'cim', 'characterize', '--ideal', '--json', '--rows', '8', '--chips', '1', '--trials', '1', '--no-techniques'], {
+    encoding: 'utf8',
+  });
   assert.equal(ok.status, 0, ok.stderr);
   const j = JSON.parse(ok.stdout);
   assert.equal(j.rmsErrorLsb, 0);
@@ -97,9 +100,33 @@ test('CLI: cim characterize --ideal --json has the required fields; bad flags ex
 test('inference results over disjoint test ranges merge by image-weighted accuracy', async () => {
   const { mergeInferResults } = await import('../../../src/experiments/cim.js');
   type R = Parameters<typeof mergeInferResults>[1];
-  const row = (acc: number, images: number) => ({ setting: 's', macFolding: 'sign-magnitude', boostedClipping: 'gain', noiseScale: 1, accuracy: acc, images, clipRate: 0, seconds: images / 10 });
+  const row = (acc: number, images: number) => ({
+    setting: 's',
+    macFolding: 'sign-magnitude',
+    boostedClipping: 'gain',
+    noiseScale: 1,
+    accuracy: acc,
+    images,
+    clipRate: 0,
+    seconds: images / 10,
+  });
   const part = (acc: number, ideal: number, images: number, offset: number): R =>
-    ({ kind: 'cim-infer', config: { testOffset: offset, testLimit: images, sweepLimit: 10, noiseLevels: [1] }, model: 'm', dataset: 'd', macsPerImage: 100, macrosUsed: 3, floatAccuracy: ideal, ideal4bitAccuracy: ideal, enhanced: row(acc, images), techniques: [], noiseSweep: [], ideal4bitSweepAccuracy: ideal, lossVsIdealPoints: 0, simulatedMacsPerSecond: 0 }) as unknown as R;
+    ({
+      kind: 'cim-infer',
+      config: { testOffset: offset, testLimit: images, sweepLimit: 10, noiseLevels: [1] },
+      model: 'm',
+      dataset: 'd',
+      macsPerImage: 100,
+      macrosUsed: 3,
+      floatAccuracy: ideal,
+      ideal4bitAccuracy: ideal,
+      enhanced: row(acc, images),
+      techniques: [],
+      noiseSweep: [],
+      ideal4bitSweepAccuracy: ideal,
+      lossVsIdealPoints: 0,
+      simulatedMacsPerSecond: 0,
+    }) as unknown as R;
   const m = mergeInferResults([part(0.8, 0.9, 100, 0), part(0.5, 0.6, 300, 100)], part(0.7, 0.7, 50, 0));
   assert.equal(m.enhanced.images, 400);
   assert.ok(Math.abs(m.enhanced.accuracy - (0.8 * 100 + 0.5 * 300) / 400) < 1e-12);

@@ -65,7 +65,10 @@ test('network cost: per-layer β carried into energy and latency; activity match
   };
   const a = run({ 0: 1, 3: 1 });
   const b = run({ 0: 4, 3: 1 });
-  assert.deepEqual(b.cost.layers.map((l) => l.boost), [4, 1]);
+  assert.deepEqual(
+    b.cost.layers.map((l) => l.boost),
+    [4, 1],
+  );
   assert.ok(b.cost.layers[0].latencyS > a.cost.layers[0].latencyS, 'a larger β (gain) stretches the MAC phase');
   assert.equal(b.cost.layers[1].latencyS, a.cost.layers[1].latencyS);
   // Direct count for the conv layer: conversions, MACs, word-line pulses.

@@ -134,7 +134,10 @@ test('ideal macro with 64 rows returns the clipped, quantized MAC (floor(MAC/ste
       let clipped = 0;
       for (let b = 0; b < B; b++) {
         for (let c = 0; c < 8; c++) {
-          const mac = exactMac(x.subarray(b * 64, b * 64 + 64), Array.from({ length: 64 }, (_, i) => w[i * 8 + c]));
+          const mac = exactMac(
+            x.subarray(b * 64, b * 64 + 64),
+            Array.from({ length: 64 }, (_, i) => w[i * 8 + c]),
+          );
           const want = idealCode(mac, m.design);
           if (want === m.design.codeMax || want === m.design.codeMin) clipped++;
           assert.equal(codes[b * 8 + c], want);
@@ -186,7 +189,11 @@ test('fast path equals the cell-level ODE reference with mismatch, offsets, CLM,
       let same = 0;
       for (let b = 0; b < B; b++) {
         for (let c = 0; c < 4; c++) {
-          const ref = m.referenceColumn(x.subarray(b * 16, b * 16 + 16), Array.from({ length: 16 }, (_, i) => w[i * 4 + c]), c);
+          const ref = m.referenceColumn(
+            x.subarray(b * 16, b * 16 + 16),
+            Array.from({ length: 16 }, (_, i) => w[i * 4 + c]),
+            c,
+          );
           const diff = Math.abs(ref.code - fast[b * 4 + c]);
           assert.ok(diff <= 1, `mode ${mode} adc ${adc}: reference ${ref.code} vs fast ${fast[b * 4 + c]}`);
           if (diff === 0) same++;
@@ -209,7 +216,11 @@ test('fast path with mean-field IR drop stays within one code of the exact-IR re
   let sumAbs = 0;
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < 4; c++) {
-      const ref = m.referenceColumn(x.subarray(b * 32, b * 32 + 32), Array.from({ length: 32 }, (_, i) => w[i * 4 + c]), c);
+      const ref = m.referenceColumn(
+        x.subarray(b * 32, b * 32 + 32),
+        Array.from({ length: 32 }, (_, i) => w[i * 4 + c]),
+        c,
+      );
       sumAbs += Math.abs(ref.code - fast[b * 4 + c]);
     }
   }

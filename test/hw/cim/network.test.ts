@@ -114,9 +114,13 @@ test('bulk macro path equals the cell-level reference column by column (small la
 test('workload extracted from a tf model reproduces model.predict', async () => {
   await initEngine('cpu');
   const input = tf.input({ shape: [8, 8, 1] });
-  let y = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+  let y = tf.layers
+    .conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })
+    .apply(input) as tf.SymbolicTensor;
   y = tf.layers.maxPooling2d({ poolSize: 2 }).apply(y) as tf.SymbolicTensor;
-  y = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })
+    .apply(y) as tf.SymbolicTensor;
   y = tf.layers.batchNormalization({ movingMeanInitializer: 'ones', movingVarianceInitializer: tf.initializers.constant({ value: 2 }) }).apply(y) as tf.SymbolicTensor;
   y = tf.layers.reLU().apply(y) as tf.SymbolicTensor;
   y = tf.layers.flatten().apply(y) as tf.SymbolicTensor;
@@ -126,7 +130,10 @@ test('workload extracted from a tf model reproduces model.predict', async () => 
   const x = new Float32Array(2 * 64).map(() => rng.next());
   const want = (model.predict(tf.tensor4d(x, [2, 8, 8, 1])) as tf.Tensor).dataSync();
   const wl = workloadFromModel(model);
-  assert.deepEqual(wl.ops.map((o) => o.kind), ['conv2d', 'maxpool', 'conv2d', 'relu', 'flatten', 'dense']);
+  assert.deepEqual(
+    wl.ops.map((o) => o.kind),
+    ['conv2d', 'maxpool', 'conv2d', 'relu', 'flatten', 'dense'],
+  );
   const got = floatForward(wl, x, 2);
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4, `${got[i]} vs ${want[i]}`);
   model.dispose();

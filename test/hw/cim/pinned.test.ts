@@ -38,13 +38,50 @@ class Hash {
 
 /** conv 3×3 stride 2 'same' (1→3, relu) → conv 2×2 'valid' (3→5) → relu → maxpool 2 → flatten → dense → 4. */
 function stridedWorkload(rng: Rng): Workload {
-  const c1: ConvOp = { kind: 'conv2d', name: 'c1', inShape: [9, 9, 1], outShape: [5, 5, 3], kernel: [3, 3], strides: [2, 2], padding: 'same', weights: new Float32Array(27).map(() => rng.normal(0, 0.5)), bias: new Float32Array(3).map(() => rng.normal(0, 0.1)), activation: 'relu' };
-  const c2: ConvOp = { kind: 'conv2d', name: 'c2', inShape: [5, 5, 3], outShape: [4, 4, 5], kernel: [2, 2], strides: [1, 1], padding: 'valid', weights: new Float32Array(60).map(() => rng.normal(0, 0.4)), bias: null, activation: 'linear' };
+  const c1: ConvOp = {
+    kind: 'conv2d',
+    name: 'c1',
+    inShape: [9, 9, 1],
+    outShape: [5, 5, 3],
+    kernel: [3, 3],
+    strides: [2, 2],
+    padding: 'same',
+    weights: new Float32Array(27).map(() => rng.normal(0, 0.5)),
+    bias: new Float32Array(3).map(() => rng.normal(0, 0.1)),
+    activation: 'relu',
+  };
+  const c2: ConvOp = {
+    kind: 'conv2d',
+    name: 'c2',
+    inShape: [5, 5, 3],
+    outShape: [4, 4, 5],
+    kernel: [2, 2],
+    strides: [1, 1],
+    padding: 'valid',
+    weights: new Float32Array(60).map(() => rng.normal(0, 0.4)),
+    bias: null,
+    activation: 'linear',
+  };
   return {
     name: 'strided',
     inputShape: [9, 9, 1],
     normalization: { mean: [0.4], std: [0.3] },
-    ops: [c1, c2, { kind: 'relu', name: 'r' }, { kind: 'maxpool', name: 'p', inShape: [4, 4, 5], outShape: [2, 2, 5], pool: [2, 2], strides: [2, 2] }, { kind: 'flatten', name: 'f' }, { kind: 'dense', name: 'd', inFeatures: 20, outFeatures: 4, weights: new Float32Array(80).map(() => rng.normal(0, 0.4)), bias: new Float32Array(4).map(() => rng.normal(0, 0.1)), activation: 'linear' }],
+    ops: [
+      c1,
+      c2,
+      { kind: 'relu', name: 'r' },
+      { kind: 'maxpool', name: 'p', inShape: [4, 4, 5], outShape: [2, 2, 5], pool: [2, 2], strides: [2, 2] },
+      { kind: 'flatten', name: 'f' },
+      {
+        kind: 'dense',
+        name: 'd',
+        inFeatures: 20,
+        outFeatures: 4,
+        weights: new Float32Array(80).map(() => rng.normal(0, 0.4)),
+        bias: new Float32Array(4).map(() => rng.normal(0, 0.1)),
+        activation: 'linear',
+      },
+    ],
   };
 }
 
@@ -137,8 +174,36 @@ function pin(wl: Workload, inputSize: number, seed: number): Pinned {
 }
 
 // Recorded from the implementation before the workload runtime (hw/cim/network.ts with its own quantizer and im2col).
-const TINY: Pinned = {"floatLogits":"97954eff","quantized":"b9f4ea9a","ideal":"a3f6aa1f","idealAccuracy":0.6458333333333334,"macros":[{"codes":"92381ce3","logits":"149ad702","accuracy":0.6875,"clipped":2,"conversions":42912,"macros":16},{"codes":"bb505b57","logits":"3a8e0e97","accuracy":0.5416666666666666,"clipped":0,"conversions":28512,"macros":5},{"codes":"ac659b88","logits":"a38d87ef","accuracy":0.6666666666666666,"clipped":0,"conversions":28512,"macros":7},{"codes":"4b5ef7f0","logits":"cef0d2bf","accuracy":0.6458333333333334,"clipped":0,"conversions":28512,"macros":5},{"codes":"191490e0","logits":"54c75326","accuracy":0.6458333333333334,"clipped":0,"conversions":14112,"macros":2}],"histograms":"217e0d28","boosts":[4,4,1,1,8,8,4,8,16,16]};
-const STRIDED: Pinned = {"floatLogits":"c1b10a13","quantized":"077482c8","ideal":"ab8a36ab","idealAccuracy":0.9375,"macros":[{"codes":"5f55bf90","logits":"0dba13f6","accuracy":0.9375,"clipped":0,"conversions":30912,"macros":16},{"codes":"1bd6c5e1","logits":"a82985f6","accuracy":0.8958333333333334,"clipped":0,"conversions":15648,"macros":5},{"codes":"cdbacae2","logits":"d5895ace","accuracy":0.8958333333333334,"clipped":0,"conversions":15648,"macros":7},{"codes":"40e4dbfa","logits":"3e8da684","accuracy":0.875,"clipped":0,"conversions":15648,"macros":4},{"codes":"7e32d278","logits":"e1ff4480","accuracy":0.9166666666666666,"clipped":0,"conversions":15264,"macros":3}],"histograms":"890af5a1","boosts":[4,4,4,1,1,1,8,8,8,4,8,8,16,16,16]};
+const TINY: Pinned = {
+  floatLogits: '97954eff',
+  quantized: 'b9f4ea9a',
+  ideal: 'a3f6aa1f',
+  idealAccuracy: 0.6458333333333334,
+  macros: [
+    { codes: '92381ce3', logits: '149ad702', accuracy: 0.6875, clipped: 2, conversions: 42912, macros: 16 },
+    { codes: 'bb505b57', logits: '3a8e0e97', accuracy: 0.5416666666666666, clipped: 0, conversions: 28512, macros: 5 },
+    { codes: 'ac659b88', logits: 'a38d87ef', accuracy: 0.6666666666666666, clipped: 0, conversions: 28512, macros: 7 },
+    { codes: '4b5ef7f0', logits: 'cef0d2bf', accuracy: 0.6458333333333334, clipped: 0, conversions: 28512, macros: 5 },
+    { codes: '191490e0', logits: '54c75326', accuracy: 0.6458333333333334, clipped: 0, conversions: 14112, macros: 2 },
+  ],
+  histograms: '217e0d28',
+  boosts: [4, 4, 1, 1, 8, 8, 4, 8, 16, 16],
+};
+const STRIDED: Pinned = {
+  floatLogits: 'c1b10a13',
+  quantized: '077482c8',
+  ideal: 'ab8a36ab',
+  idealAccuracy: 0.9375,
+  macros: [
+    { codes: '5f55bf90', logits: '0dba13f6', accuracy: 0.9375, clipped: 0, conversions: 30912, macros: 16 },
+    { codes: '1bd6c5e1', logits: 'a82985f6', accuracy: 0.8958333333333334, clipped: 0, conversions: 15648, macros: 5 },
+    { codes: 'cdbacae2', logits: 'd5895ace', accuracy: 0.8958333333333334, clipped: 0, conversions: 15648, macros: 7 },
+    { codes: '40e4dbfa', logits: '3e8da684', accuracy: 0.875, clipped: 0, conversions: 15648, macros: 4 },
+    { codes: '7e32d278', logits: 'e1ff4480', accuracy: 0.9166666666666666, clipped: 0, conversions: 15264, macros: 3 },
+  ],
+  histograms: '890af5a1',
+  boosts: [4, 4, 4, 1, 1, 1, 8, 8, 8, 4, 8, 8, 16, 16, 16],
+};
 
 test('CIM results on the tiny fixture are unchanged', () => {
   assert.deepEqual(pin(tinyWorkload(new Rng(21), { mean: [0.3, 0.5], std: [0.2, 0.4] }), 72, 22), TINY);

@@ -107,7 +107,11 @@ test('lossless termination leaves every ReLU output and the logits bit-identical
         const conv = ls.reduce((s, l) => s + l.adcConversions, 0);
         const dense = ls.reduce((s, l) => s + l.denseAdcConversions, 0);
         reduction[`${bound}/${granularity}/${bitOrder}`] = 1 - conv / dense;
-        assert.equal(ls.reduce((s, l) => s + l.skippedAdaptive, 0), 0, 'lossless never stops adaptively');
+        assert.equal(
+          ls.reduce((s, l) => s + l.skippedAdaptive, 0),
+          0,
+          'lossless never stops adaptively',
+        );
         assert.equal(ls[2].stoppedNegative, 0, 'no negative detection without a following ReLU');
       }
   assert.ok(reduction['plane/output/msb-first'] > 0.1, `negative detection skips work (${reduction['plane/output/msb-first']})`);

@@ -12,7 +12,18 @@ export function rramWorkload(seed = 1): Workload {
     inputShape: [6, 6, 3],
     normalization: null,
     ops: [
-      { kind: 'conv2d', name: 'c1', inShape: [6, 6, 3], outShape: [6, 6, 6], kernel: [3, 3], strides: [1, 1], padding: 'same', weights: r(3 * 3 * 3 * 6, 0.4), bias: r(6, 0.2), activation: 'relu' },
+      {
+        kind: 'conv2d',
+        name: 'c1',
+        inShape: [6, 6, 3],
+        outShape: [6, 6, 6],
+        kernel: [3, 3],
+        strides: [1, 1],
+        padding: 'same',
+        weights: r(3 * 3 * 3 * 6, 0.4),
+        bias: r(6, 0.2),
+        activation: 'relu',
+      },
       { kind: 'maxpool', name: 'p', inShape: [6, 6, 6], outShape: [3, 3, 6], pool: [2, 2], strides: [2, 2] },
       { kind: 'flatten', name: 'f' },
       { kind: 'dense', name: 'd1', inFeatures: 54, outFeatures: 10, weights: r(54 * 10, 0.3), bias: r(10, 0.1), activation: 'relu' },
@@ -28,7 +39,13 @@ export function images(count: number, seed = 2): Float32Array {
 
 /** The workload quantized to 8-bit signed weights and 8-bit unsigned activations (or other widths). */
 export function quantized(wl: Workload, bits = 8, actBits = 8): QuantizedWorkload {
-  return quantizeWorkload(wl, { calib: images(16, 7), calibCount: 16, percentile: 0.999, weights: { bits, signed: true, granularity: 'per-channel' }, activations: { bits: actBits, signed: false } });
+  return quantizeWorkload(wl, {
+    calib: images(16, 7),
+    calibCount: 16,
+    percentile: 0.999,
+    weights: { bits, signed: true, granularity: 'per-channel' },
+    activations: { bits: actBits, signed: false },
+  });
 }
 
 /** Small crossbars so that every layer spans several row and column tiles. */

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../../../src/core/rng.js';
 import { ENERGY_TABLE } from '../../../src/hw/energy.js';
-import { type AcceleratorLayer, ARCHITECTURES, profiledRowMap, SPARSENN_ACTIONS, SparseNNSimulator, sparseNNConfig, streamCycles, streamCyclesReference, summarizeArchitecture } from '../../../src/hw/sparsenn/index.js';
+import {
+  type AcceleratorLayer,
+  ARCHITECTURES,
+  profiledRowMap,
+  SPARSENN_ACTIONS,
+  SparseNNSimulator,
+  sparseNNConfig,
+  streamCycles,
+  streamCyclesReference,
+  summarizeArchitecture,
+} from '../../../src/hw/sparsenn/index.js';
 
 describe('broadcast stream timing', () => {
   it('fast recurrence agrees with the cycle-by-cycle reference on random streams', () => {
@@ -51,14 +61,14 @@ describe('SparseNN accelerator simulator', () => {
     for (const vMapping of ['split', 'replicated'] as const) {
       it(`fast path equals the reference twin (${schedule}, ${vMapping})`, () => {
         for (const rowGroup of [1, 4])
-        for (const arch of ARCHITECTURES) {
-          const cfg = sparseNNConfig({ pes: 4, fifoDepth: 2, schedule, vMapping, nocWordsPerCycle: 2, rowGroup });
-          const fast = new SparseNNSimulator(cfg, arch, layers());
-          const ref = new SparseNNSimulator(cfg, arch, layers(), { reference: true });
-          feed(fast, 3);
-          feed(ref, 3);
-          assert.deepEqual(fast.layerTotals(), ref.layerTotals(), arch);
-        }
+          for (const arch of ARCHITECTURES) {
+            const cfg = sparseNNConfig({ pes: 4, fifoDepth: 2, schedule, vMapping, nocWordsPerCycle: 2, rowGroup });
+            const fast = new SparseNNSimulator(cfg, arch, layers());
+            const ref = new SparseNNSimulator(cfg, arch, layers(), { reference: true });
+            feed(fast, 3);
+            feed(ref, 3);
+            assert.deepEqual(fast.layerTotals(), ref.layerTotals(), arch);
+          }
       });
     }
   }

@@ -36,7 +36,10 @@ test('cfg: parses SCALE-Sim keys case-insensitively and round-trips', () => {
 });
 
 test('cfg: a bad line names file, line and field', () => {
-  assert.throws(() => parseScalesimConfig(CFG.replace('ArrayHeight:    8', 'ArrayHeight:    eight'), 'a.cfg'), (e: Error) => e instanceof ConfigError && /^a\.cfg:5: field ArrayHeight = 'eight'/.test(e.message));
+  assert.throws(
+    () => parseScalesimConfig(CFG.replace('ArrayHeight:    8', 'ArrayHeight:    eight'), 'a.cfg'),
+    (e: Error) => e instanceof ConfigError && /^a\.cfg:5: field ArrayHeight = 'eight'/.test(e.message),
+  );
   assert.throws(() => parseScalesimConfig(CFG.replace('Dataflow : ws', 'Dataflow : xs'), 'a.cfg'), /a\.cfg:14: field Dataflow = 'xs' must be one of os, ws, is/);
   assert.throws(() => parseScalesimConfig(CFG.replace('OfmapSramSzkB:    1\n', ''), 'a.cfg'), /a\.cfg:4: \[architecture_presets\] has no OfmapSramSzkB/);
   assert.throws(() => parseScalesimConfig(CFG.replace('[run_presets]', 'run presets'), 'a.cfg'), /a\.cfg:17: 'run presets' is neither/);
@@ -44,7 +47,10 @@ test('cfg: a bad line names file, line and field', () => {
 
 test('topology: conv rows (trailing comma optional, second stride optional, DP expansion) and GEMM rows', () => {
   const t = parseTopology('Layer name, H, W, R, S, C, M, Stride,\nConv1, 9, 9, 3, 3, 4, 8, 2,\nDP_x, 9, 9, 3, 3, 3, 1, 1\nC3, 9, 8, 3, 2, 1, 2, 1, 2,\n', 't.csv', false);
-  assert.deepEqual(t.map((l) => l.name), ['Conv1', 'DP_xChannel_0', 'DP_xChannel_1', 'DP_xChannel_2', 'C3']);
+  assert.deepEqual(
+    t.map((l) => l.name),
+    ['Conv1', 'DP_xChannel_0', 'DP_xChannel_1', 'DP_xChannel_2', 'C3'],
+  );
   assert.equal(t[0].strideWidth, 2);
   assert.equal(t[1].channels, 1);
   assert.equal(t[4].strideWidth, 2);

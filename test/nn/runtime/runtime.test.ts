@@ -50,7 +50,18 @@ function directConv(x: Float64Array, n: number, op: ConvOp): Float64Array {
 function convOp(rng: Rng, inShape: [number, number, number], kernel: [number, number], strides: [number, number], padding: 'same' | 'valid', outC: number): ConvOp {
   const oh = convGeometry(inShape[0], kernel[0], strides[0], padding).out;
   const ow = convGeometry(inShape[1], kernel[1], strides[1], padding).out;
-  return { kind: 'conv2d', name: 'c', inShape, outShape: [oh, ow, outC], kernel, strides, padding, weights: new Float32Array(kernel[0] * kernel[1] * inShape[2] * outC).map(() => rng.normal(0, 1)), bias: null, activation: 'linear' };
+  return {
+    kind: 'conv2d',
+    name: 'c',
+    inShape,
+    outShape: [oh, ow, outC],
+    kernel,
+    strides,
+    padding,
+    weights: new Float32Array(kernel[0] * kernel[1] * inShape[2] * outC).map(() => rng.normal(0, 1)),
+    bias: null,
+    activation: 'linear',
+  };
 }
 
 test('im2col + matmul equals a direct convolution for strides 1–3, same/valid, odd/even and non-square kernels', () => {
@@ -78,11 +89,17 @@ test('im2col + matmul equals a direct convolution for strides 1–3, same/valid,
 test('weight quantization: per-channel vs per-layer scales, signed narrow range, unsigned with zero-points', () => {
   const w = Float32Array.from([0.5, -2, 0.25, -1, 1, 4]); // K=3, N=2
   const pc = quantizeWeights(w, 3, 2, { bits: 4, signed: true, granularity: 'per-channel' });
-  assert.deepEqual(Array.from(pc.wScale), [1 / 7, 4 / 7].map((v) => Math.fround(v)));
+  assert.deepEqual(
+    Array.from(pc.wScale),
+    [1 / 7, 4 / 7].map((v) => Math.fround(v)),
+  );
   // −2·7/4 = −3.5 rounds half up to −3.
   assert.deepEqual(Array.from(pc.wq), [4, -3, 2, -2, 7, 7]);
   const pl = quantizeWeights(w, 3, 2, { bits: 4, signed: true, granularity: 'per-layer' });
-  assert.deepEqual(Array.from(pl.wScale), [4 / 7, 4 / 7].map((v) => Math.fround(v)));
+  assert.deepEqual(
+    Array.from(pl.wScale),
+    [4 / 7, 4 / 7].map((v) => Math.fround(v)),
+  );
   const u = quantizeWeights(w, 3, 2, { bits: 3, signed: false, granularity: 'per-channel' });
   // Column 0: [-1, 1] over 0…7 → scale 2/7, zero 4 (−1 → 0, 1 → 7 after rounding half up).
   for (let j = 0; j < 2; j++)
@@ -132,11 +149,15 @@ test('exact integer inference equals the dequantized float network for per-layer
     { bits: 3, signed: false, granularity: 'per-channel' },
     { bits: 2, signed: false, granularity: 'per-layer' },
   ] as const) {
-    for (const activations of [{ bits: 4, signed: false }, { bits: 8, signed: true }] as const) {
+    for (const activations of [
+      { bits: 4, signed: false },
+      { bits: 8, signed: true },
+    ] as const) {
       const qw = quantizeWorkload(wl, { calib: x, calibCount: 30, percentile: 0.99, weights, activations });
       const got = runQuantized(qw, x, 30, exactIntGemm());
       const want = dequantizedReference(wl, qw, x, 30);
-      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4 * Math.max(1, Math.abs(want[i])), `${JSON.stringify({ weights, activations })} [${i}]: ${got[i]} vs ${want[i]}`);
+      for (let i = 0; i < got.length; i++)
+        assert.ok(Math.abs(got[i] - want[i]) < 1e-4 * Math.max(1, Math.abs(want[i])), `${JSON.stringify({ weights, activations })} [${i}]: ${got[i]} vs ${want[i]}`);
     }
   }
 });
@@ -213,5 +234,8 @@ test('capture: per-layer codes, products and outputs; activation statistics and 
   assert.ok(s[1].zeroFraction > 0 && s[1].zeroFraction < 1);
   const logits = floatForward(wl, x, n);
   const labels = Array.from({ length: n }, (_, b) => [0, 1, 2].reduce((best, c) => (logits[b * 3 + c] > logits[b * 3 + best] ? c : best), 0));
-  assert.equal(evaluateAccuracy((xb, b) => floatForward(wl, xb, b), { x, labels, count: n }, 3, 7), 1);
+  assert.equal(
+    evaluateAccuracy((xb, b) => floatForward(wl, xb, b), { x, labels, count: n }, 3, 7),
+    1,
+  );
 });
