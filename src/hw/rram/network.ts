@@ -61,17 +61,15 @@ export function simulateNetwork(qw: QuantizedWorkload, c: RramConfig, set: EvalS
 
 /** Joins simulations of consecutive parts of one set (counters summed, predictions concatenated). */
 export function mergeSimulations(parts: readonly Simulation[]): Simulation {
-  return parts
-    .slice(1)
-    .reduce(
-      (a, b) => ({
-        images: a.images + b.images,
-        correct: a.correct + b.correct,
-        predictions: [...a.predictions, ...b.predictions],
-        layers: a.layers.map((l, i) => addCounts(l, b.layers[i])),
-      }),
-      parts[0],
-    );
+  return parts.slice(1).reduce(
+    (a, b) => ({
+      images: a.images + b.images,
+      correct: a.correct + b.correct,
+      predictions: [...a.predictions, ...b.predictions],
+      layers: a.layers.map((l, i) => addCounts(l, b.layers[i])),
+    }),
+    parts[0],
+  );
 }
 
 /** FNV-1a (32-bit, hex) of the predicted classes: equal hashes ⇔ (almost surely) identical predictions. */
