@@ -194,3 +194,22 @@ export function channelStats(split: Split, shape: Shape, indices?: ArrayLike<num
   const std = Array.from(sq, (s, k) => Math.sqrt(Math.max(1e-12, s / per - mean[k] * mean[k])));
   return { mean, std };
 }
+
+/** Copies the examples `order[start … start+count)` of flat float inputs (`per` values each) and their labels into one batch. */
+export function gatherBatch(
+  x: Float32Array,
+  labels: ArrayLike<number>,
+  per: number,
+  order: ArrayLike<number>,
+  start: number,
+  count: number,
+): { x: Float32Array; labels: Int32Array } {
+  const xb = new Float32Array(count * per);
+  const yb = new Int32Array(count);
+  for (let r = 0; r < count; r++) {
+    const idx = order[start + r];
+    xb.set(x.subarray(idx * per, (idx + 1) * per), r * per);
+    yb[r] = labels[idx];
+  }
+  return { x: xb, labels: yb };
+}

@@ -13,6 +13,7 @@
  * Gradients use the straight-through estimator: identity for weights, identity inside [0, clip] and
  * zero outside for activations.
  */
+import { gatherBatch } from '../data/pipeline.js';
 import { tf } from '../core/engine.js';
 import { ConfigError } from '../core/errors.js';
 import { type Progress, silentProgress } from '../core/progress.js';
@@ -240,13 +241,7 @@ export function qatFineTune(
       for (let s = 0; s < train.count; s += o.batch) {
         if (o.maxSteps !== undefined && steps >= o.maxSteps) break;
         const b = Math.min(o.batch, train.count - s);
-        const xb = new Float32Array(b * per);
-        const yb = new Int32Array(b);
-        for (let r = 0; r < b; r++) {
-          const idx = order[s + r];
-          xb.set(train.x.subarray(idx * per, (idx + 1) * per), r * per);
-          yb[r] = train.labels[idx];
-        }
+        const { x: xb, labels: yb } = gatherBatch(train.x, train.labels, per, order, s, b);
         const loss = tf.tidy(() => {
           const x = tf.tensor(xb, inputShape(wl, b));
           const y = tf.oneHot(tf.tensor1d(yb, 'int32'), classes);

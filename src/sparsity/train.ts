@@ -11,6 +11,7 @@
  * penalty α · Σ_layers mean|h| on the masked outputs raises activation sparsity (Davis & Arel 2013).
  * Seeded: the shuffle order comes from `seed`.
  */
+import { gatherBatch } from '../data/pipeline.js';
 import { tf } from '../core/engine.js';
 import { ConfigError } from '../core/errors.js';
 import { type Progress, silentProgress } from '../core/progress.js';
@@ -197,13 +198,7 @@ export function trainJoint(
       for (let s = 0; s < train.count; s += o.batchSize) {
         if (o.maxSteps !== undefined && steps >= o.maxSteps) break;
         const b = Math.min(o.batchSize, train.count - s);
-        const xb = new Float32Array(b * per);
-        const yb = new Int32Array(b);
-        for (let r = 0; r < b; r++) {
-          const idx = order[s + r];
-          xb.set(train.x.subarray(idx * per, (idx + 1) * per), r * per);
-          yb[r] = train.labels[idx];
-        }
+        const { x: xb, labels: yb } = gatherBatch(train.x, train.labels, per, order, s, b);
         const loss = tf.tidy(() => {
           const x = tf.tensor(xb, [b, ...inShape]);
           const y = tf.oneHot(tf.tensor1d(yb, 'int32'), classes);
