@@ -18,7 +18,7 @@
  * only the `candidates` most recently opened open groups are tried.
  */
 import { ConfigError } from '../core/errors.js';
-import { type IntMatrix, intMatrix } from './matrix.js';
+import { type IntMatrix, intMatrix, type WeightMatrix } from './matrix.js';
 
 export interface ColumnCombineOptions {
   /** α: most columns per combined column (multiplexer fan-in). Default 8 (packMethods uses its groupSize). */
@@ -44,8 +44,9 @@ export interface ColumnCombined {
   prunedByConflicts: number;
 }
 
-export function combineColumns(m: IntMatrix, opts: Partial<ColumnCombineOptions> = {}): ColumnCombined {
-  const o = { ...DEFAULT_COLUMN_COMBINE, ...opts };
+/** The combined columns' member lists (original columns; all-zero columns belong to none). */
+export function combineGroups(m: WeightMatrix, opts: Partial<ColumnCombineOptions> = {}): { maxColumns: number; groups: Int32Array[] } {
+  const o: ColumnCombineOptions = { ...DEFAULT_COLUMN_COMBINE, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
   if (!Number.isInteger(o.maxColumns) || o.maxColumns < 1 || o.maxColumns > 65535)
     throw new ConfigError(`column combining: maxColumns ${o.maxColumns} must be an integer in 1…65535`);
   if (!(o.maxOverlap >= 0 && o.maxOverlap <= 1)) throw new ConfigError(`column combining: maxOverlap ${o.maxOverlap} must be in [0, 1]`);
@@ -94,21 +95,46 @@ export function combineColumns(m: IntMatrix, opts: Partial<ColumnCombineOptions>
     for (const r of colRows[c]) if (oc[r]++ === 0) filled[best]++;
     if (members[best].length >= o.maxColumns) open.splice(open.indexOf(best), 1);
   }
-  const P = members.length;
+  return { maxColumns: o.maxColumns, groups: members.map((ms) => Int32Array.from(ms)) };
+}
+
+/** Member index (in `ms`) of the largest-|w| nonzero of row r among the columns `ms` (the first on ties), −1 if none; and the nonzero count. */
+function largestIn(m: WeightMatrix, r: number, ms: Int32Array): [number, number] {
+  let keep = -1;
+  let count = 0;
+  for (let i = 0; i < ms.length; i++) {
+    const v = m.values[r * m.cols + ms[i]];
+    if (v === 0) continue;
+    count++;
+    if (keep < 0 || Math.abs(v) > Math.abs(m.values[r * m.cols + ms[keep]])) keep = i;
+  }
+  return [keep, count];
+}
+
+/** Mask (1 = kept, F layout) of column combining: per row and combined column only the largest |w| survives. */
+export function columnCombineMask(m: WeightMatrix, opts: Partial<ColumnCombineOptions> = {}): { mask: Uint8Array; groups: Int32Array[]; maxColumns: number } {
+  const { groups, maxColumns } = combineGroups(m, opts);
+  const mask = new Uint8Array(m.rows * m.cols);
+  for (const ms of groups) {
+    for (let r = 0; r < m.rows; r++) {
+      const [keep] = largestIn(m, r, ms);
+      if (keep >= 0) mask[r * m.cols + ms[keep]] = 1;
+    }
+  }
+  return { mask, groups, maxColumns };
+}
+
+export function combineColumns(m: IntMatrix, opts: Partial<ColumnCombineOptions> = {}): ColumnCombined {
+  const { rows, cols } = m;
+  const { groups, maxColumns } = combineGroups(m, opts);
+  const P = groups.length;
   const values = new Int32Array(rows * P);
   const index = new Uint16Array(rows * P);
   let pruned = 0;
   for (let p = 0; p < P; p++) {
-    const ms = members[p];
+    const ms = groups[p];
     for (let r = 0; r < rows; r++) {
-      let keep = -1;
-      let count = 0;
-      for (let i = 0; i < ms.length; i++) {
-        const v = m.values[r * cols + ms[i]];
-        if (v === 0) continue;
-        count++;
-        if (keep < 0 || Math.abs(v) > Math.abs(m.values[r * cols + ms[keep]])) keep = i;
-      }
+      const [keep, count] = largestIn(m, r, ms);
       if (keep >= 0) {
         values[r * P + p] = m.values[r * cols + ms[keep]];
         index[r * P + p] = keep;
@@ -116,7 +142,7 @@ export function combineColumns(m: IntMatrix, opts: Partial<ColumnCombineOptions>
       }
     }
   }
-  return { rows, cols, maxColumns: o.maxColumns, groups: members.map((ms) => Int32Array.from(ms)), values, index, prunedByConflicts: pruned };
+  return { rows, cols, maxColumns, groups, values, index, prunedByConflicts: pruned };
 }
 
 /** F with the conflicting weights removed (what the combined array computes). */

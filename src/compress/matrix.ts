@@ -7,6 +7,13 @@
 import { ConfigError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 
+/** A rows×cols row-major matrix of any numeric weights (integer codes or floats). */
+export interface WeightMatrix {
+  rows: number;
+  cols: number;
+  values: ArrayLike<number>;
+}
+
 export interface IntMatrix {
   rows: number;
   cols: number;

@@ -69,7 +69,7 @@ export interface SearchStats {
 }
 
 /** Column lists of the nonzero pattern (CSC row indices) and row nonzero counts. */
-interface Pattern {
+export interface Pattern {
   rows: number;
   cols: number;
   colStart: Int32Array;
@@ -79,7 +79,8 @@ interface Pattern {
   colNnz: Int32Array;
 }
 
-function pattern(m: IntMatrix): Pattern {
+/** The nonzero pattern of a rows×cols row-major matrix (any numeric values; nonzero = ≠ 0). */
+export function pattern(m: { rows: number; cols: number; values: ArrayLike<number> }): Pattern {
   const { rows, cols } = m;
   const nz = new Uint8Array(rows * cols);
   const colNnz = new Int32Array(cols);
@@ -103,9 +104,10 @@ function pattern(m: IntMatrix): Pattern {
 
 /**
  * Incremental state of the objective: per-(row, group) counts, per-(tile, group) histograms of
- * those counts, the widths w(t, p) and their sum.
+ * those counts, the widths w(t, p) and their sum Σ min(cap, w(t, p)) (cap = groupSize for the
+ * tight format, the slots per group for the budgeted format).
  */
-class PackState {
+export class PackState {
   readonly numTiles: number;
   readonly numGroups: number;
   readonly rowPos: Int32Array;
@@ -123,6 +125,7 @@ class PackState {
     readonly h: number,
     readonly g: number,
     orders: Orders,
+    readonly cap = g,
   ) {
     this.numTiles = Math.ceil(pt.rows / h);
     this.numGroups = Math.ceil(pt.cols / g);
@@ -148,7 +151,7 @@ class PackState {
       let w = g;
       while (w > 0 && this.hist[b * this.stride + w] === 0) w--;
       this.width[b] = w;
-      this.cost += w;
+      this.cost += Math.min(cap, w);
     }
   }
 
@@ -167,14 +170,12 @@ class PackState {
     this.hist[hb + from]--;
     this.hist[hb + to]++;
     const w = this.width[b];
-    if (to > w) {
-      this.width[b] = to;
-      this.cost += to - w;
-    } else if (from === w && this.hist[hb + from] === 0) {
-      let nw = w;
-      while (nw > 0 && this.hist[hb + nw] === 0) nw--;
+    let nw = w;
+    if (to > w) nw = to;
+    else if (from === w && this.hist[hb + from] === 0) while (nw > 0 && this.hist[hb + nw] === 0) nw--;
+    if (nw !== w) {
       this.width[b] = nw;
-      this.cost += nw - w;
+      this.cost += Math.min(this.cap, nw) - Math.min(this.cap, w);
     }
   }
 
@@ -318,7 +319,7 @@ export function greedyOrders(m: IntMatrix, layout: TightLayout, o: GreedyOptions
   return greedyFromPattern(pattern(m), layout, o);
 }
 
-function checkAnneal(a: AnnealOptions): void {
+export function checkAnneal(a: AnnealOptions): void {
   const bad = (field: string, msg: string) => new ConfigError(`permutation search: ${field} ${msg}`);
   if (!(a.movesPerTemperature > 0)) throw bad('movesPerTemperature', `${a.movesPerTemperature} must be > 0`);
   if (!(a.cooling > 0 && a.cooling < 1)) throw bad('cooling', `${a.cooling} must be in (0, 1)`);
@@ -363,22 +364,65 @@ export function searchOrders(m: IntMatrix, layout: TightLayout, o: SearchOptions
   stats.greedyCost = st.cost;
   stats.bestCost = st.cost;
   if (method === 'greedy') return { rowOrder: st.rowOrder.slice(), colOrder: st.colOrder.slice(), stats };
+  const r = anneal(st, pt.rows, pt.cols, a, o.onTemperature);
+  Object.assign(stats, r.stats);
+  return { rowOrder: r.rowOrder, colOrder: r.colOrder, stats };
+}
+
+/** What the annealing loop needs of a state: its cost and self-inverse column/row swaps. */
+export interface AnnealTarget {
+  readonly cost: number;
+  readonly numGroups: number;
+  readonly numTiles: number;
+  readonly rowOrder: Int32Array;
+  readonly colOrder: Int32Array;
+  groupOf(c: number): number;
+  tileOf(r: number): number;
+  swapColumns(a: number, b: number): void;
+  swapRows(x: number, y: number): void;
+  /** A column worth moving (e.g. one holding a pruned weight); uniform when absent. */
+  pickColumn?(rng: Rng): number;
+}
+
+export interface AnnealStats {
+  moves: number;
+  accepted: number;
+  temperatures: number;
+  initialTemperature: number;
+  bestCost: number;
+  bestByTemperature: number[];
+}
+
+/**
+ * The simulated-annealing loop shared by the tight and the budgeted searches (see the module
+ * comment): column swaps with probability `columnMoveProb` (rows otherwise; only columns when
+ * `rowMoves` is false), Metropolis acceptance, geometric cooling, best state kept.
+ */
+export function anneal(
+  st: AnnealTarget,
+  rows: number,
+  cols: number,
+  a: AnnealOptions,
+  onTemperature?: (step: number, best: number) => void,
+  rowMoves = true,
+): Orders & { stats: AnnealStats } {
+  const stats: AnnealStats = { moves: 0, accepted: 0, temperatures: 0, initialTemperature: 0, bestCost: st.cost, bestByTemperature: [] };
   const canCol = st.numGroups > 1;
-  const canRow = st.numTiles > 1;
+  const canRow = rowMoves && st.numTiles > 1;
   if (!canCol && !canRow) return { rowOrder: st.rowOrder.slice(), colOrder: st.colOrder.slice(), stats };
   const rng = new Rng(a.seed ^ 0x5a5a5a5a);
   const pCol = !canRow ? 1 : !canCol ? 0 : a.columnMoveProb;
-  // One random move between different groups/tiles; returns its undo.
+  // One random move between different groups/tiles (a swap is its own undo).
   const propose = (): [number, number, boolean] => {
     if (rng.next() < pCol) {
-      const x = rng.int(pt.cols);
-      let y = rng.int(pt.cols);
-      while (st.groupOf(y) === st.groupOf(x)) y = rng.int(pt.cols);
+      const x = st.pickColumn ? st.pickColumn(rng) : rng.int(cols);
+      let y = rng.int(cols);
+      while (st.groupOf(y) === st.groupOf(x)) y = rng.int(cols);
       return [x, y, true];
     }
-    const x = rng.int(pt.rows);
-    let y = rng.int(pt.rows);
-    while (st.tileOf(y) === st.tileOf(x)) y = rng.int(pt.rows);
+    const x = rng.int(rows);
+    let y = rng.int(rows);
+    while (st.tileOf(y) === st.tileOf(x)) y = rng.int(rows);
     return [x, y, false];
   };
   const apply = (mv: [number, number, boolean]) => (mv[2] ? st.swapColumns(mv[0], mv[1]) : st.swapRows(mv[0], mv[1]));
@@ -401,10 +445,10 @@ export function searchOrders(m: IntMatrix, layout: TightLayout, o: SearchOptions
   let best = st.cost;
   let bestRow = st.rowOrder.slice();
   let bestCol = st.colOrder.slice();
-  const perTemp = Math.max(1, Math.round(a.movesPerTemperature * (pt.rows + pt.cols)));
+  const perTemp = Math.max(1, Math.round(a.movesPerTemperature * (rows + cols)));
   let temp = t0;
   let stale = 0;
-  while (temp >= a.finalTemperatureRatio * t0 && stale < a.patience && stats.moves < a.maxMoves) {
+  while (temp >= a.finalTemperatureRatio * t0 && stale < a.patience && stats.moves < a.maxMoves && best > 0) {
     let improved = false;
     for (let i = 0; i < perTemp && stats.moves < a.maxMoves; i++) {
       const mv = propose();
@@ -414,7 +458,7 @@ export function searchOrders(m: IntMatrix, layout: TightLayout, o: SearchOptions
       const d = st.cost - before;
       if (d <= 0 || rng.next() < Math.exp(-d / temp)) {
         stats.accepted++;
-        if (st.cost < best) {
+        if (st.cost < best - 1e-12) {
           best = st.cost;
           bestRow = st.rowOrder.slice();
           bestCol = st.colOrder.slice();
@@ -424,7 +468,7 @@ export function searchOrders(m: IntMatrix, layout: TightLayout, o: SearchOptions
     }
     stats.temperatures++;
     stats.bestByTemperature.push(best);
-    o.onTemperature?.(stats.temperatures, best);
+    onTemperature?.(stats.temperatures, best);
     stale = improved ? 0 : stale + 1;
     temp *= a.cooling;
   }

@@ -3,7 +3,8 @@
  * - values: the weight (or subword) bits of every packed slot, empty slots and tile padding included;
  * - index: the multiplexer select of every slot (⌈log2 fan-in⌉ bits), plus the shift select of a
  *   subword slot (⌈log2 subwordsPerWeight⌉ bits);
- * - blocks: the width w(t, p) of every block of the tight format (⌈log2(groupSize + 1)⌉ bits each);
+ * - blocks: the width w(t, p) of every block of the tight format (⌈log2(groupSize + 1)⌉ bits each;
+ *   ⌈log2(k + 1)⌉ for the budgeted format with k slots per group);
  * - permutation: the row order (rows·⌈log2 rows⌉ bits) and column order (cols·⌈log2 cols⌉ bits) of
  *   the tight format, or the member list of each combined column of column combining; an identity
  *   order costs nothing.
@@ -53,6 +54,8 @@ export interface TightBitsOptions {
   valueBits: number;
   /** Subwords per weight when the packed columns are subword columns (1 for words). */
   subwordsPerWeight: number;
+  /** Largest block width the format allows (the budgeted format's slotsPerGroup). Default groupSize. */
+  maxWidth?: number;
 }
 
 /** Bits and rates of a tight-packed matrix (its `cols` are subword columns when subwordsPerWeight > 1). */
@@ -64,7 +67,7 @@ export function tightRate(pk: TightPacked, o: TightBitsOptions): PackRate {
     {
       values: slots * o.valueBits,
       index: slots * (log2Ceil(pk.groupSize) + log2Ceil(o.subwordsPerWeight)),
-      blocks: pk.numTiles * pk.numGroups * log2Ceil(pk.groupSize + 1),
+      blocks: pk.numTiles * pk.numGroups * log2Ceil((o.maxWidth ?? pk.groupSize) + 1),
       permutation: (isIdentity(pk.rowOrder) ? 0 : pk.rows * log2Ceil(pk.rows)) + (isIdentity(pk.colOrder) ? 0 : pk.cols * log2Ceil(pk.cols)),
     },
     denseBits,
@@ -72,7 +75,7 @@ export function tightRate(pk: TightPacked, o: TightBitsOptions): PackRate {
 }
 
 /** Bits and rates of a column-combined matrix on tiles of `tileRows` output channels. */
-export function columnCombinedRate(cc: ColumnCombined, tileRows: number, weightBits: number): PackRate {
+export function columnCombinedRate(cc: Pick<ColumnCombined, 'rows' | 'cols' | 'groups' | 'maxColumns'>, tileRows: number, weightBits: number): PackRate {
   const slots = Math.ceil(cc.rows / tileRows) * tileRows * cc.groups.length;
   const listed = cc.groups.reduce((s, g) => s + g.length, 0);
   return rate(

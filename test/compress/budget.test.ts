@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { budgetCost, budgetMask, packBudgeted, prunedStats, searchBudgetOrders } from '../../src/compress/budget.js';
+import { columnCombineMask } from '../../src/compress/column-combine.js';
+import { packingMasks } from '../../src/compress/masks.js';
+import { type IntMatrix, intMatrix, matricesEqual, syntheticWeights } from '../../src/compress/matrix.js';
+import { unpackTight } from '../../src/compress/tight.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { Rng } from '../../src/core/rng.js';
+
+function randomSparse(rng: Rng, rows: number, cols: number, density: number): IntMatrix {
+  const m = intMatrix(rows, cols);
+  for (let i = 0; i < m.values.length; i++) if (rng.next() < density) m.values[i] = (rng.int(127) + 1) * (rng.next() < 0.5 ? -1 : 1);
+  return m;
+}
+
+test('budgeted packing keeps the k largest per (row, group), unpacks to the pruned matrix, k = groupSize is lossless', () => {
+  const rng = new Rng(3);
+  for (let trial = 0; trial < 40; trial++) {
+    const rows = 1 + rng.int(30);
+    const cols = 1 + rng.int(40);
+    const m = randomSparse(rng, rows, cols, rng.next());
+    const g = 1 + rng.int(8);
+    const k = 1 + rng.int(g);
+    const layout = { tileRows: 1 + rng.int(10), groupSize: g, slotsPerGroup: k };
+    const orders = { rowOrder: rng.permutation(rows), colOrder: rng.permutation(cols) };
+    const bp = packBudgeted(m, layout, orders);
+    assert.ok(matricesEqual(unpackTight(bp.packed), bp.pruned), `trial ${trial}`);
+    for (const w of bp.packed.widths) assert.ok(w <= k);
+    // Per (row, group): min(k, nnz) kept, and every kept |w| ≥ every pruned |w|.
+    for (let r = 0; r < rows; r++) {
+      for (let p = 0; p * g < cols; p++) {
+        const pos = Array.from({ length: Math.min(g, cols - p * g) }, (_, i) => orders.colOrder[p * g + i]);
+        const nz = pos.filter((c) => m.values[r * cols + c] !== 0);
+        const kept = nz.filter((c) => bp.mask[r * cols + c]);
+        assert.equal(kept.length, Math.min(k, nz.length));
+        const minKept = Math.min(...kept.map((c) => Math.abs(m.values[r * cols + c])));
+        for (const c of nz) if (!bp.mask[r * cols + c]) assert.ok(Math.abs(m.values[r * cols + c]) <= minKept);
+      }
+    }
+    const lossless = packBudgeted(m, { ...layout, slotsPerGroup: g }, orders);
+    assert.equal(lossless.stats.pruned, 0);
+    assert.ok(matricesEqual(lossless.pruned, m));
+  }
+});
+
+test('budgeted search: incremental objective equals the recomputed one, and the pruned L1 share of the mask', () => {
+  const rng = new Rng(8);
+  for (const [k, objective] of [
+    [1, 'l1'],
+    [2, 'l2'],
+    [1, 'count'],
+  ] as const) {
+    const m = randomSparse(rng, 48, 96, 0.15);
+    const layout = { tileRows: 16, groupSize: 8, slotsPerGroup: k };
+    const found = searchBudgetOrders(m, layout, { seed: 4, objective, movesPerTemperature: 1 });
+    const recomputed = budgetCost(m, layout, found, objective);
+    assert.ok(Math.abs(recomputed - found.stats.bestCost) < 1e-9, `${objective}: ${recomputed} vs ${found.stats.bestCost}`);
+    assert.ok(found.stats.bestCost <= found.stats.greedyCost + 1e-12);
+    const stats = prunedStats(m.values, budgetMask(m, layout, found));
+    const share = objective === 'l1' ? stats.l1Share : objective === 'l2' ? stats.l2Share : stats.pruned / stats.nonzerosBefore;
+    assert.ok(Math.abs(share - found.stats.bestCost) < 1e-9);
+  }
+});
+
+test('budgeted search finds the brute-force optimum over column orders of small matrices', () => {
+  const perms = (n: number): number[][] => (n === 1 ? [[0]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+  const rng = new Rng(21);
+  for (let trial = 0; trial < 5; trial++) {
+    const m = randomSparse(rng, 5, 6, 0.5);
+    const layout = { tileRows: 5, groupSize: 3, slotsPerGroup: 1 };
+    let best = Number.POSITIVE_INFINITY;
+    for (const c of perms(6)) best = Math.min(best, budgetCost(m, layout, { rowOrder: Int32Array.from([0, 1, 2, 3, 4]), colOrder: Int32Array.from(c) }));
+    const found = searchBudgetOrders(m, layout, { seed: trial, movesPerTemperature: 20, patience: 30 });
+    assert.ok(Math.abs(found.stats.bestCost - best) < 1e-12, `trial ${trial}: ${found.stats.bestCost} vs optimum ${best}`);
+  }
+});
+
+test('at the same shape (g, k = 1) the searched budgeted format prunes less magnitude than column combining', () => {
+  const m = syntheticWeights({ rows: 96, cols: 512, sparsity: 0.9, seed: 2 });
+  const g = 8;
+  const cc = columnCombineMask(m, { maxColumns: g, maxOverlap: 1 });
+  const ccStats = prunedStats(m.values, cc.mask);
+  const layout = { tileRows: 32, groupSize: g, slotsPerGroup: 1 };
+  const found = searchBudgetOrders(m, layout, { seed: 1 });
+  const bStats = prunedStats(m.values, budgetMask(m, layout, found));
+  // Same number of packed columns per tile (all groups full), less pruned magnitude.
+  assert.equal(cc.groups.length, Math.ceil(512 / g));
+  assert.ok(bStats.l1Share < ccStats.l1Share, `budgeted ${bStats.l1Share} vs column combining ${ccStats.l1Share}`);
+  assert.ok(found.stats.bestCost < found.stats.identityCost);
+});
+
+test('packingMasks: K×N layout in and out, masks within the nonzeros, rates, float weights, bad input', () => {
+  const rng = new Rng(9);
+  const k = 36;
+  const n = 20;
+  const w = new Float32Array(k * n);
+  for (let i = 0; i < w.length; i++) if (rng.next() < 0.3) w[i] = rng.normal();
+  const layers = [{ name: 'a', k, n, weights: w }];
+  const b = packingMasks(layers, { method: 'budgeted', groupSize: 6, slotsPerGroup: 1 }, { tileRows: 8, seed: 1 });
+  const mask = b.layers[0].mask;
+  assert.equal(mask.length, k * n);
+  for (let i = 0; i < w.length; i++) if (mask[i]) assert.notEqual(w[i], 0);
+  // The mask is the budgeted mask of F = transpose under the returned orders.
+  const f = { rows: n, cols: k, values: Float64Array.from({ length: k * n }, (_, i) => w[(i % k) * n + Math.floor(i / k)]) };
+  const fm = budgetMask(f, { tileRows: 8, groupSize: 6, slotsPerGroup: 1 }, b.layers[0]);
+  for (let r = 0; r < k; r++) for (let j = 0; j < n; j++) assert.equal(mask[r * n + j], fm[j * k + r]);
+  assert.ok(b.layers[0].pruned.pruned > 0 && b.total.rate > 1);
+  const t = packingMasks(layers, { method: 'tight', groupSize: 6 }, { tileRows: 8, seed: 1 });
+  assert.equal(t.total.pruned, 0);
+  for (let i = 0; i < w.length; i++) assert.equal(t.layers[0].mask[i], w[i] !== 0 ? 1 : 0);
+  const c = packingMasks(layers, { method: 'columnCombining', maxColumns: 6, maxOverlap: 1 }, { tileRows: 8, seed: 1 });
+  assert.ok(c.total.pruned > 0 && c.total.l1Share > 0 && c.total.l1Share < 1);
+  assert.throws(() => packingMasks([{ name: 'x', k: 3, n: 3, weights: new Float32Array(8) }], { method: 'tight', groupSize: 4 }, { tileRows: 8, seed: 1 }), ConfigError);
+  assert.throws(() => packingMasks(layers, { method: 'budgeted', groupSize: 4, slotsPerGroup: 5 }, { tileRows: 8, seed: 1 }), /slotsPerGroup/);
+});
