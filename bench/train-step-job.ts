@@ -7,6 +7,7 @@
 import { engineInfo, tf } from '../src/core/engine.js';
 import { Rng } from '../src/core/rng.js';
 import { createModel, type ModelName } from '../src/nn/models.js';
+import { KernelProfiler, type StepProfile } from './train-step-profile.js';
 
 export interface TrainStepArgs {
   model: ModelName;
@@ -18,6 +19,10 @@ export interface TrainStepArgs {
   seed: number;
   /** Int32Array over a SharedArrayBuffer: [arrived, parties]. */
   barrier?: Int32Array;
+  /** After the timed repetitions, this many more steps with per-kernel timers (0: none). */
+  profileSteps?: number;
+  /** Profile entries per kernel and input shapes (else per kernel). */
+  profileByShape?: boolean;
 }
 
 export interface TrainStepTiming {
@@ -29,6 +34,8 @@ export interface TrainStepTiming {
   /** Process CPU time (user + system, all threads) per step, ms, one entry per repetition. */
   cpuMsPerStep: number[];
   finalLoss: number;
+  /** Per-kernel profile of `profileSteps` extra steps, or null. */
+  profile: StepProfile | null;
 }
 
 function waitAll(b: Int32Array): void {
@@ -53,10 +60,26 @@ export function trainStepJob(a: TrainStepArgs): TrainStepTiming {
   const x = tf.tensor(xs, [a.batch, ...a.inputShape]);
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat());
   let loss = Number.NaN;
+  const forward = () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
   const step = (): void => {
-    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
+    const cost = opt.minimize(forward, true);
     loss = cost!.dataSync()[0];
     cost!.dispose();
+  };
+  // The same step as opt.minimize (variableGrads, applyGradients, dispose), with phase marks.
+  const profiledStep = (p: KernelProfiler): void => {
+    p.beginStep();
+    const { value, grads } = tf.variableGrads(() => {
+      const l = forward();
+      p.enter('backward');
+      return l;
+    });
+    p.enter('optimizer');
+    opt.applyGradients(grads);
+    tf.dispose(grads);
+    loss = value.dataSync()[0];
+    value.dispose();
+    p.endStep();
   };
   try {
     for (let i = 0; i < a.warmup; i++) step();
@@ -71,7 +94,19 @@ export function trainStepJob(a: TrainStepArgs): TrainStepTiming {
       const c = process.cpuUsage(c0);
       cpuMsPerStep.push((c.user + c.system) / 1000 / a.stepsPerRep);
     }
-    return { backend: engineInfo()?.backend ?? null, native: engineInfo()?.native.enabled ?? false, msPerStep, cpuMsPerStep, finalLoss: loss };
+    let profile: StepProfile | null = null;
+    if (a.profileSteps) {
+      const p = new KernelProfiler(a.profileByShape ?? false);
+      try {
+        profiledStep(p);
+        p.reset();
+        for (let i = 0; i < a.profileSteps; i++) profiledStep(p);
+        profile = p.result();
+      } finally {
+        p.stop();
+      }
+    }
+    return { backend: engineInfo()?.backend ?? null, native: engineInfo()?.native.enabled ?? false, msPerStep, cpuMsPerStep, finalLoss: loss, profile };
   } finally {
     tf.dispose([x, y]);
     opt.dispose();

@@ -17,6 +17,11 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <atomic>
 
 #include <cmath>
 #include <cstdint>
@@ -300,8 +305,171 @@ int64_t BlockRows(const Geom& g) {
   return rows < g.P() ? rows : g.P();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Direct kernels for convolutions with a short reduction, K = KH·KW·C ≤ the small-K limit (a first
+// layer: 3×3×1 → K = 9, 3×3×3 → 27), CO a multiple of 8. There im2col + sgemm is bound by
+// OpenBLAS packing the long operand on every block; these loops keep the whole reduction in AVX
+// registers (AVX2 + FMA, checked at run time; the im2col + sgemm path is their reference twin and
+// is used where the CPU lacks them or when the limit is set to 0 with setSmallConvK).
+// ---------------------------------------------------------------------------------------------
+std::atomic<int64_t> small_k_limit{32};
+constexpr int64_t kSmallBlockRows = 1024;
+
+bool HasAvx2Fma() {
+#if defined(__x86_64__)
+  static const bool v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return v;
+#else
+  return false;
+#endif
+}
+
+// The filter gradient's tiles re-read dy once per group of ≤ 12/OB filter rows: past K = 16 that
+// costs more than im2col + sgemm (measured on 3×3×3).
+constexpr int64_t kSmallFilterGradK = 16;
+
+bool SmallConv(const Geom& g, bool filterGrad) {
+  int64_t limit = small_k_limit.load(std::memory_order_relaxed);
+  if (filterGrad && limit > kSmallFilterGradK) limit = kSmallFilterGradK;
+  return g.K() <= limit && g.CO % 8 == 0 && HasAvx2Fma();
+}
+
+#if defined(__x86_64__)
+// y[r, :] = col[r, :]·w (+ bias) (relu, NaN kept) for rows r < rows; w is [K, CO].
+__attribute__((target("avx2,fma"))) void SmallForwardRows(const float* col, int64_t rows, int64_t K, int64_t CO, const float* w,
+                                                          const float* bias, bool relu, float* y) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t r = 0; r < rows; r++) {
+    const float* c = col + r * K;
+    float* out = y + r * CO;
+    int64_t o = 0;
+    for (; o + 32 <= CO; o += 32) {
+      __m256 a0 = bias ? _mm256_loadu_ps(bias + o) : zero;
+      __m256 a1 = bias ? _mm256_loadu_ps(bias + o + 8) : zero;
+      __m256 a2 = bias ? _mm256_loadu_ps(bias + o + 16) : zero;
+      __m256 a3 = bias ? _mm256_loadu_ps(bias + o + 24) : zero;
+      const float* wr = w + o;
+      for (int64_t k = 0; k < K; k++, wr += CO) {
+        const __m256 b = _mm256_broadcast_ss(c + k);
+        a0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(wr), a0);
+        a1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(wr + 8), a1);
+        a2 = _mm256_fmadd_ps(b, _mm256_loadu_ps(wr + 16), a2);
+        a3 = _mm256_fmadd_ps(b, _mm256_loadu_ps(wr + 24), a3);
+      }
+      if (relu) {
+        // max(0, a) returns a when a is NaN.
+        a0 = _mm256_max_ps(zero, a0);
+        a1 = _mm256_max_ps(zero, a1);
+        a2 = _mm256_max_ps(zero, a2);
+        a3 = _mm256_max_ps(zero, a3);
+      }
+      _mm256_storeu_ps(out + o, a0);
+      _mm256_storeu_ps(out + o + 8, a1);
+      _mm256_storeu_ps(out + o + 16, a2);
+      _mm256_storeu_ps(out + o + 24, a3);
+    }
+    for (; o < CO; o += 8) {
+      __m256 a = bias ? _mm256_loadu_ps(bias + o) : zero;
+      const float* wr = w + o;
+      for (int64_t k = 0; k < K; k++, wr += CO) a = _mm256_fmadd_ps(_mm256_broadcast_ss(c + k), _mm256_loadu_ps(wr), a);
+      if (relu) a = _mm256_max_ps(zero, a);
+      _mm256_storeu_ps(out + o, a);
+    }
+  }
+}
+
+// dW[k0 + j, o + 8·i .. +8) (+)= Σ_r col[r, k0 + j]·dy[r, o + 8·i .. +8) for j < KB, i < OB: KB·OB
+// accumulators in registers (≤ 12 of the 16), OB loads and KB broadcasts per row.
+template <int KB, int OB>
+__attribute__((target("avx2,fma"))) void SmallFilterGradTile(const float* col, int64_t rows, int64_t K, int64_t k0, const float* dy,
+                                                             int64_t CO, int64_t o, float* dW, bool first) {
+  __m256 acc[KB][OB];
+  for (int j = 0; j < KB; j++)
+    for (int i = 0; i < OB; i++) acc[j][i] = _mm256_setzero_ps();
+  const float* c = col + k0;
+  const float* d = dy + o;
+  for (int64_t r = 0; r < rows; r++, c += K, d += CO) {
+    __m256 v[OB];
+    for (int i = 0; i < OB; i++) v[i] = _mm256_loadu_ps(d + 8 * i);
+    for (int j = 0; j < KB; j++) {
+      const __m256 b = _mm256_broadcast_ss(c + j);
+      for (int i = 0; i < OB; i++) acc[j][i] = _mm256_fmadd_ps(b, v[i], acc[j][i]);
+    }
+  }
+  for (int j = 0; j < KB; j++) {
+    for (int i = 0; i < OB; i++) {
+      float* out = dW + (k0 + j) * CO + o + 8 * i;
+      _mm256_storeu_ps(out, first ? acc[j][i] : _mm256_add_ps(_mm256_loadu_ps(out), acc[j][i]));
+    }
+  }
+}
+
+using FilterGradTileFn = void (*)(const float*, int64_t, int64_t, int64_t, const float*, int64_t, int64_t, float*, bool);
+// Tiles by [OB − 1][KB − 1]: OB co-chunks of 8 and up to 12 / OB rows of the filter at once.
+constexpr int kMaxKB[4] = {12, 6, 4, 3};
+constexpr FilterGradTileFn kFilterGradTiles[4][12] = {
+    {SmallFilterGradTile<1, 1>, SmallFilterGradTile<2, 1>, SmallFilterGradTile<3, 1>, SmallFilterGradTile<4, 1>,
+     SmallFilterGradTile<5, 1>, SmallFilterGradTile<6, 1>, SmallFilterGradTile<7, 1>, SmallFilterGradTile<8, 1>,
+     SmallFilterGradTile<9, 1>, SmallFilterGradTile<10, 1>, SmallFilterGradTile<11, 1>, SmallFilterGradTile<12, 1>},
+    {SmallFilterGradTile<1, 2>, SmallFilterGradTile<2, 2>, SmallFilterGradTile<3, 2>, SmallFilterGradTile<4, 2>,
+     SmallFilterGradTile<5, 2>, SmallFilterGradTile<6, 2>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {SmallFilterGradTile<1, 3>, SmallFilterGradTile<2, 3>, SmallFilterGradTile<3, 3>, SmallFilterGradTile<4, 3>, nullptr, nullptr,
+     nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {SmallFilterGradTile<1, 4>, SmallFilterGradTile<2, 4>, SmallFilterGradTile<3, 4>, nullptr, nullptr, nullptr, nullptr, nullptr,
+     nullptr, nullptr, nullptr, nullptr}};
+
+void SmallFilterGradRows(const float* col, int64_t rows, int64_t K, const float* dy, int64_t CO, float* dW, bool first) {
+  for (int64_t o = 0; o < CO;) {
+    const int64_t ob = (CO - o) / 8 < 4 ? (CO - o) / 8 : 4;
+    const int64_t maxKb = kMaxKB[ob - 1];
+    // Even split of K into groups of at most maxKb (no short, latency-bound remainder group).
+    const int64_t groups = (K + maxKb - 1) / maxKb;
+    for (int64_t gi = 0, k0 = 0; gi < groups; gi++) {
+      const int64_t kb = (K - k0 + (groups - gi) - 1) / (groups - gi);
+      kFilterGradTiles[ob - 1][kb - 1](col, rows, K, k0, dy, CO, o, dW, first);
+      k0 += kb;
+    }
+    o += 8 * ob;
+  }
+}
+#else
+void SmallForwardRows(const float*, int64_t, int64_t, int64_t, const float*, const float*, bool, float*) {}
+void SmallFilterGradRows(const float*, int64_t, int64_t, const float*, int64_t, float*, bool) {}
+#endif
+
+// Forward convolution by the direct small-K kernel (SmallConv(g, false) must hold).
+bool SmallForwardConv(const Geom& g, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  const int64_t K = g.K();
+  const int64_t P = g.P();
+  const int64_t R = kSmallBlockRows < P ? kSmallBlockRows : P;
+  float* col = Scratch(R * K);
+  if (col == nullptr) return false;
+  for (int64_t p0 = 0; p0 < P; p0 += R) {
+    const int64_t p1 = p0 + R < P ? p0 + R : P;
+    Im2col(g, x, p0, p1, col);
+    SmallForwardRows(col, p1 - p0, K, g.CO, w, bias, relu, y + p0 * g.CO);
+  }
+  return true;
+}
+
+// Filter gradient by the direct small-K kernel (SmallConv(g, true) must hold).
+bool SmallFilterGrad(const Geom& g, const float* x, const float* dy, float* dW) {
+  const int64_t K = g.K();
+  const int64_t P = g.P();
+  const int64_t R = kSmallBlockRows < P ? kSmallBlockRows : P;
+  float* col = Scratch(R * K);
+  if (col == nullptr) return false;
+  for (int64_t p0 = 0; p0 < P; p0 += R) {
+    const int64_t p1 = p0 + R < P ? p0 + R : P;
+    Im2col(g, x, p0, p1, col);
+    SmallFilterGradRows(col, p1 - p0, K, dy + p0 * g.CO, g.CO, dW, p0 == 0);
+  }
+  return true;
+}
+
 // y = conv(x, w) (+ bias) (relu), NHWC; false when the im2col block cannot be allocated.
 bool ForwardConv(const Geom& g, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  if (SmallConv(g, false)) return SmallForwardConv(g, x, w, bias, relu, y);
   const int64_t K = g.K();
   const int64_t P = g.P();
   const bool direct = g.Direct();
@@ -397,6 +565,10 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     if (!ForwardConv(g, A, B, bias, relu != 0, O)) {
       napi_throw_error(env, "ACCELAB_NATIVE_MEMORY", "out of memory for the im2col block");
     }
+    return nullptr;
+  }
+  if (op == 1 && SmallConv(g, true)) {
+    if (!SmallFilterGrad(g, A, B, O)) napi_throw_error(env, "ACCELAB_NATIVE_MEMORY", "out of memory for the im2col block");
     return nullptr;
   }
   const int CO = int(g.CO);
@@ -660,6 +832,64 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluBiasGrad(heap, dyOff, yOff, dzOff, dbOff, M, C): the gradient through relu(z + bias) from the
+// layer's output y = relu(z + bias), [M, C]: dz = dy·step(y) (y > 0 exactly where z + bias > 0; NaN
+// stays NaN as in reluGrad) and the bias gradient db[c] = Σ_m dz[m, c] (float64 accumulation), in
+// one pass.
+napi_value ReluBiasGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 7)) return nullptr;
+  Heap h;
+  int64_t dyo, yo, dzo, dbo, M, C;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "dyOff", &dyo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "yOff", &yo) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "dzOff", &dzo) || !GetInt(&a, 4, 0, INT64_MAX >> 2, "dbOff", &dbo) ||
+      !GetInt(&a, 5, 1, kMaxDim, "M", &M) || !GetInt(&a, 6, 1, kMaxDim, "C", &C))
+    return nullptr;
+  int64_t MC;
+  if (!Product({M, C}, &MC)) {
+    ThrowOperand(env, "relu-bias gradient sizes overflow");
+    return nullptr;
+  }
+  Operand ops[] = {{"dy", dyo, MC, false, {}}, {"y", yo, MC, false, {}}, {"dz", dzo, MC, true, {}}, {"db", dbo, C, true, {}}};
+  if (!CheckAll(env, h, ops, 4)) return nullptr;
+  const float* dy = F(h, dyo);
+  const float* y = F(h, yo);
+  float* dz = F(h, dzo);
+  double* acc = static_cast<double*>(std::calloc(size_t(C), sizeof(double)));
+  if (acc == nullptr) {
+    napi_throw_error(env, "ACCELAB_NATIVE_MEMORY", "out of memory");
+    return nullptr;
+  }
+  for (int64_t i = 0; i < M; i++) {
+    const float* gr = dy + i * C;
+    const float* yr = y + i * C;
+    float* out = dz + i * C;
+    for (int64_t c = 0; c < C; c++) {
+      const float v = yr[c];
+      const float step = v > 0.f ? 1.f : (v != v ? v : 0.f);
+      const float d = gr[c] * step;
+      out[c] = d;
+      acc[c] += d;
+    }
+  }
+  float* db = F(h, dbo);
+  for (int64_t c = 0; c < C; c++) db[c] = float(acc[c]);
+  std::free(acc);
+  return nullptr;
+}
+
+// setSmallConvK(k): the largest reduction KH·KW·C the direct small-K convolution kernels take (0:
+// never; they need AVX2 + FMA and CO a multiple of 8). Process-wide; returns the previous value.
+napi_value SetSmallConvK(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 1)) return nullptr;
+  int64_t k;
+  if (!GetInt(&a, 0, 0, 4096, "k", &k)) return nullptr;
+  napi_value prev;
+  napi_create_int64(env, small_k_limit.exchange(k), &prev);
+  return prev;
+}
+
 // addRows(heap, aOff, bOff, outOff, M, C): out[m, c] = a[m, c] + b[c] (M = 1: same-shape add).
 napi_value AddRows(napi_env env, napi_callback_info info) {
   Args a;
@@ -794,6 +1024,138 @@ napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// maxPoolReluBiasGrad2x2(heap, yOff, dyOff, dzOff, dbOff, N, H, W, C, OH, OW): the gradient through
+// relu(z + bias) followed by a 2×2, stride-2, unpadded max pool, from the relu output y (the pool's
+// input): dz = maxPoolGrad(dy, y)·step(y), exactly as MaxPoolGrad2x2 then reluBiasGrad compute it
+// (the routing to the first maximum, then the product with step(y): 1 for y > 0, NaN for NaN, else
+// 0), and db[c] = Σ dz[·, c] (float64), in one pass that never writes the pool gradient.
+napi_value MaxPoolReluBiasGrad2x2(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 11)) return nullptr;
+  Heap h;
+  int64_t yo, dyo, dzo, dbo, N, H, W, C, OH, OW;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "yOff", &yo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "dyOff", &dyo) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "dzOff", &dzo) || !GetInt(&a, 4, 0, INT64_MAX >> 2, "dbOff", &dbo) ||
+      !GetInt(&a, 5, 1, kMaxDim, "N", &N) || !GetInt(&a, 6, 2, kMaxDim, "H", &H) || !GetInt(&a, 7, 2, kMaxDim, "W", &W) ||
+      !GetInt(&a, 8, 1, kMaxDim, "C", &C) || !GetInt(&a, 9, 1, H / 2, "OH", &OH) || !GetInt(&a, 10, 1, W / 2, "OW", &OW))
+    return nullptr;
+  int64_t xN, yN;
+  if (!Product({N, H, W, C}, &xN) || !Product({N, OH, OW, C}, &yN)) {
+    ThrowOperand(env, "pooling sizes overflow");
+    return nullptr;
+  }
+  Operand ops[] = {{"y", yo, xN, false, {}}, {"dy", dyo, yN, false, {}}, {"dz", dzo, xN, true, {}}, {"db", dbo, C, true, {}}};
+  if (!CheckAll(env, h, ops, 4)) return nullptr;
+  const float* x = F(h, yo);
+  const float* dy = F(h, dyo);
+  float* dz = F(h, dzo);
+  double* acc = static_cast<double*>(std::calloc(size_t(C), sizeof(double)));
+  if (acc == nullptr) {
+    napi_throw_error(env, "ACCELAB_NATIVE_MEMORY", "out of memory");
+    return nullptr;
+  }
+  auto step = [](float v) { return v > 0.f ? 1.f : (v != v ? v : 0.f); };
+  for (int64_t b = 0; b < N; b++) {
+    for (int64_t ih = 0; ih < H; ih++) {
+      const int64_t oh = ih >> 1;
+      const bool rowInWindow = oh < OH;
+      // Rows are handled in pairs (the top row of a window does both); a trailing row on its own.
+      if (rowInWindow && (ih & 1)) continue;
+      if (!rowInWindow) {
+        const float* xr = x + (b * H + ih) * W * C;
+        float* dr = dz + (b * H + ih) * W * C;
+        for (int64_t i = 0; i < W * C; i++) {
+          dr[i] = 0.f * step(xr[i]);
+          acc[i % C] += dr[i];
+        }
+        continue;
+      }
+      for (int64_t iw = 0; iw < W; iw++) {
+        const int64_t ow = iw >> 1;
+        if (ow < OW && (iw & 1)) continue;
+        const int64_t i00 = ((b * H + ih) * W + iw) * C;
+        if (ow >= OW) {
+          // A trailing column: in no window.
+          for (int64_t rr = 0; rr < 2; rr++) {
+            const int64_t i = i00 + rr * W * C;
+            for (int64_t c = 0; c < C; c++) {
+              dz[i + c] = 0.f * step(x[i + c]);
+              acc[c] += dz[i + c];
+            }
+          }
+          continue;
+        }
+        const int64_t i01 = i00 + C;
+        const int64_t i10 = i00 + W * C;
+        const int64_t i11 = i10 + C;
+        const float* g = dy + ((b * OH + oh) * OW + ow) * C;
+        int64_t c = 0;
+#if defined(__SSE2__)
+        const __m128 ninf = _mm_set1_ps(-INFINITY);
+        const __m128 zero = _mm_setzero_ps();
+        const __m128 one = _mm_set1_ps(1.f);
+        // step(v) = 1 for v > 0, v itself (NaN) for NaN, else 0.
+        auto stepv = [&](__m128 v) {
+          const __m128 pos = _mm_and_ps(_mm_cmpgt_ps(v, zero), one);
+          const __m128 nan = _mm_and_ps(_mm_cmpunord_ps(v, v), v);
+          return _mm_or_ps(pos, nan);
+        };
+        for (; c + 4 <= C; c += 4) {
+          const __m128 a0 = _mm_loadu_ps(x + i00 + c);
+          const __m128 a1 = _mm_loadu_ps(x + i01 + c);
+          const __m128 a2 = _mm_loadu_ps(x + i10 + c);
+          const __m128 a3 = _mm_loadu_ps(x + i11 + c);
+          __m128 m = _mm_max_ps(a0, ninf);
+          m = _mm_max_ps(a1, m);
+          m = _mm_max_ps(a2, m);
+          m = _mm_max_ps(a3, m);
+          const __m128 ok = _mm_cmpgt_ps(m, ninf);
+          const __m128 e0 = _mm_and_ps(_mm_cmpeq_ps(a0, m), ok);
+          __m128 taken = e0;
+          const __m128 e1 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a1, m), ok));
+          taken = _mm_or_ps(taken, e1);
+          const __m128 e2 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a2, m), ok));
+          taken = _mm_or_ps(taken, e2);
+          const __m128 e3 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a3, m), ok));
+          const __m128 gv = _mm_loadu_ps(g + c);
+          const __m128 d0 = _mm_mul_ps(_mm_and_ps(e0, gv), stepv(a0));
+          const __m128 d1 = _mm_mul_ps(_mm_and_ps(e1, gv), stepv(a1));
+          const __m128 d2 = _mm_mul_ps(_mm_and_ps(e2, gv), stepv(a2));
+          const __m128 d3 = _mm_mul_ps(_mm_and_ps(e3, gv), stepv(a3));
+          _mm_storeu_ps(dz + i00 + c, d0);
+          _mm_storeu_ps(dz + i01 + c, d1);
+          _mm_storeu_ps(dz + i10 + c, d2);
+          _mm_storeu_ps(dz + i11 + c, d3);
+          __m128d s0 = _mm_add_pd(_mm_cvtps_pd(d0), _mm_cvtps_pd(d1));
+          __m128d s1 = _mm_add_pd(_mm_cvtps_pd(_mm_movehl_ps(d0, d0)), _mm_cvtps_pd(_mm_movehl_ps(d1, d1)));
+          s0 = _mm_add_pd(s0, _mm_add_pd(_mm_cvtps_pd(d2), _mm_cvtps_pd(d3)));
+          s1 = _mm_add_pd(s1, _mm_add_pd(_mm_cvtps_pd(_mm_movehl_ps(d2, d2)), _mm_cvtps_pd(_mm_movehl_ps(d3, d3))));
+          _mm_storeu_pd(acc + c, _mm_add_pd(_mm_loadu_pd(acc + c), s0));
+          _mm_storeu_pd(acc + c + 2, _mm_add_pd(_mm_loadu_pd(acc + c + 2), s1));
+        }
+#endif
+        for (; c < C; c++) {
+          float d0, d1, d2, d3;
+          MaxPool2x2Scalar(x[i00 + c], x[i01 + c], x[i10 + c], x[i11 + c], g[c], &d0, &d1, &d2, &d3);
+          d0 *= step(x[i00 + c]);
+          d1 *= step(x[i01 + c]);
+          d2 *= step(x[i10 + c]);
+          d3 *= step(x[i11 + c]);
+          dz[i00 + c] = d0;
+          dz[i01 + c] = d1;
+          dz[i10 + c] = d2;
+          dz[i11 + c] = d3;
+          acc[c] += (double(d0) + double(d1)) + (double(d2) + double(d3));
+        }
+      }
+    }
+  }
+  float* db = F(h, dbo);
+  for (int64_t c = 0; c < C; c++) db[c] = float(acc[c]);
+  std::free(acc);
+  return nullptr;
+}
+
 void SetString(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v);
@@ -813,6 +1175,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value threads;
   napi_create_int32(env, openblas_get_num_threads(), &threads);
   napi_set_named_property(env, obj, "threads", threads);
+  napi_value simd;
+  napi_get_boolean(env, HasAvx2Fma(), &simd);
+  napi_set_named_property(env, obj, "avx2Fma", simd);
   return obj;
 }
 
@@ -825,6 +1190,7 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},           {"conv2d", Conv2d},   {"bnForward", BnForward}, {"bnGrad", BnGrad},
              {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows}, {"relu", Relu}, {"maxPoolGrad2x2", MaxPoolGrad2x2},
+             {"reluBiasGrad", ReluBiasGrad}, {"maxPoolReluBiasGrad2x2", MaxPoolReluBiasGrad2x2}, {"setSmallConvK", SetSmallConvK},
              {"info", Info}};
   for (const auto& f : fns) {
     napi_value v;

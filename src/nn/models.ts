@@ -22,12 +22,15 @@
  * Outputs are logits (no softmax): train with softmax cross-entropy on logits.
  * Convolutions use He-normal, dense layers Glorot-uniform initializers; biases start at zero.
  * Batch norm (momentum 0.9, ε 1e-5) is `FastBatchNormalization` (src/core/kernels/batchnorm.ts): the
- * tfjs layer with a fused training path; it serializes as a standard 'BatchNormalization'.
+ * tfjs layer with a fused training path; it serializes as a standard 'BatchNormalization'. Likewise,
+ * convolutions are `FastConv2D` (src/core/kernels/conv.ts: convolution, bias and relu as one kernel
+ * while training), serialized as a standard 'Conv2D'.
  */
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { tf } from '../core/engine.js';
 import { fastBatchNormalization } from '../core/kernels/batchnorm.js';
+import { fastConv2d } from '../core/kernels/conv.js';
 import { Rng } from '../core/rng.js';
 
 export const MODEL_NAMES = ['fl-mlp', 'mlp-300-100', 'mlp-1000-500', 'lenet5', 'cnn-small', 'vgg-small', 'resnet20'] as const;
@@ -63,18 +66,16 @@ class Builder {
     return tf.initializers.glorotUniform({ seed: this.rng.seed() });
   }
   conv(x: SymT, name: string, filters: number, kernelSize: number, opts: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu'; useBias?: boolean } = {}): SymT {
-    return tf.layers
-      .conv2d({
-        name,
-        filters,
-        kernelSize,
-        strides: opts.strides ?? 1,
-        padding: opts.padding ?? 'same',
-        activation: opts.activation,
-        useBias: opts.useBias ?? true,
-        kernelInitializer: this.he(),
-      })
-      .apply(x) as SymT;
+    return fastConv2d({
+      name,
+      filters,
+      kernelSize,
+      strides: opts.strides ?? 1,
+      padding: opts.padding ?? 'same',
+      activation: opts.activation,
+      useBias: opts.useBias ?? true,
+      kernelInitializer: this.he(),
+    }).apply(x) as SymT;
   }
   dense(x: SymT, name: string, units: number, activation?: 'relu'): SymT {
     return tf.layers.dense({ name, units, activation, kernelInitializer: this.glorot() }).apply(x) as SymT;

@@ -21,7 +21,7 @@ describe('bench', () => {
         choice: 'auto',
         enabled: true,
         reason: null,
-        blas: { library: '/lib/libopenblas.so.0', coreType: 'Haswell', config: 'OpenBLAS', threads: 1 },
+        blas: { library: '/lib/libopenblas.so.0', coreType: 'Haswell', config: 'OpenBLAS', threads: 1, avx2Fma: true },
         env: { OPENBLAS_CORETYPE: null, OPENBLAS_L2_SIZE: null },
         kernels: ['Conv2D'],
       },

@@ -6,6 +6,7 @@
  */
 import { registerWasmKernels } from './wasm.js';
 import './batchnorm.js';
+import './conv.js';
 
 export { WASM_PROJECT_KERNELS } from './wasm.js';
 

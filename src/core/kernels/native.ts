@@ -69,6 +69,9 @@ interface Addon {
     eps: number,
   ): void;
   sumRows(heap: Uint8Array, xOff: number, outOff: number, M: number, C: number): void;
+  reluBiasGrad(heap: Uint8Array, dyOff: number, yOff: number, dzOff: number, dbOff: number, M: number, C: number): void;
+  maxPoolReluBiasGrad2x2(heap: Uint8Array, yOff: number, dyOff: number, dzOff: number, dbOff: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  setSmallConvK(k: number): number;
   reluGrad(heap: Uint8Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   addRows(heap: Uint8Array, aOff: number, bOff: number, outOff: number, M: number, C: number): void;
   relu(heap: Uint8Array, xOff: number, yOff: number, n: number): void;
@@ -85,6 +88,8 @@ export interface NativeBlasInfo {
   config: string;
   /** OpenBLAS threads per call (1: the executor's workers provide the parallelism). */
   threads: number;
+  /** The CPU has AVX2 and FMA (the direct small-K convolution kernels run). */
+  avx2Fma: boolean;
 }
 
 /** `auto`: native where the addon loads; `on`: required (error if missing); `off`: wasm kernels only. */
@@ -495,26 +500,35 @@ const bnGrad =
     return [dx, dg, db];
   };
 
+/** Geometry of a 2×2, stride-2, unpadded max pool of NHWC `x` with gradient `dy`, or null for other pools. */
+export function pool2x2Geometry(xShape: readonly number[], dyShape: readonly number[], attrs: NamedAttrMap): [number, number, number, number, number, number] | null {
+  if (xShape.length !== 4) return null;
+  const info = tf.backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const fits = info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
+  if (!fits || info.padInfo.top !== 0 || info.padInfo.left !== 0 || OH < 1 || OW < 1 || 2 * OH > H || 2 * OW > W || dyShape.some((d, i) => d !== info.outShape[i])) {
+    return null;
+  }
+  return [N, H, W, C, OH, OW];
+}
+
 /** MaxPoolGrad of 2×2 windows with stride 2 and no padding (SIMD over channels); others fall through. */
 const maxPoolGrad =
   (prev: Kfn): Kfn =>
   (args) => {
     const { inputs, backend, attrs } = args;
     const { dy, input: x } = inputs;
-    if (!enabled || !allF32([dy, x]) || !dy || !x || x.shape.length !== 4) return prev(args);
-    const info = tf.backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterSize as [number, number] | number,
-      attrs.strides as [number, number] | number,
-      1,
-      attrs.pad as Pad,
-      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    );
-    const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-    const fits = info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
-    if (!fits || info.padInfo.top !== 0 || info.padInfo.left !== 0 || 2 * OH > H || 2 * OW > W || dy.shape.some((d, i) => d !== info.outShape[i])) {
-      return prev(args);
-    }
+    if (!enabled || !allF32([dy, x]) || !dy || !x) return prev(args);
+    const geo = pool2x2Geometry(x.shape, dy.shape, attrs);
+    if (!geo) return prev(args);
+    const [N, H, W, C, OH, OW] = geo;
     const dx = backend.makeOutput(x.shape.slice(), 'float32');
     const heap = backend.wasm.HEAPU8;
     native('MaxPoolGrad', () => requireAddon().maxPoolGrad2x2(heap, off(backend, x), off(backend, dy), off(backend, dx), N, H, W, C, OH, OW));
@@ -597,6 +611,55 @@ const reluGrad: Kfn = ({ inputs, backend }) => {
   return out;
 };
 
+/** Project kernel: [dz, db] = [dy·step(y), Σ dz over all axes but the last] in one pass (./conv.ts). */
+export const RELU_BIAS_GRAD_KERNEL = 'AccelabReluBiasGrad';
+
+const reluBiasGrad: Kfn = ({ inputs, backend }) => {
+  const { dy, y } = inputs;
+  if (!dy || !y || !allF32([dy, y]) || size(dy.shape) !== size(y.shape) || y.shape.length < 1 || size(y.shape) === 0) {
+    throw new EngineError(`${RELU_BIAS_GRAD_KERNEL}: dy and y must be non-empty float32 tensors of one size`);
+  }
+  const C = y.shape[y.shape.length - 1];
+  const M = size(y.shape) / C;
+  const dz = backend.makeOutput(y.shape.slice(), 'float32');
+  const db = backend.makeOutput([C], 'float32');
+  const heap = backend.wasm.HEAPU8;
+  native(RELU_BIAS_GRAD_KERNEL, () => requireAddon().reluBiasGrad(heap, off(backend, dy), off(backend, y), off(backend, dz), off(backend, db), M, C));
+  count(RELU_BIAS_GRAD_KERNEL);
+  return [dz, db];
+};
+
+/**
+ * Project kernel: the gradient through relu(z + bias) followed by a 2×2/2 max pool, from the relu
+ * output y: [dz, db] = [maxPoolGrad(dy, y)·step(y), Σ dz over all axes but the last] in one pass
+ * (./conv.ts; throws for other pools, which the caller checks with pool2x2Geometry).
+ */
+export const MAXPOOL_RELU_BIAS_GRAD_KERNEL = 'AccelabMaxPoolReluBiasGrad';
+
+const maxPoolReluBiasGrad: Kfn = ({ inputs, backend, attrs }) => {
+  const { dy, y } = inputs;
+  const geo = dy && y && allF32([dy, y]) ? pool2x2Geometry(y.shape, dy.shape, attrs) : null;
+  if (!dy || !y || !geo) throw new EngineError(`${MAXPOOL_RELU_BIAS_GRAD_KERNEL}: float32 NHWC y and dy of a 2×2, stride-2, unpadded max pool are required`);
+  const [N, H, W, C, OH, OW] = geo;
+  const dz = backend.makeOutput(y.shape.slice(), 'float32');
+  const db = backend.makeOutput([C], 'float32');
+  const heap = backend.wasm.HEAPU8;
+  native(MAXPOOL_RELU_BIAS_GRAD_KERNEL, () =>
+    requireAddon().maxPoolReluBiasGrad2x2(heap, off(backend, y), off(backend, dy), off(backend, dz), off(backend, db), N, H, W, C, OH, OW),
+  );
+  count(MAXPOOL_RELU_BIAS_GRAD_KERNEL);
+  return [dz, db];
+};
+
+/**
+ * Largest reduction KH·KW·C for which the native convolutions use their direct small-K kernels
+ * (forward; the filter gradient up to 16) instead of im2col + sgemm; 0 forces im2col + sgemm (the
+ * reference twin, for tests). Process-wide. Returns the previous value.
+ */
+export function setNativeSmallConvK(k: number): number {
+  return requireAddon().setSmallConvK(k);
+}
+
 /**
  * Replaces tfjs's Relu gradient, dy·cast(step(x)) (three kernels over the activation), by the one-pass
  * native kernel while the native path is on; the stock formula otherwise (other backends, native off,
@@ -604,6 +667,8 @@ const reluGrad: Kfn = ({ inputs, backend }) => {
  */
 function registerReluGradient(): void {
   tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluGrad as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: RELU_BIAS_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluBiasGrad as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: MAXPOOL_RELU_BIAS_GRAD_KERNEL, backendName: 'wasm', kernelFunc: maxPoolReluBiasGrad as unknown as KernelFunc });
   tf.registerGradient({
     kernelName: 'Relu',
     inputsToSave: ['x'],
@@ -636,7 +701,7 @@ const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
 };
 
 /** Names of the kernels the native path wraps or adds. */
-export const NATIVE_KERNELS = [...Object.keys(WRAPPERS), RELU_GRAD_KERNEL];
+export const NATIVE_KERNELS = [...Object.keys(WRAPPERS), RELU_GRAD_KERNEL, RELU_BIAS_GRAD_KERNEL, MAXPOOL_RELU_BIAS_GRAD_KERNEL];
 
 let registered = false;
 
