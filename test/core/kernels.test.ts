@@ -9,7 +9,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/core/engine.js';
-import { NATIVE_KERNELS, nativeKernelCalls, setNativeEnabled } from '../../src/core/kernels/native.js';
+import {
+  MAXPOOL_RELU_BIAS_GRAD_KERNEL,
+  NATIVE_KERNELS,
+  nativeKernelCalls,
+  RELU_BIAS_GRAD_KERNEL,
+  setNativeEnabled,
+  setNativeSmallConvK,
+} from '../../src/core/kernels/native.js';
+import { fastConv2d, reluBiasGradOps } from '../../src/core/kernels/conv.js';
 import { Rng } from '../../src/core/rng.js';
 import { batchNormForwardOps, batchNormGradOps, fastBatchNormalization } from '../../src/core/kernels/batchnorm.js';
 import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL } from '../../src/core/kernels/wasm.js';
@@ -528,6 +536,165 @@ describe('project wasm kernels vs the cpu backend', () => {
         const e = relErr({ shape: [arr.length], data: arr }, { shape: [ref[i].length], data: ref[i] });
         assert.ok(e <= 1e-4, `${key} output ${i}: relative error ${e}`);
       });
+    }
+  });
+
+  it('direct small-K convolutions (first layers) match cpu and the im2col + sgemm twin', () => {
+    const rng = new Rng(12);
+    // K = KH·KW·C ≤ 32 with CO a multiple of 8: forward and (K ≤ 16) filter gradient take the direct
+    // kernels; more output pixels than one 1024-row block; stride 2, valid, 5×5 (forward only).
+    const cases: ConvCase[] = [
+      { x: [3, 12, 11, 1], k: [3, 3], co: 32, s: 1, pad: 'same' },
+      { x: [4, 20, 20, 1], k: [3, 3], co: 16, s: 1, pad: 'same' },
+      { x: [2, 9, 10, 3], k: [3, 3], co: 24, s: 2, pad: 'valid' },
+      { x: [2, 13, 13, 1], k: [5, 5], co: 8, s: 1, pad: 'valid' },
+      { x: [2, 8, 8, 2], k: [2, 2], co: 40, s: 2, pad: 'same' },
+    ];
+    const limits = PATHS.includes('native') ? [32, 0] : [32];
+    try {
+      for (const limit of limits) {
+        if (PATHS.includes('native')) setNativeSmallConvK(limit);
+        for (const c of cases) {
+          const label = `${JSON.stringify(c)} small-K limit ${limit}`;
+          const f = rand(rng, [c.k[0], c.k[1], c.x[3], c.co]);
+          const x = rand(rng, c.x);
+          const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: 1 };
+          note('FusedConv2D', check('FusedConv2D', { x, filter: f, bias: rand(rng, [c.co]) }, { ...attrs, activation: 'relu' }, label));
+          note('Conv2D', check('Conv2D', { x, filter: f }, attrs, label));
+          const filterShape = [c.k[0], c.k[1], c.x[3], c.co];
+          note('Conv2DBackpropFilter', check('Conv2DBackpropFilter', { x, dy: rand(rng, convOut(c)) }, { ...attrs, filterShape }, label));
+        }
+      }
+    } finally {
+      if (PATHS.includes('native')) setNativeSmallConvK(32);
+    }
+  });
+
+  it('relu/bias and max-pool/relu/bias gradient kernels match their op twins on cpu (ties, NaN, odd sizes)', (t) => {
+    if (!PATHS.includes('native')) return t.skip('the native path is not in use');
+    const rng = new Rng(13);
+    const same = (got: Float32Array, ref: Float32Array, what: string, tol: number) => {
+      assert.equal(got.length, ref.length, what);
+      let maxRef = 0;
+      for (const v of ref) if (Number.isFinite(v)) maxRef = Math.max(maxRef, Math.abs(v));
+      for (let i = 0; i < ref.length; i++) {
+        if (Number.isNaN(ref[i])) assert.ok(Number.isNaN(got[i]), `${what}[${i}]: ${got[i]} vs NaN`);
+        else assert.ok(Math.abs(got[i] - ref[i]) <= tol * Math.max(maxRef, 1e-30), `${what}[${i}]: ${got[i]} vs ${ref[i]}`);
+      }
+    };
+    // A relu output with ties (quantized values, many zeros) and a few NaN.
+    const reluOut = (shape: number[], nan: boolean): Arr => {
+      const a = rand(rng, shape, true);
+      if (nan) for (let i = 5; i < a.data.length; i += 97) a.data[i] = Number.NaN;
+      return a;
+    };
+    for (const [shape, nan] of [
+      [[4, 5, 6, 7], false],
+      [[2, 3, 3, 16], true],
+    ] as const) {
+      const y = reluOut([...shape], nan);
+      const dy = rand(rng, [...shape]);
+      tf.setBackend('cpu');
+      const ref = tf.tidy(() => reluBiasGradOps(tf.tensor(dy.data, dy.shape), tf.tensor(y.data, y.shape)).map((r) => r.dataSync() as Float32Array));
+      tf.setBackend('wasm');
+      const got = tf.tidy(() =>
+        (tf.engine().runKernel(RELU_BIAS_GRAD_KERNEL, { dy: tf.tensor(dy.data, dy.shape), y: tf.tensor(y.data, y.shape) }, {}) as unknown as tf.Tensor[]).map(
+          (r) => r.dataSync() as Float32Array,
+        ),
+      );
+      same(got[0], ref[0], `${RELU_BIAS_GRAD_KERNEL} dz ${shape}`, 0);
+      same(got[1], ref[1], `${RELU_BIAS_GRAD_KERNEL} db ${shape}`, 1e-6);
+    }
+    for (const [shape, pad, nan] of [
+      [[2, 6, 8, 3], 'valid', false],
+      [[3, 7, 9, 5], 'valid', true],
+      [[2, 10, 6, 16], 'same', true],
+      [[1, 2, 2, 1], 'valid', false],
+    ] as const) {
+      const y = reluOut([...shape], nan);
+      const attrs = { filterSize: 2, strides: 2, pad };
+      const pooled = run('cpu', 'MaxPool', { x: y }, attrs);
+      const dy = rand(rng, pooled.shape);
+      tf.setBackend('cpu');
+      const ref = tf.tidy(() => {
+        const yt = tf.tensor(y.data, y.shape);
+        const dmp = tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dy.data, dy.shape), input: yt, output: tf.tensor(pooled.data, pooled.shape) }, attrs) as tf.Tensor;
+        return reluBiasGradOps(dmp, yt).map((r) => r.dataSync() as Float32Array);
+      });
+      tf.setBackend('wasm');
+      const got = tf.tidy(() =>
+        (
+          tf.engine().runKernel(MAXPOOL_RELU_BIAS_GRAD_KERNEL, { dy: tf.tensor(dy.data, dy.shape), y: tf.tensor(y.data, y.shape) }, attrs) as unknown as tf.Tensor[]
+        ).map((r) => r.dataSync() as Float32Array),
+      );
+      same(got[0], ref[0], `${MAXPOOL_RELU_BIAS_GRAD_KERNEL} dz ${shape}`, 0);
+      same(got[1], ref[1], `${MAXPOOL_RELU_BIAS_GRAD_KERNEL} db ${shape}`, 1e-6);
+    }
+    // Pools it does not take are refused (the gradient code checks before calling).
+    tf.setBackend('wasm');
+    assert.throws(() => tf.engine().runKernel(MAXPOOL_RELU_BIAS_GRAD_KERNEL, { dy: tf.ones([1, 2, 2, 1]), y: tf.ones([1, 6, 6, 1]) }, { filterSize: 3, strides: 2, pad: 'valid' }), /2×2/);
+  });
+
+  it('FastConv2D (+ max pool) trains like the tfjs layers on each path (losses, gradients, no leaks)', () => {
+    const build = (fast: boolean): tf.LayersModel => {
+      const conv = fast ? fastConv2d : tf.layers.conv2d;
+      const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+      const m = tf.sequential();
+      m.add(conv({ inputShape: [11, 10, 2], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), biasInitializer: init(5) }));
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(conv({ filters: 6, kernelSize: 3, padding: 'valid', activation: 'relu', kernelInitializer: init(2), biasInitializer: init(6) }));
+      m.add(conv({ filters: 4, kernelSize: 1, activation: 'linear', kernelInitializer: init(3), biasInitializer: init(7) }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dense({ units: 5, kernelInitializer: init(4) }));
+      return m;
+    };
+    const rng = new Rng(17);
+    const xa = rand(rng, [4, 11, 10, 2]);
+    const labels = new Float32Array(4 * 5);
+    for (let i = 0; i < 4; i++) labels[i * 5 + rng.int(5)] = 1;
+    const runs: Record<string, { losses: number[]; grads: Float32Array[] }> = {};
+    for (const [name, backend, fast] of [
+      ['cpu-stock', 'cpu', false],
+      ['cpu-fast', 'cpu', true],
+      ...PATHS.map((p) => [`${p}-fast`, p, true] as const),
+    ] as const) {
+      tf.setBackend(backend === 'cpu' ? 'cpu' : 'wasm');
+      setNativeEnabled(backend === 'native');
+      const model = build(fast);
+      const opt = tf.train.sgd(0.1);
+      const x = tf.tensor4d(xa.data, [4, 11, 10, 2]);
+      const y = tf.tensor2d(labels, [4, 5]);
+      const loss = () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+      const vg = tf.variableGrads(loss);
+      const grads = model.trainableWeights.map((w) => vg.grads[(w.read() as tf.Variable).name].dataSync().slice() as Float32Array);
+      tf.dispose([vg.value, ...Object.values(vg.grads)]);
+      const losses: number[] = [];
+      const counts: number[] = [];
+      for (let step = 0; step < 4; step++) {
+        const cost = opt.minimize(loss, true);
+        losses.push(cost!.dataSync()[0]);
+        cost!.dispose();
+        counts.push(tf.memory().numTensors);
+      }
+      assert.deepEqual(counts.slice(2), [counts[1], counts[1]], `${name}: tensor count flat`);
+      runs[name] = { losses, grads };
+      tf.dispose([x, y]);
+      opt.dispose();
+      model.dispose();
+    }
+    setNativeEnabled(true);
+    const ref = runs['cpu-stock'];
+    for (const [name, r] of Object.entries(runs)) {
+      r.grads.forEach((g, i) => {
+        const e = relErr({ shape: [g.length], data: g }, { shape: [ref.grads[i].length], data: ref.grads[i] });
+        assert.ok(e <= 1e-4, `${name} gradient ${i}: relative error ${e}`);
+      });
+      r.losses.forEach((l, i) => assert.ok(Math.abs(l - ref.losses[i]) <= 1e-4 * Math.max(1, Math.abs(ref.losses[i])), `${name} step ${i}: ${l} vs ${ref.losses[i]}`));
+      assert.ok(r.losses[3] < r.losses[0], `${name}: loss falls`);
+    }
+    if (PATHS.includes('native')) {
+      const calls = nativeKernelCalls();
+      assert.ok((calls[MAXPOOL_RELU_BIAS_GRAD_KERNEL] ?? 0) > 0 && (calls[RELU_BIAS_GRAD_KERNEL] ?? 0) > 0, JSON.stringify(calls));
     }
   });
 
