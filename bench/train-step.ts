@@ -8,6 +8,9 @@
  * the 1-worker measurement of that case.
  * Where the native BLAS kernels are in use (the default path), each measurement is repeated on the
  * wasm kernels (workers started with native off) right after it, unless `--no-wasm-path`.
+ * `--profile`: after the timed 1-worker repetitions, `--profile-steps` more steps with per-kernel
+ * timers (bench/train-step-profile.ts; not part of the timings): time per kernel, forward /
+ * backward / optimizer, and what each phase spends outside kernels.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { Executor } from '../src/core/executor.js';
 import type { ModelName } from '../src/nn/models.js';
 import { type BenchContext, median, registerBenchmark } from './registry.js';
 import type { TrainStepArgs, TrainStepTiming } from './train-step-job.js';
+import { PROFILE_PHASES, type StepProfile } from './train-step-profile.js';
 
 const JOB_MODULE = new URL('./train-step-job.js', import.meta.url);
 
@@ -43,6 +47,9 @@ export interface TrainStepOptions {
   cases: string;
   workers: string;
   vsTorch?: boolean;
+  /** Per-kernel profile of the 1-worker runs. */
+  profile?: boolean;
+  profileSteps: number;
   /** Also measure the wasm kernels when the default path is native (commander: --no-wasm-path). */
   wasmPath: boolean;
   seed: number;
@@ -83,6 +90,8 @@ export interface TrainStepCaseResult {
   ratioVsTorchWasm: number | null;
   /** ratioVsTorchCpu of the wasm kernels. */
   ratioVsTorchCpuWasm: number | null;
+  /** Per-kernel profile of one worker on each path measured (--profile), else null. */
+  profile: { native: StepProfile | null; wasm: StepProfile | null } | null;
   /** 2-worker images/s ÷ 1-worker images/s (wall clock; needs two idle cores to reach 2). */
   workerScaling: number | null;
   /**
@@ -110,7 +119,13 @@ function posInt(name: string) {
   };
 }
 
-async function measure(c: Case, workers: number, o: TrainStepOptions, ctx: BenchContext, path: PathName): Promise<{ r: WorkersResult; backend: string | null }> {
+async function measure(
+  c: Case,
+  workers: number,
+  o: TrainStepOptions,
+  ctx: BenchContext,
+  path: PathName,
+): Promise<{ r: WorkersResult; backend: string | null; profile: StepProfile | null }> {
   const native: NativeChoice = path === 'native' ? 'on' : 'off';
   const ex = new Executor({ workers, native });
   try {
@@ -120,7 +135,17 @@ async function measure(c: Case, workers: number, o: TrainStepOptions, ctx: Bench
       id: `${c.key}-w${workers}-${i}`,
       module: JOB_MODULE,
       fn: 'trainStepJob',
-      args: { model: c.model, inputShape: c.inputShape, batch: o.batch, warmup: o.warmup, reps: o.reps, stepsPerRep: o.steps, seed: o.seed + i, barrier } satisfies TrainStepArgs,
+      args: {
+        model: c.model,
+        inputShape: c.inputShape,
+        batch: o.batch,
+        warmup: o.warmup,
+        reps: o.reps,
+        stepsPerRep: o.steps,
+        seed: o.seed + i,
+        barrier,
+        profileSteps: o.profile && workers === 1 ? o.profileSteps : 0,
+      } satisfies TrainStepArgs,
     }));
     const outs = await ex.runAll<TrainStepTiming>(jobs);
     const timings = outs.map((out) => {
@@ -135,7 +160,7 @@ async function measure(c: Case, workers: number, o: TrainStepOptions, ctx: Bench
     ctx.log(
       `  ${c.key} ${path}: ${workers} worker(s): ${imagesPerSec.toFixed(1)} images/s, ${imagesPerCpuSec.toFixed(1)} images/CPU-s (ms/step ${msPerStep.map((m) => m.toFixed(1)).join(', ')})`,
     );
-    return { r: { workers, imagesPerSec, msPerStep, imagesPerCpuSec }, backend: timings[0]?.backend ?? null };
+    return { r: { workers, imagesPerSec, msPerStep, imagesPerCpuSec }, backend: timings[0]?.backend ?? null, profile: timings[0]?.profile ?? null };
   } finally {
     await ex.close();
   }
@@ -225,12 +250,14 @@ async function run(o: TrainStepOptions, ctx: BenchContext): Promise<TrainStepRes
       ratioVsTorchCpu: null,
       ratioVsTorchWasm: null,
       ratioVsTorchCpuWasm: null,
+      profile: o.profile ? { native: null, wasm: null } : null,
       workerScaling: null,
       workerCpuEfficiency: null,
     };
     for (const w of workerCounts) {
       for (const p of paths) {
         const m = await measure(c, w, o, ctx, p);
+        if (r.profile && m.profile) r.profile[p] = m.profile;
         if (p === path) {
           backend = m.backend;
           accelab.push(m.r);
@@ -323,11 +350,40 @@ function format(r: TrainStepResult): string {
     line(rows[0]),
     ...rows.slice(1).map(line),
   ];
+  for (const c of r.cases) if (c.profile) lines.push('', ...formatProfile(c));
   lines.push(r.torch ? `PyTorch ${r.torch.version}, ${r.torch.threads} thread (${r.torch.python})` : `PyTorch: ${r.torchSkipped}`);
   lines.push(
     'targets (native path, per worker): ratio ≥ 1.0× for cnn-small-28x28x1 and ≥ 0.6× for resnet20-32x32x3; 2 workers ≥ 1.8× one worker (wall clock needs two idle cores; per CPU-s columns are robust to other load)',
   );
   return lines.join('\n');
+}
+
+/** Profile table of one case: CPU ms per step by kernel (and phase), one column per path. */
+export function formatProfile(c: TrainStepCaseResult, top = 14): string[] {
+  const paths = (['native', 'wasm'] as const).filter((p) => c.profile?.[p]);
+  const profs = paths.map((p) => c.profile?.[p] as StepProfile);
+  if (!profs.length) return [];
+  const key = (k: { phase: string; kernel: string }) => `${k.phase} ${k.kernel}`;
+  const first = profs[0];
+  const keys = first.kernels.slice(0, top).map(key);
+  for (const pr of profs.slice(1)) for (const k of pr.kernels.slice(0, top)) if (!keys.includes(key(k))) keys.push(key(k));
+  const cell = (pr: StepProfile, k: string) => {
+    const e = pr.kernels.find((x) => key(x) === k);
+    return e ? `${e.cpuMs.toFixed(2)} (${e.calls % 1 ? e.calls.toFixed(1) : e.calls})` : '–';
+  };
+  const rest = (pr: StepProfile) => pr.kernels.filter((k) => !keys.includes(key(k))).reduce((s, k) => s + k.cpuMs, 0);
+  const rows: string[][] = [['kernel (phase), CPU ms per step (calls)', ...paths]];
+  for (const k of keys) rows.push([k, ...profs.map((pr) => cell(pr, k))]);
+  rows.push(['other kernels', ...profs.map((pr) => rest(pr).toFixed(2))]);
+  for (const ph of PROFILE_PHASES) rows.push([`${ph}: outside kernels (dispatch, tape, allocation)`, ...profs.map((pr) => pr.overheadCpuMs[ph].toFixed(2))]);
+  for (const ph of PROFILE_PHASES) rows.push([`${ph}: total`, ...profs.map((pr) => pr.phaseCpuMs[ph].toFixed(2))]);
+  rows.push(['step (profiled; wall ms in brackets)', ...profs.map((pr) => `${pr.cpuMsPerStep.toFixed(2)} (${pr.msPerStep.toFixed(1)})`)]);
+  rows.push(['kernel calls per step', ...profs.map((pr) => pr.kernelCalls.toFixed(0))]);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return [
+    `profile ${c.case}, 1 worker, ${profs[0].steps} steps (process CPU time, all threads):`,
+    ...rows.map((row) => row.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ')),
+  ];
 }
 
 registerBenchmark<TrainStepOptions, TrainStepResult>({
@@ -343,6 +399,8 @@ registerBenchmark<TrainStepOptions, TrainStepResult>({
       .option('--workers <list>', 'worker counts to measure', '1,2')
       .option('--seed <n>', 'random seed of models and data', posInt('--seed'), 1)
       .option('--vs-torch', 'also run the PyTorch reference (bench/reference/train_step.py) and print ratios')
+      .option('--profile', 'per-kernel profile of the 1-worker runs (extra steps after the timed ones)')
+      .option('--profile-steps <n>', 'steps profiled with --profile', posInt('--profile-steps'), 10)
       .option('--no-wasm-path', 'do not also measure the wasm kernels when the native BLAS kernels are in use');
   },
   run,

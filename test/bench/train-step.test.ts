@@ -4,8 +4,8 @@ import { before, describe, it } from 'node:test';
 import '../../bench/benchmarks.js';
 import { benchmarks, median } from '../../bench/registry.js';
 import { trainStepJob } from '../../bench/train-step-job.js';
-import type { TrainStepResult } from '../../bench/train-step.js';
-import { initEngine } from '../../src/core/engine.js';
+import { formatProfile, type TrainStepCaseResult, type TrainStepResult } from '../../bench/train-step.js';
+import { initEngine, tf } from '../../src/core/engine.js';
 
 describe('bench', () => {
   before(async () => {
@@ -47,6 +47,7 @@ describe('bench', () => {
           ratioVsTorchCpu: 110 / 260,
           ratioVsTorchWasm: 0.2,
           ratioVsTorchCpuWasm: 55 / 260,
+          profile: null,
           workerScaling: 1.9,
           workerCpuEfficiency: 105 / 110,
         },
@@ -68,5 +69,28 @@ describe('bench', () => {
     assert.equal(t.msPerStep.length, 2);
     assert.equal(t.cpuMsPerStep.length, 2);
     assert.ok(t.msPerStep.every((v) => v > 0) && Number.isFinite(t.finalLoss));
+    assert.equal(t.profile, null);
+  });
+
+  it('profiles a step per kernel and phase, then restores the kernels', () => {
+    const before = tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc;
+    const t = trainStepJob({ model: 'cnn-small', inputShape: [12, 12, 1], batch: 2, warmup: 1, reps: 1, stepsPerRep: 1, seed: 1, profileSteps: 2 });
+    assert.equal(tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc, before, 'original kernels back');
+    const p = t.profile;
+    assert.ok(p);
+    assert.equal(p.steps, 2);
+    const names = new Set(p.kernels.map((k) => `${k.phase} ${k.kernel}`));
+    for (const k of ['forward FusedConv2D', 'forward MaxPool', 'backward Conv2DBackpropFilter', 'optimizer Add']) assert.ok(names.has(k), [...names].join(', '));
+    // Two FusedConv2D calls per step (conv1, conv2), each kernel's self time ≥ 0, phases add up.
+    assert.equal(p.kernels.find((k) => k.phase === 'forward' && k.kernel === 'FusedConv2D')?.calls, 2);
+    assert.ok(p.kernels.every((k) => k.ms >= 0 && k.cpuMs >= 0));
+    const phases = p.phaseMs.forward + p.phaseMs.backward + p.phaseMs.optimizer;
+    assert.ok(Math.abs(phases - p.msPerStep) < 1e-6 * Math.max(1, p.msPerStep) + 1e-9, `${phases} vs ${p.msPerStep}`);
+    const kernelMs = p.kernels.reduce((s, k) => s + k.ms, 0);
+    const overhead = p.overheadMs.forward + p.overheadMs.backward + p.overheadMs.optimizer;
+    assert.ok(Math.abs(kernelMs + overhead - p.msPerStep) < 1e-6 * p.msPerStep + 1e-9);
+    const text = formatProfile({ case: 'x', profile: { native: p, wasm: null } } as TrainStepCaseResult).join('\n');
+    assert.match(text, /forward FusedConv2D\s+[0-9.]+ \(2\)/);
+    assert.match(text, /backward: outside kernels/);
   });
 });

@@ -9,14 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/core/engine.js';
-import {
-  MAXPOOL_RELU_BIAS_GRAD_KERNEL,
-  NATIVE_KERNELS,
-  nativeKernelCalls,
-  RELU_BIAS_GRAD_KERNEL,
-  setNativeEnabled,
-  setNativeSmallConvK,
-} from '../../src/core/kernels/native.js';
+import { MAXPOOL_RELU_BIAS_GRAD_KERNEL, NATIVE_KERNELS, nativeKernelCalls, RELU_BIAS_GRAD_KERNEL, setNativeEnabled, setNativeSmallConvK } from '../../src/core/kernels/native.js';
 import { fastConv2d, reluBiasGradOps } from '../../src/core/kernels/conv.js';
 import { Rng } from '../../src/core/rng.js';
 import { batchNormForwardOps, batchNormGradOps, fastBatchNormalization } from '../../src/core/kernels/batchnorm.js';
@@ -623,16 +616,19 @@ describe('project wasm kernels vs the cpu backend', () => {
       });
       tf.setBackend('wasm');
       const got = tf.tidy(() =>
-        (
-          tf.engine().runKernel(MAXPOOL_RELU_BIAS_GRAD_KERNEL, { dy: tf.tensor(dy.data, dy.shape), y: tf.tensor(y.data, y.shape) }, attrs) as unknown as tf.Tensor[]
-        ).map((r) => r.dataSync() as Float32Array),
+        (tf.engine().runKernel(MAXPOOL_RELU_BIAS_GRAD_KERNEL, { dy: tf.tensor(dy.data, dy.shape), y: tf.tensor(y.data, y.shape) }, attrs) as unknown as tf.Tensor[]).map(
+          (r) => r.dataSync() as Float32Array,
+        ),
       );
       same(got[0], ref[0], `${MAXPOOL_RELU_BIAS_GRAD_KERNEL} dz ${shape}`, 0);
       same(got[1], ref[1], `${MAXPOOL_RELU_BIAS_GRAD_KERNEL} db ${shape}`, 1e-6);
     }
     // Pools it does not take are refused (the gradient code checks before calling).
     tf.setBackend('wasm');
-    assert.throws(() => tf.engine().runKernel(MAXPOOL_RELU_BIAS_GRAD_KERNEL, { dy: tf.ones([1, 2, 2, 1]), y: tf.ones([1, 6, 6, 1]) }, { filterSize: 3, strides: 2, pad: 'valid' }), /2×2/);
+    assert.throws(
+      () => tf.engine().runKernel(MAXPOOL_RELU_BIAS_GRAD_KERNEL, { dy: tf.ones([1, 2, 2, 1]), y: tf.ones([1, 6, 6, 1]) }, { filterSize: 3, strides: 2, pad: 'valid' }),
+      /2×2/,
+    );
   });
 
   it('FastConv2D (+ max pool) trains like the tfjs layers on each path (losses, gradients, no leaks)', () => {
@@ -653,11 +649,7 @@ describe('project wasm kernels vs the cpu backend', () => {
     const labels = new Float32Array(4 * 5);
     for (let i = 0; i < 4; i++) labels[i * 5 + rng.int(5)] = 1;
     const runs: Record<string, { losses: number[]; grads: Float32Array[] }> = {};
-    for (const [name, backend, fast] of [
-      ['cpu-stock', 'cpu', false],
-      ['cpu-fast', 'cpu', true],
-      ...PATHS.map((p) => [`${p}-fast`, p, true] as const),
-    ] as const) {
+    for (const [name, backend, fast] of [['cpu-stock', 'cpu', false], ['cpu-fast', 'cpu', true], ...PATHS.map((p) => [`${p}-fast`, p, true] as const)] as const) {
       tf.setBackend(backend === 'cpu' ? 'cpu' : 'wasm');
       setNativeEnabled(backend === 'native');
       const model = build(fast);
@@ -689,7 +681,9 @@ describe('project wasm kernels vs the cpu backend', () => {
         const e = relErr({ shape: [g.length], data: g }, { shape: [ref.grads[i].length], data: ref.grads[i] });
         assert.ok(e <= 1e-4, `${name} gradient ${i}: relative error ${e}`);
       });
-      r.losses.forEach((l, i) => assert.ok(Math.abs(l - ref.losses[i]) <= 1e-4 * Math.max(1, Math.abs(ref.losses[i])), `${name} step ${i}: ${l} vs ${ref.losses[i]}`));
+      r.losses.forEach((l, i) => {
+        assert.ok(Math.abs(l - ref.losses[i]) <= 1e-4 * Math.max(1, Math.abs(ref.losses[i])), `${name} step ${i}: ${l} vs ${ref.losses[i]}`);
+      });
       assert.ok(r.losses[3] < r.losses[0], `${name}: loss falls`);
     }
     if (PATHS.includes('native')) {

@@ -12,7 +12,9 @@
  * take: other dtypes, NCHW, dilation > 1, activations other than relu, unusual broadcasting, empty
  * tensors, or while the native path is switched off with `setNativeEnabled(false)`):
  * - Conv2D / FusedConv2D (bias, relu): im2col blocks (128 KiB, L2-resident) × filter; with these
- *   blocks even a first layer with one input channel (3×3) measured faster than XNNPACK.
+ *   blocks even a first layer with one input channel (3×3) measured faster than XNNPACK. Where the
+ *   reduction K = KH·KW·C is short (≤ 32; ≤ 16 for the filter gradient) and CO a multiple of 8, direct
+ *   AVX2/FMA kernels replace im2col + sgemm (`setNativeSmallConvK`; the latter is their twin).
  * - Conv2DBackpropFilter: dW = Σ_blocks colᵀ·dy. Conv2DBackpropInput: for stride 1 a forward
  *   convolution of dy with the flipped, channel-transposed filter; for larger strides dcol = dy·Wᵀ
  *   scattered back (col2im). 1×1 stride-1 unpadded convolutions skip im2col.
@@ -20,7 +22,9 @@
  *   (one operand with batch 1) handled by sgemm's transpose flags and a zero batch stride.
  * - Beyond BLAS, the next largest items of a training step as compiled loops: the fused batch-norm
  *   forward and gradient (./batchnorm.ts), MaxPoolGrad (2×2, stride 2), the leading-axes Sum (bias gradients), Add
- *   (same shape, or a bias over the last axis), Relu and its gradient (one kernel in place of three).
+ *   (same shape, or a bias over the last axis), Relu and its gradient (one kernel in place of three),
+ *   and for the fused conv layer (./conv.ts) the relu/bias gradient and the max-pool/relu/bias
+ *   gradient, each in one pass.
  *
  * OpenBLAS runs on one thread per call (set at load); the executor's worker threads each load the
  * addon and provide the parallelism.
