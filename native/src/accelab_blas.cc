@@ -1156,6 +1156,86 @@ napi_value MaxPoolReluBiasGrad2x2(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool GetFloat(Args* a, size_t i, const char* name, float* out) {
+  double d;
+  if (napi_get_value_double(a->env, a->argv[i], &d) != napi_ok || !std::isfinite(d)) {
+    ThrowOperand(a->env, std::string("argument '") + name + "' must be a finite number");
+    return false;
+  }
+  *out = float(d);
+  return true;
+}
+
+// sgdUpdate(heap, xOff, gOff, outOff, n, c): out = c·g + x in float32, the two roundings of tfjs's
+// SGD update add(mul(c, g), x) with c = −learning rate (bit-identical to it).
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 6)) return nullptr;
+  Heap h;
+  int64_t xo, go, oo, n;
+  float c;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "xOff", &xo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "gOff", &go) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "outOff", &oo) || !GetInt(&a, 4, 1, INT64_MAX >> 3, "n", &n) || !GetFloat(&a, 5, "c", &c))
+    return nullptr;
+  Operand ops[] = {{"x", xo, n, false, {}}, {"g", go, n, false, {}}, {"out", oo, n, true, {}}};
+  if (!CheckAll(env, h, ops, 3)) return nullptr;
+  const float* x = F(h, xo);
+  const float* g = F(h, go);
+  float* out = F(h, oo);
+  for (int64_t i = 0; i < n; i++) {
+    const float t = c * g[i];
+    out[i] = t + x[i];
+  }
+  return nullptr;
+}
+
+// adamUpdate(heap, xOff, gOff, mOff, vOff, s1Off, s2Off, xNewOff, mNewOff, vNewOff, n, beta1, c1, beta2, c2, eps, negLr)
+// tfjs's Adam update in one pass, operation by operation in float32 (bit-identical to it):
+//   m' = m·β1 + g·c1, v' = v·β2 + (g·g)·c2 (c1 = 1 − β1, c2 = 1 − β2 as float32),
+//   x' = (((m' / s1) / (√(v' / s2) + ε))·(−lr)) + x, with s1 = 1 − β1ᵗ, s2 = 1 − β2ᵗ (float32 scalars on the heap).
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 17)) return nullptr;
+  Heap h;
+  int64_t xo, go, mo, vo, s1o, s2o, xno, mno, vno, n;
+  float b1, c1, b2, c2, eps, negLr;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "xOff", &xo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "gOff", &go) ||
+      !GetInt(&a, 3, 0, INT64_MAX >> 2, "mOff", &mo) || !GetInt(&a, 4, 0, INT64_MAX >> 2, "vOff", &vo) ||
+      !GetInt(&a, 5, 0, INT64_MAX >> 2, "s1Off", &s1o) || !GetInt(&a, 6, 0, INT64_MAX >> 2, "s2Off", &s2o) ||
+      !GetInt(&a, 7, 0, INT64_MAX >> 2, "xNewOff", &xno) || !GetInt(&a, 8, 0, INT64_MAX >> 2, "mNewOff", &mno) ||
+      !GetInt(&a, 9, 0, INT64_MAX >> 2, "vNewOff", &vno) || !GetInt(&a, 10, 1, INT64_MAX >> 3, "n", &n) || !GetFloat(&a, 11, "beta1", &b1) ||
+      !GetFloat(&a, 12, "c1", &c1) || !GetFloat(&a, 13, "beta2", &b2) || !GetFloat(&a, 14, "c2", &c2) || !GetFloat(&a, 15, "epsilon", &eps) ||
+      !GetFloat(&a, 16, "negLr", &negLr))
+    return nullptr;
+  Operand ops[] = {{"x", xo, n, false, {}},     {"g", go, n, false, {}},     {"m", mo, n, false, {}},
+                   {"v", vo, n, false, {}},     {"s1", s1o, 1, false, {}},   {"s2", s2o, 1, false, {}},
+                   {"xNew", xno, n, true, {}}, {"mNew", mno, n, true, {}}, {"vNew", vno, n, true, {}}};
+  if (!CheckAll(env, h, ops, 9)) return nullptr;
+  const float* x = F(h, xo);
+  const float* g = F(h, go);
+  const float* m = F(h, mo);
+  const float* v = F(h, vo);
+  const float s1 = *F(h, s1o);
+  const float s2 = *F(h, s2o);
+  float* xn = F(h, xno);
+  float* mn = F(h, mno);
+  float* vn = F(h, vno);
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * c1;
+    const float gg = gi * gi;
+    const float vi = v[i] * b2 + gg * c2;
+    mn[i] = mi;
+    vn[i] = vi;
+    const float mh = mi / s1;
+    const float vh = vi / s2;
+    const float den = std::sqrt(vh) + eps;
+    const float step = (mh / den) * negLr;
+    xn[i] = step + x[i];
+  }
+  return nullptr;
+}
+
 void SetString(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v);
@@ -1191,6 +1271,7 @@ NAPI_MODULE_INIT() {
   } fns[] = {{"gemm", Gemm},           {"conv2d", Conv2d},   {"bnForward", BnForward}, {"bnGrad", BnGrad},
              {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows}, {"relu", Relu}, {"maxPoolGrad2x2", MaxPoolGrad2x2},
              {"reluBiasGrad", ReluBiasGrad}, {"maxPoolReluBiasGrad2x2", MaxPoolReluBiasGrad2x2}, {"setSmallConvK", SetSmallConvK},
+             {"sgdUpdate", SgdUpdate}, {"adamUpdate", AdamUpdate},
              {"info", Info}};
   for (const auto& f : fns) {
     napi_value v;

@@ -5,7 +5,7 @@ import '../../bench/benchmarks.js';
 import { benchmarks, median } from '../../bench/registry.js';
 import { trainStepJob } from '../../bench/train-step-job.js';
 import { formatProfile, type TrainStepCaseResult, type TrainStepResult } from '../../bench/train-step.js';
-import { initEngine, tf } from '../../src/core/engine.js';
+import { engineInfo, initEngine, tf } from '../../src/core/engine.js';
 
 describe('bench', () => {
   before(async () => {
@@ -80,7 +80,8 @@ describe('bench', () => {
     assert.ok(p);
     assert.equal(p.steps, 2);
     const names = new Set(p.kernels.map((k) => `${k.phase} ${k.kernel}`));
-    for (const k of ['forward FusedConv2D', 'forward MaxPool', 'backward Conv2DBackpropFilter', 'optimizer Add']) assert.ok(names.has(k), [...names].join(', '));
+    const update = engineInfo()?.native.enabled ? 'optimizer AccelabSgdUpdate' : 'optimizer Add';
+    for (const k of ['forward FusedConv2D', 'forward MaxPool', 'backward Conv2DBackpropFilter', update]) assert.ok(names.has(k), [...names].join(', '));
     // Two FusedConv2D calls per step (conv1, conv2), each kernel's self time ≥ 0, phases add up.
     assert.equal(p.kernels.find((k) => k.phase === 'forward' && k.kernel === 'FusedConv2D')?.calls, 2);
     assert.ok(p.kernels.every((k) => k.ms >= 0 && k.cpuMs >= 0));

@@ -692,6 +692,49 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
+  it('fused SGD and Adam updates give bit-identical weights and optimizer state to the stock updates', async (t) => {
+    if (!PATHS.includes('native')) return t.skip('the native path is not in use');
+    tf.setBackend('wasm');
+    // The same gradients on the same variables: only the update differs (fused on the native path, stock ops off it).
+    const run = async (native: boolean, kind: 'sgd' | 'adam'): Promise<Float32Array[]> => {
+      setNativeEnabled(native);
+      try {
+        const w1 = tf.variable(tf.randomUniform([7, 5], -1, 1, 'float32', 3));
+        const b1 = tf.variable(tf.zeros([5]));
+        const unused = tf.variable(tf.ones([2]));
+        const opt = kind === 'sgd' ? tf.train.sgd(0.05) : tf.train.adam(0.01, 0.8, 0.95, 1e-6);
+        const counts: number[] = [];
+        for (let step = 0; step < 5; step++) {
+          tf.tidy(() =>
+            opt.applyGradients([
+              { name: w1.name, tensor: tf.randomNormal([7, 5], 0, 1, 'float32', 10 + step) },
+              { name: b1.name, tensor: tf.randomNormal([5], 0, 1e-3, 'float32', 20 + step) },
+              // A variable without a gradient is left alone.
+              { name: unused.name, tensor: null as unknown as tf.Tensor },
+            ]),
+          );
+          counts.push(tf.memory().numTensors);
+        }
+        assert.deepEqual(counts.slice(2), [counts[1], counts[1], counts[1]], `${kind} native ${native}: tensor count flat`);
+        const state = await opt.getWeights();
+        const all = [...[w1, b1, unused].map((v) => v.dataSync().slice() as Float32Array), ...state.map((s) => s.tensor.dataSync().slice() as Float32Array)];
+        tf.dispose([w1, b1, unused]);
+        opt.dispose();
+        return all;
+      } finally {
+        setNativeEnabled(true);
+      }
+    };
+    for (const kind of ['sgd', 'adam'] as const) {
+      const before = nativeKernelCalls()[kind === 'sgd' ? 'AccelabSgdUpdate' : 'AccelabAdamUpdate'] ?? 0;
+      const fused = await run(true, kind);
+      const stock = await run(false, kind);
+      assert.ok((nativeKernelCalls()[kind === 'sgd' ? 'AccelabSgdUpdate' : 'AccelabAdamUpdate'] ?? 0) > before, `${kind}: fused kernel used`);
+      assert.equal(fused.length, stock.length);
+      fused.forEach((a, i) => assert.deepEqual(a, stock[i], `${kind}: tensor ${i} bit-identical`));
+    }
+  });
+
   it('a full training step on wasm (each path) matches cpu and leaks no tensors', () => {
     const build = (): tf.LayersModel => {
       const m = tf.sequential();

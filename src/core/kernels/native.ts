@@ -24,7 +24,7 @@
  *   forward and gradient (./batchnorm.ts), MaxPoolGrad (2×2, stride 2), the leading-axes Sum (bias gradients), Add
  *   (same shape, or a bias over the last axis), Relu and its gradient (one kernel in place of three),
  *   and for the fused conv layer (./conv.ts) the relu/bias gradient and the max-pool/relu/bias
- *   gradient, each in one pass.
+ *   gradient, each in one pass; the SGD and Adam updates as one kernel per variable (./optimizers.ts).
  *
  * OpenBLAS runs on one thread per call (set at load); the executor's worker threads each load the
  * addon and provide the parallelism.
@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { ConfigError, EngineError } from '../errors.js';
+import { ADAM_UPDATE_KERNEL, installFusedOptimizers, SGD_UPDATE_KERNEL } from './optimizers.js';
 import { BN_FORWARD_KERNEL, BN_GRAD_KERNEL, conv2dInfoFromAttrs, leadingAxesSum, type WasmBackendLike } from './wasm.js';
 
 /** What `native/src/accelab_blas.cc` exports. */
@@ -76,6 +77,8 @@ interface Addon {
   reluBiasGrad(heap: Uint8Array, dyOff: number, yOff: number, dzOff: number, dbOff: number, M: number, C: number): void;
   maxPoolReluBiasGrad2x2(heap: Uint8Array, yOff: number, dyOff: number, dzOff: number, dbOff: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
   setSmallConvK(k: number): number;
+  sgdUpdate(heap: Uint8Array, xOff: number, gOff: number, outOff: number, n: number, c: number): void;
+  adamUpdate(heap: Uint8Array, ...offsetsSizeAndScalars: number[]): void;
   reluGrad(heap: Uint8Array, dyOff: number, xOff: number, dxOff: number, n: number): void;
   addRows(heap: Uint8Array, aOff: number, bOff: number, outOff: number, M: number, C: number): void;
   relu(heap: Uint8Array, xOff: number, yOff: number, n: number): void;
@@ -655,6 +658,52 @@ const maxPoolReluBiasGrad: Kfn = ({ inputs, backend, attrs }) => {
   return [dz, db];
 };
 
+function sameSizeF32(ts: (TensorInfo | undefined)[], n: number): ts is TensorInfo[] {
+  return allF32(ts) && ts.every((t) => size(t.shape) === n);
+}
+
+/** SGD update of one variable, x + c·g (c = −learning rate), bit-identical to tfjs's (./optimizers.ts). */
+const sgdUpdate: Kfn = ({ inputs, backend, attrs }) => {
+  const { x, g } = inputs;
+  const n = x ? size(x.shape) : 0;
+  if (!x || !g || n === 0 || !sameSizeF32([x, g], n)) throw new EngineError(`${SGD_UPDATE_KERNEL}: x and g must be non-empty float32 tensors of one size`);
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  const heap = backend.wasm.HEAPU8;
+  native(SGD_UPDATE_KERNEL, () => requireAddon().sgdUpdate(heap, off(backend, x), off(backend, g), off(backend, out), n, attrs.c as number));
+  count(SGD_UPDATE_KERNEL);
+  return out;
+};
+
+/** Adam update of one variable and its moments ([x, m, v]), bit-identical to tfjs's (./optimizers.ts). */
+const adamUpdate: Kfn = ({ inputs, backend, attrs }) => {
+  const { x, g, m, v, s1, s2 } = inputs;
+  const n = x ? size(x.shape) : 0;
+  if (!x || !g || !m || !v || !s1 || !s2 || n === 0 || !sameSizeF32([x, g, m, v], n) || !sameSizeF32([s1, s2], 1)) {
+    throw new EngineError(`${ADAM_UPDATE_KERNEL}: x, g, m, v must be non-empty float32 tensors of one size, s1 and s2 float32 scalars`);
+  }
+  const xNew = backend.makeOutput(x.shape.slice(), 'float32');
+  const mNew = backend.makeOutput(x.shape.slice(), 'float32');
+  const vNew = backend.makeOutput(x.shape.slice(), 'float32');
+  const heap = backend.wasm.HEAPU8;
+  const b1 = attrs.beta1 as number;
+  const b2 = attrs.beta2 as number;
+  native(ADAM_UPDATE_KERNEL, () =>
+    requireAddon().adamUpdate(
+      heap,
+      ...[x, g, m, v, s1, s2, xNew, mNew, vNew].map((t) => off(backend, t)),
+      n,
+      b1,
+      1 - b1,
+      b2,
+      1 - b2,
+      attrs.epsilon as number,
+      -(attrs.learningRate as number),
+    ),
+  );
+  count(ADAM_UPDATE_KERNEL);
+  return [xNew, mNew, vNew];
+};
+
 /**
  * Largest reduction KH·KW·C for which the native convolutions use their direct small-K kernels
  * (forward; the filter gradient up to 16) instead of im2col + sgemm; 0 forces im2col + sgemm (the
@@ -673,6 +722,8 @@ function registerReluGradient(): void {
   tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluGrad as unknown as KernelFunc });
   tf.registerKernel({ kernelName: RELU_BIAS_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluBiasGrad as unknown as KernelFunc });
   tf.registerKernel({ kernelName: MAXPOOL_RELU_BIAS_GRAD_KERNEL, backendName: 'wasm', kernelFunc: maxPoolReluBiasGrad as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: SGD_UPDATE_KERNEL, backendName: 'wasm', kernelFunc: sgdUpdate as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: ADAM_UPDATE_KERNEL, backendName: 'wasm', kernelFunc: adamUpdate as unknown as KernelFunc });
   tf.registerGradient({
     kernelName: 'Relu',
     inputsToSave: ['x'],
@@ -705,7 +756,7 @@ const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
 };
 
 /** Names of the kernels the native path wraps or adds. */
-export const NATIVE_KERNELS = [...Object.keys(WRAPPERS), RELU_GRAD_KERNEL, RELU_BIAS_GRAD_KERNEL, MAXPOOL_RELU_BIAS_GRAD_KERNEL];
+export const NATIVE_KERNELS = [...Object.keys(WRAPPERS), RELU_GRAD_KERNEL, RELU_BIAS_GRAD_KERNEL, MAXPOOL_RELU_BIAS_GRAD_KERNEL, SGD_UPDATE_KERNEL, ADAM_UPDATE_KERNEL];
 
 let registered = false;
 
@@ -733,6 +784,7 @@ export function registerNativeKernels(): boolean {
     tf.registerKernel(config);
   }
   registerReluGradient();
+  installFusedOptimizers(() => enabled && tf.getBackend() === 'wasm');
   enabled = true;
   return true;
 }
