@@ -731,7 +731,9 @@ describe('project wasm kernels vs the cpu backend', () => {
       const stock = await run(false, kind);
       assert.ok((nativeKernelCalls()[kind === 'sgd' ? 'AccelabSgdUpdate' : 'AccelabAdamUpdate'] ?? 0) > before, `${kind}: fused kernel used`);
       assert.equal(fused.length, stock.length);
-      fused.forEach((a, i) => assert.deepEqual(a, stock[i], `${kind}: tensor ${i} bit-identical`));
+      fused.forEach((a, i) => {
+        assert.deepEqual(a, stock[i], `${kind}: tensor ${i} bit-identical`);
+      });
     }
   });
 

@@ -58,7 +58,10 @@ export function installFusedOptimizers(useFused: () => boolean): void {
   const sgdProto = tf.SGDOptimizer.prototype;
   const stockSgd = sgdProto.applyGradients;
   sgdProto.applyGradients = function (this: tf.SGDOptimizer, grads: Parameters<tf.SGDOptimizer['applyGradients']>[0]): void {
-    if (!useFused() || !fusable(grads)) return stockSgd.call(this, grads);
+    if (!useFused() || !fusable(grads)) {
+      stockSgd.call(this, grads);
+      return;
+    }
     const me = this as unknown as OptimizerInternals;
     for (const [name, g] of entries(grads)) {
       if (!g) continue;
@@ -73,7 +76,10 @@ export function installFusedOptimizers(useFused: () => boolean): void {
   const adamProto = tf.AdamOptimizer.prototype;
   const stockAdam = adamProto.applyGradients;
   adamProto.applyGradients = function (this: tf.AdamOptimizer, grads: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
-    if (!useFused() || !fusable(grads)) return stockAdam.call(this, grads);
+    if (!useFused() || !fusable(grads)) {
+      stockAdam.call(this, grads);
+      return;
+    }
     const me = this as unknown as AdamInternals;
     tf.tidy(() => {
       const s1 = tf.sub(1, me.accBeta1);
