@@ -22,8 +22,10 @@ import { createModel } from '../nn/models.js';
 import { normalizationFor, train } from '../nn/train.js';
 import { type Workload, workloadFromModel, workloadMacs } from '../nn/workload.js';
 import {
+  allocateThresholds,
   type Calibration,
   CALIBRATION_METRICS,
+  CALIBRATION_SEARCHES,
   calibrateThresholds,
   type CostSummary,
   costOf,
@@ -32,10 +34,14 @@ import {
   type RramConfig,
   RramConfigSchema,
   rramConfig,
+  profileThresholds,
   type Simulation,
+  type SimulationRun,
   TERMINATIONS,
+  type ThresholdProfile,
 } from '../hw/rram/index.js';
 import { type EvalSet, type QuantizedWorkload, quantizeWorkload } from '../nn/runtime/index.js';
+import { tfMatMul } from '../nn/runtime/matmul-tf.js';
 import type { SimulateJobArgs } from './rram-job.js';
 
 export const RramRunConfigSchema = z
@@ -47,6 +53,8 @@ export const RramRunConfigSchema = z
     /** Accuracy budget of adaptive termination, in points, on the held-out images. */
     budget: z.number().min(0).max(100).default(0.2),
     calibrationMetric: z.enum(CALIBRATION_METRICS).default('accuracy'),
+    /** Threshold search: greedy allocation on a per-layer profile, or per-layer bisection with uniform back-off (hw/rram/calibrate.ts). */
+    calibrationSearch: z.enum(CALIBRATION_SEARCHES).default('greedy'),
     testLimit: z.number().int().min(1).default(10000),
     /** Training images for the activation clips of quantization (the first ones). */
     calibCount: z.number().int().min(1).max(10000).default(256),
@@ -79,13 +87,22 @@ export interface RramRunResult {
   accuracyLossPoints: number;
   predictionsHash: string;
   baselinePredictionsHash: string;
-  /** Same predictions as without termination on every image. */
+  /** Same predictions as without termination on every image; how many images changed prediction. */
   samePredictions: boolean;
+  changedPredictions: number;
+  /**
+   * Statistical resolution of `accuracyLossPoints`: one standard error of a paired accuracy difference,
+   * √(changed predictions)/images in points (each changed image moves the accuracy by ±1/images); and one image in points.
+   */
+  accuracyStdErrPoints: number;
+  pointsPerImage: number;
   /** Ratios against no termination on the same crossbars. */
   computeReduction: number;
   readReduction: number;
   skippedNegativeFraction: number;
   skippedAdaptiveFraction: number;
+  /** Share of the no-termination ADC conversions skipped because the input bit-plane was all zero. */
+  skippedZeroPlaneFraction: number;
   energyRatio: number;
   throughputRatio: number;
   energyPerImagePj: number;
@@ -132,6 +149,7 @@ export function quantizeForCrossbar(wl: Workload, ds: Dataset, c: RramConfig, o:
     calib,
     calibCount: n,
     percentile: o.percentile,
+    matmul: tfMatMul,
     weights: { bits: c.weightBits, signed: true, granularity: 'per-channel' },
     activations: { bits: c.activationBits, signed: false },
   });
@@ -144,11 +162,11 @@ export function heldOutSet(ds: Dataset, count: number): EvalSet {
   return { x: toFloat(ds.train, ds.shape, { start, count: n, normalize: null }), labels: ds.train.labels.subarray(start), count: n };
 }
 
-/** Simulates `configs` over `set` (images firstImage…), split over the executor's workers; one merged simulation per config. */
+/** Simulates `runs` over `set` (images firstImage…), split over the executor's workers; one merged simulation per run. */
 export async function simulateSplit(
   ex: Executor,
   qw: QuantizedWorkload,
-  configs: RramConfig[],
+  runs: SimulationRun[],
   set: EvalSet,
   classes: number,
   o: { batchSize: number; firstImage?: number },
@@ -161,7 +179,7 @@ export async function simulateSplit(
     const cnt = Math.min(per, n - start);
     const args: SimulateJobArgs = {
       qw,
-      configs,
+      runs,
       x: set.x.slice(start * size, (start + cnt) * size),
       labels: Array.from(set.labels as ArrayLike<number>).slice(start, start + cnt),
       count: cnt,
@@ -177,7 +195,7 @@ export async function simulateSplit(
     if (!r.ok) throw r.error;
     parts.push(r.value);
   }
-  return configs.map((_, i) => mergeSimulations(parts.map((p) => p[i])));
+  return runs.map((_, i) => mergeSimulations(parts.map((p) => p[i])));
 }
 
 /** The first `count` test images as an evaluation set. */
@@ -186,24 +204,42 @@ export function testSet(ds: Dataset, count: number): EvalSet {
   return { x: toFloat(ds.test, ds.shape, { count: n, normalize: null }), labels: ds.test.labels, count: n };
 }
 
-/** Thresholds for `c` calibrated on the held-out images, evaluations split over the executor's workers. */
+/**
+ * Thresholds for `c` calibrated on the held-out images to each budget, evaluations split over the
+ * executor's workers; the greedy search profiles the layers once for all budgets.
+ */
 async function calibrateOn(
   ex: Executor,
   qw: QuantizedWorkload,
   c: RramConfig,
   ds: Dataset,
   config: RramRunConfig | RramSweepConfig,
-  budget: number,
+  budgets: number[],
   progress: Progress,
-): Promise<Calibration> {
+): Promise<Calibration[]> {
   const held = heldOutSet(ds, config.heldOutCount);
-  progress.start(`calibrate θ (budget ${budget} pts, ${held.count} held-out images)`, 0);
+  const base = { ...c, termination: 'adaptive' as const };
+  const simulate = (runs: SimulationRun[]): Promise<Simulation[]> => simulateSplit(ex, qw, runs, held, ds.numClasses, { batchSize: config.batchSize });
+  const o = { metric: config.calibrationMetric, search: config.calibrationSearch, simulate };
+  const out: Calibration[] = [];
   try {
-    return await calibrateThresholds(qw, { ...c, termination: 'adaptive' }, held, ds.numClasses, {
-      budgetPoints: budget,
-      metric: config.calibrationMetric,
-      simulate: async (cc) => (await simulateSplit(ex, qw, [cc], held, ds.numClasses, { batchSize: config.batchSize }))[0],
-    });
+    if (config.calibrationSearch === 'greedy') {
+      const cap = Math.max(4 * Math.max(...budgets), 2);
+      progress.start(`profile θ per layer (${held.count} held-out images)`, 0);
+      const profile: ThresholdProfile = await profileThresholds(qw, base, held, ds.numClasses, { capPoints: cap, simulate });
+      progress.stop();
+      for (const b of budgets) {
+        progress.start(`allocate θ (budget ${b} pts, ${held.count} held-out images)`, 0);
+        out.push(await allocateThresholds(qw, base, held, ds.numClasses, profile, { ...o, budgetPoints: b }));
+        progress.stop();
+      }
+    } else
+      for (const b of budgets) {
+        progress.start(`calibrate θ (budget ${b} pts, ${held.count} held-out images)`, 0);
+        out.push(await calibrateThresholds(qw, base, held, ds.numClasses, { ...o, budgetPoints: b }));
+        progress.stop();
+      }
+    return out;
   } finally {
     progress.stop();
   }
@@ -216,18 +252,20 @@ export async function runRram(input: unknown, progress: Progress = silentProgres
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
   const wl = workload ?? (await workloadFromCheckpoint(needCheckpoint(config.checkpoint), ds));
+  await initEngine();
   const qw = quantizeForCrossbar(wl, ds, crossbar, config);
   const ex = new Executor({ workers: config.workers ?? availableParallelism() });
   try {
     let calibration: Calibration | null = null;
     let c = crossbar;
     if (config.termination === 'adaptive' && Object.keys(crossbar.thresholds).length === 0 && crossbar.defaultThreshold === 0) {
-      calibration = await calibrateOn(ex, qw, crossbar, ds, config, config.budget, progress);
+      [calibration] = await calibrateOn(ex, qw, crossbar, ds, config, [config.budget], progress);
       c = { ...crossbar, thresholds: calibration.thresholds };
     }
     const t0 = performance.now();
     progress.start(`rram ${c.termination} + none on ${ex.size} worker(s)`, 0);
-    const [mode, base] = await simulateSplit(ex, qw, [c, { ...c, termination: 'none' }], testSet(ds, config.testLimit), ds.numClasses, { batchSize: config.batchSize });
+    const runs = [{ config: c }, { config: { ...c, termination: 'none' as const } }];
+    const [mode, base] = await simulateSplit(ex, qw, runs, testSet(ds, config.testLimit), ds.numClasses, { batchSize: config.batchSize });
     progress.stop();
     const seconds = (performance.now() - t0) / 1000;
     return resultOf(config, c, wl, ds, mode, base, calibration, seconds);
@@ -250,6 +288,7 @@ export function resultOf(
   const baseCost = costOf(base, { ...c, termination: 'none' });
   const macsPerImage = workloadMacs(wl);
   const samePredictions = mode.predictions.length === base.predictions.length && mode.predictions.every((p, i) => p === base.predictions[i]);
+  const changedPredictions = mode.predictions.reduce((n, p, i) => n + (p === base.predictions[i] ? 0 : 1), 0);
   const perImage = (v: number): number => v / mode.images;
   return {
     kind: 'rram-run',
@@ -266,10 +305,14 @@ export function resultOf(
     predictionsHash: predictionsHash(mode.predictions),
     baselinePredictionsHash: predictionsHash(base.predictions),
     samePredictions,
+    changedPredictions,
+    accuracyStdErrPoints: (Math.sqrt(changedPredictions) / mode.images) * 100,
+    pointsPerImage: 100 / mode.images,
     computeReduction: cost.computeReduction,
     readReduction: cost.readReduction,
     skippedNegativeFraction: cost.skippedNegativeFraction,
     skippedAdaptiveFraction: cost.skippedAdaptiveFraction,
+    skippedZeroPlaneFraction: cost.skippedZeroPlaneFraction,
     // Against the baseline run's own counters (equal to the dense counters of the mode's run).
     energyRatio: baseCost.energyPj / cost.energyPj,
     throughputRatio: cost.imagesPerSecond / baseCost.imagesPerSecond,
@@ -306,6 +349,7 @@ export function writeRramRun(dir: string, r: RramRunResult): void {
     'inputBitReduction',
     'skippedNegativeFraction',
     'skippedAdaptiveFraction',
+    'skippedZeroPlaneFraction',
     'energyPj',
     'denseEnergyPj',
     'energyRatio',
@@ -350,9 +394,12 @@ export interface RramSweepRow {
   computeReduction: number;
   skippedNegativeFraction: number;
   skippedAdaptiveFraction: number;
+  skippedZeroPlaneFraction: number;
   energyRatio: number;
   throughputRatio: number;
   samePredictions: boolean;
+  changedPredictions: number;
+  accuracyStdErrPoints: number;
   heldOutLossPoints: number | null;
   thresholds: Record<string, number>;
 }
@@ -378,9 +425,12 @@ function sweepRow(setting: string, r: RramRunResult, spread: number, cal: Calibr
     computeReduction: r.computeReduction,
     skippedNegativeFraction: r.skippedNegativeFraction,
     skippedAdaptiveFraction: r.skippedAdaptiveFraction,
+    skippedZeroPlaneFraction: r.skippedZeroPlaneFraction,
     energyRatio: r.energyRatio,
     throughputRatio: r.throughputRatio,
     samePredictions: r.samePredictions,
+    changedPredictions: r.changedPredictions,
+    accuracyStdErrPoints: r.accuracyStdErrPoints,
     heldOutLossPoints: cal ? cal.lossPoints : null,
     thresholds: r.thresholds,
   };
@@ -404,14 +454,20 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
   let sims: Simulation[];
   const t0 = performance.now();
   try {
-    for (const b of config.budgets) {
-      const cal = await calibrateOn(ex, qw, crossbar, ds, config, b, progress);
+    for (const cal of await calibrateOn(ex, qw, crossbar, ds, config, config.budgets, progress)) {
       cals.push(cal);
       configs.push({ ...crossbar, termination: 'adaptive', thresholds: cal.thresholds });
     }
     for (const s of config.spreads) configs.push({ ...crossbar, conductanceSpread: s, termination: 'none' }, { ...crossbar, conductanceSpread: s, termination: 'lossless' });
     progress.start(`rram sweep: ${configs.length} settings on ${ex.size} worker(s)`, 0);
-    sims = await simulateSplit(ex, qw, configs, testSet(ds, config.testLimit), ds.numClasses, { batchSize: config.batchSize });
+    sims = await simulateSplit(
+      ex,
+      qw,
+      configs.map((config) => ({ config })),
+      testSet(ds, config.testLimit),
+      ds.numClasses,
+      { batchSize: config.batchSize },
+    );
     progress.stop();
   } finally {
     await ex.close();
@@ -445,9 +501,12 @@ export function writeRramSweep(dir: string, r: RramSweepResult): void {
     'computeReduction',
     'skippedNegativeFraction',
     'skippedAdaptiveFraction',
+    'skippedZeroPlaneFraction',
     'energyRatio',
     'throughputRatio',
     'samePredictions',
+    'changedPredictions',
+    'accuracyStdErrPoints',
     'heldOutLossPoints',
   ] as const;
   writeFileAtomic(
@@ -471,16 +530,18 @@ export interface RramQuickResult {
 
 /**
  * Tour version: an MLP trained for one epoch on 2,000 Fashion-MNIST images, on default crossbars over
- * 200 test images, lossless and adaptive (budget 1 point on 300 held-out training images); skipped
- * with the reason when the data is absent.
+ * 200 test images, lossless and adaptive (budget 1 point on 300 held-out training images; fewer
+ * with smaller `trainLimit`/`testLimit`); skipped with the reason when the data is absent.
  */
-export async function quickRun(o: { seed?: number; progress?: Progress; dataDir?: string } = {}): Promise<RramQuickResult> {
+export async function quickRun(o: { seed?: number; progress?: Progress; dataDir?: string; trainLimit?: number; testLimit?: number } = {}): Promise<RramQuickResult> {
   const seed = o.seed ?? 1;
   const progress = o.progress ?? silentProgress;
+  const trainLimit = Math.min(2000, o.trainLimit ?? 2000);
+  const testLimit = Math.min(200, o.testLimit ?? 200);
   let ds: Dataset;
   try {
     await initEngine();
-    ds = await loadDataset('fashion-mnist', { trainLimit: 2000, testLimit: 200, seed, dataDir: o.dataDir });
+    ds = await loadDataset('fashion-mnist', { trainLimit, testLimit, seed, dataDir: o.dataDir });
   } catch (e) {
     if (!(e instanceof DataError)) throw e;
     return { kind: 'rram-quick', lossless: null, adaptive: null, skipped: e.message };
@@ -489,7 +550,7 @@ export async function quickRun(o: { seed?: number; progress?: Progress; dataDir?
   const trained = train({ dataset: ds, model, epochs: 1, optimizer: 'adam', lr: 1e-3, batchSize: 64, seed, evalEveryEpoch: false }, progress);
   const wl = workloadFromModel(model, trained.normalization);
   model.dispose();
-  const base = { dataset: 'fashion-mnist', testLimit: 200, heldOutCount: 300, calibCount: 256, seed, workers: 1 };
+  const base = { dataset: 'fashion-mnist', testLimit, heldOutCount: Math.max(10, Math.min(300, Math.floor(trainLimit / 4))), calibCount: 256, seed, workers: 1 };
   const lossless = await runRram({ ...base, termination: 'lossless' }, progress, ds, wl);
   const adaptive = await runRram({ ...base, termination: 'adaptive', budget: 1 }, progress, ds, wl);
   return { kind: 'rram-quick', lossless, adaptive, skipped: null };

@@ -4,7 +4,9 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
 import { loadDataset } from '../../src/data/load.js';
-import { runRram } from '../../src/experiments/rram.js';
+import { silentProgress } from '../../src/core/progress.js';
+import { type RramQuickResult, runRram } from '../../src/experiments/rram.js';
+import { rramQuickSections } from '../../src/report/sections/rram.js';
 import type { Workload } from '../../src/nn/workload.js';
 
 /** conv 3×3 (1→8, relu) on 28×28 → maxpool 4 → flatten → dense 392→10, seeded. */
@@ -68,4 +70,23 @@ test('rram run: bad input is one line on stderr and exit code 2', () => {
     assert.match(r.stderr, msg);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+});
+
+test('rram tour step runs on a small Fashion-MNIST slice (lossless same predictions, adaptive within its budget), or says why it skipped', async () => {
+  const { rramStudy } = await import('../../src/cli/studies/rram.js');
+  const step = rramStudy.tour;
+  assert.ok(step);
+  const r = (await step.run({ outDir: '.', seed: 1, progress: silentProgress, notice: () => {}, trainLimit: 400, testLimit: 30 })) as RramQuickResult;
+  assert.equal(r.kind, 'rram-quick');
+  if (r.skipped !== null) {
+    assert.match(r.skipped, /fashion-mnist|Fashion-MNIST/i);
+    return;
+  }
+  assert.ok(r.lossless && r.adaptive);
+  assert.equal(r.lossless.images, 30);
+  assert.ok(r.lossless.samePredictions);
+  assert.ok(r.lossless.computeReduction > 0);
+  assert.ok(r.adaptive.calibration && r.adaptive.calibration.lossPoints <= 1);
+  assert.ok(r.adaptive.computeReduction >= r.lossless.computeReduction - 1e-12);
+  assert.equal(rramQuickSections(r).length, 2);
 });

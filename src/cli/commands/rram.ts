@@ -4,7 +4,18 @@ import { resolve } from 'node:path';
 import { readConfigFile } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { type RramRunResult, type RramSweepResult, runRram, runRramSweep, writeRramRun, writeRramSweep } from '../../experiments/rram.js';
-import { BIT_ORDERS, BOUNDS, CALIBRATION_METRICS, COLUMN_TIMINGS, ESTIMATES, GRANULARITIES, PIPELINES, SIGNED_ENCODINGS, TERMINATIONS } from '../../hw/rram/index.js';
+import {
+  BIT_ORDERS,
+  BOUNDS,
+  CALIBRATION_METRICS,
+  CALIBRATION_SEARCHES,
+  COLUMN_TIMINGS,
+  ESTIMATES,
+  GRANULARITIES,
+  PIPELINES,
+  SIGNED_ENCODINGS,
+  TERMINATIONS,
+} from '../../hw/rram/index.js';
 import { pct, times } from '../../report/format.js';
 import { type CommonOptions, emit, floatArg, intArg, progressFor, withCommon } from '../common.js';
 import { writeRunReport } from '../run-report.js';
@@ -16,6 +27,8 @@ interface CrossbarFlags extends CommonOptions {
   testLimit?: number;
   heldOut?: number;
   calibrationMetric?: string;
+  calibrationSearch?: string;
+  skipZeroPlanes?: boolean;
   workers?: number;
   dataDir?: string;
   rows?: number;
@@ -67,6 +80,8 @@ function addCrossbarOptions(cmd: Command): Command {
     .option('--test-limit <n>', 'test images (default 10000)', intArg('--test-limit', 1))
     .option('--held-out <n>', 'last training images used to calibrate adaptive thresholds (default 1000)', intArg('--held-out', 10, 60000))
     .option('--calibration-metric <m>', `adaptive calibration loss: ${CALIBRATION_METRICS.join(', ')} (default accuracy)`)
+    .option('--calibration-search <s>', `adaptive threshold search: ${CALIBRATION_SEARCHES.join(', ')} (default greedy)`)
+    .option('--no-skip-zero-planes', 'with termination: read all-zero input bit-planes too (default: skip them)')
     .option('--workers <n>', 'worker threads for the test images (default: all cores)', intArg('--workers', 1, 64))
     .option('--data-dir <dir>', 'folder holding the data set files')
     .option('--rows <n>', 'crossbar rows (default 128)', intArg('--rows', 2, 4096))
@@ -103,6 +118,8 @@ function inputFrom(o: CrossbarFlags, c: Command): Record<string, unknown> {
   ];
   for (const [f, k] of top) if (o[f] !== undefined) input[k] = o[f];
   if (o.calibrationMetric !== undefined) input.calibrationMetric = choice(o.calibrationMetric, CALIBRATION_METRICS, '--calibration-metric');
+  if (o.calibrationSearch !== undefined) input.calibrationSearch = choice(o.calibrationSearch, CALIBRATION_SEARCHES, '--calibration-search');
+  if (c.getOptionValueSource('skipZeroPlanes') === 'cli') xb.skipZeroPlanes = o.skipZeroPlanes;
   const nums: [keyof CrossbarFlags, string][] = [
     ['rows', 'rows'],
     ['columns', 'columns'],
@@ -138,7 +155,7 @@ export function runLines(r: RramRunResult): string[] {
   return [
     `${r.model} on ${r.dataset}, ${r.images} test images, ${r.macsPerImage.toLocaleString('en')} MACs/image, termination ${r.termination}`,
     `accuracy            ${pct(r.accuracy, 2)}  (no termination ${pct(r.baselineAccuracy, 2)}, loss ${r.accuracyLossPoints.toFixed(2)} pts)`,
-    `computation removed ${pct(r.computeReduction)} of ADC conversions (negative detection ${pct(r.skippedNegativeFraction)}, adaptive ${pct(r.skippedAdaptiveFraction)} of output-planes); crossbar reads ${pct(r.readReduction)}`,
+    `computation removed ${pct(r.computeReduction)} of ADC conversions (zero input planes ${pct(r.skippedZeroPlaneFraction)} of conversions; negative detection ${pct(r.skippedNegativeFraction)}, adaptive ${pct(r.skippedAdaptiveFraction)} of output-planes); crossbar reads ${pct(r.readReduction)}`,
     `energy              ${times(r.energyRatio)} better (${(r.energyPerImagePj / 1e6).toFixed(2)} vs ${(r.baselineEnergyPerImagePj / 1e6).toFixed(2)} µJ/image)`,
     `throughput          ${times(r.throughputRatio)} (${r.imagesPerSecond.toFixed(0)} vs ${r.baselineImagesPerSecond.toFixed(0)} images/s)`,
     `predictions hash    ${r.predictionsHash} (no termination ${r.baselinePredictionsHash}; ${r.samePredictions ? 'identical predictions' : 'predictions differ'})`,

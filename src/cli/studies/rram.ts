@@ -22,7 +22,7 @@ export const rramStudy = defineStudy<RramRunResult | RramSweepResult | RramQuick
   tour: {
     name: 'rram',
     title: 'RRAM crossbars: early negative detection and adaptive termination on an MLP',
-    run: (ctx) => quickRun({ seed: ctx.seed, progress: ctx.progress, dataDir: ctx.dataDir }),
+    run: (ctx) => quickRun({ seed: ctx.seed, progress: ctx.progress, dataDir: ctx.dataDir, trainLimit: ctx.trainLimit, testLimit: ctx.testLimit }),
   },
   benchmarks: ['rram'],
 });

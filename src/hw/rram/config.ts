@@ -51,6 +51,11 @@ export const RramConfigSchema = z
     /** Run-time bound on the not-yet-applied input bits (see docs/rram.md). */
     bound: z.enum(BOUNDS).default('plane'),
     bitOrder: z.enum(BIT_ORDERS).default('msb-first'),
+    /**
+     * With termination: a row tile whose input bit-plane is all zero (popcount 0, known from the
+     * bound's popcounts) is not read for that plane; its bit lines would carry no current.
+     */
+    skipZeroPlanes: z.boolean().default(true),
     /** What stops together: one output (its columns), a group of `groupSize` outputs, or all outputs of a crossbar column tile. */
     granularity: z.enum(GRANULARITIES).default('output'),
     groupSize: z.number().int().min(1).max(4096).default(8),
@@ -122,6 +127,11 @@ export function adcBitsOf(c: RramConfig): number {
 /** True when the crossbar computes exact integer plane sums (no variation, no faults, no noise, ADC wide enough). */
 export function isExactCrossbar(c: RramConfig): boolean {
   return c.conductanceSpread === 0 && c.stuckAtZero === 0 && c.stuckAtOne === 0 && c.adcNoiseLsb === 0 && adcBitsOf(c) >= exactAdcBits(c);
+}
+
+/** True when all-zero input bit-planes are skipped (only under termination: the popcounts come from the control). */
+export function skipsZeroPlanes(c: RramConfig): boolean {
+  return c.skipZeroPlanes && c.termination !== 'none';
 }
 
 /** Adaptive threshold θ of a layer (0 unless termination is 'adaptive'). */

@@ -197,6 +197,9 @@ export interface LayerCounts {
   boundChecks: number;
   /** Per-plane input bit counts per row tile (for the run-time bounds). */
   popcounts: number;
+  /** Crossbar reads and ADC conversions not made because the row tile's input bit-plane was all zero (`skipZeroPlanes`). */
+  zeroPlaneReads: number;
+  zeroPlaneConversions: number;
   /** (output, plane) pairs computed, and those skipped by each technique. */
   outputPlanes: number;
   skippedNegative: number;
@@ -232,6 +235,8 @@ export function emptyCounts(L: QuantLayer, m: LayerMapping): LayerCounts {
     shiftAdds: 0,
     boundChecks: 0,
     popcounts: 0,
+    zeroPlaneReads: 0,
+    zeroPlaneConversions: 0,
     outputPlanes: 0,
     skippedNegative: 0,
     skippedAdaptive: 0,
@@ -260,6 +265,8 @@ export function addCounts(a: LayerCounts, b: LayerCounts): LayerCounts {
         'shiftAdds',
         'boundChecks',
         'popcounts',
+        'zeroPlaneReads',
+        'zeroPlaneConversions',
         'outputPlanes',
         'skippedNegative',
         'skippedAdaptive',

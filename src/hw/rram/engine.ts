@@ -19,8 +19,17 @@
  * whatever the batching.
  */
 import { ConfigError } from '../../core/errors.js';
-import { type IntGemmEngine, type IntGemmLayer, type MatMulEngine, type MatMulOperand, plainMatMul, type QuantizedWorkload, type QuantLayer } from '../../nn/runtime/index.js';
-import { type RramConfig, isExactCrossbar, physicalColumnsPerOutput, referenceColumns, weightOffset } from './config.js';
+import {
+  exactIntGemm,
+  type IntGemmEngine,
+  type IntGemmLayer,
+  type MatMulEngine,
+  type MatMulOperand,
+  plainMatMul,
+  type QuantizedWorkload,
+  type QuantLayer,
+} from '../../nn/runtime/index.js';
+import { type RramConfig, isExactCrossbar, physicalColumnsPerOutput, referenceColumns, skipsZeroPlanes, weightOffset } from './config.js';
 import {
   type Adc,
   adcOf,
@@ -31,6 +40,7 @@ import {
   type LayerControl,
   type LayerCounts,
   layerControl,
+  layerValue,
   planeOrder,
   type StopReason,
   stopTest,
@@ -52,6 +62,12 @@ export interface RramEngineOptions {
   firstImage?: number;
   /** Matrix product of the fast path (default: the plain typed-array product; inject e.g. the tfjs engine). */
   matmul?: MatMulEngine;
+  /**
+   * Layers simulated on the crossbars (default: all). The others run the exact integer product and
+   * have no counters: on exact crossbars this is what no termination and lossless termination give
+   * bit for bit, so it isolates the effect of a few layers' settings (threshold calibration).
+   */
+  crossbarLayers?: readonly string[];
 }
 
 /** An engine and the per-layer counters it accumulates. */
@@ -85,11 +101,14 @@ export function checkQuantization(qw: QuantizedWorkload, c: RramConfig): void {
 export function rramEngine(qw: QuantizedWorkload, c: RramConfig, o: RramEngineOptions = {}): RramEngine {
   checkQuantization(qw, c);
   const layers: RramLayerBase[] = [];
+  if (o.crossbarLayers && !isExactCrossbar(c)) throw new ConfigError('rram: crossbarLayers needs exact crossbars (no variation, faults or noise, exact ADC)');
+  const exact = exactIntGemm(o.matmul ?? plainMatMul);
   return {
     prepare(L) {
+      if (o.crossbarLayers && !o.crossbarLayers.includes(L.name)) return exact.prepare(L);
       const layer =
         o.implementation === 'reference'
-          ? new ReferenceLayer(qw, c, L, layers.length, o.firstImage ?? 0)
+          ? new ReferenceLayer(qw, c, L, layers.length, o.firstImage ?? 0, true)
           : new FastLayer(qw, c, L, layers.length, o.firstImage ?? 0, o.matmul ?? plainMatMul);
       layers.push(layer);
       return layer;
@@ -114,16 +133,19 @@ abstract class RramLayerBase implements IntGemmLayer {
   readonly cpo: number;
   readonly refCols: number;
   readonly tileCols: number[];
+  /** Inputs (crossbar rows) of each row tile. */
+  readonly tileRows: number[];
+  readonly skipZero: boolean;
   /** Rows of the layer run so far, and the global index of row 0 (first image × positions). */
   protected rowsSeen = 0;
   protected readonly rowBase: number;
 
-  constructor(qw: QuantizedWorkload, c: RramConfig, L: QuantLayer, index: number, firstImage: number) {
+  constructor(qw: QuantizedWorkload, c: RramConfig, L: QuantLayer, index: number, firstImage: number, cells: boolean) {
     if (L.wZero.some((z) => z !== 0)) throw new ConfigError(`rram: layer '${L.name}' has weight zero-points: quantize weights with signed: true`);
     this.c = c;
     this.L = L;
     this.index = index;
-    this.map = mapLayer(c, L, index);
+    this.map = mapLayer(c, L, index, cells);
     this.ctl = layerControl(c, L, reluFollows(qw, L.opIndex));
     this.counts = emptyCounts(L, this.map);
     this.units = termUnits(c, this.map, L.n);
@@ -134,6 +156,8 @@ abstract class RramLayerBase implements IntGemmLayer {
     this.cpo = physicalColumnsPerOutput(c);
     this.refCols = referenceColumns(c);
     this.tileCols = Array.from({ length: this.map.colTiles }, (_, u) => tileColumns(c, this.map, L.n, u));
+    this.tileRows = Array.from({ length: this.map.rowTiles }, (_, t) => Math.min(L.k, (t + 1) * c.rows) - t * c.rows);
+    this.skipZero = skipsZeroPlanes(c);
     const op = qw.workload.ops[L.opIndex];
     const positions = op.kind === 'conv2d' ? op.outShape[0] * op.outShape[1] : 1;
     this.rowBase = firstImage * positions;
@@ -154,8 +178,11 @@ abstract class RramLayerBase implements IntGemmLayer {
     if (this.c.termination !== 'none') k.popcounts += T * B;
   }
 
-  /** Counters of one column tile for one row: stop step of each unit of the tile (planes used). */
-  protected countTile(u: number, steps: { unit: Unit; step: number }[]): void {
+  /**
+   * Counters of one column tile for one row: stop step of each unit of the tile (planes used);
+   * `live[s·T + t]` = 0 when row tile t skips the plane of step s (all-zero input bits), null = all read.
+   */
+  protected countTile(u: number, steps: { unit: Unit; step: number }[], live: Uint8Array | null): void {
     const k = this.counts;
     const T = this.map.rowTiles;
     let reads = 0;
@@ -164,18 +191,27 @@ abstract class RramLayerBase implements IntGemmLayer {
     for (let s = 0; s < reads; s++) {
       let active = this.refCols;
       for (const x of steps) if (x.step > s) active += (x.unit.o1 - x.unit.o0) * this.cpo;
-      time += cycleNs(this.timing, active, this.tileCols[u]);
+      let reading = T;
+      let bits = this.L.k;
+      if (live) {
+        reading = 0;
+        bits = 0;
+        for (let t = 0; t < T; t++)
+          if (live[s * T + t]) {
+            reading++;
+            bits += this.tileRows[t];
+          }
+      }
+      k.crossbarReads += reading;
+      k.inputBitsApplied += bits;
+      k.adcConversions += active * reading;
+      k.shiftAdds += active * reading;
+      k.zeroPlaneReads += T - reading;
+      k.zeroPlaneConversions += active * (T - reading);
+      if (reading > 0) time += cycleNs(this.timing, active, this.tileCols[u]);
     }
     k.tileTimeNs[u] += time;
-    k.crossbarReads += reads * T;
-    k.inputBitsApplied += reads * this.L.k;
-    let conv = reads * this.refCols * T;
-    for (const x of steps) {
-      conv += x.step * (x.unit.o1 - x.unit.o0) * this.cpo * T;
-      k.outputPlanes += x.step * (x.unit.o1 - x.unit.o0);
-    }
-    k.adcConversions += conv;
-    k.shiftAdds += conv;
+    for (const x of steps) k.outputPlanes += x.step * (x.unit.o1 - x.unit.o0);
   }
 
   protected countStop(reason: StopReason, skipped: number): void {
@@ -214,11 +250,14 @@ class FastLayer extends RramLayerBase {
   /** Per step s: R (Σ 2^q over the planes still to apply) and per tile Σ_i r_i (T × B, step-major). */
   private readonly remR: Float64Array;
   private readonly rsum: Float64Array;
-  /** Popcounts of the row being walked (T × B). */
-  private rowPops: Int32Array = new Int32Array(0);
+  /** 'plane' bound: each plane's share of the upper and lower bound of the row being walked (B × N). */
+  private readonly decHi: Float64Array;
+  private readonly decLo: Float64Array;
+  /** Per step s and row tile t: 1 when the tile reads the step's plane (B × T). */
+  private readonly live: Uint8Array;
 
   constructor(qw: QuantizedWorkload, c: RramConfig, L: QuantLayer, index: number, firstImage: number, mm: MatMulEngine) {
-    super(qw, c, L, index, firstImage);
+    super(qw, c, L, index, firstImage, !isExactCrossbar(c));
     this.stats = tileStats(L, c.rows);
     this.exact = isExactCrossbar(c);
     this.mm = mm;
@@ -241,6 +280,9 @@ class FastLayer extends RramLayerBase {
     this.done = new Uint8Array(n);
     this.remR = new Float64Array(B);
     this.rsum = new Float64Array(B * T);
+    this.live = new Uint8Array(B * T);
+    this.decHi = new Float64Array(B * n);
+    this.decLo = new Float64Array(B * n);
   }
 
   dispose(): void {
@@ -282,7 +324,7 @@ class FastLayer extends RramLayerBase {
         }
         const S = this.S;
         if (this.exact) S.set(this.mm.run(planes, ch * B, k, this.wOp));
-        else this.deviceSums(planes, ch, r0);
+        else this.deviceSums(planes, pops, ch, r0);
         for (let r = 0; r < ch; r++) {
           const row = this.rowsSeen + r0 + r;
           this.countDense();
@@ -304,6 +346,7 @@ class FastLayer extends RramLayerBase {
       this.countTile(
         u,
         this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })),
+        null,
       );
   }
 
@@ -319,11 +362,16 @@ class FastLayer extends RramLayerBase {
       this.countTile(
         u,
         this.unitsByTile[u].map((unit) => ({ unit, step: this.c.activationBits })),
+        null,
       );
   }
 
-  /** Plane sums through the devices: per crossbar, bit-line sums per (row, plane, column), converted, shifted and added into S. */
-  private deviceSums(planes: Float32Array, ch: number, r0: number): void {
+  /**
+   * Plane sums through the devices: per crossbar, bit-line sums per (row, plane, column), converted,
+   * shifted and added into S; a skipped all-zero plane of a row tile is not read (adds nothing).
+   */
+  private deviceSums(planes: Float32Array, pops: Int32Array, ch: number, r0: number): void {
+    const T = this.map.rowTiles;
     const { S, c } = this;
     const n = this.L.n;
     const k = this.L.k;
@@ -340,6 +388,7 @@ class FastLayer extends RramLayerBase {
       for (let r = 0; r < ch; r++) {
         const g0 = this.rowBase + this.rowsSeen + r0 + r;
         for (let p = 0; p < B; p++) {
+          if (this.skipZero && pops[(r * T + xb.rowTile) * B + p] === 0) continue;
           const so = (r * B + p) * n;
           for (let q = 0; q < nc; q++) {
             const v = convert(this.adc, y[(r * B + p) * nc + q], [this.index, xb.rowTile, xb.colTile, g0, p, q]);
@@ -359,9 +408,9 @@ class FastLayer extends RramLayerBase {
     const n = this.L.n;
     const B = c.activationBits;
     const T = this.map.rowTiles;
-    const { A, hi, lo, done, remR, rsum, stats, order } = this;
+    const { A, hi, lo, done, remR, rsum, stats, order, live } = this;
     const pp = pops.subarray(po, po + T * B);
-    this.rowPops = pp;
+    for (let s = 0; s < B; s++) for (let t = 0; t < T; t++) live[s * T + t] = !this.skipZero || pp[t * B + order[s]] > 0 ? 1 : 0;
     const Sr = S.subarray(so, so + B * n);
     // Remaining-plane quantities per step (after applying order[0..s]).
     for (let s = 0; s < B; s++) {
@@ -378,17 +427,27 @@ class FastLayer extends RramLayerBase {
     A.fill(0);
     done.fill(0);
     if (plane) {
-      hi.fill(0);
-      lo.fill(0);
+      // Per plane and output, its share of the bound (exact integers, so the order of sums does not matter).
+      const { decHi, decLo } = this;
+      decHi.fill(0);
+      decLo.fill(0);
       for (let t = 0; t < T; t++)
         for (let q = 0; q < B; q++) {
           const pw = 2 ** q;
           const pc = pp[t * B + q];
+          if (pc === 0) continue;
           for (let j = 0; j < n; j++) {
             const p = t * n + j;
-            hi[j] += pw * Math.min(stats.posSum[p], stats.posMax[p] * pc);
-            lo[j] += pw * Math.max(stats.negSum[p], stats.negMin[p] * pc);
+            decHi[q * n + j] += pw * Math.min(stats.posSum[p], stats.posMax[p] * pc);
+            decLo[q * n + j] += pw * Math.max(stats.negSum[p], stats.negMin[p] * pc);
           }
+        }
+      hi.fill(0);
+      lo.fill(0);
+      for (let q = 0; q < B; q++)
+        for (let j = 0; j < n; j++) {
+          hi[j] += decHi[q * n + j];
+          lo[j] += decLo[q * n + j];
         }
     }
     let ui = 0;
@@ -409,7 +468,7 @@ class FastLayer extends RramLayerBase {
           for (let j = unit.o0; j < unit.o1; j++) {
             if (done[j]) continue;
             this.counts.boundChecks++;
-            if (stopTest(this.ctl, A[j], lo[j], hi[j], this.estimateOf(j, s), row, j, n)) done[j] = 1;
+            if (stopTest(this.ctl, A[j], lo[j], hi[j], this.ctl.theta > 0 ? this.estimateOf(j, s) : 0, row, j, n)) done[j] = 1;
             else all = false;
           }
           if (all) {
@@ -422,13 +481,13 @@ class FastLayer extends RramLayerBase {
             out[j] = A[j];
             continue;
           }
-          const est = this.estimateOf(j, stop - 1);
+          const est = this.ctl.theta > 0 ? this.estimateOf(j, stop - 1) : 0;
           out[j] = emitted(this.ctl, A[j], hi[j], est, row, j, n);
           this.countStop(isNegative(this.ctl, A[j], hi[j], row, j, n) ? 'negative' : 'adaptive', B - stop);
         }
         steps.push({ unit, step: stop });
       }
-      this.countTile(u, steps);
+      this.countTile(u, steps, live);
     }
   }
 
@@ -438,16 +497,10 @@ class FastLayer extends RramLayerBase {
     const n = this.L.n;
     const T = this.map.rowTiles;
     switch (this.c.bound) {
-      case 'plane': {
-        const pw = 2 ** p;
-        for (let t = 0; t < T; t++) {
-          const q = t * n + j;
-          const pc = this.rowPops[t * this.c.activationBits + p];
-          hi[j] -= pw * Math.min(stats.posSum[q], stats.posMax[q] * pc);
-          lo[j] -= pw * Math.max(stats.negSum[q], stats.negMin[q] * pc);
-        }
+      case 'plane':
+        hi[j] -= this.decHi[p * n + j];
+        lo[j] -= this.decLo[p * n + j];
         break;
-      }
       case 'static':
         hi[j] = remR[s] * this.posTotal[j];
         lo[j] = remR[s] * this.negTotal[j];
@@ -485,8 +538,9 @@ class FastLayer extends RramLayerBase {
   }
 }
 
+/** The negative-detection part of `stopTest`: a ReLU follows and the largest possible value is ≤ 0. */
 function isNegative(ctl: LayerControl, a: number, hi: number, row: number, j: number, n: number): boolean {
-  return stopTest({ ...ctl, theta: 0 }, a, 0, hi, 0, row, j, n) === 'negative';
+  return ctl.relu && layerValue(ctl, a + hi, row, j, n) <= 0;
 }
 
 /** Cell-level twin: reads only the planes still needed, each bit line as a loop over its cells, bounds from their definitions. */
@@ -522,8 +576,20 @@ class ReferenceLayer extends RramLayerBase {
         const p = this.order[s];
         const planeSum = new Map<number, number>();
         let converted = 0;
+        let reading = 0;
+        let active = 0;
         for (const xb of xbs) {
           const nc = xb.columns.length;
+          let zero = this.skipZero;
+          for (let i = xb.r0; i < xb.r1 && zero; i++) if (bit(i, p) === 1) zero = false;
+          const cols = xb.columns.filter((col) => col.output < 0 || live.some((v) => col.output >= v.o0 && col.output < v.o1)).length;
+          if (zero) {
+            this.counts.zeroPlaneReads++;
+            this.counts.zeroPlaneConversions += cols;
+            continue;
+          }
+          reading++;
+          active = cols;
           this.counts.crossbarReads++;
           this.counts.inputBitsApplied += xb.r1 - xb.r0;
           for (let q = 0; q < nc; q++) {
@@ -539,7 +605,7 @@ class ReferenceLayer extends RramLayerBase {
         }
         this.counts.adcConversions += converted;
         this.counts.shiftAdds += converted;
-        this.counts.tileTimeNs[u] += cycleNs(this.timing, converted / xbs.length, this.tileCols[u]);
+        if (reading > 0) this.counts.tileTimeNs[u] += cycleNs(this.timing, active, this.tileCols[u]);
         for (const v of live) {
           state.get(v)!.step = s + 1;
           this.counts.outputPlanes += v.o1 - v.o0;

@@ -78,8 +78,11 @@ export function cellLevel(c: RramConfig, w: number, slice: number, sign: number)
   return Math.floor(v / 2 ** (slice * c.bitsPerCell)) & mask;
 }
 
-/** Maps a quantized layer onto crossbars and programs their cells (layerIndex seeds the device draws). */
-export function mapLayer(c: RramConfig, L: QuantLayer, layerIndex: number): LayerMapping {
+/**
+ * Maps a quantized layer onto crossbars and programs their cells (layerIndex seeds the device draws);
+ * `cells: false` leaves `g` and `levels` empty (for users of the layout only, e.g. exact crossbars).
+ */
+export function mapLayer(c: RramConfig, L: QuantLayer, layerIndex: number, cells = true): LayerMapping {
   const opc = outputsPerCrossbar(c);
   const rowTiles = Math.ceil(L.k / c.rows);
   const colTiles = Math.ceil(L.n / opc);
@@ -101,6 +104,10 @@ export function mapLayer(c: RramConfig, L: QuantLayer, layerIndex: number): Laye
         }
       for (let r = 0; r < referenceColumns(c); r++) columns.push({ output: -1, slice: 0, sign: 1 });
       const nc = columns.length;
+      if (!cells) {
+        crossbars.push({ rowTile: t, colTile: u, r0, r1, o0, o1, columns, g: new Float32Array(0), levels: new Int32Array(0) });
+        continue;
+      }
       const levels = new Int32Array((r1 - r0) * nc);
       for (let i = r0; i < r1; i++)
         for (let q = 0; q < nc; q++) {

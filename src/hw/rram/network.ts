@@ -20,6 +20,8 @@ export interface SimulationOptions {
   firstImage?: number;
   progress?: Progress;
   label?: string;
+  /** Layers simulated on the crossbars, the others exact (see `RramEngineOptions.crossbarLayers`; exact crossbars only). */
+  crossbarLayers?: readonly string[];
 }
 
 /** Predictions (argmax) and per-layer counters of one simulation. */
@@ -32,7 +34,7 @@ export interface Simulation {
 
 /** Runs the quantized network on crossbars over `set`. */
 export function simulateNetwork(qw: QuantizedWorkload, c: RramConfig, set: EvalSet, classes: number, o: SimulationOptions = {}): Simulation {
-  const engine = rramEngine(qw, c, { implementation: o.implementation, firstImage: o.firstImage, matmul: o.matmul });
+  const engine = rramEngine(qw, c, { implementation: o.implementation, firstImage: o.firstImage, matmul: o.matmul, crossbarLayers: o.crossbarLayers });
   const net = new BoundNetwork(qw, engine);
   const per = set.x.length / set.count;
   const bs = o.batchSize ?? 50;
@@ -138,6 +140,8 @@ export interface LayerSummary {
   /** Fractions of the (output, plane) work skipped by each technique. */
   skippedNegativeFraction: number;
   skippedAdaptiveFraction: number;
+  /** Share of the no-termination ADC conversions not made because the input bit-plane was all zero. */
+  skippedZeroPlaneFraction: number;
   stoppedNegativeFraction: number;
   stoppedAdaptiveFraction: number;
   energyPj: number;
@@ -154,6 +158,7 @@ export interface CostSummary {
   readReduction: number;
   skippedNegativeFraction: number;
   skippedAdaptiveFraction: number;
+  skippedZeroPlaneFraction: number;
   energyPj: number;
   denseEnergyPj: number;
   energyPerImagePj: number;
@@ -192,6 +197,7 @@ export function costOf(sim: Simulation, c: RramConfig, tech: TechPoint = { nodeN
       inputBitReduction: 1 - ratio(l.inputBitsApplied, l.denseInputBits),
       skippedNegativeFraction: ratio(l.skippedNegative, l.denseOutputPlanes),
       skippedAdaptiveFraction: ratio(l.skippedAdaptive, l.denseOutputPlanes),
+      skippedZeroPlaneFraction: ratio(l.zeroPlaneConversions, l.denseAdcConversions),
       stoppedNegativeFraction: ratio(l.stoppedNegative, l.vectors * l.n),
       stoppedAdaptiveFraction: ratio(l.stoppedAdaptive, l.vectors * l.n),
       energyPj: e,
@@ -227,6 +233,10 @@ export function costOf(sim: Simulation, c: RramConfig, tech: TechPoint = { nodeN
     skippedAdaptiveFraction: ratio(
       sum((l) => l.skippedAdaptive),
       sum((l) => l.denseOutputPlanes),
+    ),
+    skippedZeroPlaneFraction: ratio(
+      sum((l) => l.zeroPlaneConversions),
+      sum((l) => l.denseAdcConversions),
     ),
     energyPj: energy.totalPj,
     denseEnergyPj: denseEnergy.totalPj,

@@ -139,3 +139,47 @@ test('quantization that does not fit the crossbar is refused with the fix', () =
   assert.throws(() => rramConfig({ columns: 4 }), /field 'columns'/);
   assert.throws(() => rramConfig({ bound: 'loose' }), /field 'bound'/);
 });
+
+test('all-zero input bit-planes are not read (with termination); the outputs do not change and the skipped reads are counted', () => {
+  const many = 12;
+  const xs = images(many, 13);
+  const none = trace(qw, rramEngine(qw, rramConfig(SMALL)), xs, many);
+  const conversions = (ls: LayerCounts[]): number => ls.reduce((s, l) => s + l.adcConversions, 0);
+  const on = rramEngine(qw, rramConfig({ ...SMALL, termination: 'lossless' }));
+  const off = rramEngine(qw, rramConfig({ ...SMALL, termination: 'lossless', skipZeroPlanes: false }));
+  const a = trace(qw, on, xs, many);
+  const b = trace(qw, off, xs, many);
+  for (const [i, o] of a.outputs.entries()) assert.deepEqual(o, none.outputs[i], `layer ${i}`);
+  assert.deepEqual(b.logits, none.logits);
+  const zeroReads = on.counts().reduce((s, l) => s + l.zeroPlaneReads, 0);
+  assert.ok(zeroReads > 0, 'the fixture has all-zero planes');
+  assert.equal(
+    off.counts().reduce((s, l) => s + l.zeroPlaneReads, 0),
+    0,
+  );
+  // The termination decisions are the same; only the zero planes' conversions go.
+  assert.equal(
+    conversions(off.counts()) - conversions(on.counts()),
+    on.counts().reduce((s, l) => s + l.zeroPlaneConversions, 0),
+  );
+  for (const [i, l] of on.counts().entries()) assert.equal(l.crossbarReads + l.zeroPlaneReads, off.counts()[i].crossbarReads, l.layer);
+  // Without termination nothing is skipped (the popcounts belong to the termination control).
+  const plain = rramEngine(qw, rramConfig({ ...SMALL, skipZeroPlanes: true }));
+  trace(qw, plain, xs, many);
+  for (const l of plain.counts()) assert.equal(l.crossbarReads, l.denseCrossbarReads);
+});
+
+test('crossbarLayers: the other layers run the exact product (no counters); on exact crossbars the outputs equal the full simulation', () => {
+  const c = rramConfig({ ...SMALL, termination: 'adaptive', thresholds: { d1: 1 } });
+  const full = rramEngine(qw, c);
+  const part = rramEngine(qw, c, { crossbarLayers: ['d1'] });
+  const a = trace(qw, full, x, N);
+  const b = trace(qw, part, x, N);
+  assert.deepEqual(b.logits, a.logits);
+  assert.deepEqual(
+    part.counts().map((l) => l.layer),
+    ['d1'],
+  );
+  assert.deepEqual(part.counts()[0], full.counts()[1]);
+  assert.throws(() => rramEngine(qw, rramConfig({ ...SMALL, conductanceSpread: 0.1 }), { crossbarLayers: ['d1'] }), /exact crossbars/);
+});
