@@ -55,6 +55,12 @@ export const RramRunConfigSchema = z
     calibrationMetric: z.enum(CALIBRATION_METRICS).default('accuracy'),
     /** Threshold search: greedy allocation on a per-layer profile, or per-layer bisection with uniform back-off (hw/rram/calibrate.ts). */
     calibrationSearch: z.enum(CALIBRATION_SEARCHES).default('greedy'),
+    /** θ grid of the calibration (ascending, first 0; default THETA_GRID: 0, 1/16 … 64). */
+    thetaGrid: z
+      .array(z.number().min(0).max(1e6))
+      .min(2)
+      .refine((g) => g[0] === 0 && g.every((v, i) => i === 0 || v > g[i - 1]), 'must start at 0 and ascend, e.g. 0,0.25,1,4')
+      .optional(),
     testLimit: z.number().int().min(1).default(10000),
     /** Training images for the activation clips of quantization (the first ones). */
     calibCount: z.number().int().min(1).max(10000).default(256),
@@ -220,13 +226,13 @@ async function calibrateOn(
   const held = heldOutSet(ds, config.heldOutCount);
   const base = { ...c, termination: 'adaptive' as const };
   const simulate = (runs: SimulationRun[]): Promise<Simulation[]> => simulateSplit(ex, qw, runs, held, ds.numClasses, { batchSize: config.batchSize });
-  const o = { metric: config.calibrationMetric, search: config.calibrationSearch, simulate };
+  const o = { metric: config.calibrationMetric, search: config.calibrationSearch, grid: config.thetaGrid, simulate };
   const out: Calibration[] = [];
   try {
     if (config.calibrationSearch === 'greedy') {
       const cap = Math.max(4 * Math.max(...budgets), 2);
       progress.start(`profile θ per layer (${held.count} held-out images)`, 0);
-      const profile: ThresholdProfile = await profileThresholds(qw, base, held, ds.numClasses, { capPoints: cap, simulate });
+      const profile: ThresholdProfile = await profileThresholds(qw, base, held, ds.numClasses, { capPoints: cap, grid: config.thetaGrid, simulate });
       progress.stop();
       for (const b of budgets) {
         progress.start(`allocate θ (budget ${b} pts, ${held.count} held-out images)`, 0);

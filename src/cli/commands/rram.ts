@@ -28,6 +28,7 @@ interface CrossbarFlags extends CommonOptions {
   heldOut?: number;
   calibrationMetric?: string;
   calibrationSearch?: string;
+  thetaGrid?: string;
   skipZeroPlanes?: boolean;
   workers?: number;
   dataDir?: string;
@@ -81,6 +82,7 @@ function addCrossbarOptions(cmd: Command): Command {
     .option('--held-out <n>', 'last training images used to calibrate adaptive thresholds (default 1000)', intArg('--held-out', 10, 60000))
     .option('--calibration-metric <m>', `adaptive calibration loss: ${CALIBRATION_METRICS.join(', ')} (default accuracy)`)
     .option('--calibration-search <s>', `adaptive threshold search: ${CALIBRATION_SEARCHES.join(', ')} (default greedy)`)
+    .option('--theta-grid <list>', 'comma-separated θ grid of the calibration, ascending from 0 (default 0,0.0625,…,64)')
     .option('--no-skip-zero-planes', 'with termination: read all-zero input bit-planes too (default: skip them)')
     .option('--workers <n>', 'worker threads for the test images (default: all cores)', intArg('--workers', 1, 64))
     .option('--data-dir <dir>', 'folder holding the data set files')
@@ -120,6 +122,7 @@ function inputFrom(o: CrossbarFlags, c: Command): Record<string, unknown> {
   if (o.calibrationMetric !== undefined) input.calibrationMetric = choice(o.calibrationMetric, CALIBRATION_METRICS, '--calibration-metric');
   if (o.calibrationSearch !== undefined) input.calibrationSearch = choice(o.calibrationSearch, CALIBRATION_SEARCHES, '--calibration-search');
   if (c.getOptionValueSource('skipZeroPlanes') === 'cli') xb.skipZeroPlanes = o.skipZeroPlanes;
+  if (o.thetaGrid !== undefined) input.thetaGrid = numberList(o.thetaGrid, '--theta-grid');
   const nums: [keyof CrossbarFlags, string][] = [
     ['rows', 'rows'],
     ['columns', 'columns'],
