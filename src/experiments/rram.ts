@@ -119,10 +119,19 @@ export interface RramRunResult {
   /** Energy per component (pJ per image) with the mode and without termination. */
   energyByComponent: { component: string; energyPj: number; baselineEnergyPj: number }[];
   thresholds: Record<string, number>;
-  calibration: Calibration | null;
+  calibration: CalibrationRecord | null;
   /** Simulation speed over the test images (wall clock, both modes, all workers). */
   simulatedMacsPerSecond: number;
   seconds: number;
+}
+
+/** A calibration as stored in results: without the reference predictions of its profile. */
+export type CalibrationRecord = Omit<Calibration, 'profile'> & { profile: Omit<ThresholdProfile, 'referencePredictions'> | null };
+
+export function calibrationRecord(c: Calibration): CalibrationRecord {
+  if (!c.profile) return { ...c, profile: null };
+  const { referencePredictions: _, ...profile } = c.profile;
+  return { ...c, profile };
 }
 
 function needCheckpoint(p: string | undefined): string {
@@ -333,7 +342,7 @@ export function resultOf(
       baselineEnergyPj: perImage(baseCost.energy.byComponent.find((y) => y.component === x.component)?.energyPj ?? 0),
     })),
     thresholds: c.termination === 'adaptive' ? c.thresholds : {},
-    calibration,
+    calibration: calibration ? calibrationRecord(calibration) : null,
     simulatedMacsPerSecond: (2 * macsPerImage * mode.images) / seconds,
     seconds,
   };
@@ -417,6 +426,8 @@ export interface RramSweepResult {
   dataset: string;
   images: number;
   rows: RramSweepRow[];
+  /** The calibration of each budget (thresholds, joint evaluations, the greedy profile). */
+  calibrations: CalibrationRecord[];
 }
 
 function sweepRow(setting: string, r: RramRunResult, spread: number, cal: Calibration | null): RramSweepRow {
@@ -490,7 +501,7 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
     rows.push(sweepRow(`lossless, conductance spread ${s}`, resultOf(runCfg('lossless', 0), configs[k + 1], wl, ds, sims[k + 1], sims[k], null, seconds), s, null));
   });
   if (rows.length === 0) throw new ConfigError('rram sweep: nothing to run');
-  return { kind: 'rram-sweep', config, model: wl.name, dataset: ds.name, images: none.images, rows };
+  return { kind: 'rram-sweep', config, model: wl.name, dataset: ds.name, images: none.images, rows, calibrations: cals.map(calibrationRecord) };
 }
 
 export function writeRramSweep(dir: string, r: RramSweepResult): void {
