@@ -15,7 +15,7 @@ import { NotFoundError } from '../core/errors.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
-import { loadModel, saveModel } from '../nn/checkpoint.js';
+import { loadModel, readModelMetadata, saveModel } from '../nn/checkpoint.js';
 import { createModel, MODEL_NAMES } from '../nn/models.js';
 import { type EvalResult, evaluate, type Normalization, train, type TrainResult } from '../nn/train.js';
 import { readJson, writeJsonAtomic } from '../core/fsx.js';
@@ -162,15 +162,31 @@ export interface EvalRunResult {
   testAccuracy: number;
 }
 
-/** Evaluates the checkpoint of run folder `runDir` on the test split. */
-export async function runEval(runDir: string, o: EvalOptions = {}, progress: Progress = silentProgress): Promise<EvalRunResult> {
+/**
+ * The training config and input normalisation of a run folder holding checkpoint/: a train run's
+ * config.json and result.json, or, for runs that derive a checkpoint from another (e.g. `compress
+ * prune`), the training config and normalisation stored in the checkpoint's metadata.
+ */
+export function runTrainSetup(runDir: string): { config: TrainConfig; normalization: Normalization | null } {
   const cfgPath = join(runDir, 'config.json');
   const resPath = join(runDir, 'result.json');
   if (!existsSync(cfgPath) || !existsSync(resPath)) {
     throw new NotFoundError(`${runDir} is not a training run folder (no config.json/result.json): pass a folder written by \`accelab train\``);
   }
-  const config = resolveTrainConfig(readJson<Record<string, unknown>>(cfgPath));
-  const saved = readJson<{ normalization?: Normalization; dataset?: { name?: string } }>(resPath);
+  const raw = readJson<Record<string, unknown>>(cfgPath);
+  const saved = readJson<{ normalization?: Normalization }>(resPath);
+  if (TrainConfigSchema.safeParse(raw).success) return { config: resolveTrainConfig(raw), normalization: saved.normalization ?? null };
+  const meta = existsSync(join(runDir, 'checkpoint', 'model.json')) ? readModelMetadata(join(runDir, 'checkpoint')) : {};
+  if (meta.config && TrainConfigSchema.safeParse(meta.config).success) {
+    return { config: resolveTrainConfig(meta.config as Record<string, unknown>), normalization: (meta.normalization as Normalization | undefined) ?? saved.normalization ?? null };
+  }
+  // Neither: report the config.json's own validation error.
+  return { config: resolveTrainConfig(raw), normalization: null };
+}
+
+/** Evaluates the checkpoint of run folder `runDir` on the test split. */
+export async function runEval(runDir: string, o: EvalOptions = {}, progress: Progress = silentProgress): Promise<EvalRunResult> {
+  const { config, normalization } = runTrainSetup(runDir);
   const model = await loadModel(join(runDir, 'checkpoint'));
   try {
     const name = o.dataset ?? config.dataset;
@@ -185,7 +201,7 @@ export async function runEval(runDir: string, o: EvalOptions = {}, progress: Pro
     if (inShape !== ds.shape.join('x')) {
       throw new NotFoundError(`the checkpoint expects ${inShape.replace(/x/g, '×')} images but '${name}' has ${ds.shape.join('×')}: pass --dataset with the same image shape`);
     }
-    const norm = saved.normalization ?? { mean: [0], std: [1] };
+    const norm = normalization ?? { mean: [0], std: [1] };
     const metrics: EvalResult = evaluate(model, ds.test, { shape: ds.shape, numClasses: ds.numClasses, classNames: ds.classNames }, norm, {
       batchSize: o.batch ?? 256,
       progress,

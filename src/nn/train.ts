@@ -43,6 +43,26 @@ export interface TrainOptions {
   evalBatchSize?: number;
   /** Evaluate on the test split after every epoch (default) or only after the last one. */
   evalEveryEpoch?: boolean;
+  /** A constraint held on the weights through training (pruning masks, straight-through quantization): see `WeightConstraint`. */
+  constraint?: WeightConstraint;
+}
+
+/**
+ * A constraint on the trainable weights, held through training (nn/constraint.ts builds them).
+ * With a constraint every step is: gradients of the loss with respect to the model's trainable
+ * weights → `gradients` (may zero entries, or re-key a gradient to a latent copy of a weight:
+ * the straight-through estimator) → optimizer step → `afterStep` (writes the constrained weights
+ * back into the model).
+ */
+export interface WeightConstraint {
+  /** Before the first step: set up and constrain the model's weights. */
+  begin(): void;
+  /** The gradients to apply, from the gradients of the model's trainable weights (keyed by variable name). Called inside tf.tidy. */
+  gradients(grads: tf.NamedTensorMap): tf.NamedTensorMap;
+  /** After each optimizer step (`step` counts from 1 over the whole run). */
+  afterStep(step: number): void;
+  /** After the last step or on failure: free what `begin` made (the model keeps the constrained weights). */
+  end(): void;
 }
 
 export interface EpochRecord {
@@ -269,6 +289,9 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
   let wSeen = 0;
   let wSteps = 0;
   let final: EvalResult | null = null;
+  const constraint = o.constraint;
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  constraint?.begin();
 
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const te = performance.now();
@@ -296,7 +319,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
       const totalT = tf.tidy(() => {
         const xt = tf.tensor4d(x, [bs, ...dataset.shape]);
         const yt = tf.oneHot(tf.tensor1d(y, 'int32'), k);
-        return optimizer.minimize(() => {
+        const objective = (): tf.Scalar => {
           const out = model.apply(xt, { training: true }) as tf.Tensor;
           kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), tf.tensor1d(y, 'int32')), 'float32')) as tf.Scalar);
           const l = loss(yt, out);
@@ -304,14 +327,20 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
           kept.dataLoss = tf.keep(l);
           const reg = tf.addN(decayed.map((w) => tf.sum(tf.square(w.read()))));
           return tf.add(l, tf.mul(reg, weightDecay / 2)) as tf.Scalar;
-        }, true) as tf.Scalar;
+        };
+        if (!constraint) return optimizer.minimize(objective, true) as tf.Scalar;
+        const { value, grads } = optimizer.computeGradients(objective, trainable);
+        optimizer.applyGradients(constraint.gradients(grads));
+        return value;
       });
+      if (constraint) constraint.afterStep(step + 1);
       const lv = (kept.dataLoss ?? totalT).dataSync()[0];
       const cv = kept.correct ? kept.correct.dataSync()[0] : 0;
       tf.dispose([totalT, kept.correct, kept.dataLoss].filter((t): t is tf.Scalar => t !== null));
       if (!Number.isFinite(lv)) {
         progress.stop();
         disposeOptimizer(optimizer);
+        constraint?.end();
         throw new ConfigError(`train: the loss became ${lv} at epoch ${epoch}, step ${bi}: lower --lr (now ${o.lr})`);
       }
       lossSum += lv * bs;
@@ -352,6 +381,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
     });
   }
   disposeOptimizer(optimizer);
+  constraint?.end();
   const fin = final as EvalResult;
   return {
     kind: 'train',

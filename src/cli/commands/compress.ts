@@ -12,6 +12,7 @@ import { workloadFromModel } from '../../nn/workload.js';
 import { round, times } from '../../report/format.js';
 import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
 import { writeRunReport } from '../run-report.js';
+import { registerPrune } from './compress-prune.js';
 
 interface PackFlags extends CommonOptions {
   synthetic?: string;
@@ -119,7 +120,10 @@ function addPackFlags(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
-  const cmd = program.command('compress').description('pruned-weight packing for systolic arrays: column combining vs tight permutation packing (+ subwords)');
+  const cmd = program
+    .command('compress')
+    .description('pruning with fine-tuning, and pruned-weight packing for systolic arrays: column combining vs tight permutation packing (+ subwords)');
+  registerPrune(cmd);
 
   const pack = addPackFlags(cmd.command('pack').description('pack a matrix or a network by every method and print the compression rates'));
   withCommon(pack, { backend: true }).action(async (o: PackFlags) => {

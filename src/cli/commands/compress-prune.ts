@@ -1,0 +1,196 @@
+/** `accelab compress prune`: pruning with fine-tuning of a trained checkpoint; writes a run folder with the pruned checkpoint. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { readConfigFile } from '../../core/config.js';
+import { NotFoundError } from '../../core/errors.js';
+import { PRUNE_METHODS, type PruneResult, parsePruneConfig, runPrune, writePruneRun } from '../../experiments/prune.js';
+import { pct, round } from '../../report/format.js';
+import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
+import {
+  addOptions,
+  batchSizeOptions,
+  type CommonOptions,
+  checkDataDir,
+  checkOut,
+  dataDirOption,
+  floatArg,
+  fromCli,
+  intArg,
+  limitOptions,
+  lrOption,
+  optimizerOption,
+  withCommon,
+} from '../options.js';
+
+interface PruneFlags extends CommonOptions {
+  config?: string;
+  checkpoint?: string;
+  method?: string;
+  sparsity?: number;
+  scope?: string;
+  layers?: string;
+  rampFraction?: number;
+  pruneEvery?: number;
+  nm?: { n: number; m: number };
+  subwordFraction?: number;
+  subwordRounding?: string;
+  epochs?: number;
+  optimizer?: string;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  lrSchedule?: string;
+  batchSize?: number;
+  batch?: number;
+  augment?: boolean;
+  trainLimit?: number;
+  testLimit?: number;
+  dataDir?: string;
+}
+
+function nmArg(v: string): { n: number; m: number } {
+  const m = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new InvalidArgumentError('--nm must be N:M with 1 ≤ N ≤ M, e.g. 2:4.');
+  return { n: Number(m[1]), m: Number(m[2]) };
+}
+
+export function formatPrune(r: PruneResult, dir: string): string {
+  const c = r.config;
+  const what =
+    c.method === 'magnitude'
+      ? `gradual magnitude pruning to ${pct(c.sparsity, 1)} (${c.scope}, cubic over ${pct(c.rampFraction, 0)} of the steps)`
+      : c.method === 'nm'
+        ? `${c.nm.n}:${c.nm.m} structured pruning`
+        : `subword pruning of ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords (8-bit sign-magnitude codes, straight-through fine-tuning)`;
+  const lines = [
+    `${r.source.model} on ${r.dataset.name}: ${what}, ${c.epochs} epoch(s) ${c.optimizer} lr ${c.lr}, ${r.dataset.trainCount} training / ${r.dataset.testCount} test images, seed ${c.seed}`,
+    ...r.epochs.map((e) => `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)} | test acc ${pct(e.testAccuracy, 2)} | ${e.trainSeconds.toFixed(1)} s`),
+    `test accuracy   ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)} (${r.accuracyChangePts >= 0 ? '+' : ''}${r.accuracyChangePts.toFixed(2)} points)`,
+    `sparsity        ${pct(r.sparsity, 2)} over the pruned layers`,
+    ...r.layers.map((l) => `  ${l.layer.padEnd(12)} ${String(l.weights).padStart(8)} weights  ${pct(l.sparsity, 1).padStart(6)} zero${l.pruned ? '' : '  (not pruned)'}`),
+  ];
+  if (r.subwords) {
+    const b = r.subwords.reduce((s, l) => s + l.subwordsBefore, 0);
+    const a = r.subwords.reduce((s, l) => s + l.subwordsAfterFineTune, 0);
+    lines.push(`subwords        ${b} → ${a} nonzero (${round((100 * (b - a)) / Math.max(1, b), 1)}% removed); constraint violations after fine-tuning: ${r.subwordViolations}`);
+  }
+  if (r.foldedBatchNorm) lines.push('batch norm      folded into the convolutions before fine-tuning');
+  lines.push(`run folder      ${dir}`);
+  return lines.join('\n');
+}
+
+/** Adds `prune` to the `compress` command. */
+export function registerPrune(compress: Command): void {
+  const cmd = compress
+    .command('prune')
+    .description('prune a trained checkpoint (gradual magnitude, N:M or subword pruning) with fine-tuning; writes a run folder with the pruned checkpoint')
+    .option('--config <file>', "JSON/YAML file with the options below, e.g. a run's config.json (flags override it)");
+  addOptions(
+    cmd,
+    new Option('--checkpoint <run>', 'run folder of `accelab train` or `accelab compress prune` (its checkpoint/ is pruned)'),
+    new Option('--method <m>', 'magnitude (gradual, cubic schedule), nm (N:M structured) or subword (4-bit subwords of 8-bit codes) (default magnitude)').choices([
+      ...PRUNE_METHODS,
+    ]),
+    new Option('--sparsity <s>', 'magnitude: target sparsity of the pruned layers (default 0.9)').argParser(floatArg('--sparsity', 0, 0.999)),
+    new Option('--scope <s>', "magnitude: 'layer' (each layer at --sparsity) or 'global' (one threshold) (default layer)").choices(['layer', 'global']),
+    new Option('--layers <list>', 'only these conv/dense layers (comma-separated names; default all)'),
+    new Option('--ramp-fraction <f>', 'magnitude: the sparsity ramps over this fraction of the steps (default 0.5)').argParser(floatArg('--ramp-fraction', 0.001, 1)),
+    new Option('--prune-every <n>', 'magnitude: steps between mask updates (default: 20 updates over the ramp)').argParser(intArg('--prune-every', 1)),
+    new Option('--nm <N:M>', 'nm: keep N of every M consecutive reduction weights (default 2:4)').argParser(nmArg),
+    new Option('--subword-fraction <f>', 'subword: fraction of the nonzero subwords removed (default 0.5)').argParser(floatArg('--subword-fraction', 0, 0.999)),
+    new Option('--subword-rounding <r>', 'subword: how a weight loses its low subword (default nearest)').choices(['nearest', 'truncate']),
+    new Option('--epochs <n>', 'fine-tuning epochs (default 2)').argParser(intArg('--epochs', 1, 1000)),
+    optimizerOption("the source run's"),
+    lrOption("a tenth of the source run's"),
+    new Option('--weight-decay <wd>', "L2 weight decay on kernels (default the source run's)").argParser(floatArg('--weight-decay', 0, 1)),
+    new Option('--lr-schedule <s>', "learning-rate schedule (default the source run's)").choices(['constant', 'cosine']),
+    batchSizeOptions("the source run's"),
+    new Option('--augment', "random crop + horizontal flip (default the source run's)"),
+    new Option('--no-augment', 'switch augmentation off'),
+    limitOptions({ train: '', test: '' }),
+    dataDirOption(),
+  );
+  withCommon(cmd).action(async (o: PruneFlags, c: Command) => {
+    const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
+    const flag = <T>(k: keyof PruneFlags): T | undefined => fromCli<T>(c, o as Record<string, unknown>, k as string);
+    const map: [keyof PruneFlags, string][] = [
+      ['method', 'method'],
+      ['sparsity', 'sparsity'],
+      ['scope', 'scope'],
+      ['rampFraction', 'rampFraction'],
+      ['pruneEvery', 'pruneEvery'],
+      ['nm', 'nm'],
+      ['epochs', 'epochs'],
+      ['optimizer', 'optimizer'],
+      ['lr', 'lr'],
+      ['momentum', 'momentum'],
+      ['weightDecay', 'weightDecay'],
+      ['lrSchedule', 'lrSchedule'],
+      ['batch', 'batch'],
+      ['batchSize', 'batch'],
+      ['augment', 'augment'],
+      ['trainLimit', 'trainLimit'],
+      ['testLimit', 'testLimit'],
+      ['seed', 'seed'],
+    ];
+    for (const [flagName, key] of map) {
+      const v = flag(flagName);
+      if (v !== undefined) input[key] = v;
+    }
+    if (o.checkpoint !== undefined) input.checkpoint = o.checkpoint;
+    if (o.dataDir !== undefined) input.dataDir = resolve(o.dataDir);
+    if (o.layers !== undefined)
+      input.layers = o.layers
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    if (o.subwordFraction !== undefined || o.subwordRounding !== undefined) {
+      const sw = { ...((input.subword as Record<string, unknown> | undefined) ?? {}) };
+      if (o.subwordFraction !== undefined) sw.fraction = o.subwordFraction;
+      if (o.subwordRounding !== undefined) sw.rounding = o.subwordRounding;
+      input.subword = sw;
+    }
+    if (input.seed === undefined) input.seed = o.seed ?? 1;
+    if (input.checkpoint === undefined) throw new NotFoundError('compress prune: give --checkpoint <run folder of `accelab train`>');
+    input.checkpoint = resolve(String(input.checkpoint));
+    // Everything is checked before the engine starts or a file is written.
+    parsePruneConfig(input);
+    const ck = String(input.checkpoint);
+    if (!existsSync(ck)) throw new NotFoundError(`--checkpoint ${ck} does not exist: pass a run folder written by \`accelab train --out\``);
+    if (!existsSync(join(ck, 'checkpoint', 'model.json')))
+      throw new NotFoundError(`--checkpoint ${ck} has no checkpoint/model.json: pass a run folder of \`accelab train\` or \`accelab compress prune\``);
+    checkDataDir(typeof input.dataDir === 'string' ? input.dataDir : undefined, '--data-dir');
+    checkOut(o);
+    await startEngine(o);
+    const run = await runPrune(input, progressFor(o));
+    const r = run.result;
+    const { value: report, dir } = await inRunDir(o, `prune-${r.config.method}-${r.source.model}`, async (stage, final) => {
+      await writePruneRun(stage, run);
+      return stagedReport(stage, final, r, {
+        title: `Pruning: ${r.source.model} on ${r.dataset.name}`,
+        subtitle: `test accuracy ${pct(r.before.accuracy, 2)} → ${pct(r.after.accuracy, 2)} at ${pct(r.sparsity, 1)} sparsity`,
+      });
+    }).finally(() => run.model.dispose());
+    emit(
+      o,
+      {
+        run: dir,
+        report,
+        method: r.config.method,
+        accuracyBefore: r.before.accuracy,
+        accuracyAfter: r.after.accuracy,
+        accuracyChangePts: r.accuracyChangePts,
+        testCount: r.dataset.testCount,
+        trainCount: r.dataset.trainCount,
+        sparsity: r.sparsity,
+        layers: r.layers,
+        subwords: r.subwords,
+        subwordViolations: r.subwordViolations,
+        epochs: r.epochs,
+        config: r.config,
+      },
+      () => `${formatPrune(r, dir)}${report ? `\nreport          ${report}` : ''}`,
+    );
+  });
+}

@@ -1,0 +1,313 @@
+/**
+ * The pruning recipe (`accelab compress prune`): a trained checkpoint (a run folder of `accelab
+ * train` or of an earlier `compress prune`) in, a pruned and fine-tuned checkpoint out, with the
+ * test accuracy before and after and the sparsity per layer. Result `kind: 'compress-prune'`.
+ *
+ * Methods (src/compress/finetune.ts):
+ * - 'magnitude': gradual magnitude pruning (per layer or global) on Zhu & Gupta's cubic schedule
+ *   over the first `rampFraction` of the steps, then fine-tuning with the masks fixed;
+ * - 'nm': N:M structured masks (one shot) held fixed while fine-tuning;
+ * - 'subword': 8-bit sign-magnitude codes per layer, `subword.fraction` of the nonzero subwords
+ *   removed (one shot), fine-tuning under the subword constraint (straight-through estimator).
+ *   Models with batch norm are folded first (the packing quantizes folded weights).
+ * The zeros of the source checkpoint always stay zero, so methods chain (magnitude, then subword).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { validate } from '../core/config.js';
+import { type EngineInfo, engineInfo, type tf } from '../core/engine.js';
+import { ConfigError, NotFoundError } from '../core/errors.js';
+import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { type Progress, silentProgress } from '../core/progress.js';
+import {
+  type FineTuneOptions,
+  type FineTuneResult,
+  fineTuneSubwords,
+  fineTuneWithMasks,
+  gradualPrune,
+  intersectMasks,
+  type LayerSparsity,
+  nmMasks,
+  type PruneStep,
+  selectKernels,
+  type SubwordLayer,
+  subwordRules,
+  zeroMasks,
+} from '../compress/finetune.js';
+import type { Dataset } from '../data/types.js';
+import { loadModel, saveModel } from '../nn/checkpoint.js';
+import { kernelSparsity } from '../nn/constraint.js';
+import { foldBatchNorm, hasBatchNorm } from '../nn/fold.js';
+import { type EpochRecord, type EvalResult, evaluate, type Normalization } from '../nn/train.js';
+import { loadTrainData, runTrainSetup, type TrainConfig } from './train.js';
+
+export const PRUNE_METHODS = ['magnitude', 'nm', 'subword'] as const;
+export type PruneMethod = (typeof PRUNE_METHODS)[number];
+
+export const PruneConfigSchema = z
+  .object({
+    /** Run folder of `accelab train` or `accelab compress prune` (holding checkpoint/). */
+    checkpoint: z.string().min(1),
+    method: z.enum(PRUNE_METHODS).default('magnitude'),
+    /** magnitude: target sparsity of the pruned layers. */
+    sparsity: z.number().min(0).lt(1).default(0.9),
+    /** magnitude: 'layer' (every layer at `sparsity`) or 'global' (one threshold). */
+    scope: z.enum(['layer', 'global']).default('layer'),
+    /** Layers to prune (conv/dense layer names); empty = all. */
+    layers: z.array(z.string()).default([]),
+    /** magnitude: the sparsity ramps over this fraction of the steps. */
+    rampFraction: z.number().gt(0).max(1).default(0.5),
+    /** magnitude: steps between mask updates (default: 20 updates over the ramp). */
+    pruneEvery: z.number().int().min(1).nullable().default(null),
+    /** nm: keep N of every M consecutive reduction weights. */
+    nm: z
+      .object({ n: z.number().int().min(1), m: z.number().int().min(1) })
+      .strict()
+      .default({ n: 2, m: 4 }),
+    /** subword: fraction of the nonzero 4-bit subwords of the 8-bit codes removed, rounding of the changed weights. */
+    subword: z
+      .object({ fraction: z.number().min(0).lt(1).default(0.5), rounding: z.enum(['nearest', 'truncate']).default('nearest') })
+      .strict()
+      .default({}),
+    /** Fine-tuning (defaults: the source run's optimizer settings with a tenth of its learning rate). */
+    epochs: z.number().int().min(1).max(1000).default(2),
+    optimizer: z.enum(['sgd', 'adam']).optional(),
+    lr: z.number().positive().max(10).optional(),
+    momentum: z.number().min(0).max(0.999).optional(),
+    weightDecay: z.number().min(0).max(1).optional(),
+    lrSchedule: z.enum(['constant', 'cosine']).optional(),
+    batch: z.number().int().min(1).max(4096).optional(),
+    augment: z.boolean().optional(),
+    trainLimit: z.number().int().min(1).optional(),
+    testLimit: z.number().int().min(1).optional(),
+    dataDir: z.string().optional(),
+    evalBatch: z.number().int().min(1).default(256),
+    seed: z.number().int().min(0).default(1),
+  })
+  .strict();
+
+export type PruneConfigInput = z.input<typeof PruneConfigSchema>;
+export type PruneConfigParsed = z.output<typeof PruneConfigSchema>;
+
+/** A resolved config: what config.json holds (every default filled in). */
+export interface PruneConfig extends Omit<PruneConfigParsed, 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'lrSchedule' | 'batch' | 'augment'> {
+  optimizer: 'sgd' | 'adam';
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  lrSchedule: 'constant' | 'cosine';
+  batch: number;
+  augment: boolean;
+}
+
+export function parsePruneConfig(input: unknown): PruneConfigParsed {
+  const c = validate(PruneConfigSchema, input, 'prune config');
+  if (c.method === 'nm' && c.nm.n > c.nm.m) throw new ConfigError(`prune config: nm ${c.nm.n}:${c.nm.m} must keep N ≤ M`);
+  return c;
+}
+
+/**
+ * Fills the defaults from the source run: its data limits, optimizer, momentum, weight decay,
+ * schedule, batch and augmentation, and a tenth of its learning rate. (Synthetic data sets are
+ * generated with the source run's seed, so they are the same images.)
+ */
+export function resolvePruneConfig(c: PruneConfigParsed, source: TrainConfig): PruneConfig {
+  return {
+    ...c,
+    trainLimit: c.trainLimit ?? source.trainLimit,
+    testLimit: c.testLimit ?? source.testLimit,
+    optimizer: c.optimizer ?? source.optimizer,
+    lr: c.lr ?? +(source.lr / 10).toPrecision(3),
+    momentum: c.momentum ?? source.momentum,
+    weightDecay: c.weightDecay ?? source.weightDecay,
+    lrSchedule: c.lrSchedule ?? source.lrSchedule,
+    batch: c.batch ?? source.batch,
+    augment: c.augment ?? source.augment,
+  };
+}
+
+export interface PruneLayer extends LayerSparsity {
+  /** Exact zeros before pruning. */
+  zerosBefore: number;
+  /** Whether the method pruned this layer. */
+  pruned: boolean;
+}
+
+export interface AccuracyRecord {
+  accuracy: number;
+  loss: number;
+  /** Test images evaluated. */
+  testCount: number;
+}
+
+export interface PruneResult {
+  kind: 'compress-prune';
+  config: PruneConfig;
+  source: { run: string; model: string; dataset: string; trainConfig: TrainConfig };
+  /** The input normalisation the checkpoint expects (as in a train run's result). */
+  normalization: Normalization;
+  dataset: { name: string; trainCount: number; testCount: number };
+  /** Batch norm folded into the preceding layers before fine-tuning (subword method). */
+  foldedBatchNorm: boolean;
+  before: AccuracyRecord;
+  after: AccuracyRecord;
+  /** after − before, in percentage points. */
+  accuracyChangePts: number;
+  layers: PruneLayer[];
+  /** Zeros / weights over the pruned layers. */
+  sparsity: number;
+  /** magnitude: mask updates and schedule. */
+  schedule: { startStep: number; endStep: number; pruneEvery: number; initialSparsity: number; finalSparsity: number } | null;
+  pruneSteps: PruneStep[];
+  /** subword: per layer subwords before/after pruning, and the constraint check after fine-tuning. */
+  subwords: (Omit<SubwordLayer, 'patterns'> & { subwordsAfterFineTune: number })[] | null;
+  subwordViolations: number | null;
+  epochs: Omit<EpochRecord, 'confusion' | 'perClassAccuracy'>[];
+  trainSeconds: number;
+  seconds: number;
+  engine: EngineInfo | null;
+  createdAt: string;
+}
+
+export interface PruneRun {
+  config: PruneConfig;
+  result: PruneResult;
+  model: tf.LayersModel;
+}
+
+function accuracyOf(e: EvalResult, count: number): AccuracyRecord {
+  return { accuracy: e.accuracy, loss: e.loss, testCount: count };
+}
+
+/** Number of nonzero subwords of the 8-bit per-layer codes of a model's layers. */
+function subwordsNow(model: tf.LayersModel, layers: readonly SubwordLayer[]): Map<string, number> {
+  return new Map(subwordRules(model, { fraction: 0, layers: layers.map((l) => l.layer) }).map((l) => [l.layer, l.subwordsBefore]));
+}
+
+/** Loads the checkpoint and data, prunes and fine-tunes. The caller disposes `model`. */
+export async function runPrune(input: PruneConfigInput | Record<string, unknown>, progress: Progress = silentProgress, data?: Dataset): Promise<PruneRun> {
+  const t0 = performance.now();
+  const parsed = parsePruneConfig(input);
+  if (!existsSync(join(parsed.checkpoint, 'checkpoint', 'model.json')))
+    throw new NotFoundError(`${parsed.checkpoint} has no checkpoint/model.json: pass a run folder written by \`accelab train\` or \`accelab compress prune\``);
+  const { config: source, normalization: norm } = runTrainSetup(parsed.checkpoint);
+  const config = resolvePruneConfig(parsed, source);
+  if (!norm) throw new NotFoundError(`${parsed.checkpoint}: no input normalisation found (checkpoint metadata or result.json)`);
+  const dataset =
+    data ??
+    (await loadTrainData(
+      { dataset: source.dataset, dataDir: config.dataDir ?? source.dataDir, trainLimit: config.trainLimit, testLimit: config.testLimit, seed: source.seed },
+      progress,
+    ));
+  const loaded = await loadModel(join(parsed.checkpoint, 'checkpoint'));
+  let model = loaded;
+  try {
+    const info = { shape: dataset.shape, numClasses: dataset.numClasses, classNames: dataset.classNames };
+    const inShape = model.inputs[0].shape.slice(1).join('x');
+    if (inShape !== dataset.shape.join('x'))
+      throw new ConfigError(`the checkpoint expects ${inShape.replace(/x/g, '×')} images but '${dataset.name}' has ${dataset.shape.join('×')}`);
+    selectKernels(model, config.layers);
+    const before = evaluate(model, dataset.test, info, norm, { batchSize: config.evalBatch, progress, label: 'test before' });
+    const fold = config.method === 'subword' && hasBatchNorm(model);
+    if (fold) {
+      model = foldBatchNorm(loaded);
+      loaded.dispose();
+    }
+    const zerosBefore = new Map(kernelSparsity(model).map((l) => [l.layer, l.zeros]));
+    const keep = zeroMasks(model, config.layers);
+    const ft: FineTuneOptions = {
+      dataset,
+      epochs: config.epochs,
+      optimizer: config.optimizer,
+      lr: config.lr,
+      momentum: config.momentum,
+      weightDecay: config.weightDecay,
+      lrSchedule: config.lrSchedule,
+      batchSize: config.batch,
+      seed: config.seed,
+      augment: config.augment,
+      normalization: norm,
+      evalBatchSize: config.evalBatch,
+      evalEveryEpoch: true,
+    };
+    let res: FineTuneResult;
+    let schedule: PruneResult['schedule'] = null;
+    let pruneSteps: PruneStep[] = [];
+    let subwords: PruneResult['subwords'] = null;
+    let violations: number | null = null;
+    if (config.method === 'magnitude') {
+      const g = gradualPrune(
+        model,
+        { sparsity: config.sparsity, scope: config.scope, layers: config.layers, rampFraction: config.rampFraction, pruneEvery: config.pruneEvery ?? undefined, keep },
+        ft,
+        progress,
+      );
+      res = g;
+      schedule = g.schedule;
+      pruneSteps = g.steps;
+    } else if (config.method === 'nm') {
+      res = fineTuneWithMasks(model, intersectMasks(keep, nmMasks(model, config.nm.n, config.nm.m, config.layers)), ft, progress);
+    } else {
+      const rules = subwordRules(model, { fraction: config.subword.fraction, rounding: config.subword.rounding, layers: config.layers });
+      const s = fineTuneSubwords(model, rules, ft, progress);
+      res = s;
+      violations = s.violations;
+      const now = subwordsNow(model, rules);
+      subwords = s.subwords.map((l) => ({ ...l, subwordsAfterFineTune: now.get(l.layer) ?? 0 }));
+    }
+    const pruned = new Set(selectKernels(model, config.layers).map((k) => k.layer));
+    const final = res.train.final;
+    const result: PruneResult = {
+      kind: 'compress-prune',
+      config,
+      source: { run: parsed.checkpoint, model: model.name, dataset: dataset.name, trainConfig: source },
+      normalization: norm,
+      dataset: { name: dataset.name, trainCount: dataset.train.count, testCount: dataset.test.count },
+      foldedBatchNorm: fold,
+      before: accuracyOf(before, dataset.test.count),
+      after: accuracyOf(final, dataset.test.count),
+      accuracyChangePts: 100 * (final.accuracy - before.accuracy),
+      layers: res.layers.map((l) => ({ ...l, zerosBefore: zerosBefore.get(l.layer) ?? 0, pruned: pruned.has(l.layer) })),
+      sparsity: res.sparsity,
+      schedule,
+      pruneSteps,
+      subwords,
+      subwordViolations: violations,
+      epochs: res.train.epochs.map(({ confusion: _c, perClassAccuracy: _p, ...e }) => e),
+      trainSeconds: res.train.trainSeconds,
+      seconds: (performance.now() - t0) / 1000,
+      engine: engineInfo(),
+      createdAt: new Date().toISOString(),
+    };
+    return { config, result, model };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Writes config.json, result.json, layers.csv and the pruned checkpoint (its metadata names the
+ * source's training config and normalisation, so `accelab eval`, `compress pack --checkpoint` and
+ * a further `compress prune` read it).
+ */
+export async function writePruneRun(dir: string, run: PruneRun): Promise<{ checkpoint: string }> {
+  writeJsonAtomic(join(dir, 'config.json'), run.config);
+  writeJsonAtomic(join(dir, 'result.json'), run.result);
+  const r = run.result;
+  writeFileAtomic(
+    join(dir, 'layers.csv'),
+    toCsv(
+      ['layer', 'weights', 'zerosBefore', 'zeros', 'sparsity', 'pruned'],
+      r.layers.map((l) => [l.layer, l.weights, l.zerosBefore, l.zeros, l.sparsity, l.pruned]),
+    ),
+  );
+  const checkpoint = join(dir, 'checkpoint');
+  await saveModel(run.model, checkpoint, {
+    config: r.source.trainConfig,
+    normalization: r.normalization,
+    prune: { method: r.config.method, sparsity: r.sparsity, source: r.source.run, foldedBatchNorm: r.foldedBatchNorm },
+  });
+  return { checkpoint };
+}

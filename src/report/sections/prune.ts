@@ -1,0 +1,75 @@
+/**
+ * Report section for pruning with fine-tuning (`kind: 'compress-prune'`): accuracy before and
+ * after, sparsity per layer, the test accuracy per fine-tuning epoch and, for gradual pruning, the
+ * sparsity schedule.
+ */
+import type { PruneResult } from '../../experiments/prune.js';
+import { barSpec, lineSpec } from '../charts.js';
+import { pct, points, round } from '../format.js';
+import type { ReportFigure, ReportSection } from '../types.js';
+
+function method(r: PruneResult): string {
+  const c = r.config;
+  if (c.method === 'magnitude')
+    return `gradual magnitude pruning to ${pct(c.sparsity, 1)} (${c.scope} scope, Zhu & Gupta's cubic schedule over ${pct(c.rampFraction, 0)} of the steps)`;
+  if (c.method === 'nm') return `${c.nm.n}:${c.nm.m} structured pruning along the reduction axis`;
+  return `subword pruning: ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords of the 8-bit sign-magnitude codes removed, fine-tuned with the straight-through estimator`;
+}
+
+export function pruneSection(r: PruneResult): ReportSection {
+  const figures: ReportFigure[] = [
+    {
+      title: 'Sparsity per layer',
+      spec: barSpec(
+        r.layers.map((l) => ({ layer: l.layer, sparsity: l.sparsity, pruned: l.pruned })),
+        { category: 'layer', value: 'sparsity', valueTitle: 'fraction of weights that are zero', valueDomain: [0, 1], valueFormat: '.0%', labels: true },
+      ),
+    },
+    {
+      title: 'Test accuracy per fine-tuning epoch',
+      spec: lineSpec([{ epoch: 0, accuracy: r.before.accuracy }, ...r.epochs.filter((e) => e.testAccuracy !== null).map((e) => ({ epoch: e.epoch, accuracy: e.testAccuracy }))], {
+        x: 'epoch',
+        y: 'accuracy',
+        xTitle: 'epoch (0 = before pruning)',
+        yTitle: 'test accuracy',
+        yFormat: '.1%',
+      }),
+    },
+  ];
+  if (r.pruneSteps.length > 1)
+    figures.push({
+      title: 'Sparsity schedule',
+      spec: lineSpec(
+        r.pruneSteps.flatMap((s) => [
+          { step: s.step, sparsity: s.target, series: 'scheduled' },
+          { step: s.step, sparsity: s.sparsity, series: 'reached' },
+        ]),
+        { x: 'step', y: 'sparsity', series: 'series', xTitle: 'training step', yTitle: 'sparsity of the pruned layers', yFormat: '.0%' },
+      ),
+      caption: 'Masks are recomputed at each point; the last update is at the end of the ramp.',
+    });
+  const rows = r.layers.map((l) => [l.layer, l.weights, l.zerosBefore, l.zeros, round(100 * l.sparsity, 2), l.pruned ? 'yes' : 'no'] as (string | number | null)[]);
+  const tables = [{ title: 'Layers', columns: ['layer', 'weights', 'zeros before', 'zeros after', 'sparsity %', 'pruned'], rows }];
+  if (r.subwords)
+    tables.push({
+      title: 'Subwords (8-bit codes, 4-bit subwords, per-layer scale)',
+      columns: ['layer', 'nonzero subwords before', 'after pruning', 'after fine-tuning', 'weights zeroed', 'scale'],
+      rows: r.subwords.map((s) => [s.layer, s.subwordsBefore, s.subwordsAfter, s.subwordsAfterFineTune, s.weightsZeroed, round(s.scale, 6)]),
+    });
+  return {
+    id: 'compress-prune',
+    title: `Pruning with fine-tuning: ${r.source.model} on ${r.dataset.name}`,
+    paragraphs: [
+      `${method(r)}; ${r.config.epochs} fine-tuning epoch(s), ${r.config.optimizer} lr ${r.config.lr} (${r.config.lrSchedule}), batch ${r.config.batch}, seed ${r.config.seed}; ${r.dataset.trainCount} training and ${r.dataset.testCount} test images. Source: ${r.source.run}.`,
+      ...(r.foldedBatchNorm ? ['Batch norm was folded into the convolutions before fine-tuning (the packing quantizes folded weights).'] : []),
+      ...(r.subwordViolations !== null ? [`Subword constraint after fine-tuning: ${r.subwordViolations} weights use a removed subword.`] : []),
+    ],
+    highlights: [
+      { label: 'accuracy before', value: pct(r.before.accuracy, 2) },
+      { label: 'accuracy after', value: pct(r.after.accuracy, 2), hint: points(r.after.accuracy - r.before.accuracy, 2) },
+      { label: 'sparsity', value: pct(r.sparsity, 1), hint: 'of the pruned layers' },
+    ],
+    figures,
+    tables,
+  };
+}

@@ -1,0 +1,98 @@
+/** `accelab compress prune` end to end on tiny synthetic data: train → prune → eval / pack / subword prune of the pruned run; bad input. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+
+const main = resolve('dist/src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'accelab-prune-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const source = join(dir, 'train');
+
+before(() => {
+  const r = cli('train', '--dataset', 'synthetic-gray', '--model', 'lenet5', '--epochs', '1', '--train-limit', '120', '--test-limit', '40', '--out', source, '--json');
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('compress prune (magnitude) writes a run folder whose checkpoint eval, compress pack and a further prune read', () => {
+  const out = join(dir, 'magnitude');
+  const r = cli('compress', 'prune', '--checkpoint', source, '--sparsity', '0.75', '--epochs', '1', '--batch-size', '20', '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.method, 'magnitude');
+  assert.equal(j.testCount, 40, "the source run's test limit is inherited");
+  assert.equal(j.trainCount, 120);
+  assert.ok(Math.abs(j.sparsity - 0.75) < 1e-3, `sparsity ${j.sparsity}`);
+  for (const l of j.layers) assert.equal(l.zeros, Math.round(0.75 * l.weights), l.layer);
+  assert.ok(j.accuracyBefore >= 0 && j.accuracyAfter >= 0);
+  for (const f of ['config.json', 'result.json', 'layers.csv', 'report.html', 'checkpoint/model.json', 'checkpoint/weights.bin']) assert.ok(existsSync(join(out, f)), f);
+  const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  assert.equal(res.kind, 'compress-prune');
+  assert.equal(res.pruneSteps[res.pruneSteps.length - 1].target, 0.75);
+
+  const ev = cli('eval', out, '--json');
+  assert.equal(ev.code, 0, ev.stderr);
+  const e = JSON.parse(ev.stdout);
+  assert.equal(e.metrics.numExamples, 40);
+  assert.equal(e.testAccuracy, j.accuracyAfter);
+
+  const pk = cli('compress', 'pack', '--checkpoint', join(out, 'checkpoint'), '--sparsity', '0', '--array', '8x8', '--search', 'greedy', '--json');
+  assert.equal(pk.code, 0, pk.stderr);
+  const p = JSON.parse(pk.stdout);
+  assert.equal(p.exact, true);
+  // The packed layers hold the pruned zeros (8-bit codes add a few more).
+  const fc1 = p.layers.find((l: { name: string }) => l.name === 'fc1');
+  assert.ok(fc1.sparsity >= 0.75, `fc1 sparsity ${fc1.sparsity}`);
+
+  const sw = join(dir, 'subword');
+  const s = cli('compress', 'prune', '--checkpoint', out, '--method', 'subword', '--subword-fraction', '0.4', '--epochs', '1', '--batch-size', '20', '--out', sw, '--json');
+  assert.equal(s.code, 0, s.stderr);
+  const sj = JSON.parse(s.stdout);
+  assert.equal(sj.subwordViolations, 0);
+  // The zeros of the pruned source stay zero.
+  for (const l of sj.layers) assert.ok(l.zeros >= Math.round(0.75 * l.weights), l.layer);
+  const before = sj.subwords.reduce((a: number, l: { subwordsBefore: number }) => a + l.subwordsBefore, 0);
+  const afterFt = sj.subwords.reduce((a: number, l: { subwordsAfterFineTune: number }) => a + l.subwordsAfterFineTune, 0);
+  assert.ok(afterFt <= 0.62 * before, `${afterFt} of ${before} subwords`);
+});
+
+test('compress prune --method nm holds N:M; same config and seed, same result', () => {
+  const a = cli('compress', 'prune', '--checkpoint', source, '--method', 'nm', '--nm', '1:4', '--epochs', '1', '--batch-size', '20', '--out', join(dir, 'nm1'), '--json');
+  assert.equal(a.code, 0, a.stderr);
+  const j = JSON.parse(a.stdout);
+  for (const l of j.layers) assert.ok(l.sparsity >= 0.7, `${l.layer}: ${l.sparsity}`);
+  const b = cli('compress', 'prune', '--config', join(dir, 'nm1', 'config.json'), '--out', join(dir, 'nm2'), '--json');
+  assert.equal(b.code, 0, b.stderr);
+  const k = JSON.parse(b.stdout);
+  assert.equal(k.accuracyAfter, j.accuracyAfter);
+  assert.deepEqual(
+    k.layers.map((l: { zeros: number }) => l.zeros),
+    j.layers.map((l: { zeros: number }) => l.zeros),
+  );
+});
+
+test('compress prune: bad input is one line on stderr, exit code 2, no run folder', () => {
+  const out = join(dir, 'bad');
+  for (const args of [
+    [],
+    ['--checkpoint', join(dir, 'missing')],
+    ['--checkpoint', source, '--nm', '3:2'],
+    ['--checkpoint', source, '--sparsity', '1.5'],
+    ['--checkpoint', source, '--method', 'random'],
+    ['--checkpoint', source, '--layers', 'conv9'],
+    ['--checkpoint', dir],
+  ]) {
+    const r = cli('compress', 'prune', ...args, '--out', out);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!existsSync(out), `${args.join(' ')}: no run folder`);
+  }
+});
