@@ -167,6 +167,7 @@ const ALL_COMMANDS = [
   'sparsenn simulate',
   'compress pack',
   'compress run',
+  'compress prune',
   'rram run',
   'rram sweep',
 ];

@@ -1,9 +1,8 @@
 /** `accelab compress prune`: pruning with fine-tuning of a trained checkpoint; writes a run folder with the pruned checkpoint. */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readConfigFile } from '../../core/config.js';
-import { NotFoundError } from '../../core/errors.js';
+import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { PRUNE_METHODS, type PruneResult, parsePruneConfig, runPrune, writePruneRun } from '../../experiments/prune.js';
 import { pct, round } from '../../report/format.js';
 import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
@@ -20,6 +19,7 @@ import {
   limitOptions,
   lrOption,
   optimizerOption,
+  resolveCheckpoint,
   withCommon,
 } from '../options.js';
 
@@ -156,10 +156,9 @@ export function registerPrune(compress: Command): void {
     input.checkpoint = resolve(String(input.checkpoint));
     // Everything is checked before the engine starts or a file is written.
     parsePruneConfig(input);
-    const ck = String(input.checkpoint);
-    if (!existsSync(ck)) throw new NotFoundError(`--checkpoint ${ck} does not exist: pass a run folder written by \`accelab train --out\``);
-    if (!existsSync(join(ck, 'checkpoint', 'model.json')))
-      throw new NotFoundError(`--checkpoint ${ck} has no checkpoint/model.json: pass a run folder of \`accelab train\` or \`accelab compress prune\``);
+    const { runDir } = resolveCheckpoint(String(input.checkpoint));
+    if (runDir === null)
+      throw new ConfigError(`--checkpoint ${input.checkpoint}: a bare model folder has no training config: pass the run folder of \`accelab train\` or \`accelab compress prune\``);
     checkDataDir(typeof input.dataDir === 'string' ? input.dataDir : undefined, '--data-dir');
     checkOut(o);
     await startEngine(o);
