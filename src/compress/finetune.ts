@@ -18,9 +18,13 @@ import { type Progress, silentProgress } from '../core/progress.js';
 import type { tf } from '../core/engine.js';
 import { KernelConstraint, type KernelRule, kernelSparsity, kernelValues, type ModelKernel, modelKernels } from '../nn/constraint.js';
 import { train, type TrainOptions, type TrainResult } from '../nn/train.js';
+import { workloadFromModel } from '../nn/workload.js';
+import { type MaskLayer, type PackingMaskOptions, type PackingMasks, type PackingMethodSpec, packingMasks } from './masks.js';
 import { intMatrix, maxCode, quantizeSymmetric } from './matrix.js';
+import { type PackRate, tightRate } from './rates.js';
+import { packTight } from './tight.js';
 import { cubicSparsity, magnitudeMasks, nmMask, type PruneScope } from './prune.js';
-import { DEFAULT_SUBWORD, pruneSubwords, type SubwordRounding, type SubwordSpec, subwordsPerWeight } from './subword.js';
+import { DEFAULT_SUBWORD, pruneSubwords, type SubwordRounding, type SubwordSpec, subwordsPerWeight, subwordValueBits } from './subword.js';
 
 /** Training options of a fine-tuning run (everything `train` takes but the model and the constraint). */
 export type FineTuneOptions = Omit<TrainOptions, 'model' | 'constraint'>;
@@ -346,4 +350,128 @@ export function subwordViolations(model: tf.LayersModel, layers: readonly Pick<S
     for (let i = 0; i < codes.length; i++) if ((subwordPattern(codes[i], spec) & ~l.patterns[i]) !== 0) bad++;
   }
   return bad;
+}
+
+// ------------------------------------------------------------------ packing masks
+
+/** A model's conv/dense kernels as K×N layers with the weights a hardware model sees (batch norm folded, as `workloadFromModel` folds it). */
+export function packingLayers(model: tf.LayersModel, layers: readonly string[] = []): MaskLayer[] {
+  const wl = workloadFromModel(model);
+  const out: MaskLayer[] = [];
+  for (const op of wl.ops) {
+    if (op.kind === 'conv2d') out.push({ name: op.name, k: op.kernel[0] * op.kernel[1] * op.inShape[2], n: op.outShape[2], weights: op.weights });
+    else if (op.kind === 'dense') out.push({ name: op.name, k: op.inFeatures, n: op.outFeatures, weights: op.weights });
+  }
+  if (!layers.length) return out;
+  return out.filter((l) => layers.includes(l.name));
+}
+
+/** Word-level packing masks of a model (see compress/masks.ts `packingMasks`), keyed by layer name, in the kernels' layout. */
+export function modelPackingMasks(model: tf.LayersModel, spec: PackingMethodSpec, o: PackingMaskOptions, layers: readonly string[] = []): PackingMasks {
+  return packingMasks(packingLayers(model, layers), spec, o);
+}
+
+export interface SubwordPackingLayer {
+  name: string;
+  /** The layer's subword constraint (patterns = the subwords the packing keeps). */
+  rule: SubwordLayer;
+  rate: PackRate;
+  /** Nonzero subwords before packing and those the packing dropped. */
+  subwords: number;
+  pruned: number;
+}
+
+export interface SubwordPackingResult {
+  layers: SubwordPackingLayer[];
+  total: { rate: number; rateNoIndex: number; denseBits: number; packedBits: number; subwords: number; pruned: number };
+}
+
+/**
+ * Budgeted (or tight) packing at subword granularity: each layer's kernel is quantized per layer
+ * (8-bit symmetric, as the packing quantizes), split into sign-magnitude subwords — subword i of
+ * weight row r is row r·s + i of a (K·s)×N matrix, valued by its contribution sign·digit·base^(s−1−i)
+ * so the packing prunes the smallest contributions — and packed; the subwords it keeps become each
+ * weight's allowed pattern. The layer's largest weight is kept whole (it fixes the scale). Rates
+ * count subword slots: value bits = subwordBits + 1, the shift select in the index.
+ */
+export function subwordPacking(
+  model: tf.LayersModel,
+  spec: Extract<PackingMethodSpec, { method: 'budgeted' | 'tight' }>,
+  o: PackingMaskOptions,
+  layers: readonly string[] = [],
+  sw: SubwordSpec = DEFAULT_SUBWORD,
+): SubwordPackingResult {
+  const s = subwordsPerWeight(sw);
+  const base = 2 ** sw.subwordBits;
+  const q = maxCode(sw.weightBits);
+  const kernels = new Map(selectKernels(model, layers).map((k) => [k.layer, k]));
+  const out: SubwordPackingLayer[] = [];
+  packingLayers(model, layers).forEach((l, li) => {
+    if (!kernels.has(l.name)) return;
+    const { codes, scale } = quantizeSymmetric(Float32Array.from(l.weights), sw.weightBits);
+    let pinned = 0;
+    for (let i = 1; i < codes.length; i++) if (Math.abs(codes[i]) > Math.abs(codes[pinned])) pinned = i;
+    const values = new Float64Array(l.k * s * l.n);
+    let subwords = 0;
+    for (let r = 0; r < l.k; r++)
+      for (let j = 0; j < l.n; j++) {
+        const c = codes[r * l.n + j];
+        if (c === 0) continue;
+        const sign = c < 0 ? -1 : 1;
+        let m = Math.abs(c);
+        for (let i = s - 1; i >= 0; i--) {
+          const d = m % base;
+          m = Math.floor(m / base);
+          if (d === 0) continue;
+          subwords++;
+          // The pinned weight's subwords outrank every other contribution.
+          const v = r * l.n + j === pinned ? 2 * q * base : d * base ** (s - 1 - i);
+          values[(r * s + i) * l.n + j] = sign * v;
+        }
+      }
+    const pm = packingMasks([{ name: l.name, k: l.k * s, n: l.n, weights: values }], spec, { ...o, seed: o.seed + li });
+    const lm = pm.layers[0];
+    const patterns = new Uint8Array(l.k * l.n);
+    let kept = 0;
+    for (let r = 0; r < l.k; r++)
+      for (let j = 0; j < l.n; j++)
+        for (let i = 0; i < s; i++)
+          if (lm.mask[(r * s + i) * l.n + j]) {
+            patterns[r * l.n + j] |= 1 << i;
+            kept++;
+          }
+    // F layout (rows = outputs, cols = subword columns) of the kept subwords, packed in the search's orders.
+    const f = intMatrix(l.n, l.k * s);
+    for (let rr = 0; rr < l.k * s; rr++) for (let j = 0; j < l.n; j++) if (lm.mask[rr * l.n + j]) f.values[j * l.k * s + rr] = 1;
+    const layout = { tileRows: o.tileRows, groupSize: spec.groupSize };
+    const rate = tightRate(packTight(f, layout, { rowOrder: lm.rowOrder, colOrder: lm.colOrder }), {
+      weightBits: sw.weightBits,
+      valueBits: subwordValueBits(sw),
+      subwordsPerWeight: s,
+      maxWidth: spec.method === 'budgeted' ? spec.slotsPerGroup : undefined,
+    });
+    let zeroed = 0;
+    for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && patterns[i] === 0) zeroed++;
+    out.push({
+      name: l.name,
+      rule: { layer: l.name, scale, patterns, pinned, subwordsBefore: subwords, subwordsAfter: kept, weightsZeroed: zeroed },
+      rate,
+      subwords,
+      pruned: subwords - kept,
+    });
+  });
+  const sum = (f: (x: SubwordPackingLayer) => number) => out.reduce((a, x) => a + f(x), 0);
+  const denseBits = sum((x) => x.rate.denseBits);
+  const packedBits = sum((x) => x.rate.bits.total);
+  return {
+    layers: out,
+    total: {
+      rate: denseBits / packedBits,
+      rateNoIndex: denseBits / sum((x) => x.rate.bits.values),
+      denseBits,
+      packedBits,
+      subwords: sum((x) => x.subwords),
+      pruned: sum((x) => x.pruned),
+    },
+  };
 }

@@ -28,13 +28,16 @@ import {
   gradualPrune,
   intersectMasks,
   type LayerSparsity,
+  modelPackingMasks,
   nmMasks,
   type PruneStep,
   selectKernels,
   type SubwordLayer,
+  subwordPacking,
   subwordRules,
   zeroMasks,
 } from '../compress/finetune.js';
+import type { PackingMethodSpec } from '../compress/masks.js';
 import type { Dataset } from '../data/types.js';
 import { loadModel, saveModel } from '../nn/checkpoint.js';
 import { kernelSparsity } from '../nn/constraint.js';
@@ -42,7 +45,8 @@ import { foldBatchNorm, hasBatchNorm } from '../nn/fold.js';
 import { type EpochRecord, type EvalResult, evaluate, type Normalization } from '../nn/train.js';
 import { loadTrainData, runTrainSetup, type TrainConfig } from './train.js';
 
-export const PRUNE_METHODS = ['magnitude', 'nm', 'subword'] as const;
+export const PRUNE_METHODS = ['magnitude', 'nm', 'subword', 'packing'] as const;
+export const PACKING_FORMATS = ['budgeted', 'columnCombining', 'tight'] as const;
 export type PruneMethod = (typeof PRUNE_METHODS)[number];
 
 export const PruneConfigSchema = z
@@ -70,6 +74,29 @@ export const PruneConfigSchema = z
       .object({ fraction: z.number().min(0).lt(1).default(0.5), rounding: z.enum(['nearest', 'truncate']).default('nearest') })
       .strict()
       .default({}),
+    /**
+     * packing: the mask of a packed format (compress/masks.ts) held while fine-tuning; with
+     * `subwords` the budgeted/tight format packs the 4-bit subwords of the 8-bit codes.
+     */
+    packing: z
+      .object({
+        format: z.enum(PACKING_FORMATS).default('budgeted'),
+        subwords: z.boolean().default(false),
+        /** Array rows × columns; a tile holds `cols` output channels. */
+        array: z
+          .object({ rows: z.number().int().min(1), cols: z.number().int().min(1) })
+          .strict()
+          .default({ rows: 32, cols: 32 }),
+        /** Multiplexer fan-in: group size (budgeted, tight) and column combining's α. */
+        groupSize: z.number().int().min(1).max(1024).default(16),
+        /** budgeted: slots per row per group (k). */
+        slotsPerGroup: z.number().int().min(1).default(1),
+        /** columnCombining: γ. */
+        maxOverlap: z.number().min(0).max(1).default(0.05),
+        search: z.enum(['anneal', 'greedy', 'identity']).default('anneal'),
+      })
+      .strict()
+      .default({}),
     /** Fine-tuning (defaults: the source run's optimizer settings with a tenth of its learning rate). */
     epochs: z.number().int().min(1).max(1000).default(2),
     optimizer: z.enum(['sgd', 'adam']).optional(),
@@ -83,6 +110,8 @@ export const PruneConfigSchema = z
     testLimit: z.number().int().min(1).optional(),
     dataDir: z.string().optional(),
     evalBatch: z.number().int().min(1).default(256),
+    /** Evaluate on the test split after every fine-tuning epoch (default) or only after the last one. */
+    evalEveryEpoch: z.boolean().default(true),
     seed: z.number().int().min(0).default(1),
   })
   .strict();
@@ -104,6 +133,13 @@ export interface PruneConfig extends Omit<PruneConfigParsed, 'optimizer' | 'lr' 
 export function parsePruneConfig(input: unknown): PruneConfigParsed {
   const c = validate(PruneConfigSchema, input, 'prune config');
   if (c.method === 'nm' && c.nm.n > c.nm.m) throw new ConfigError(`prune config: nm ${c.nm.n}:${c.nm.m} must keep N ≤ M`);
+  const p = c.packing;
+  if (c.method === 'packing') {
+    if (p.subwords && p.format === 'columnCombining')
+      throw new ConfigError("prune config: field 'packing.subwords' needs format budgeted or tight (column combining packs whole weights)");
+    if (p.format === 'budgeted' && p.slotsPerGroup > p.groupSize)
+      throw new ConfigError(`prune config: field 'packing.slotsPerGroup' ${p.slotsPerGroup} must be ≤ groupSize ${p.groupSize}`);
+  }
   return c;
 }
 
@@ -160,6 +196,8 @@ export interface PruneResult {
   /** magnitude: mask updates and schedule. */
   schedule: { startStep: number; endStep: number; pruneEvery: number; initialSparsity: number; finalSparsity: number } | null;
   pruneSteps: PruneStep[];
+  /** packing: the format's compression rate (every bit counted, and value bits only) and what packing pruned. */
+  packing: PackingSummary | null;
   /** subword: per layer subwords before/after pruning, and the constraint check after fine-tuning. */
   subwords: (Omit<SubwordLayer, 'patterns'> & { subwordsAfterFineTune: number })[] | null;
   subwordViolations: number | null;
@@ -168,6 +206,28 @@ export interface PruneResult {
   seconds: number;
   engine: EngineInfo | null;
   createdAt: string;
+}
+
+export interface PackingLayerSummary {
+  layer: string;
+  rate: number;
+  rateNoIndex: number;
+  slots: number;
+  /** Nonzero weights (or subwords) before packing and those packing pruned. */
+  nonzeros: number;
+  pruned: number;
+}
+
+export interface PackingSummary {
+  format: (typeof PACKING_FORMATS)[number];
+  subwords: boolean;
+  rate: number;
+  rateNoIndex: number;
+  denseBits: number;
+  packedBits: number;
+  nonzeros: number;
+  pruned: number;
+  layers: PackingLayerSummary[];
 }
 
 export interface PruneRun {
@@ -209,7 +269,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       throw new ConfigError(`the checkpoint expects ${inShape.replace(/x/g, '×')} images but '${dataset.name}' has ${dataset.shape.join('×')}`);
     selectKernels(model, config.layers);
     const before = evaluate(model, dataset.test, info, norm, { batchSize: config.evalBatch, progress, label: 'test before' });
-    const fold = config.method === 'subword' && hasBatchNorm(model);
+    const fold = (config.method === 'subword' || (config.method === 'packing' && config.packing.subwords)) && hasBatchNorm(model);
     if (fold) {
       model = foldBatchNorm(loaded);
       loaded.dispose();
@@ -229,13 +289,14 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       augment: config.augment,
       normalization: norm,
       evalBatchSize: config.evalBatch,
-      evalEveryEpoch: true,
+      evalEveryEpoch: config.evalEveryEpoch,
     };
     let res: FineTuneResult;
     let schedule: PruneResult['schedule'] = null;
     let pruneSteps: PruneStep[] = [];
     let subwords: PruneResult['subwords'] = null;
     let violations: number | null = null;
+    let packing: PackingSummary | null = null;
     if (config.method === 'magnitude') {
       const g = gradualPrune(
         model,
@@ -248,6 +309,54 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       pruneSteps = g.steps;
     } else if (config.method === 'nm') {
       res = fineTuneWithMasks(model, intersectMasks(keep, nmMasks(model, config.nm.n, config.nm.m, config.layers)), ft, progress);
+    } else if (config.method === 'packing') {
+      const pk = config.packing;
+      const opts = { tileRows: pk.array.cols, seed: config.seed };
+      const search = { method: pk.search };
+      if (pk.subwords) {
+        const spec =
+          pk.format === 'tight'
+            ? { method: 'tight' as const, groupSize: pk.groupSize, search }
+            : { method: 'budgeted' as const, groupSize: pk.groupSize, slotsPerGroup: pk.slotsPerGroup, search };
+        const sp = subwordPacking(model, spec, opts, config.layers);
+        const rules = sp.layers.map((l) => l.rule);
+        const s = fineTuneSubwords(model, rules, ft, progress);
+        res = s;
+        violations = s.violations;
+        const now = subwordsNow(model, rules);
+        subwords = s.subwords.map((l) => ({ ...l, subwordsAfterFineTune: now.get(l.layer) ?? 0 }));
+        packing = {
+          format: pk.format,
+          subwords: true,
+          rate: sp.total.rate,
+          rateNoIndex: sp.total.rateNoIndex,
+          denseBits: sp.total.denseBits,
+          packedBits: sp.total.packedBits,
+          pruned: sp.total.pruned,
+          nonzeros: sp.total.subwords,
+          layers: sp.layers.map((l) => ({ layer: l.name, rate: l.rate.rate, rateNoIndex: l.rate.rateNoIndex, slots: l.rate.slots, nonzeros: l.subwords, pruned: l.pruned })),
+        };
+      } else {
+        const spec: PackingMethodSpec =
+          pk.format === 'columnCombining'
+            ? { method: 'columnCombining', maxColumns: pk.groupSize, maxOverlap: pk.maxOverlap }
+            : pk.format === 'tight'
+              ? { method: 'tight', groupSize: pk.groupSize, search }
+              : { method: 'budgeted', groupSize: pk.groupSize, slotsPerGroup: pk.slotsPerGroup, search };
+        const pm = modelPackingMasks(model, spec, opts, config.layers);
+        res = fineTuneWithMasks(model, intersectMasks(keep, new Map(pm.layers.map((l) => [l.name, l.mask]))), ft, progress);
+        packing = {
+          format: pk.format,
+          subwords: false,
+          rate: pm.total.rate,
+          rateNoIndex: pm.total.rateNoIndex,
+          denseBits: pm.total.denseBits,
+          packedBits: pm.total.packedBits,
+          nonzeros: pm.total.nonzeros,
+          pruned: pm.total.pruned,
+          layers: pm.layers.map((l) => ({ layer: l.name, rate: l.rate, rateNoIndex: l.rateNoIndex, slots: l.slots, nonzeros: l.pruned.nonzerosBefore, pruned: l.pruned.pruned })),
+        };
+      }
     } else {
       const rules = subwordRules(model, { fraction: config.subword.fraction, rounding: config.subword.rounding, layers: config.layers });
       const s = fineTuneSubwords(model, rules, ft, progress);
@@ -272,6 +381,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       sparsity: res.sparsity,
       schedule,
       pruneSteps,
+      packing,
       subwords,
       subwordViolations: violations,
       epochs: res.train.epochs.map(({ confusion: _c, perClassAccuracy: _p, ...e }) => e),

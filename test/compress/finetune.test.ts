@@ -6,8 +6,10 @@ import {
   fineTuneWithMasks,
   type FineTuneOptions,
   gradualPrune,
+  modelPackingMasks,
   nearestAllowed,
   nmMasks,
+  subwordPacking,
   subwordPattern,
   subwordProjection,
   subwordRules,
@@ -216,4 +218,37 @@ test('foldBatchNorm: the folded model computes the same outputs without batch no
   x.dispose();
   model.dispose();
   folded.dispose();
+});
+
+test('packing masks held through fine-tuning: budgeted words, and budgeted subwords under the subword constraint', () => {
+  const model = lenet();
+  gradualPrune(model, { sparsity: 0.7, scope: 'layer', rampFraction: 0.5 }, opts({ epochs: 1 }));
+  const o = { tileRows: 8, seed: 1 };
+  const pm = modelPackingMasks(model, { method: 'budgeted', groupSize: 8, slotsPerGroup: 1, search: { method: 'greedy' } }, o);
+  assert.ok(pm.total.pruned > 0, 'k = 1 prunes overflow weights');
+  const masks = new Map(pm.layers.map((l) => [l.name, l.mask]));
+  fineTuneWithMasks(model, masks, opts({ epochs: 1 }));
+  for (const k of modelKernels(model)) {
+    const w = kernelValues(k);
+    const m = masks.get(k.layer) as Uint8Array;
+    for (let i = 0; i < w.length; i++) if (!m[i]) assert.ok(w[i] === 0, `${k.layer}[${i}]`);
+  }
+
+  const sp = subwordPacking(model, { method: 'budgeted', groupSize: 8, slotsPerGroup: 1, search: { method: 'greedy' } }, o);
+  assert.ok(sp.total.pruned > 0 && sp.total.rate > 0);
+  for (const l of sp.layers) {
+    // The largest weight keeps both subwords; the patterns only name subwords the code has.
+    assert.equal(l.rule.patterns[l.rule.pinned], 3);
+    assert.equal(
+      l.rule.patterns.reduce((s, p) => s + (p & 1) + ((p >> 1) & 1), 0),
+      l.subwords - l.pruned,
+    );
+  }
+  const r = fineTuneSubwords(
+    model,
+    sp.layers.map((l) => l.rule),
+    opts({ epochs: 1 }),
+  );
+  assert.equal(r.violations, 0);
+  model.dispose();
 });

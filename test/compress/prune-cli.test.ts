@@ -64,6 +64,50 @@ test('compress prune (magnitude) writes a run folder whose checkpoint eval, comp
   assert.ok(afterFt <= 0.62 * before, `${afterFt} of ${before} subwords`);
 });
 
+test('compress prune --method packing: the packing mask is held, the rate is reported; subword packing keeps its constraint', () => {
+  const src = join(dir, 'magnitude');
+  for (const extra of [[], ['--packing-subwords']]) {
+    const out = join(dir, `packing${extra.length}`);
+    const r = cli(
+      'compress',
+      'prune',
+      '--checkpoint',
+      src,
+      '--method',
+      'packing',
+      '--packing',
+      'budgeted',
+      '--slots-per-group',
+      '1',
+      '--group-size',
+      '8',
+      '--array',
+      '8x8',
+      '--search',
+      'greedy',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '20',
+      '--no-eval-every-epoch',
+      '--out',
+      out,
+      '--json',
+      ...extra,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.packing.subwords, extra.length > 0);
+    assert.ok(j.packing.rate > 1 && j.packing.pruned > 0, JSON.stringify(j.packing).slice(0, 200));
+    for (const l of j.layers) assert.ok(l.sparsity >= 0.75 - 1e-9, `${l.layer}: ${l.sparsity}`);
+    if (extra.length) assert.equal(j.subwordViolations, 0);
+    else assert.ok(j.sparsity > 0.75 + 1e-3, 'packing pruned more weights');
+  }
+  const bad = cli('compress', 'prune', '--checkpoint', src, '--method', 'packing', '--packing', 'columnCombining', '--packing-subwords', '--out', join(dir, 'bad-packing'));
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /packing\.subwords/);
+});
+
 test('compress prune --method nm holds N:M; same config and seed, same result', () => {
   const a = cli('compress', 'prune', '--checkpoint', source, '--method', 'nm', '--nm', '1:4', '--epochs', '1', '--batch-size', '20', '--out', join(dir, 'nm1'), '--json');
   assert.equal(a.code, 0, a.stderr);

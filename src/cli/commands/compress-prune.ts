@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readConfigFile } from '../../core/config.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
-import { PRUNE_METHODS, type PruneResult, parsePruneConfig, runPrune, writePruneRun } from '../../experiments/prune.js';
-import { pct, round } from '../../report/format.js';
+import { parseShape } from '../../experiments/compress.js';
+import { PACKING_FORMATS, PRUNE_METHODS, type PruneResult, parsePruneConfig, runPrune, writePruneRun } from '../../experiments/prune.js';
+import { pct, round, times } from '../../report/format.js';
 import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
 import {
   addOptions,
@@ -35,6 +36,13 @@ interface PruneFlags extends CommonOptions {
   nm?: { n: number; m: number };
   subwordFraction?: number;
   subwordRounding?: string;
+  packing?: string;
+  packingSubwords?: boolean;
+  array?: string;
+  groupSize?: number;
+  slotsPerGroup?: number;
+  maxOverlap?: number;
+  search?: string;
   epochs?: number;
   optimizer?: string;
   lr?: number;
@@ -47,6 +55,7 @@ interface PruneFlags extends CommonOptions {
   trainLimit?: number;
   testLimit?: number;
   dataDir?: string;
+  evalEveryEpoch?: boolean;
 }
 
 function nmArg(v: string): { n: number; m: number } {
@@ -62,7 +71,9 @@ export function formatPrune(r: PruneResult, dir: string): string {
       ? `gradual magnitude pruning to ${pct(c.sparsity, 1)} (${c.scope}, cubic over ${pct(c.rampFraction, 0)} of the steps)`
       : c.method === 'nm'
         ? `${c.nm.n}:${c.nm.m} structured pruning`
-        : `subword pruning of ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords (8-bit sign-magnitude codes, straight-through fine-tuning)`;
+        : c.method === 'packing'
+          ? `the mask of ${c.packing.format} packing${c.packing.subwords ? ' of 4-bit subwords' : ''} (array ${c.packing.array.rows}×${c.packing.array.cols}, fan-in ${c.packing.groupSize}${c.packing.format === 'budgeted' ? `, ${c.packing.slotsPerGroup} slot(s) per group` : ''}${c.packing.format === 'columnCombining' ? `, γ ${c.packing.maxOverlap}` : ''})`
+          : `subword pruning of ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords (8-bit sign-magnitude codes, straight-through fine-tuning)`;
   const lines = [
     `${r.source.model} on ${r.dataset.name}: ${what}, ${c.epochs} epoch(s) ${c.optimizer} lr ${c.lr}, ${r.dataset.trainCount} training / ${r.dataset.testCount} test images, seed ${c.seed}`,
     ...r.epochs.map((e) => `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)} | test acc ${pct(e.testAccuracy, 2)} | ${e.trainSeconds.toFixed(1)} s`),
@@ -75,6 +86,10 @@ export function formatPrune(r: PruneResult, dir: string): string {
     const a = r.subwords.reduce((s, l) => s + l.subwordsAfterFineTune, 0);
     lines.push(`subwords        ${b} → ${a} nonzero (${round((100 * (b - a)) / Math.max(1, b), 1)}% removed); constraint violations after fine-tuning: ${r.subwordViolations}`);
   }
+  if (r.packing)
+    lines.push(
+      `packing         rate ${times(r.packing.rate)} with every bit (${times(r.packing.rateNoIndex)} value bits only); packing pruned ${r.packing.pruned} of ${r.packing.nonzeros} nonzero ${r.packing.subwords ? 'subwords' : 'weights'}`,
+    );
   if (r.foldedBatchNorm) lines.push('batch norm      folded into the convolutions before fine-tuning');
   lines.push(`run folder      ${dir}`);
   return lines.join('\n');
@@ -89,9 +104,10 @@ export function registerPrune(compress: Command): void {
   addOptions(
     cmd,
     new Option('--checkpoint <run>', 'run folder of `accelab train` or `accelab compress prune` (its checkpoint/ is pruned)'),
-    new Option('--method <m>', 'magnitude (gradual, cubic schedule), nm (N:M structured) or subword (4-bit subwords of 8-bit codes) (default magnitude)').choices([
-      ...PRUNE_METHODS,
-    ]),
+    new Option(
+      '--method <m>',
+      'magnitude (gradual, cubic schedule), nm (N:M structured), subword (4-bit subwords of 8-bit codes) or packing (the mask of a packed format) (default magnitude)',
+    ).choices([...PRUNE_METHODS]),
     new Option('--sparsity <s>', 'magnitude: target sparsity of the pruned layers (default 0.9)').argParser(floatArg('--sparsity', 0, 0.999)),
     new Option('--scope <s>', "magnitude: 'layer' (each layer at --sparsity) or 'global' (one threshold) (default layer)").choices(['layer', 'global']),
     new Option('--layers <list>', 'only these conv/dense layers (comma-separated names; default all)'),
@@ -100,6 +116,13 @@ export function registerPrune(compress: Command): void {
     new Option('--nm <N:M>', 'nm: keep N of every M consecutive reduction weights (default 2:4)').argParser(nmArg),
     new Option('--subword-fraction <f>', 'subword: fraction of the nonzero subwords removed (default 0.5)').argParser(floatArg('--subword-fraction', 0, 0.999)),
     new Option('--subword-rounding <r>', 'subword: how a weight loses its low subword (default nearest)').choices(['nearest', 'truncate']),
+    new Option('--packing <format>', 'packing: the packed format whose mask is held (default budgeted)').choices([...PACKING_FORMATS]),
+    new Option('--packing-subwords', 'packing: pack the 4-bit subwords of the 8-bit codes (budgeted or tight)'),
+    new Option('--array <R>x<C>', 'packing: systolic array rows × columns; a tile holds C output channels (default 32x32)'),
+    new Option('--group-size <n>', "packing: multiplexer fan-in, column combining's α (default 16)").argParser(intArg('--group-size', 1, 1024)),
+    new Option('--slots-per-group <k>', 'packing: budgeted slots per row per group (default 1)').argParser(intArg('--slots-per-group', 1, 1024)),
+    new Option('--max-overlap <f>', "packing: column combining's γ (default 0.05)").argParser(floatArg('--max-overlap', 0, 1)),
+    new Option('--search <method>', 'packing: permutation search (default anneal)').choices(['anneal', 'greedy', 'identity']),
     new Option('--epochs <n>', 'fine-tuning epochs (default 2)').argParser(intArg('--epochs', 1, 1000)),
     optimizerOption("the source run's"),
     lrOption("a tenth of the source run's"),
@@ -110,6 +133,7 @@ export function registerPrune(compress: Command): void {
     new Option('--no-augment', 'switch augmentation off'),
     limitOptions({ train: '', test: '' }),
     dataDirOption(),
+    new Option('--no-eval-every-epoch', 'evaluate on the test set only after the last fine-tuning epoch (quicker)'),
   );
   withCommon(cmd).action(async (o: PruneFlags, c: Command) => {
     const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
@@ -132,6 +156,7 @@ export function registerPrune(compress: Command): void {
       ['augment', 'augment'],
       ['trainLimit', 'trainLimit'],
       ['testLimit', 'testLimit'],
+      ['evalEveryEpoch', 'evalEveryEpoch'],
       ['seed', 'seed'],
     ];
     for (const [flagName, key] of map) {
@@ -150,6 +175,20 @@ export function registerPrune(compress: Command): void {
       if (o.subwordFraction !== undefined) sw.fraction = o.subwordFraction;
       if (o.subwordRounding !== undefined) sw.rounding = o.subwordRounding;
       input.subword = sw;
+    }
+    const pk: [keyof PruneFlags, string][] = [
+      ['packing', 'format'],
+      ['packingSubwords', 'subwords'],
+      ['groupSize', 'groupSize'],
+      ['slotsPerGroup', 'slotsPerGroup'],
+      ['maxOverlap', 'maxOverlap'],
+      ['search', 'search'],
+    ];
+    if (pk.some(([f]) => o[f] !== undefined) || o.array !== undefined) {
+      const p = { ...((input.packing as Record<string, unknown> | undefined) ?? {}) };
+      for (const [f, key] of pk) if (o[f] !== undefined) p[key] = o[f];
+      if (o.array !== undefined) p.array = parseShape('--array', o.array);
+      input.packing = p;
     }
     if (input.seed === undefined) input.seed = o.seed ?? 1;
     if (input.checkpoint === undefined) throw new NotFoundError('compress prune: give --checkpoint <run folder of `accelab train`>');
@@ -184,6 +223,7 @@ export function registerPrune(compress: Command): void {
         trainCount: r.dataset.trainCount,
         sparsity: r.sparsity,
         layers: r.layers,
+        packing: r.packing,
         subwords: r.subwords,
         subwordViolations: r.subwordViolations,
         epochs: r.epochs,

@@ -5,7 +5,7 @@
  */
 import type { PruneResult } from '../../experiments/prune.js';
 import { barSpec, lineSpec } from '../charts.js';
-import { pct, points, round } from '../format.js';
+import { pct, points, round, times } from '../format.js';
 import type { ReportFigure, ReportSection } from '../types.js';
 
 function method(r: PruneResult): string {
@@ -13,6 +13,10 @@ function method(r: PruneResult): string {
   if (c.method === 'magnitude')
     return `gradual magnitude pruning to ${pct(c.sparsity, 1)} (${c.scope} scope, Zhu & Gupta's cubic schedule over ${pct(c.rampFraction, 0)} of the steps)`;
   if (c.method === 'nm') return `${c.nm.n}:${c.nm.m} structured pruning along the reduction axis`;
+  if (c.method === 'packing') {
+    const p = c.packing;
+    return `the mask of ${p.format} packing${p.subwords ? ' of 4-bit subwords' : ''} held while fine-tuning (array ${p.array.rows}×${p.array.cols}, multiplexer fan-in ${p.groupSize}${p.format === 'budgeted' ? `, ${p.slotsPerGroup} slot(s) per row and group` : ''}${p.format === 'columnCombining' ? `, γ = ${p.maxOverlap}` : ''}, ${p.search} search)`;
+  }
   return `subword pruning: ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords of the 8-bit sign-magnitude codes removed, fine-tuned with the straight-through estimator`;
 }
 
@@ -56,6 +60,15 @@ export function pruneSection(r: PruneResult): ReportSection {
       columns: ['layer', 'nonzero subwords before', 'after pruning', 'after fine-tuning', 'weights zeroed', 'scale'],
       rows: r.subwords.map((s) => [s.layer, s.subwordsBefore, s.subwordsAfter, s.subwordsAfterFineTune, s.weightsZeroed, round(s.scale, 6)]),
     });
+  if (r.packing)
+    tables.push({
+      title: `Packing (${r.packing.format}${r.packing.subwords ? ', subwords' : ''}): compression rate with every bit counted`,
+      columns: ['layer', 'rate ×', 'rate, value bits ×', 'slots', r.packing.subwords ? 'nonzero subwords' : 'nonzero weights', 'pruned by packing'],
+      rows: [
+        ...r.packing.layers.map((l) => [l.layer, round(l.rate, 2), round(l.rateNoIndex, 2), l.slots, l.nonzeros, l.pruned]),
+        ['total', round(r.packing.rate, 2), round(r.packing.rateNoIndex, 2), null, r.packing.nonzeros, r.packing.pruned],
+      ],
+    });
   return {
     id: 'compress-prune',
     title: `Pruning with fine-tuning: ${r.source.model} on ${r.dataset.name}`,
@@ -68,6 +81,7 @@ export function pruneSection(r: PruneResult): ReportSection {
       { label: 'accuracy before', value: pct(r.before.accuracy, 2) },
       { label: 'accuracy after', value: pct(r.after.accuracy, 2), hint: points(r.after.accuracy - r.before.accuracy, 2) },
       { label: 'sparsity', value: pct(r.sparsity, 1), hint: 'of the pruned layers' },
+      ...(r.packing ? [{ label: 'compression rate', value: times(r.packing.rate), hint: 'every index bit counted' }] : []),
     ],
     figures,
     tables,
