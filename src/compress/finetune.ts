@@ -7,7 +7,9 @@
  *   cubic schedule while training, then fine-tuning with the final masks fixed;
  * - `nmMasks`: N:M structured masks along the reduction axis;
  * - `subwordRules` / `fineTuneSubwords`: subword-level pruning of 8-bit sign-magnitude codes and
- *   fine-tuning under the subword constraint with the straight-through estimator.
+ *   fine-tuning under the subword constraint with the straight-through estimator;
+ * - `modelPackingMasks` / `subwordPacking`: the masks of a packed format (masks.ts) for a model,
+ *   at word or subword granularity, to fine-tune with.
  *
  * Masks are held by gradient masking plus re-masking after each step (nn/constraint.ts): pruned
  * weights get zero gradients, so the optimizer and its state never move them, and they are exactly

@@ -9,7 +9,9 @@
  * - 'nm': N:M structured masks (one shot) held fixed while fine-tuning;
  * - 'subword': 8-bit sign-magnitude codes per layer, `subword.fraction` of the nonzero subwords
  *   removed (one shot), fine-tuning under the subword constraint (straight-through estimator).
- *   Models with batch norm are folded first (the packing quantizes folded weights).
+ *   Models with batch norm are folded first (the packing quantizes folded weights);
+ * - 'packing': the mask of a packed format (budgeted, column combining, tight; words or subwords)
+ *   held while fine-tuning, with the format's compression rate.
  * The zeros of the source checkpoint always stay zero, so methods chain (magnitude, then subword).
  */
 import { existsSync } from 'node:fs';
