@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- compress`: permutation-search time per layer for VGG-16 on a 128×128 array
  * (synthetic 8-bit weights at Han et al.'s per-layer densities), layers spread over worker threads
- * (core/executor.ts), largest first. Reports each layer's search time (word and subword searches,
- * column combining included), the whole network's wall-clock time, and the sum of per-layer times
- * over the wall time (the parallel speed-up over one thread, measured in the same run).
- * `--layers all` packs every layer; the default is the five largest-matrix layers.
+ * (core/executor.ts), largest first. Reports each layer's time per method (the tight search over
+ * words and over subwords, the budgeted search over words and subwords, column combining), the
+ * whole network's wall-clock time, and the sum of per-layer times over the wall time (the parallel
+ * speed-up over one thread, measured in the same run). The array simulation is skipped (it is not
+ * the search). `--layers all` packs every layer; the default is the five largest-matrix layers.
  */
 import { availableParallelism } from 'node:os';
 import { runCompress } from '../src/experiments/compress.js';
@@ -21,9 +22,13 @@ interface CompressBenchRow {
   rows: number;
   cols: number;
   seconds: number;
+  /** Seconds per method: column combining (both), tight search over words / subwords, budgeted search over words / subwords. */
+  secondsBy: { columnCombining: number; permutation: number; permutationSubword: number; budgeted: number; budgetedSubword: number };
   moves: number;
   permutationRate: number;
   permutationSubwordRate: number;
+  budgetedRate: number;
+  budgetedSubwordRate: number;
 }
 
 interface CompressBenchResult {
@@ -51,7 +56,7 @@ registerBenchmark<CompressBenchOptions, CompressBenchResult>({
     const [ar, ac] = (o.array ?? '128x128').split('x').map(Number);
     const t0 = performance.now();
     const r = await runCompress(
-      { source: 'vgg16', sparsity: null, layers, array: { rows: ar, cols: ac }, workers },
+      { source: 'vgg16', sparsity: null, layers, array: { rows: ar, cols: ac }, workers, simulate: false },
       { progress: { start: () => {}, tick: (_n, s) => ctx.log(`packed ${s}`), stop: () => {} } },
     );
     const wallSeconds = (performance.now() - t0) / 1000;
@@ -60,20 +65,30 @@ registerBenchmark<CompressBenchOptions, CompressBenchResult>({
       rows: l.rows,
       cols: l.cols,
       seconds: l.seconds,
-      moves: l.permutation.search.moves + l.permutationSubword.search.moves,
+      secondsBy: {
+        columnCombining: l.columnCombining.seconds + l.columnCombiningFull.seconds,
+        permutation: l.permutation.seconds,
+        permutationSubword: l.permutationSubword.seconds,
+        budgeted: l.budgeted.seconds,
+        budgetedSubword: l.budgetedSubword.seconds,
+      },
+      moves: l.permutation.search.moves + l.permutationSubword.search.moves + l.budgeted.search.moves + l.budgetedSubword.search.moves,
       permutationRate: l.permutation.rate,
       permutationSubwordRate: l.permutationSubword.rate,
+      budgetedRate: l.budgeted.rate,
+      budgetedSubwordRate: l.budgetedSubword.rate,
     }));
     const layerSecondsSum = rows.reduce((s, x) => s + x.seconds, 0);
     return { array: `${ar}x${ac}`, workers, wallSeconds, layerSecondsSum, parallelSpeedup: layerSecondsSum / wallSeconds, rows };
   },
   format(r) {
-    const lines = r.rows.map(
-      (x) =>
-        `${x.layer.padEnd(8)} ${`${x.rows}×${x.cols}`.padStart(11)}  ${x.seconds.toFixed(1).padStart(7)} s  ${String(x.moves).padStart(10)} moves  rate ${x.permutationRate.toFixed(2)}× / ${x.permutationSubwordRate.toFixed(2)}×`,
-    );
+    const f = (v: number) => v.toFixed(1).padStart(6);
+    const lines = r.rows.map((x) => {
+      const b = x.secondsBy;
+      return `${x.layer.padEnd(8)} ${`${x.rows}×${x.cols}`.padStart(11)}  ${f(x.seconds)} s = CC ${f(b.columnCombining)} + tight ${f(b.permutation)} + tight/sw ${f(b.permutationSubword)} + budget ${f(b.budgeted)} + budget/sw ${f(b.budgetedSubword)}  ${String(x.moves).padStart(9)} moves  rates ${x.permutationRate.toFixed(2)}× ${x.permutationSubwordRate.toFixed(2)}× ${x.budgetedRate.toFixed(2)}× ${x.budgetedSubwordRate.toFixed(2)}×`;
+    });
     return [
-      `VGG-16 on ${r.array}, ${r.workers} worker(s): ${r.wallSeconds.toFixed(1)} s wall, Σ layer time ${r.layerSecondsSum.toFixed(1)} s (×${r.parallelSpeedup.toFixed(2)} from threads)`,
+      `VGG-16 on ${r.array}, ${r.workers} worker(s): ${r.wallSeconds.toFixed(1)} s wall, Σ layer time ${r.layerSecondsSum.toFixed(1)} s (×${r.parallelSpeedup.toFixed(2)} from threads); seconds per layer by method, rates tight / tight+subwords / budgeted / budgeted+subwords`,
       ...lines,
     ].join('\n');
   },

@@ -44,23 +44,50 @@ export function checkBudgetLayout(l: BudgetLayout, rows: number, cols: number): 
     throw new ConfigError(`budgeted packing: slotsPerGroup ${l.slotsPerGroup} must be an integer in 1…groupSize (${l.groupSize})`);
 }
 
-function objectiveWeight(v: number, o: BudgetObjective): number {
-  if (v === 0) return 0;
-  return o === 'count' ? 1 : o === 'l2' ? v * v : Math.abs(v);
+/**
+ * Objective weight of an entry, computed on the fly (no copy of the matrix): |v| times the
+ * column's scale (a subword column's significance 2^(subwordBits·shift), else 1), then as the
+ * objective says (|·|, (·)² or 1 per nonzero).
+ */
+class ObjectiveWeights {
+  constructor(
+    readonly m: WeightMatrix,
+    readonly objective: BudgetObjective,
+    readonly colScale: Float64Array | null,
+  ) {}
+
+  at(r: number, c: number): number {
+    const v = this.m.values[r * this.m.cols + c];
+    if (v === 0) return 0;
+    if (this.objective === 'count') return 1;
+    const a = Math.abs(v) * (this.colScale ? this.colScale[c] : 1);
+    return this.objective === 'l2' ? a * a : a;
+  }
+
+  total(): number {
+    let t = 0;
+    for (let r = 0; r < this.m.rows; r++) for (let c = 0; c < this.m.cols; c++) t += this.at(r, c);
+    return t;
+  }
+}
+
+function checkColScale(s: Float64Array | null | undefined, cols: number): void {
+  if (s && s.length !== cols) throw new ConfigError(`budgeted packing: colScale has ${s.length} entries, expected one per column (${cols})`);
 }
 
 /**
  * Mask (F layout, 1 = kept) of the budgeted format under the given orders: in every (row, group)
- * the k largest |w| are kept (ties: earlier position in the group), zeros are never kept.
+ * the k largest |w|·colScale are kept (ties: earlier position in the group), zeros are never kept.
  */
-export function budgetMask(m: WeightMatrix, layout: BudgetLayout, orders?: Partial<Orders>): Uint8Array {
+export function budgetMask(m: WeightMatrix, layout: BudgetLayout, orders?: Partial<Orders>, colScale?: Float64Array | null): Uint8Array {
   checkBudgetLayout(layout, m.rows, m.cols);
+  checkColScale(colScale, m.cols);
   const colOrder = orders?.colOrder ?? identityOrder(m.cols);
   const { groupSize: g, slotsPerGroup: k } = layout;
   const mask = new Uint8Array(m.rows * m.cols);
   const P = Math.ceil(m.cols / g);
   const cand: number[] = [];
-  const mag = (q: number, base: number) => Math.abs(m.values[base + colOrder[q]]);
+  const mag = (q: number, base: number) => Math.abs(m.values[base + colOrder[q]]) * (colScale ? colScale[colOrder[q]] : 1);
   for (let r = 0; r < m.rows; r++) {
     const base = r * m.cols;
     for (let p = 0; p < P; p++) {
@@ -116,9 +143,13 @@ export interface BudgetPacked {
   stats: PrunedStats;
 }
 
-/** Packs F in the budgeted format: prune the overflow of every (row, group), then tight-pack. */
-export function packBudgeted(m: IntMatrix, layout: BudgetLayout, orders: Partial<Orders> = {}): BudgetPacked {
-  const mask = budgetMask(m, layout, orders);
+/**
+ * Packs F in the budgeted format: prune the overflow of every (row, group), then tight-pack.
+ * `colScale` multiplies the magnitudes of a column (e.g. subwords ranked by their contribution
+ * |subword|·2^(subwordBits·shift)); default 1.
+ */
+export function packBudgeted(m: IntMatrix, layout: BudgetLayout, orders: Partial<Orders> = {}, colScale?: Float64Array | null): BudgetPacked {
+  const mask = budgetMask(m, layout, orders, colScale);
   const pruned = intMatrix(
     m.rows,
     m.cols,
@@ -140,7 +171,7 @@ export class BudgetState implements AnnealTarget {
 
   constructor(
     readonly pt: Pattern,
-    readonly w: Float64Array,
+    readonly w: ObjectiveWeights,
     readonly totalWeight: number,
     readonly layout: BudgetLayout,
     orders: Orders,
@@ -196,7 +227,7 @@ export class BudgetState implements AnnealTarget {
     let sum = 0;
     const co = this.ps.colOrder;
     for (let q = p * g; q < Math.min(cols, (p + 1) * g); q++) {
-      const v = this.w[r * cols + co[q]];
+      const v = this.w.at(r, co[q]);
       if (v === 0) continue;
       sum += v;
       // Insert into the descending top-k buffer.
@@ -263,7 +294,7 @@ export class BudgetState implements AnnealTarget {
 const PICK_TRIES = 8;
 
 /** Greedy start: see the module comment. */
-function greedyBudget(pt: Pattern, w: Float64Array, layout: BudgetLayout, seed: number, candidates: number, sortRows: boolean): Orders {
+function greedyBudget(pt: Pattern, w: ObjectiveWeights, layout: BudgetLayout, seed: number, candidates: number, sortRows: boolean): Orders {
   const { groupSize: g, slotsPerGroup: k } = layout;
   const rng = new Rng(seed);
   // Rows only matter for the slot term: sorted by nonzero count then, else identity (an identity order costs no bits).
@@ -276,7 +307,6 @@ function greedyBudget(pt: Pattern, w: Float64Array, layout: BudgetLayout, seed: 
   const groupNnz = new Float64Array(P);
   const open: number[] = Array.from({ length: P }, (_, i) => i);
   const byNnz = identityOrder(pt.cols).sort((a, b) => pt.colNnz[b] - pt.colNnz[a] || a - b);
-  const cols = pt.cols;
   const vals: number[] = [];
   for (const c of byNnz) {
     let best = -1;
@@ -287,7 +317,7 @@ function greedyBudget(pt: Pattern, w: Float64Array, layout: BudgetLayout, seed: 
       let add = 0;
       for (let i = pt.colStart[c]; i < pt.colStart[c + 1] && add <= bestAdd; i++) {
         const r = pt.colRows[i];
-        if (cnt[r * P + p] >= k) add += Math.min(w[r * cols + c], keptMin[r * P + p]);
+        if (cnt[r * P + p] >= k) add += Math.min(w.at(r, c), keptMin[r * P + p]);
       }
       if (add < bestAdd || (add === bestAdd && groupNnz[p] < groupNnz[best])) {
         best = p;
@@ -300,7 +330,7 @@ function greedyBudget(pt: Pattern, w: Float64Array, layout: BudgetLayout, seed: 
     for (let i = pt.colStart[c]; i < pt.colStart[c + 1]; i++) {
       const r = pt.colRows[i];
       const j = r * P + best;
-      const v = w[r * cols + c];
+      const v = w.at(r, c);
       const n = ++cnt[j];
       if (n < k) keptMin[j] = n === 1 ? v : Math.min(keptMin[j], v);
       else if (n === k) keptMin[j] = k === 1 ? v : Math.min(keptMin[j], v);
@@ -308,7 +338,7 @@ function greedyBudget(pt: Pattern, w: Float64Array, layout: BudgetLayout, seed: 
         if (k === 1) keptMin[j] = v;
         else {
           vals.length = 0;
-          for (const m of ms) if (w[r * cols + m] > 0) vals.push(w[r * cols + m]);
+          for (const m of ms) if (w.at(r, m) > 0) vals.push(w.at(r, m));
           vals.sort((x, y) => y - x);
           keptMin[j] = vals[k - 1];
         }
@@ -331,6 +361,8 @@ export interface BudgetSearchOptions extends Partial<Omit<AnnealOptions, 'seed'>
   objective?: BudgetObjective;
   /** λ of the slot term of J. Default 0. */
   slotWeight?: number;
+  /** Per-column factor of |w| (a subword column's significance); default 1. */
+  colScale?: Float64Array | null;
   greedyCandidates?: number;
   onTemperature?: (step: number, best: number) => void;
 }
@@ -363,13 +395,10 @@ export function searchBudgetOrders(m: WeightMatrix, layout: BudgetLayout, o: Bud
   if (!['l1', 'l2', 'count'].includes(objective)) throw new ConfigError(`budgeted search: objective '${objective}' is not known (use l1, l2 or count)`);
   const slotWeight = o.slotWeight ?? DEFAULT_BUDGET_SEARCH.slotWeight;
   if (!(slotWeight >= 0)) throw new ConfigError(`budgeted search: slotWeight ${slotWeight} must be ≥ 0`);
+  checkColScale(o.colScale, m.cols);
   const pt = pattern(m);
-  const w = new Float64Array(m.rows * m.cols);
-  let total = 0;
-  for (let i = 0; i < w.length; i++) {
-    w[i] = objectiveWeight(m.values[i], objective);
-    total += w[i];
-  }
+  const w = new ObjectiveWeights(m, objective, o.colScale ?? null);
+  const total = w.total();
   const ident = { rowOrder: identityOrder(m.rows), colOrder: identityOrder(m.cols) };
   const identityCost = new BudgetState(pt, w, total, layout, ident, slotWeight).cost;
   const stats: BudgetSearchStats = { identityCost, greedyCost: identityCost, bestCost: identityCost, moves: 0, accepted: 0, temperatures: 0, initialTemperature: 0 };
@@ -387,13 +416,16 @@ export function searchBudgetOrders(m: WeightMatrix, layout: BudgetLayout, o: Bud
 }
 
 /** J of the given orders (identity when omitted): the objective the search minimises. */
-export function budgetCost(m: WeightMatrix, layout: BudgetLayout, orders?: Orders, objective: BudgetObjective = 'l1', slotWeight = 0): number {
+export function budgetCost(
+  m: WeightMatrix,
+  layout: BudgetLayout,
+  orders?: Orders,
+  objective: BudgetObjective = 'l1',
+  slotWeight = 0,
+  colScale: Float64Array | null = null,
+): number {
   checkBudgetLayout(layout, m.rows, m.cols);
-  const w = new Float64Array(m.rows * m.cols);
-  let total = 0;
-  for (let i = 0; i < w.length; i++) {
-    w[i] = objectiveWeight(m.values[i], objective);
-    total += w[i];
-  }
-  return new BudgetState(pattern(m), w, total, layout, orders ?? { rowOrder: identityOrder(m.rows), colOrder: identityOrder(m.cols) }, slotWeight).cost;
+  checkColScale(colScale, m.cols);
+  const w = new ObjectiveWeights(m, objective, colScale);
+  return new BudgetState(pattern(m), w, w.total(), layout, orders ?? { rowOrder: identityOrder(m.rows), colOrder: identityOrder(m.cols) }, slotWeight).cost;
 }

@@ -36,7 +36,7 @@ export interface AnnealOptions {
   patience: number;
   /** Probability that a move swaps columns (else rows). Default 0.7. */
   columnMoveProb: number;
-  /** Hard cap on the number of moves. Default 2e8. */
+  /** Hard cap on the number of moves (keeps a whole VGG-16 within minutes). Default 1e6. */
   maxMoves: number;
 }
 
@@ -47,7 +47,7 @@ export const DEFAULT_ANNEAL: Omit<AnnealOptions, 'seed'> = {
   finalTemperatureRatio: 1e-3,
   patience: 20,
   columnMoveProb: 0.7,
-  maxMoves: 2e8,
+  maxMoves: 1e6,
 };
 
 export interface Orders {

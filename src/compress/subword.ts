@@ -180,3 +180,9 @@ export function nonzeroSubwords(m: IntMatrix, s: SubwordSpec = DEFAULT_SUBWORD):
   for (const v of sm.values) if (v !== 0) n++;
   return n;
 }
+
+/** 2^(subwordBits · significance) of every subword column: what a unit of its subword is worth. */
+export function subwordColumnScale(cols: number, s: SubwordSpec = DEFAULT_SUBWORD): Float64Array {
+  const k = subwordsPerWeight(s);
+  return Float64Array.from({ length: cols }, (_, c) => 2 ** (s.subwordBits * (k - 1 - (c % k))));
+}

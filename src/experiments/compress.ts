@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { packMethods, type PackMethodsResult } from '../compress/compare.js';
+import { type Packings, packMethods, type PackMethodsResult } from '../compress/compare.js';
 import { fromKxN, type IntMatrix, intMatrix, magnitudeOrder, quantizeSymmetric, syntheticWeights } from '../compress/matrix.js';
 import { searchOrders } from '../compress/permute.js';
 import { occupancyGrid, packedTile, packTight } from '../compress/tight.js';
@@ -19,7 +19,12 @@ import { ConfigError } from '../core/errors.js';
 import { type JobSpec, runJobs } from '../core/executor.js';
 import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
+import { runEnergy } from '../hw/systolic/energy.js';
+import { simulateLayerAnalytical } from '../hw/systolic/analytical.js';
+import { gemmLayer } from '../hw/systolic/operands.js';
+import { DEFAULT_CONFIG, type LayerResult, type SystolicConfig } from '../hw/systolic/types.js';
 import type { Workload } from '../nn/workload.js';
+import { columnCombinedTiles, packedArrayLayers, tightTiles } from './compress-array.js';
 
 /** A layer's filter matrix shape (rows = output channels, cols = C·R·S or inputs) and kept-weight density. */
 export interface LayerShape {
@@ -28,37 +33,45 @@ export interface LayerShape {
   cols: number;
   /** Kept fraction after pruning (Han et al. 2015, Tables 4 and 5). */
   density: number;
+  /** Input vectors per image on the array: output pixels of a convolution, 1 for a dense layer. */
+  vectors: number;
 }
 
-const conv = (name: string, out: number, cin: number, k: number, density: number): LayerShape => ({ name, rows: out, cols: cin * k * k, density });
-const fc = (name: string, out: number, inp: number, density: number): LayerShape => ({ name, rows: out, cols: inp, density });
+const conv = (name: string, out: number, cin: number, k: number, density: number, side: number): LayerShape => ({
+  name,
+  rows: out,
+  cols: cin * k * k,
+  density,
+  vectors: side * side,
+});
+const fc = (name: string, out: number, inp: number, density: number): LayerShape => ({ name, rows: out, cols: inp, density, vectors: 1 });
 
 /** Layer shapes with Han et al.'s pruned densities ("Learning both weights and connections", NeurIPS 2015). */
 export const NETWORK_SHAPES: Record<'alexnet' | 'vgg16', LayerShape[]> = {
   alexnet: [
-    conv('conv1', 96, 3, 11, 0.84),
-    conv('conv2', 256, 48, 5, 0.38),
-    conv('conv3', 384, 256, 3, 0.35),
-    conv('conv4', 384, 192, 3, 0.37),
-    conv('conv5', 256, 192, 3, 0.37),
+    conv('conv1', 96, 3, 11, 0.84, 55),
+    conv('conv2', 256, 48, 5, 0.38, 27),
+    conv('conv3', 384, 256, 3, 0.35, 13),
+    conv('conv4', 384, 192, 3, 0.37, 13),
+    conv('conv5', 256, 192, 3, 0.37, 13),
     fc('fc6', 4096, 9216, 0.09),
     fc('fc7', 4096, 4096, 0.09),
     fc('fc8', 1000, 4096, 0.25),
   ],
   vgg16: [
-    conv('conv1_1', 64, 3, 3, 0.58),
-    conv('conv1_2', 64, 64, 3, 0.22),
-    conv('conv2_1', 128, 64, 3, 0.34),
-    conv('conv2_2', 128, 128, 3, 0.36),
-    conv('conv3_1', 256, 128, 3, 0.53),
-    conv('conv3_2', 256, 256, 3, 0.24),
-    conv('conv3_3', 256, 256, 3, 0.42),
-    conv('conv4_1', 512, 256, 3, 0.32),
-    conv('conv4_2', 512, 512, 3, 0.27),
-    conv('conv4_3', 512, 512, 3, 0.34),
-    conv('conv5_1', 512, 512, 3, 0.35),
-    conv('conv5_2', 512, 512, 3, 0.29),
-    conv('conv5_3', 512, 512, 3, 0.36),
+    conv('conv1_1', 64, 3, 3, 0.58, 224),
+    conv('conv1_2', 64, 64, 3, 0.22, 224),
+    conv('conv2_1', 128, 64, 3, 0.34, 112),
+    conv('conv2_2', 128, 128, 3, 0.36, 112),
+    conv('conv3_1', 256, 128, 3, 0.53, 56),
+    conv('conv3_2', 256, 256, 3, 0.24, 56),
+    conv('conv3_3', 256, 256, 3, 0.42, 56),
+    conv('conv4_1', 512, 256, 3, 0.32, 28),
+    conv('conv4_2', 512, 512, 3, 0.27, 28),
+    conv('conv4_3', 512, 512, 3, 0.34, 28),
+    conv('conv5_1', 512, 512, 3, 0.35, 14),
+    conv('conv5_2', 512, 512, 3, 0.29, 14),
+    conv('conv5_3', 512, 512, 3, 0.36, 14),
     fc('fc6', 4096, 25088, 0.01),
     fc('fc7', 4096, 4096, 0.02),
     fc('fc8', 1000, 4096, 0.09),
@@ -81,7 +94,7 @@ const searchSchema = z
     finalTemperatureRatio: z.number().gt(0).lt(1).default(1e-3),
     patience: z.number().int().min(1).default(20),
     columnMoveProb: z.number().min(0).max(1).default(0.7),
-    maxMoves: z.number().int().min(0).default(200_000_000),
+    maxMoves: z.number().int().min(0).default(1_000_000),
     greedyCandidates: z.number().int().min(1).default(256),
   })
   .strict();
@@ -109,6 +122,20 @@ export const compressConfigSchema = z
     subwordFraction: z.number().min(0).lt(1).default(0.25),
     subwordRounding: z.enum(['nearest', 'truncate']).default('nearest'),
     search: searchSchema.default({}),
+    /** Budgeted format: slots per row and group (k), its search and objective. */
+    budgetSlots: z.number().int().min(1).max(1024).default(1),
+    budgetSearch: z
+      .object({
+        method: z.enum(['anneal', 'greedy', 'identity']).default('anneal'),
+        objective: z.enum(['l1', 'l2', 'count']).default('l1'),
+        slotWeight: z.number().min(0).default(0),
+      })
+      .strict()
+      .default({}),
+    /** Input vectors of the one synthetic matrix on the array (VGG-16's conv5 output: 14×14). */
+    vectors: z.number().int().min(1).default(196),
+    /** Run every packing on the systolic simulator's analytical mode (throughput, energy). */
+    simulate: z.boolean().default(true),
     /** Only these layers (by name); empty = all. */
     layers: z.array(z.string()).default([]),
     workers: z.number().int().min(1).max(64).default(2),
@@ -121,22 +148,44 @@ export function parseCompressConfig(v: unknown): CompressConfig {
   return validate(compressConfigSchema, v, 'compress config');
 }
 
-export interface LayerPackResult extends Omit<PackMethodsResult, 'permutation' | 'permutationSubword'> {
+/** One method's packed layer on the array (analytical mode, weight stationary). */
+export interface ArrayStats {
+  cycles: number;
+  macs: number;
+  energyPj: number;
+  /** Energy of the packing's own rows: index words, multiplexers + bus registers, extra bus reads. */
+  overheadPj: { indexPj: number; muxPj: number; busPj: number };
+}
+
+export const ARRAY_METHODS = ['columnCombining', 'columnCombiningFull', 'permutation', 'permutationSubword', 'budgeted', 'budgetedSubword'] as const;
+export type ArrayMethod = (typeof ARRAY_METHODS)[number];
+
+export interface LayerArray {
+  vectors: number;
+  dense: ArrayStats;
+  methods: Record<ArrayMethod, ArrayStats>;
+}
+
+export interface LayerPackResult extends Omit<PackMethodsResult, 'permutation' | 'permutationSubword' | 'packings'> {
   name: string;
+  array: LayerArray | null;
   permutation: Omit<PackMethodsResult['permutation'], 'search'> & { search: Omit<PackMethodsResult['permutation']['search'], 'bestByTemperature'> };
   permutationSubword: Omit<PackMethodsResult['permutationSubword'], 'search'> & { search: Omit<PackMethodsResult['permutationSubword']['search'], 'bestByTemperature'> };
   seconds: number;
 }
 
-export const METHODS = ['columnCombining', 'tight', 'permutation', 'permutationSubword'] as const;
+export const METHODS = ['columnCombining', 'columnCombiningFull', 'tight', 'permutation', 'permutationSubword', 'budgeted', 'budgetedSubword'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** Display names of the methods (console tables and the report). */
 export const METHOD_LABELS: Record<MethodName, string> = {
   columnCombining: 'column combining',
+  columnCombiningFull: 'column combining, full groups (γ = 1)',
   tight: 'tight, identity order',
   permutation: 'tight + permutation',
   permutationSubword: 'tight + permutation + subwords',
+  budgeted: 'budgeted + permutation',
+  budgetedSubword: 'budgeted + permutation, subwords',
 };
 
 export interface MethodTotal {
@@ -145,6 +194,19 @@ export interface MethodTotal {
   denseBits: number;
   packedBits: number;
   slots: number;
+  /** Index, block-width and order bits over all packed bits. */
+  indexShare: number;
+  /** Weights changed by the method (pruned by packing or subword pruning) and Σ|Δw| / Σ|w|, Σ Δw² / Σ w² over the network. */
+  changed: number;
+  l1Share: number;
+  l2Share: number;
+}
+
+export interface ArrayTotal extends Omit<ArrayStats, 'overheadPj'> {
+  overheadPj: number;
+  /** Dense cycles / cycles and dense energy / energy on the same array. */
+  throughput: number;
+  energyEfficiency: number;
 }
 
 export interface PackPicture {
@@ -160,6 +222,8 @@ export interface CompressResult {
   layers: LayerPackResult[];
   /** Whole-network rates: Σ dense bits / Σ packed bits per method. */
   total: Record<MethodName, MethodTotal>;
+  /** Whole network on the array (null without `simulate`): dense and each method. */
+  array: { dense: ArrayStats; methods: Record<ArrayMethod, ArrayTotal> } | null;
   /** The pruned rate bound Σ weights / Σ nonzeros. */
   idealRate: number;
   exact: boolean;
@@ -188,6 +252,8 @@ interface LayerJobArgs {
   /** Given codes (F layout, rows × cols) with their shape. */
   codes: Int32Array | null;
   dims: [number, number] | null;
+  /** Input vectors per image on the array. */
+  vectors: number;
 }
 
 function methodsConfig(c: CompressConfig, seed: number) {
@@ -200,7 +266,50 @@ function methodsConfig(c: CompressConfig, seed: number) {
     search: { method, greedyCandidates, ...anneal },
     subwordFraction: c.subwordFraction,
     subwordRounding: c.subwordRounding,
+    budgetSlots: c.budgetSlots,
+    budgetSearch: { ...c.budgetSearch, ...anneal, method: c.budgetSearch.method, greedyCandidates, initialAcceptance: undefined },
   };
+}
+
+/** The array the packings run on: the study's R×C, weight stationary, SCALE-Sim's default scratchpads. */
+export function arrayConfig(c: CompressConfig): SystolicConfig {
+  return { ...DEFAULT_CONFIG, runName: 'compress', arrayHeight: c.array.rows, arrayWidth: c.array.cols, dataflow: 'ws' };
+}
+
+function arrayStats(results: LayerResult[], cfg: SystolicConfig): ArrayStats {
+  const e = runEnergy(results, cfg);
+  const sum = (f: (a: string) => boolean) => e.rows.filter((r) => f(r.action)).reduce((acc, r) => acc + r.energyPj, 0);
+  return {
+    cycles: results.reduce((acc, r) => acc + r.totalCycles, 0),
+    macs: results.reduce((acc, r) => acc + r.macs, 0),
+    energyPj: e.totalPj,
+    overheadPj: { indexPj: sum((a) => a.startsWith('index-')), muxPj: sum((a) => a === 'mux2-8b' || a === 'bus-register-write-8b'), busPj: sum((a) => a === 'bus-read-8b') },
+  };
+}
+
+/** The dense layer and every packing of it on the array (analytical mode). */
+export function simulatePackings(name: string, vectors: number, rows: number, cols: number, pk: Packings, c: CompressConfig): LayerArray {
+  const cfg = arrayConfig(c);
+  const base = gemmLayer(name, vectors, rows, cols);
+  const spw = pk.permutationSubword.cols / cols;
+  const sub = { perWeight: spw, subwordBits: 4 };
+  const word = (fanIn: number) => ({ name: 'word', fanIn, slotBits: 8 });
+  const subFmt = (fanIn: number) => ({ name: 'subword', fanIn, slotBits: 5, extraIndexBits: 1 });
+  const layersOf: Record<ArrayMethod, () => ReturnType<typeof packedArrayLayers>> = {
+    columnCombining: () => packedArrayLayers(base, columnCombinedTiles(pk.columnCombining, c.array.cols), word(pk.columnCombining.maxColumns)),
+    columnCombiningFull: () => packedArrayLayers(base, columnCombinedTiles(pk.columnCombiningFull, c.array.cols), word(pk.columnCombiningFull.maxColumns)),
+    permutation: () => packedArrayLayers(base, tightTiles(pk.permutation), word(pk.permutation.groupSize)),
+    permutationSubword: () => packedArrayLayers(base, tightTiles(pk.permutationSubword, sub), subFmt(pk.permutationSubword.groupSize)),
+    budgeted: () => packedArrayLayers(base, tightTiles(pk.budgeted), word(pk.budgeted.groupSize)),
+    budgetedSubword: () => packedArrayLayers(base, tightTiles(pk.budgetedSubword, sub), subFmt(pk.budgetedSubword.groupSize)),
+  };
+  const methods = {} as Record<ArrayMethod, ArrayStats>;
+  for (const k of ARRAY_METHODS)
+    methods[k] = arrayStats(
+      layersOf[k]().map((l) => simulateLayerAnalytical(l, cfg)),
+      cfg,
+    );
+  return { vectors, dense: arrayStats([simulateLayerAnalytical(base, cfg)], cfg), methods };
 }
 
 function layerMatrix(a: LayerJobArgs): IntMatrix {
@@ -213,12 +322,13 @@ function layerMatrix(a: LayerJobArgs): IntMatrix {
 export function packLayerJob(a: LayerJobArgs & { matrix?: IntMatrix }): LayerPackResult {
   const t0 = performance.now();
   const m = a.matrix ?? layerMatrix(a);
-  const r = packMethods(m, methodsConfig(a.config, a.config.seed));
+  const { packings, ...r } = packMethods(m, methodsConfig(a.config, a.config.seed));
   const { bestByTemperature: _a, ...ps } = r.permutation.search;
   const { bestByTemperature: _b, ...ss } = r.permutationSubword.search;
   return {
     ...r,
     name: a.name,
+    array: a.config.simulate ? simulatePackings(a.name, a.vectors, m.rows, m.cols, packings, a.config) : null,
     permutation: { ...r.permutation, search: ps },
     permutationSubword: { ...r.permutationSubword, search: ss },
     seconds: (performance.now() - t0) / 1000,
@@ -239,20 +349,62 @@ export function packPicture(name: string, m: IntMatrix, c: CompressConfig): Pack
 
 function totals(layers: LayerPackResult[]): Record<MethodName, MethodTotal> {
   const out = {} as Record<MethodName, MethodTotal>;
+  const sum = (f: (l: LayerPackResult) => number) => layers.reduce((s, l) => s + f(l), 0);
+  const l1 = sum((l) => l.weightL1);
+  const l2 = sum((l) => l.weightL2);
   for (const k of METHODS) {
-    const dense = layers.reduce((s, l) => s + l[k].denseBits, 0);
-    const packed = layers.reduce((s, l) => s + l[k].bits.total, 0);
-    const values = layers.reduce((s, l) => s + l[k].bits.values, 0);
-    out[k] = { rate: dense / packed, rateNoIndex: dense / values, denseBits: dense, packedBits: packed, slots: layers.reduce((s, l) => s + l[k].slots, 0) };
+    const dense = sum((l) => l[k].denseBits);
+    const packed = sum((l) => l[k].bits.total);
+    const values = sum((l) => l[k].bits.values);
+    out[k] = {
+      rate: dense / packed,
+      rateNoIndex: dense / values,
+      denseBits: dense,
+      packedBits: packed,
+      slots: sum((l) => l[k].slots),
+      indexShare: (packed - values) / packed,
+      changed: sum((l) => l[k].change.changed),
+      l1Share: l1 > 0 ? sum((l) => l[k].change.l1Share * l.weightL1) / l1 : 0,
+      l2Share: l2 > 0 ? sum((l) => l[k].change.l2Share * l.weightL2) / l2 : 0,
+    };
   }
   return out;
+}
+
+function arrayTotals(layers: LayerPackResult[]): CompressResult['array'] {
+  if (layers.some((l) => !l.array)) return null;
+  const arr = layers.map((l) => l.array as LayerArray);
+  const add = (xs: ArrayStats[]): ArrayStats => ({
+    cycles: xs.reduce((s, x) => s + x.cycles, 0),
+    macs: xs.reduce((s, x) => s + x.macs, 0),
+    energyPj: xs.reduce((s, x) => s + x.energyPj, 0),
+    overheadPj: {
+      indexPj: xs.reduce((s, x) => s + x.overheadPj.indexPj, 0),
+      muxPj: xs.reduce((s, x) => s + x.overheadPj.muxPj, 0),
+      busPj: xs.reduce((s, x) => s + x.overheadPj.busPj, 0),
+    },
+  });
+  const dense = add(arr.map((a) => a.dense));
+  const methods = {} as Record<ArrayMethod, ArrayTotal>;
+  for (const k of ARRAY_METHODS) {
+    const t = add(arr.map((a) => a.methods[k]));
+    methods[k] = {
+      cycles: t.cycles,
+      macs: t.macs,
+      energyPj: t.energyPj,
+      overheadPj: t.overheadPj.indexPj + t.overheadPj.muxPj + t.overheadPj.busPj,
+      throughput: dense.cycles / t.cycles,
+      energyEfficiency: dense.energyPj / t.energyPj,
+    };
+  }
+  return { dense, methods };
 }
 
 export interface CompressRunOptions {
   outDir?: string;
   progress?: Progress;
   /** Integer K×N weight codes per layer (a checkpoint's conv/dense layers, see the CLI); required for source 'checkpoint'. */
-  checkpointLayers?: { name: string; k: number; n: number; codes: Int32Array }[];
+  checkpointLayers?: { name: string; k: number; n: number; codes: Int32Array; vectors?: number }[];
   /** Run in this thread instead of on worker threads (tests, the tour). */
   inProcess?: boolean;
 }
@@ -265,10 +417,12 @@ function layerJobs(c: CompressConfig, o: CompressRunOptions): LayerJobArgs[] {
     jobs = o.checkpointLayers.map((l) => {
       const f = fromKxN(l.codes, l.k, l.n);
       const pruned = c.sparsity === null ? f : pruneCodes(f, c.sparsity);
-      return { name: l.name, config: c, shape: null, codes: pruned.values, dims: [f.rows, f.cols] };
+      return { name: l.name, config: c, shape: null, codes: pruned.values, dims: [f.rows, f.cols], vectors: l.vectors ?? 1 };
     });
   } else if (c.source === 'matrix') {
-    jobs = [{ name: `${c.matrix.rows}x${c.matrix.cols}`, config: c, shape: { ...c.matrix, sparsity: c.sparsity ?? 0.9, seed: c.seed }, codes: null, dims: null }];
+    jobs = [
+      { name: `${c.matrix.rows}x${c.matrix.cols}`, config: c, shape: { ...c.matrix, sparsity: c.sparsity ?? 0.9, seed: c.seed }, codes: null, dims: null, vectors: c.vectors },
+    ];
   } else {
     jobs = NETWORK_SHAPES[c.source].map((l, i) => ({
       name: l.name,
@@ -276,6 +430,7 @@ function layerJobs(c: CompressConfig, o: CompressRunOptions): LayerJobArgs[] {
       shape: { rows: l.rows, cols: l.cols, sparsity: c.sparsity ?? 1 - l.density, seed: c.seed + 1000 * (i + 1) },
       codes: null,
       dims: null,
+      vectors: l.vectors,
     }));
   }
   if (c.layers.length) {
@@ -323,6 +478,7 @@ export async function runCompress(config: unknown, o: CompressRunOptions = {}): 
     config: c,
     layers,
     total,
+    array: arrayTotals(layers),
     idealRate: weights / Math.max(1, nnz),
     exact: layers.every((l) => l.exact),
     picture: packPicture(pictureLayer.name, layerMatrix(pictureLayer), c),
@@ -364,23 +520,23 @@ export function writeCompressRun(outDir: string, r: CompressResult): void {
   );
 }
 
-/** The tour's quick step: AlexNet's conv layers (synthetic weights at Han et al.'s densities) on a 32×32 array, greedy orders. */
+/** The tour's quick step: AlexNet's conv layers (synthetic weights at Han et al.'s densities) on a 32×32 array, greedy orders (tight and budgeted). */
 export function quickRun(o: { seed?: number; outDir?: string; progress?: Progress } = {}): Promise<CompressResult> {
   return runCompress(
-    { source: 'alexnet', sparsity: null, layers: ['conv2', 'conv3', 'conv4', 'conv5'], search: { method: 'greedy' }, seed: o.seed ?? 1 },
+    { source: 'alexnet', sparsity: null, layers: ['conv2', 'conv3', 'conv4', 'conv5'], search: { method: 'greedy' }, budgetSearch: { method: 'greedy' }, seed: o.seed ?? 1 },
     { outDir: o.outDir, progress: o.progress, inProcess: true },
   );
 }
 
 /** The conv/dense layers of a workload as 8-bit per-layer symmetric K×N codes (input of source 'checkpoint'). */
-export function workloadLayerCodes(w: Workload, bits = 8): { name: string; k: number; n: number; codes: Int32Array }[] {
-  const out: { name: string; k: number; n: number; codes: Int32Array }[] = [];
+export function workloadLayerCodes(w: Workload, bits = 8): { name: string; k: number; n: number; codes: Int32Array; vectors: number }[] {
+  const out: { name: string; k: number; n: number; codes: Int32Array; vectors: number }[] = [];
   for (const op of w.ops) {
     if (op.kind === 'conv2d') {
       const k = op.kernel[0] * op.kernel[1] * op.inShape[2];
-      out.push({ name: op.name, k, n: op.outShape[2], codes: quantizeSymmetric(op.weights, bits).codes });
+      out.push({ name: op.name, k, n: op.outShape[2], codes: quantizeSymmetric(op.weights, bits).codes, vectors: op.outShape[0] * op.outShape[1] });
     } else if (op.kind === 'dense') {
-      out.push({ name: op.name, k: op.inFeatures, n: op.outFeatures, codes: quantizeSymmetric(op.weights, bits).codes });
+      out.push({ name: op.name, k: op.inFeatures, n: op.outFeatures, codes: quantizeSymmetric(op.weights, bits).codes, vectors: 1 });
     }
   }
   return out;

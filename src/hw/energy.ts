@@ -452,6 +452,34 @@ function systolicRows(): EnergyRow[] {
       source: 'estimate: 8 D flip-flops, ~1.5 fJ each (≈1.8 fF clock + data at 0.9 V); ~4.5 µm² per flop at 45 nm',
     },
     { component: 'systolic-pe', action: 'register-write-32b', energyPj: 0.048, areaUm2: 144, ...ref, nodeExp: 1, source: 'estimate: 4 × the 8-b register row' },
+    // Packed weights (compress formats on the array): subword MACs, multiplexers, input buses, index words.
+    {
+      component: 'systolic-pe',
+      action: 'mac-sub4x8',
+      energyPj: 0.21,
+      areaUm2: null,
+      ...ref,
+      nodeExp: 1,
+      source: "estimate: half of Horowitz's 8-b multiply (0.1 pJ; array-multiplier energy ∝ partial products, 4×8 vs 8×8) + 4-b shift select 0.01 pJ + 32-b accumulate add 0.1 pJ",
+    },
+    {
+      component: 'systolic-mux',
+      action: 'mux2-8b',
+      energyPj: 0.006,
+      areaUm2: 11,
+      ...ref,
+      nodeExp: 1,
+      source: "estimate: 8 two-input multiplexer cells, ≈0.75 fJ each (≈0.9 fF switched at 0.9 V, activity included); ≈1/5 of Horowitz's 8-b add (0.03 pJ); area ≈1.4 µm² per cell",
+    },
+    {
+      component: 'systolic-mux',
+      action: 'bus-register-write-8b',
+      energyPj: 0.012,
+      areaUm2: 36,
+      ...ref,
+      nodeExp: 1,
+      source: 'as systolic-pe/register-write-8b: each extra word of the input bus a PE forwards to its neighbour',
+    },
     {
       component: 'dram',
       action: 'read-8b',
@@ -462,6 +490,7 @@ function systolicRows(): EnergyRow[] {
       source: 'Horowitz ISSCC 2014: DRAM 1.3–2.6 nJ per 64-b access, midpoint 1.95 nJ / 8 bytes; interface energy, not node-scaled',
     },
     { component: 'dram', action: 'write-8b', energyPj: 243.75, areaUm2: null, ...ref, nodeExp: 0, source: 'as dram/read-8b (Horowitz gives one figure per access)' },
+    { component: 'dram', action: 'index-read-8b', energyPj: 243.75, areaUm2: null, ...ref, nodeExp: 0, source: 'as dram/read-8b: a packed-weight index/metadata word' },
     {
       component: 'systolic-sram',
       action: 'area-per-kB',
@@ -477,6 +506,33 @@ function systolicRows(): EnergyRow[] {
     const src = `Horowitz ISSCC 2014, 45 nm SRAM 64-b read (10 pJ @8 kB, 20 pJ @32 kB, 100 pJ @1 MB), log-log interpolated to ${kb} kB, per byte`;
     rows.push({ component: `systolic-sram-${kb}kB`, action: 'read-8b', energyPj: e, areaUm2: null, ...ref, nodeExp: 1, source: src });
     rows.push({ component: `systolic-sram-${kb}kB`, action: 'write-8b', energyPj: e, areaUm2: null, ...ref, nodeExp: 1, source: `${src}; write priced as a read (estimate)` });
+    rows.push({
+      component: `systolic-sram-${kb}kB`,
+      action: 'index-read-8b',
+      energyPj: e,
+      areaUm2: null,
+      ...ref,
+      nodeExp: 1,
+      source: `${src}; packed-weight index/metadata word, read like a filter word`,
+    });
+    rows.push({
+      component: `systolic-sram-${kb}kB`,
+      action: 'index-write-8b',
+      energyPj: e,
+      areaUm2: null,
+      ...ref,
+      nodeExp: 1,
+      source: `${src}; index word fill from DRAM, write priced as a read (estimate)`,
+    });
+    rows.push({
+      component: `systolic-sram-${kb}kB`,
+      action: 'bus-read-8b',
+      energyPj: e,
+      areaUm2: null,
+      ...ref,
+      nodeExp: 1,
+      source: `${src}; an input-bus word of a multiplexed packed row, read like an ifmap word`,
+    });
   }
   return rows;
 }

@@ -105,5 +105,12 @@ test('packMethods: exact, deterministic, rates below the word-level bound, subwo
   assert.ok(r.permutation.rateNoIndex <= r.idealRate + 1e-9);
   assert.ok(r.permutation.slots <= r.tight.slots);
   assert.ok(r.permutationSubword.subwordsAfter < r.permutationSubword.subwordsBefore);
-  assert.deepEqual(packMethods(m, cfg), r);
+  // Same config and seed → same result (apart from the measured seconds).
+  const noTime = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (k, v) => (k === 'seconds' || k === 'packings' ? undefined : v)));
+  assert.deepEqual(noTime(packMethods(m, cfg)), noTime(r));
+  // The budgeted formats: equal shape to column combining with full groups, exact on their pruned matrices.
+  assert.ok(r.budgeted.exact && r.budgetedSubword.exact);
+  assert.ok(r.budgeted.change.l1Share < r.columnCombiningFull.change.l1Share, `${r.budgeted.change.l1Share} vs ${r.columnCombiningFull.change.l1Share}`);
+  assert.ok(Math.abs(r.budgeted.rate / r.columnCombiningFull.rate - 1) < 0.1);
+  assert.ok(r.budgetedSubword.rateNoIndex > r.budgeted.rateNoIndex);
 });

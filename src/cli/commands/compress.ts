@@ -25,6 +25,10 @@ interface PackFlags extends CommonOptions {
   maxOverlap?: number;
   subwordFraction?: number;
   search?: string;
+  budgetSlots?: number;
+  budgetObjective?: string;
+  vectors?: number;
+  simulate?: boolean;
   layers?: string;
   workers?: number;
 }
@@ -48,7 +52,13 @@ function configFrom(o: PackFlags): { config: Partial<CompressConfig> & Record<st
   if (o.groupSize !== undefined) config.groupSize = o.groupSize;
   if (o.maxOverlap !== undefined) config.maxOverlap = o.maxOverlap;
   if (o.subwordFraction !== undefined) config.subwordFraction = o.subwordFraction;
+  if (o.budgetObjective && !['l1', 'l2', 'count'].includes(o.budgetObjective))
+    throw new ConfigError(`--budget-objective: '${o.budgetObjective}' is not known: use l1, l2 or count`);
   if (o.search) config.search = { method: o.search };
+  if (o.search || o.budgetObjective) config.budgetSearch = { ...(o.search ? { method: o.search } : {}), ...(o.budgetObjective ? { objective: o.budgetObjective } : {}) };
+  if (o.budgetSlots !== undefined) config.budgetSlots = o.budgetSlots;
+  if (o.vectors !== undefined) config.vectors = o.vectors;
+  if (o.simulate === false) config.simulate = false;
   if (o.layers)
     config.layers = o.layers
       .split(',')
@@ -68,33 +78,68 @@ async function checkpointLayers(o: PackFlags) {
   return layers;
 }
 
-export function formatCompress(r: CompressResult): string {
-  const c = r.config;
-  const head = ['layer', 'rows×cols', 'sparsity', ...METHODS.map((k) => METHOD_LABELS[k])];
-  const rows = r.layers.map((l) => [l.name, `${l.rows}×${l.cols}`, `${round(100 * l.sparsity, 1)}%`, ...METHODS.map((k) => `${times(l[k].rate)} (${times(l[k].rateNoIndex)})`)]);
-  rows.push(['total', '', '', ...METHODS.map((k) => `${times(r.total[k].rate)} (${times(r.total[k].rateNoIndex)})`)]);
+function table(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
-  const cc = r.layers.reduce((s, l) => s + l.columnCombining.prunedByConflicts, 0);
-  const nnz = r.layers.reduce((s, l) => s + l.nonzeros, 0);
+  return [line(head), ...rows.map(line)];
+}
+
+export function formatCompress(r: CompressResult): string {
+  const c = r.config;
+  const arr = r.array;
+  const methodRows = METHODS.map((k) => {
+    const t = r.total[k];
+    const a = arr && k !== 'tight' ? arr.methods[k] : null;
+    return [
+      METHOD_LABELS[k],
+      times(t.rate),
+      times(t.rateNoIndex),
+      `${round(100 * t.indexShare, 1)}%`,
+      String(t.changed),
+      `${round(100 * t.l1Share, 1)}%`,
+      `${round(100 * t.l2Share, 1)}%`,
+      a ? times(a.throughput) : '',
+      a ? times(a.energyEfficiency) : '',
+    ];
+  });
+  const layerRows = r.layers.map((l) => [l.name, `${l.rows}×${l.cols}`, `${round(100 * l.sparsity, 1)}%`, ...METHODS.map((k) => times(l[k].rate))]);
   return [
-    `Compression rate = dense bits / packed bits, every index, block-width and order bit counted (in brackets: value bits only). Array ${c.array.rows}×${c.array.cols}, multiplexer fan-in ${c.groupSize}, search ${c.search.method}, seed ${c.seed}.`,
-    line(head),
-    ...rows.map(line),
+    `Compression rate = dense bits / packed bits, every index, block-width and order bit counted. Array ${c.array.rows}×${c.array.cols} (weight stationary), multiplexer fan-in ${c.groupSize}, budgeted k = ${c.budgetSlots}, search ${c.search.method}, seed ${c.seed}.`,
+    ...table(['method', 'rate', 'value bits', 'index share', 'weights changed', 'Σ|Δw|/Σ|w|', 'ΣΔw²/Σw²', 'throughput', 'energy eff.'], methodRows),
     '',
-    `word-level bound (1/density): ${times(r.idealRate)}; column combining pruned ${cc} of ${nnz} nonzero weights (${round((100 * cc) / Math.max(1, nnz), 1)}%) by conflicts; tight packing unpacks exactly: ${r.exact ? 'yes' : 'NO'}`,
-    `paper (Tight Compression, TCAD): ${r.paper.stateOfTheArt}× → ${r.paper.unstructured}× → ${r.paper.subword}×; ours (with every bit): ${times(r.total.columnCombining.rate)} → ${times(r.total.permutation.rate)} → ${times(r.total.permutationSubword.rate)}`,
+    ...table(['layer', 'rows×cols', 'sparsity', ...METHODS.map((k) => SHORT_LABELS[k])], layerRows),
+    '',
+    `word-level bound (1/density): ${times(r.idealRate)}; packings unpack exactly (to the pruned matrix for the budgeted formats): ${r.exact ? 'yes' : 'NO'}${arr ? '; throughput and energy efficiency vs the dense layers on the same array (analytical mode)' : ''}`,
+    `paper (Tight Compression, TCAD): ${r.paper.stateOfTheArt}× → ${r.paper.unstructured}× → ${r.paper.subword}×, ${r.paper.throughput}× throughput, ${r.paper.energyEfficiency}× energy efficiency; ours (every bit): column combining ${times(r.total.columnCombining.rate)}, tight + permutation ${times(r.total.permutation.rate)}, + subwords ${times(r.total.permutationSubword.rate)}, budgeted ${times(r.total.budgeted.rate)}, budgeted subwords ${times(r.total.budgetedSubword.rate)}`,
   ].join('\n');
 }
 
+const SHORT_LABELS: Record<(typeof METHODS)[number], string> = {
+  columnCombining: 'CC',
+  columnCombiningFull: 'CC γ=1',
+  tight: 'tight',
+  permutation: 'perm',
+  permutationSubword: 'perm+sw',
+  budgeted: 'budget',
+  budgetedSubword: 'budget+sw',
+};
+
 function packSummary(r: CompressResult) {
+  const per = <T>(f: (k: (typeof METHODS)[number]) => T) => Object.fromEntries(METHODS.map((k) => [k, f(k)])) as Record<(typeof METHODS)[number], T>;
   return {
-    rates: { columnCombining: r.total.columnCombining.rate, permutation: r.total.permutation.rate, permutationSubword: r.total.permutationSubword.rate },
-    ratesNoIndex: {
-      columnCombining: r.total.columnCombining.rateNoIndex,
-      permutation: r.total.permutation.rateNoIndex,
-      permutationSubword: r.total.permutationSubword.rateNoIndex,
-    },
+    rates: per((k) => r.total[k].rate),
+    ratesNoIndex: per((k) => r.total[k].rateNoIndex),
+    indexOverhead: per((k) => r.total[k].indexShare),
+    changed: per((k) => ({ weights: r.total[k].changed, l1Share: r.total[k].l1Share, l2Share: r.total[k].l2Share })),
+    array: r.array
+      ? {
+          denseCycles: r.array.dense.cycles,
+          denseEnergyPj: r.array.dense.energyPj,
+          throughput: Object.fromEntries(Object.entries(r.array.methods).map(([k, v]) => [k, v.throughput])),
+          energyEfficiency: Object.fromEntries(Object.entries(r.array.methods).map(([k, v]) => [k, v.energyEfficiency])),
+          overheadPj: Object.fromEntries(Object.entries(r.array.methods).map(([k, v]) => [k, v.overheadPj])),
+        }
+      : null,
     exact: r.exact,
     idealRate: r.idealRate,
     config: r.config,
@@ -113,7 +158,11 @@ function addPackFlags(cmd: Command): Command {
   cmd.option('--group-size <n>', 'multiplexer fan-in: tight group size and column-combining α (default 16)', intArg('--group-size', 1, 1024));
   cmd.option('--max-overlap <f>', "column combining's γ: conflicting rows per merge / rows (default 0.05)", floatArg('--max-overlap', 0, 1));
   cmd.option('--subword-fraction <f>', 'fraction of nonzero subwords removed by subword pruning (default 0.25)', floatArg('--subword-fraction', 0, 0.999));
-  cmd.option('--search <method>', 'permutation search: anneal, greedy or identity (default anneal)');
+  cmd.option('--search <method>', 'permutation searches (tight and budgeted): anneal, greedy or identity (default anneal)');
+  cmd.option('--budget-slots <k>', 'budgeted format: slots per row and group (default 1)', intArg('--budget-slots', 1, 1024));
+  cmd.option('--budget-objective <o>', 'budgeted search: what a pruned weight costs: l1, l2 or count (default l1)');
+  cmd.option('--vectors <n>', 'input vectors of the --synthetic matrix on the array (default 196)', intArg('--vectors', 1, 10_000_000));
+  cmd.option('--no-simulate', 'skip the systolic-array simulation (throughput, energy)');
   cmd.option('--layers <list>', 'only these layers (comma-separated names)');
   cmd.option('--workers <n>', 'worker threads for the layers (default 2)', intArg('--workers', 1, 64));
   return cmd;

@@ -63,6 +63,9 @@ export function assembleResult(layer: SystolicLayer, cfg: SystolicConfig, a: Ope
       ofmapDramWordsPerCycle: od.writes / (od.stopCycle - od.startCycle + 1),
     },
     metadata: { sramReads: Math.round(sram.filterReads * metaPerWord), dramReads: Math.round(fd.reads * metaPerWord) },
+    mux: layer.packed?.select
+      ? { selects: macs, fanIn: layer.packed.muxFanIn ?? 1, busReads: (layer.packed.busWordsPerVector ?? 0) * d.m * p.colFolds, slotBits: layer.packed.slotBits ?? 8 }
+      : null,
   };
 }
 

@@ -49,11 +49,29 @@ export function packedFilterData(values: Int32Array, kPacked: number, n: number)
   return out;
 }
 
-/** Plain reference: the lowered GEMM out[m][n] = Σ_k ifmap(m, k) · filter(k, n), padded words 0. */
+/**
+ * Plain reference: the lowered GEMM out[m][n] = Σ_k ifmap(m, k) · filter(k, n), padded words 0;
+ * with multiplexer selects, Σ_k' ifmap(m, select[k'][n]) · filter(k', n).
+ */
 export function referenceGemm(layer: SystolicLayer, data: LayerData): Int32Array {
   const a = new OperandAddresses(layer);
   const { m: M, n: N, k: K } = a.dims;
   const out = new Int32Array(M * N);
+  const sel = layer.packed?.select;
+  if (sel) {
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const src = sel[k * N + n];
+          const addr = src >= 0 ? a.ifmapOriginal(m, src) : -1;
+          if (addr >= 0) s = (s + Math.imul(data.ifmap[addr], data.filter[a.filter(k, n)])) | 0;
+        }
+        out[m * N + n] = s;
+      }
+    }
+    return out;
+  }
   const row = new Int32Array(K);
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
@@ -81,6 +99,18 @@ export function simulateLayerCycle(layer: SystolicLayer, cfg: SystolicConfig, da
   const T = p.t;
   const F = p.foldCycles;
   const ofmap = new Int32Array(d.m * d.n);
+  // Multiplexed PEs: the row carries the input vector (its index t, one bus per packed row) and
+  // PE (k', n) multiplies with the word of original row select[k'][n] of that vector.
+  const sel = layer.packed?.select ?? null;
+  if (sel && p.dataflow !== 'ws')
+    throw new ConfigError(`layer '${layer.name}': packed weights with multiplexer selects run on the weight-stationary dataflow only (got '${p.dataflow}')`);
+  const tReg = new Int32Array(sel ? R * C : 0);
+  const edgeT = new Int32Array(sel ? R : 0);
+  const busWord = (t: number, src: number): number => {
+    if (src < 0) return 0;
+    const addr = a.ifmapOriginal(t, src);
+    return addr >= 0 ? data.ifmap[addr] : 0;
+  };
   // PE registers: moving operand (left to right), second operand or partial sum (top to bottom), accumulator/weight.
   const aReg = new Int32Array(R * C);
   const bReg = new Int32Array(R * C);
@@ -159,6 +189,7 @@ export function simulateLayerCycle(layer: SystolicLayer, cfg: SystolicConfig, da
               if (t >= 0 && t < T) {
                 const k = r0 + r;
                 edgeRow[r] = ws ? readIfmap(a.ifmap(t, k)) : readFilter(a.filter(k, t));
+                if (sel) edgeT[r] = t;
               }
             }
             for (let r = R - 1; r >= 0; r--) {
@@ -166,7 +197,12 @@ export function simulateLayerCycle(layer: SystolicLayer, cfg: SystolicConfig, da
               const hi = Math.min(colsUsed - 1, j - R - r);
               for (let c = hi; c >= lo; c--) {
                 const i = r * C + c;
-                const av = r >= rowsUsed ? 0 : c === 0 ? edgeRow[r] : aReg[i - 1];
+                let av: number;
+                if (sel) {
+                  const t = r >= rowsUsed ? -1 : c === 0 ? edgeT[r] : tReg[i - 1];
+                  tReg[i] = t;
+                  av = t >= 0 ? busWord(t, sel[(r0 + r) * N + c0 + c]) : 0;
+                } else av = r >= rowsUsed ? 0 : c === 0 ? edgeRow[r] : aReg[i - 1];
                 const psum = r === 0 ? 0 : sReg[i - C];
                 aReg[i] = av;
                 sReg[i] = (psum + Math.imul(av, bReg[i])) | 0;

@@ -37,6 +37,11 @@ export function validateLayer(layer: SystolicLayer, where: string): void {
     for (const r of kr) if (r < 0 || r >= kFull) throw new ConfigError(`${where}: packed row index ${r} is outside 0..${kFull - 1}`);
     if (layer.packed.values && layer.packed.values.length !== kr.length * layer.numFilters)
       throw new ConfigError(`${where}: packed values hold ${layer.packed.values.length} words, expected ${kr.length}×${layer.numFilters}`);
+    const sel = layer.packed.select;
+    if (sel) {
+      if (sel.length !== kr.length * layer.numFilters) throw new ConfigError(`${where}: packed selects hold ${sel.length} entries, expected ${kr.length}×${layer.numFilters}`);
+      for (const s of sel) if (s < -1 || s >= kFull) throw new ConfigError(`${where}: packed select ${s} is outside −1..${kFull - 1}`);
+    }
   }
 }
 
@@ -62,6 +67,8 @@ export class OperandAddresses {
   readonly ofmapWords: number;
   private readonly h: number;
   private readonly w: number;
+  /** Offsets, rows and columns of every original window position (for multiplexer selects). */
+  private readonly full: { off: Int32Array; row: Int32Array; col: Int32Array };
 
   constructor(layer: SystolicLayer) {
     const d = gemmDims(layer);
@@ -83,18 +90,25 @@ export class OperandAddresses {
       this.mBase[m] = (iy * W + ix) * C;
     }
     const rowLen = layer.filterWidth * C;
+    const kFull = layer.filterHeight * rowLen;
+    const full = { off: new Int32Array(kFull), row: new Int32Array(kFull), col: new Int32Array(kFull) };
+    for (let k = 0; k < kFull; k++) {
+      const r = Math.floor(k / rowLen);
+      const rem = k - r * rowLen;
+      const c = Math.floor(rem / C);
+      full.row[k] = r;
+      full.col[k] = c;
+      full.off[k] = (r * W + c) * C + (rem - c * C);
+    }
+    this.full = full;
     this.kOff = new Int32Array(d.k);
     this.kRow = new Int32Array(d.k);
     this.kCol = new Int32Array(d.k);
     for (let kk = 0; kk < d.k; kk++) {
       const k = layer.packed ? layer.packed.keptRows[kk] : kk;
-      const r = Math.floor(k / rowLen);
-      const rem = k - r * rowLen;
-      const c = Math.floor(rem / C);
-      const ch = rem - c * C;
-      this.kRow[kk] = r;
-      this.kCol[kk] = c;
-      this.kOff[kk] = (r * W + c) * C + ch;
+      this.kRow[kk] = full.row[k];
+      this.kCol[kk] = full.col[k];
+      this.kOff[kk] = full.off[k];
     }
     this.ifmapWords = layer.ifmapHeight * layer.ifmapWidth * C;
     this.filterWords = d.k * d.n;
@@ -103,6 +117,13 @@ export class OperandAddresses {
 
   ifmap(m: number, k: number): number {
     if (this.kRow[k] + this.mRow[m] < this.h && this.kCol[k] + this.mCol[m] < this.w) return this.mBase[m] + this.kOff[k];
+    return -1;
+  }
+
+  /** The ifmap word of output pixel m at ORIGINAL window position k (−1 past the input); for multiplexer selects. */
+  ifmapOriginal(m: number, k: number): number {
+    const f = this.full;
+    if (f.row[k] + this.mRow[m] < this.h && f.col[k] + this.mCol[m] < this.w) return this.mBase[m] + f.off[k];
     return -1;
   }
 

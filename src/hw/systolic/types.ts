@@ -49,19 +49,37 @@ export const DEFAULT_CONFIG: SystolicConfig = {
 };
 
 /**
- * A row-compacted packed weight matrix: the array processes only `keptRows` of the K×N filter
- * matrix (e.g. the rows left after structured pruning and a row permutation), stored densely as
- * K'×N values plus `metadataWords` words of format metadata (indices, masks) fetched with them.
+ * A packed weight matrix: the array processes K' packed rows instead of the K rows of the K×N filter
+ * matrix, stored densely as K'×N values plus `metadataWords` words of format metadata (indices,
+ * masks) fetched with them.
+ *
+ * - Row compaction (no `select`): packed row k' is original row `keptRows[k']` for every filter
+ *   (e.g. the rows left after structured pruning and a row permutation).
+ * - Multiplexed PEs (`select`): PE (packed row k', filter n) picks its input with a
+ *   `muxFanIn`:1 multiplexer from the input bus of its row: it multiplies its weight with original
+ *   reduction row `select[k'·N + n]` (−1: an empty slot, weight 0). Formats: tight, budgeted and
+ *   column-combined weights. The scratchpads see one ifmap word per packed row and vector (row
+ *   `keptRows[k']`, the bus's first word); the other words each bus carries are counted as
+ *   `busWordsPerVector` (priced as their own action rows, see energy.ts). Weight-stationary only
+ *   in the cycle-level mode.
  */
 export interface PackedWeights {
   /** Name of the format that produced it (e.g. 'row-bitmask'). */
   format: string;
-  /** Original reduction index k of each packed row, ascending or in the format's order; length K'. */
+  /** Original reduction index k of each packed row (with `select`: the first word of its input bus); length K'. */
   keptRows: Int32Array;
   /** Packed integer values K'×N, row-major, when the weights are known. */
   values: Int32Array | null;
   /** Words of metadata stored with the packed values. */
   metadataWords: number;
+  /** Per (packed row, filter) original reduction row, K'×N row-major, −1 for an empty slot. */
+  select?: Int32Array | null;
+  /** Multiplexer fan-in of a PE (1 without `select`). */
+  muxFanIn?: number;
+  /** Input words the row buses carry per input vector and column fold beyond the one per packed row the scratchpads see. */
+  busWordsPerVector?: number;
+  /** Stored bits of a weight slot (5 for a sign + 4-bit subword); default 8. Picks the MAC action. */
+  slotBits?: number;
 }
 
 /** A packing format the compression study can plug in. */
@@ -144,4 +162,6 @@ export interface LayerResult {
   };
   /** Packed-weight metadata words read from filter SRAM and DRAM (0 without packing). */
   metadata: { sramReads: number; dramReads: number };
+  /** Multiplexed packed weights: MACs through a `muxFanIn`:1 select, extra bus words read, slot bits (null otherwise). */
+  mux: { selects: number; fanIn: number; busReads: number; slotBits: number } | null;
 }
