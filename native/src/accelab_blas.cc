@@ -1024,6 +1024,58 @@ napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// maxPool2x2(heap, xOff, yOff, N, H, W, C, OH, OW): 2×2 max pool, stride 2, no padding (2·OH ≤ H,
+// 2·OW ≤ W): the maximum by a running strict '>' from −∞ as on the tfjs cpu backend (NaN never wins;
+// a window of only NaN gives −∞).
+napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!GetArgs(env, info, &a, 9)) return nullptr;
+  Heap h;
+  int64_t xo, yo, N, H, W, C, OH, OW;
+  if (!GetHeap(&a, 0, &h) || !GetInt(&a, 1, 0, INT64_MAX >> 2, "xOff", &xo) || !GetInt(&a, 2, 0, INT64_MAX >> 2, "yOff", &yo) ||
+      !GetInt(&a, 3, 1, kMaxDim, "N", &N) || !GetInt(&a, 4, 2, kMaxDim, "H", &H) || !GetInt(&a, 5, 2, kMaxDim, "W", &W) ||
+      !GetInt(&a, 6, 1, kMaxDim, "C", &C) || !GetInt(&a, 7, 1, H / 2, "OH", &OH) || !GetInt(&a, 8, 1, W / 2, "OW", &OW))
+    return nullptr;
+  int64_t xN, yN;
+  if (!Product({N, H, W, C}, &xN) || !Product({N, OH, OW, C}, &yN)) {
+    ThrowOperand(env, "pooling sizes overflow");
+    return nullptr;
+  }
+  Operand ops[] = {{"x", xo, xN, false, {}}, {"y", yo, yN, true, {}}};
+  if (!CheckAll(env, h, ops, 2)) return nullptr;
+  const float* x = F(h, xo);
+  float* y = F(h, yo);
+  for (int64_t b = 0; b < N; b++) {
+    for (int64_t oh = 0; oh < OH; oh++) {
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const float* p00 = x + ((b * H + 2 * oh) * W + 2 * ow) * C;
+        const float* p01 = p00 + C;
+        const float* p10 = p00 + W * C;
+        const float* p11 = p10 + C;
+        float* out = y + ((b * OH + oh) * OW + ow) * C;
+        int64_t c = 0;
+#if defined(__SSE2__)
+        const __m128 ninf = _mm_set1_ps(-INFINITY);
+        for (; c + 4 <= C; c += 4) {
+          // _mm_max_ps(a, m) is (a > m ? a : m): NaN never replaces the running maximum.
+          __m128 m = _mm_max_ps(_mm_loadu_ps(p00 + c), ninf);
+          m = _mm_max_ps(_mm_loadu_ps(p01 + c), m);
+          m = _mm_max_ps(_mm_loadu_ps(p10 + c), m);
+          m = _mm_max_ps(_mm_loadu_ps(p11 + c), m);
+          _mm_storeu_ps(out + c, m);
+        }
+#endif
+        for (; c < C; c++) {
+          float m = -INFINITY;
+          for (const float v : {p00[c], p01[c], p10[c], p11[c]}) m = v > m ? v : m;
+          out[c] = m;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
 // maxPoolReluBiasGrad2x2(heap, yOff, dyOff, dzOff, dbOff, N, H, W, C, OH, OW): the gradient through
 // relu(z + bias) followed by a 2×2, stride-2, unpadded max pool, from the relu output y (the pool's
 // input): dz = maxPoolGrad(dy, y)·step(y), exactly as MaxPoolGrad2x2 then reluBiasGrad compute it
@@ -1270,7 +1322,8 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},           {"conv2d", Conv2d},   {"bnForward", BnForward}, {"bnGrad", BnGrad},
              {"sumRows", SumRows}, {"reluGrad", ReluGrad},   {"addRows", AddRows}, {"relu", Relu}, {"maxPoolGrad2x2", MaxPoolGrad2x2},
-             {"reluBiasGrad", ReluBiasGrad}, {"maxPoolReluBiasGrad2x2", MaxPoolReluBiasGrad2x2}, {"setSmallConvK", SetSmallConvK},
+             {"reluBiasGrad", ReluBiasGrad}, {"maxPoolReluBiasGrad2x2", MaxPoolReluBiasGrad2x2},
+             {"maxPool2x2", MaxPool2x2}, {"setSmallConvK", SetSmallConvK},
              {"sgdUpdate", SgdUpdate}, {"adamUpdate", AdamUpdate},
              {"info", Info}};
   for (const auto& f : fns) {

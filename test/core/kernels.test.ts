@@ -201,7 +201,7 @@ describe('project wasm kernels vs the cpu backend', () => {
     }
   });
 
-  it('MaxPoolGrad (including ties after ReLU)', () => {
+  it('MaxPool and MaxPoolGrad (including ties after ReLU)', () => {
     const rng = new Rng(4);
     const cases: { x: number[]; f: number | [number, number]; s: number; pad: 'same' | 'valid' }[] = [
       { x: [1, 8, 8, 3], f: 2, s: 2, pad: 'valid' },
@@ -220,13 +220,14 @@ describe('project wasm kernels vs the cpu backend', () => {
         const xa = rand(rng, c.x, quantized);
         // MaxPool output, needed as a kernel input by the cpu version.
         const y = run('cpu', 'MaxPool', { x: xa }, { filterSize: c.f, strides: c.s, pad: c.pad });
+        note('MaxPool', check('MaxPool', { x: xa }, { filterSize: c.f, strides: c.s, pad: c.pad }, JSON.stringify(c)));
         const inputs = { dy: rand(rng, y.shape), input: xa, output: y };
         note('MaxPoolGrad', check('MaxPoolGrad', inputs, { filterSize: c.f, strides: c.s, pad: c.pad }, JSON.stringify(c)));
       }
     }
   });
 
-  it('MaxPoolGrad 2×2/stride 2 with NaN and ±Infinity inputs', () => {
+  it('MaxPool and MaxPoolGrad 2×2/stride 2 with NaN and ±Infinity inputs', () => {
     const rng = new Rng(41);
     const xa = rand(rng, [2, 6, 6, 4]);
     const specials = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
@@ -241,6 +242,13 @@ describe('project wasm kernels vs the cpu backend', () => {
     const y = run('cpu', 'MaxPool', { x: xa }, { filterSize: 2, strides: 2, pad: 'valid' });
     const dy = rand(rng, y.shape);
     note('MaxPoolGrad', check('MaxPoolGrad', { dy, input: xa, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }, 'non-finite'));
+    // The native MaxPool forward on the same data equals cpu exactly (NaN never wins, an all-NaN window gives −∞).
+    if (PATHS.includes('native')) {
+      setNativeEnabled(true);
+      const got = run('wasm', 'MaxPool', { x: xa }, { filterSize: 2, strides: 2, pad: 'valid' });
+      assert.deepEqual(Array.from(got.data), Array.from(y.data));
+      assert.ok(Array.from(y.data).includes(Number.NEGATIVE_INFINITY) && Array.from(y.data).includes(Number.POSITIVE_INFINITY));
+    }
   });
 
   it('Sum (leading axes fast path and stock fallbacks)', () => {

@@ -21,7 +21,7 @@
  * - BatchMatMul / _FusedMatMul (bias over the last axis, relu): transposes and batch broadcasting
  *   (one operand with batch 1) handled by sgemm's transpose flags and a zero batch stride.
  * - Beyond BLAS, the next largest items of a training step as compiled loops: the fused batch-norm
- *   forward and gradient (./batchnorm.ts), MaxPoolGrad (2×2, stride 2), the leading-axes Sum (bias gradients), Add
+ *   forward and gradient (./batchnorm.ts), MaxPool and MaxPoolGrad (2×2, stride 2), the leading-axes Sum (bias gradients), Add
  *   (same shape, or a bias over the last axis), Relu and its gradient (one kernel in place of three),
  *   and for the fused conv layer (./conv.ts) the relu/bias gradient and the max-pool/relu/bias
  *   gradient, each in one pass; the SGD and Adam updates as one kernel per variable (./optimizers.ts).
@@ -75,6 +75,7 @@ interface Addon {
   ): void;
   sumRows(heap: Uint8Array, xOff: number, outOff: number, M: number, C: number): void;
   reluBiasGrad(heap: Uint8Array, dyOff: number, yOff: number, dzOff: number, dbOff: number, M: number, C: number): void;
+  maxPool2x2(heap: Uint8Array, xOff: number, yOff: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
   maxPoolReluBiasGrad2x2(heap: Uint8Array, yOff: number, dyOff: number, dzOff: number, dbOff: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
   setSmallConvK(k: number): number;
   sgdUpdate(heap: Uint8Array, xOff: number, gOff: number, outOff: number, n: number, c: number): void;
@@ -126,6 +127,29 @@ export function parseNativeChoice(v: string | undefined): NativeChoice {
 
 const ADDON_REL = join('native', 'build', 'Release', 'accelab_blas.node');
 
+/** Every entry point of `Addon`, checked at load. */
+const ADDON_FUNCTIONS = [
+  'gemm',
+  'conv2d',
+  'bnForward',
+  'bnGrad',
+  'sumRows',
+  'reluBiasGrad',
+  'maxPoolReluBiasGrad2x2',
+  'maxPool2x2',
+  'setSmallConvK',
+  'sgdUpdate',
+  'adamUpdate',
+  'reluGrad',
+  'addRows',
+  'relu',
+  'maxPoolGrad2x2',
+  'info',
+] as const satisfies readonly (keyof Addon)[];
+// Compile-time check that the list is complete.
+const addonFunctionsComplete: Exclude<keyof Addon, (typeof ADDON_FUNCTIONS)[number]> extends never ? true : false = true;
+void addonFunctionsComplete;
+
 let addon: Addon | null = null;
 let loadError: string | null = null;
 let loaded = false;
@@ -148,11 +172,20 @@ export function loadNativeAddon(): Addon | null {
     loadError = 'the addon is not built (needs libopenblas-dev, pkg-config and a C++ compiler at npm install; then run npm run build:native)';
     return null;
   }
+  let loadedAddon: Addon | null = null;
   try {
-    addon = createRequire(import.meta.url)(path) as Addon;
+    loadedAddon = createRequire(import.meta.url)(path) as Addon;
   } catch (e) {
     loadError = `the addon does not load: ${(e as Error).message.split('\n')[0]} (rebuild with npm run build:native)`;
+    return null;
   }
+  // A binary built from older sources lacks newer entry points: not used until rebuilt.
+  const missing = ADDON_FUNCTIONS.filter((f) => typeof (loadedAddon as unknown as Record<string, unknown>)[f] !== 'function');
+  if (missing.length) {
+    loadError = `the addon is out of date (no ${missing.join(', ')}): rebuild it with npm run build:native`;
+    return null;
+  }
+  addon = loadedAddon;
   return addon;
 }
 
@@ -526,6 +559,31 @@ export function pool2x2Geometry(xShape: readonly number[], dyShape: readonly num
   return [N, H, W, C, OH, OW];
 }
 
+/** MaxPool of 2×2 windows with stride 2 and no padding (NaN never wins, as on cpu); others fall through. */
+const maxPool =
+  (prev: Kfn): Kfn =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x;
+    if (!enabled || !x || x.dtype !== 'float32' || x.shape.length !== 4 || !isNhwc(attrs.dataFormat)) return prev(args);
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterSize as [number, number] | number,
+      attrs.strides as [number, number] | number,
+      1,
+      attrs.pad as Pad,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    const geo = pool2x2Geometry(x.shape, info.outShape, attrs);
+    if (!geo) return prev(args);
+    const [N, H, W, C, OH, OW] = geo;
+    const y = backend.makeOutput(info.outShape.slice(), 'float32');
+    const heap = backend.wasm.HEAPU8;
+    native('MaxPool', () => requireAddon().maxPool2x2(heap, off(backend, x), off(backend, y), N, H, W, C, OH, OW));
+    count('MaxPool');
+    return y;
+  };
+
 /** MaxPoolGrad of 2×2 windows with stride 2 and no padding (SIMD over channels); others fall through. */
 const maxPoolGrad =
   (prev: Kfn): Kfn =>
@@ -752,6 +810,7 @@ const WRAPPERS: Record<string, (prev: Kfn) => Kfn> = {
   Sum: sum,
   Add: add,
   Relu: relu,
+  MaxPool: maxPool,
   MaxPoolGrad: maxPoolGrad,
 };
 
