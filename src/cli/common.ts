@@ -53,6 +53,33 @@ export async function inRunDir<T>(o: CommonOptions, name: string, work: (dir: st
 }
 
 /**
+ * Writes a finished `result` as run folder `o.out` (or `runs/<name>-<time>` with `always`): `write`
+ * puts the files into the staging folder, then the report is rendered and the folder moved into place
+ * (see inRunDir). Without --out (and without `always`) nothing is written. The folder was checked with
+ * checkOut before the work that made `result`.
+ */
+export async function saveRun(
+  o: CommonOptions,
+  name: string,
+  result: unknown,
+  write: (dir: string) => void | Promise<void>,
+  report: RunReportOptions,
+  always = false,
+): Promise<{ dir: string | null; report: string | null }> {
+  if (!o.out && !always) return { dir: null, report: null };
+  const { value, dir } = await inRunDir(o, name, async (stage, final) => {
+    await write(stage);
+    return stagedReport(stage, final, result, report);
+  });
+  return { dir, report: value };
+}
+
+/** The console lines naming a run folder and its report (none without a folder). */
+export function runFolderLines(saved: { dir: string | null; report: string | null }): string[] {
+  return saved.dir ? [`run folder ${saved.dir}`, ...(saved.report ? [`report     ${saved.report}`] : [])] : [];
+}
+
+/**
  * Writes the report of a run being built in `stage` (see inRunDir) under the report-failure policy
  * (run-report.ts); returns the path report.html will have in the final folder, or null.
  */

@@ -8,8 +8,9 @@ import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_CHOICES, NATIVE_CHOICES } from '../core/engine.js';
 import { ConfigError, NotFoundError } from '../core/errors.js';
-import { checkRunTarget, checkWritableDir } from '../core/fsx.js';
+import { checkRunTarget, checkWritableDir, readJson } from '../core/fsx.js';
 import { DATASET_NAMES, SYNTHETIC_NAMES } from '../data/index.js';
+import { readModelMetadata } from '../nn/checkpoint.js';
 import { MODEL_NAMES } from '../nn/models.js';
 
 // ------------------------------------------------------------------ value parsers
@@ -42,6 +43,28 @@ export function listArg<T extends string>(name: string, allowed: readonly T[]) {
     if (!xs.length || xs.some((x) => x === '')) throw new InvalidArgumentError(`${name} must be a comma-separated list of ${allowed.join(', ')}.`);
     for (const x of xs) if (!(allowed as readonly string[]).includes(x)) throw new InvalidArgumentError(`${name}: '${x}' is not known: use ${allowed.join(', ')}.`);
     return xs as T[];
+  };
+}
+
+/** A comma-separated list of numbers in [min, max] (at least one). */
+export function floatListArg(name: string, min = -Infinity, max = Infinity, example = '0,0.5,1') {
+  const one = floatArg(name, min, max);
+  return (v: string): number[] => {
+    try {
+      return v.split(',').map(one);
+    } catch {
+      throw new InvalidArgumentError(`${name} must be comma-separated numbers${range(min, max, ' ≥', ' and ≤')}, e.g. ${example}.`);
+    }
+  };
+}
+
+/** "<a>x<b>" with whole a, b ≥ 1 (an array or matrix shape; `×` works too). */
+export function shapeArg(name: string, example = '32x32') {
+  return (v: string): [number, number] => {
+    const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/.exec(v);
+    const dims = m ? [Number(m[1]), Number(m[2])] : [];
+    if (!m || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) throw new InvalidArgumentError(`${name} must be two whole numbers ≥ 1 as <a>x<b>, e.g. ${example}.`);
+    return dims as [number, number];
   };
 }
 
@@ -91,7 +114,7 @@ export function datasetOption(o: { default?: string; choices?: readonly string[]
 
 export function modelOption(o: { default?: string; choices?: readonly string[]; extra?: readonly string[]; note?: string } = {}): Option {
   const choices = [...(o.choices ?? MODEL_NAMES), ...(o.extra ?? [])];
-  return new Option('--model <name>', `model from the zoo${o.default ? ` (default ${o.default}${o.note ? `; ${o.note}` : ''})` : ''}`).choices(choices);
+  return new Option('--model <name>', `model from the zoo${o.default ? ` (default ${o.default}${o.note ? `; ${o.note}` : ''})` : o.note ? ` (${o.note})` : ''}`).choices(choices);
 }
 
 export function optimizerOption(defaultText: string): Option[] {
@@ -121,6 +144,15 @@ export function limitOptions(o: { train?: string; test?: string; minTrain?: numb
   if (o.test !== undefined)
     out.push(new Option('--test-limit <n>', `use only the first N test examples${o.test ? ` (default ${o.test})` : ''}`).argParser(intArg('--test-limit', o.minTest ?? 1)));
   return out;
+}
+
+export function workersOption(defaultText: string, max = 64): Option {
+  return new Option('--workers <n>', `worker threads (default ${defaultText})`).argParser(intArg('--workers', 1, max));
+}
+
+/** `--config`: a JSON/YAML file of the command's options, e.g. a run's config.json (flags override it). */
+export function configOption(note = ''): Option {
+  return new Option('--config <file>', `JSON/YAML file with the options, e.g. a run's config.json${note ? ` (${note})` : ''}; flags override it`);
 }
 
 export const dataDirOption = (): Option => new Option('--data-dir <dir>', 'an existing folder holding the data set files (looked at first)');
@@ -167,6 +199,29 @@ export function resolveCheckpoint(dir: string, flag = '--checkpoint'): { modelDi
   throw new NotFoundError(
     `${flag} ${dir} holds no checkpoint (no checkpoint/model.json or model.json): pass a run folder of \`accelab train\` or \`accelab winograd train-filters\``,
   );
+}
+
+/** What a checkpoint says about itself (its metadata, or its run folder's config.json); nothing is loaded. */
+export interface CheckpointInfo {
+  modelDir: string;
+  runDir: string | null;
+  model: string | null;
+  dataset: string | null;
+}
+
+/** resolveCheckpoint, and the model and data set the checkpoint was trained with (a malformed model.json fails here). */
+export function checkpointInfo(dir: string, flag = '--checkpoint'): CheckpointInfo {
+  const { modelDir, runDir } = resolveCheckpoint(dir, flag);
+  const meta = readModelMetadata(modelDir) as { config?: { model?: unknown; dataset?: unknown }; model?: unknown; dataset?: unknown };
+  const runCfg = runDir && existsSync(join(runDir, 'config.json')) ? readJson<{ model?: unknown; dataset?: unknown }>(join(runDir, 'config.json')) : {};
+  const str = (...xs: unknown[]): string | null => (xs.find((x) => typeof x === 'string') as string | undefined) ?? null;
+  return { modelDir, runDir, model: str(meta.config?.model, meta.model, runCfg.model), dataset: str(meta.config?.dataset, meta.dataset, runCfg.dataset) };
+}
+
+/** A data set name from a config file or checkpoint must be one the commands know. */
+export function checkDatasetName(name: unknown, what: string): void {
+  if (name !== undefined && !DATASET_CHOICES.includes(String(name)))
+    throw new ConfigError(`${what}: dataset '${String(name)}' is not known: use one of ${DATASET_CHOICES.join(', ')}`);
 }
 
 /** Checks --out before any work: a new or empty folder, or any folder with --overwrite (or --resume). */

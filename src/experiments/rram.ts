@@ -5,6 +5,7 @@
  * computation reduction, energy and throughput ratios, per layer. Test images are split over
  * worker threads (core/executor). A budget sweep gives the trade-off curve; a quick run feeds the tour.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -139,8 +140,9 @@ function needCheckpoint(p: string | undefined): string {
   return p;
 }
 
+/** A run folder (its checkpoint/) or a folder holding model.json. */
 function checkpointDir(p: string): string {
-  return p.endsWith('checkpoint') ? p : join(p, 'checkpoint');
+  return existsSync(join(p, 'model.json')) ? p : join(p, 'checkpoint');
 }
 
 /** The trained network of a checkpoint as a workload (input normalisation from its metadata). */

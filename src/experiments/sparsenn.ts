@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { validate } from '../core/config.js';
 import { initEngine, tf } from '../core/engine.js';
 import { ConfigError, DataError, NotFoundError } from '../core/errors.js';
-import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { readJson, toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
 import { toFloat } from '../data/pipeline.js';
@@ -371,7 +371,7 @@ export async function loadTrainRun(dir: string): Promise<{ workload: Workload; p
     return { ...p, v: Float32Array.from(p.v), u: Float32Array.from(p.u), bias: p.bias ? Float32Array.from(p.bias) : null };
   });
   const resultPath = join(dir, 'result.json');
-  const result = existsSync(resultPath) ? (JSON.parse(readFileSync(resultPath, 'utf8')) as SparseNNTrainResult) : null;
+  const result = existsSync(resultPath) ? readJson<SparseNNTrainResult>(resultPath) : null;
   return { workload, predictors, baseline, result };
 }
 

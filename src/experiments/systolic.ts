@@ -4,7 +4,7 @@
  * on worker threads with its Pareto front (cycles, energy, area), and a quick run for the tour.
  * Each returns plain JSON; `write*` functions produce run folders.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { validate } from '../core/config.js';
@@ -129,7 +129,8 @@ export async function networkLayers(n: NetworkConfig, seed: number): Promise<Net
   let name: string;
   if (n.checkpoint) {
     const { loadModel } = await import('../nn/checkpoint.js');
-    const dir = n.checkpoint.endsWith('checkpoint') ? n.checkpoint : join(n.checkpoint, 'checkpoint');
+    // A run folder (its checkpoint/) or a folder holding model.json.
+    const dir = existsSync(join(n.checkpoint, 'model.json')) ? n.checkpoint : join(n.checkpoint, 'checkpoint');
     model = await loadModel(dir);
     name = `checkpoint ${n.checkpoint}`;
   } else {

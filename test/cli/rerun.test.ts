@@ -55,8 +55,17 @@ async function rerunReproduces(name: string, command: string[], args: string[], 
   assert.deepEqual(stable(readJson(join(b, 'result.json'))), stable(readJson(join(a, 'result.json'))), `${name}: the rerun reproduces result.json`);
 }
 
-test('train: rerun from config.json reproduces result.json', { timeout: 300_000 }, () =>
-  rerunReproduces('train', ['train'], ['--dataset', 'synthetic-gray', '--model', 'mlp-300-100', '--epochs', '1', '--train-limit', '200', '--test-limit', '50', '--seed', '4']),
+test('train and eval: rerun from config.json reproduces result.json', { timeout: 300_000 }, async () => {
+  await rerunReproduces(
+    'train',
+    ['train'],
+    ['--dataset', 'synthetic-gray', '--model', 'mlp-300-100', '--epochs', '1', '--train-limit', '200', '--test-limit', '50', '--seed', '4'],
+  );
+  await rerunReproduces('eval', ['eval'], [join(root, 'train-a'), '--test-limit', '30', '--batch-size', '16']);
+});
+
+test('tour: rerun from config.json reproduces result.json', { timeout: 300_000 }, () =>
+  rerunReproduces('tour', ['tour'], ['--only', 'systolic,compress', '--sequential', '--seed', '3']),
 );
 
 test('winograd run and train-filters: rerun from config.json reproduces result.json', { timeout: 300_000 }, async () => {
@@ -89,4 +98,27 @@ test('fl run, compare and consistency: rerun from config.json reproduces result.
   await rerunReproduces('fl-compare', ['fl', 'compare'], [...small, '--rounds', '3', '--warmup-rounds', '2', '--expert-rounds', '1', '--seeds', '1'], ex);
   const cons = small.filter((_, i) => small[i] !== '--model' && small[i - 1] !== '--model');
   await rerunReproduces('fl-consistency', ['fl', 'consistency'], [...cons, '--models', 'fl-mlp', '--rounds', '2', '--seeds', '1,2'], ex);
+});
+
+test('systolic run and sweep, compress pack and run: rerun from config.json reproduces result.json', { timeout: 300_000 }, async () => {
+  const net = ['--model', 'lenet5', '--input-shape', '28x28x1'];
+  await rerunReproduces('systolic-run', ['systolic', 'run'], [...net, '--mode', 'cycle', '--verify', '--seed', '3']);
+  await rerunReproduces('systolic-sweep', ['systolic', 'sweep'], [...net, '--arrays', '8x8,16x16', '--dataflows', 'os,ws', '--sram-kb', '16', '--workers', '1']);
+  await rerunReproduces('compress-pack', ['compress', 'pack'], ['--synthetic', '64x96', '--sparsity', '0.8', '--search', 'greedy', '--workers', '1', '--seed', '2']);
+  await rerunReproduces('compress-run', ['compress', 'run'], ['--network', 'alexnet', '--layers', 'conv3', '--keep-density', '--search', 'identity', '--workers', '1']);
+});
+
+test('sparsenn train and simulate, rram run and sweep: rerun from config.json reproduces result.json', { timeout: 600_000 }, async () => {
+  await rerunReproduces(
+    'sparsenn-train',
+    ['sparsenn', 'train'],
+    ['--dataset', 'synthetic-gray', '--pretrain-epochs', '1', '--epochs', '1', '--train-limit', '200', '--test-limit', '20', '--seed', '2'],
+  );
+  await rerunReproduces('sparsenn-simulate', ['sparsenn', 'simulate'], ['--checkpoint', join(root, 'sparsenn-train-a'), '--test-limit', '10', '--pes', '8', '--pe-sweep', '4']);
+  const ckpt = join(root, 'rram-model');
+  const t = await cli(['train', '--dataset', 'synthetic-gray', '--model', 'mlp-300-100', '--epochs', '1', '--train-limit', '200', '--test-limit', '40', '--out', ckpt]);
+  assert.equal(t.code, 0, t.stderr);
+  const small = ['--checkpoint', ckpt, '--test-limit', '20', '--held-out', '20', '--workers', '1'];
+  await rerunReproduces('rram-run', ['rram', 'run'], [...small, '--termination', 'adaptive', '--budget', '1']);
+  await rerunReproduces('rram-sweep', ['rram', 'sweep'], [...small, '--budgets', '0.5', '--spreads', '0.05']);
 });

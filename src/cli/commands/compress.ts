@@ -2,25 +2,38 @@
  * `accelab compress pack|run`: tight packing (permutation search, subwords) vs column combining on
  * a systolic array, for one synthetic matrix, a network's layer shapes or a checkpoint's layers.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { readConfigFile } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
-import { type CompressConfig, type CompressResult, METHOD_LABELS, METHODS, NETWORKS, parseShape, runCompress, workloadLayerCodes } from '../../experiments/compress.js';
+import { type CompressResult, METHOD_LABELS, METHODS, NETWORKS, parseCompressConfig, runCompress, workloadLayerCodes, writeCompressRun } from '../../experiments/compress.js';
 import { loadModel } from '../../nn/checkpoint.js';
 import { workloadFromModel } from '../../nn/workload.js';
 import { round, times } from '../../report/format.js';
-import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
-import { writeRunReport } from '../run-report.js';
+import { emit, progressFor, runFolderLines, saveRun, startEngine } from '../common.js';
+import {
+  addOptions,
+  type CommonOptions,
+  checkOut,
+  checkpointInfo,
+  checkpointOption,
+  configOption,
+  floatArg,
+  fromCli,
+  intArg,
+  shapeArg,
+  withCommon,
+  workersOption,
+} from '../options.js';
 import { registerPrune } from './compress-prune.js';
 
 interface PackFlags extends CommonOptions {
-  synthetic?: string;
+  config?: string;
+  synthetic?: [number, number];
   network?: string;
   checkpoint?: string;
   sparsity?: number;
   keepDensity?: boolean;
-  array?: string;
+  array?: [number, number];
   groupSize?: number;
   maxOverlap?: number;
   subwordFraction?: number;
@@ -29,50 +42,60 @@ interface PackFlags extends CommonOptions {
   budgetObjective?: string;
   vectors?: number;
   simulate?: boolean;
-  layers?: string;
+  layers?: string[];
   workers?: number;
 }
 
-function configFrom(o: PackFlags): { config: Partial<CompressConfig> & Record<string, unknown>; needsCheckpoint: boolean } {
+/**
+ * The compress config from --config and the flags (flags override the file), checked before any
+ * work; `defaultSource` is the source when neither names one.
+ */
+function configFrom(o: PackFlags, c: Command, defaultSource?: string): Record<string, unknown> {
+  const config: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
   const sources = [o.synthetic, o.network, o.checkpoint].filter((v) => v !== undefined).length;
   if (sources > 1) throw new ConfigError('compress: give one of --synthetic, --network and --checkpoint');
-  if (o.network && !(NETWORKS as readonly string[]).includes(o.network)) throw new ConfigError(`--network: '${o.network}' is not known: use ${NETWORKS.join(', ')}`);
-  if (o.search && !['anneal', 'greedy', 'identity'].includes(o.search)) throw new ConfigError(`--search: '${o.search}' is not known: use anneal, greedy or identity`);
-  const config: Record<string, unknown> = {
-    source: o.checkpoint ? 'checkpoint' : o.network ? o.network : 'matrix',
-    seed: o.seed,
-  };
-  if (o.synthetic) config.matrix = parseShape('--synthetic', o.synthetic);
-  if (o.checkpoint) config.checkpoint = resolve(o.checkpoint);
+  if (o.synthetic) config.source = 'matrix';
+  if (o.network) config.source = o.network;
+  if (o.checkpoint) config.source = 'checkpoint';
+  if (sources === 1) config.checkpoint = o.checkpoint ?? null;
+  if (config.source === undefined && defaultSource !== undefined) config.source = defaultSource;
+  if (o.synthetic) config.matrix = { rows: o.synthetic[0], cols: o.synthetic[1] };
+  if (typeof config.checkpoint === 'string' && config.source === 'checkpoint') {
+    const flag = o.checkpoint !== undefined ? '--checkpoint' : `checkpoint (in ${o.config})`;
+    config.checkpoint = checkpointInfo(config.checkpoint, flag).modelDir;
+  }
   if (o.keepDensity) {
-    if (!o.network) throw new ConfigError('--keep-density: only with --network (its layers keep their published densities)');
+    if (!(NETWORKS as readonly string[]).includes(String(config.source))) throw new ConfigError('--keep-density: only with --network (its layers keep their published densities)');
     config.sparsity = null;
   } else if (o.sparsity !== undefined) config.sparsity = o.sparsity;
-  if (o.array) config.array = parseShape('--array', o.array);
+  if (o.array) config.array = { rows: o.array[0], cols: o.array[1] };
   if (o.groupSize !== undefined) config.groupSize = o.groupSize;
   if (o.maxOverlap !== undefined) config.maxOverlap = o.maxOverlap;
   if (o.subwordFraction !== undefined) config.subwordFraction = o.subwordFraction;
-  if (o.budgetObjective && !['l1', 'l2', 'count'].includes(o.budgetObjective))
-    throw new ConfigError(`--budget-objective: '${o.budgetObjective}' is not known: use l1, l2 or count`);
-  if (o.search) config.search = { method: o.search };
-  if (o.search || o.budgetObjective) config.budgetSearch = { ...(o.search ? { method: o.search } : {}), ...(o.budgetObjective ? { objective: o.budgetObjective } : {}) };
+  if (o.search) config.search = { ...((config.search as Record<string, unknown> | undefined) ?? {}), method: o.search };
+  if (o.search || o.budgetObjective)
+    config.budgetSearch = {
+      ...((config.budgetSearch as Record<string, unknown> | undefined) ?? {}),
+      ...(o.search ? { method: o.search } : {}),
+      ...(o.budgetObjective ? { objective: o.budgetObjective } : {}),
+    };
   if (o.budgetSlots !== undefined) config.budgetSlots = o.budgetSlots;
   if (o.vectors !== undefined) config.vectors = o.vectors;
-  if (o.simulate === false) config.simulate = false;
-  if (o.layers)
-    config.layers = o.layers
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+  if (c.getOptionValueSource('simulate') === 'cli') config.simulate = o.simulate;
+  if (o.layers) config.layers = o.layers;
   if (o.workers !== undefined) config.workers = o.workers;
-  return { config: config as Partial<CompressConfig> & Record<string, unknown>, needsCheckpoint: Boolean(o.checkpoint) };
+  if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || config.seed === undefined) config.seed = o.seed ?? 1;
+  const checked = parseCompressConfig(config);
+  if (checked.source === 'checkpoint' && checked.checkpoint === null)
+    throw new ConfigError("compress config: source 'checkpoint' needs field 'checkpoint' (or give --checkpoint <dir>)");
+  return config;
 }
 
-async function checkpointLayers(o: PackFlags) {
-  if (!o.checkpoint) return undefined;
-  if (!existsSync(resolve(o.checkpoint, 'model.json'))) throw new ConfigError(`--checkpoint: ${o.checkpoint} has no model.json: give a folder written by \`accelab train\``);
+/** The integer layer codes of the config's checkpoint (none for other sources). */
+async function checkpointLayers(o: PackFlags, config: Record<string, unknown>) {
+  if (config.source !== 'checkpoint') return undefined;
   await startEngine(o);
-  const model = await loadModel(resolve(o.checkpoint));
+  const model = await loadModel(String(config.checkpoint));
   const layers = workloadLayerCodes(workloadFromModel(model));
   model.dispose();
   return layers;
@@ -149,23 +172,49 @@ function packSummary(r: CompressResult) {
 }
 
 function addPackFlags(cmd: Command): Command {
-  cmd.option('--synthetic <rows>x<cols>', 'one seeded matrix of magnitude-distributed 8-bit weights (default 512x4608)');
-  cmd.option('--network <name>', `layer shapes of ${NETWORKS.join(' or ')} with synthetic weights`);
-  cmd.option('--checkpoint <dir>', 'the conv/dense layers of a trained model (8-bit per-layer codes, magnitude-pruned)');
-  cmd.option('--sparsity <s>', 'weight sparsity after magnitude pruning (default 0.9)', floatArg('--sparsity', 0, 0.999));
-  cmd.option('--keep-density', "with --network: each layer's published density (Han et al. 2015) instead of --sparsity");
-  cmd.option('--array <R>x<C>', 'systolic array rows × columns; a tile holds C output channels (default 32x32)');
-  cmd.option('--group-size <n>', 'multiplexer fan-in: tight group size and column-combining α (default 16)', intArg('--group-size', 1, 1024));
-  cmd.option('--max-overlap <f>', "column combining's γ: conflicting rows per merge / rows (default 0.05)", floatArg('--max-overlap', 0, 1));
-  cmd.option('--subword-fraction <f>', 'fraction of nonzero subwords removed by subword pruning (default 0.25)', floatArg('--subword-fraction', 0, 0.999));
-  cmd.option('--search <method>', 'permutation searches (tight and budgeted): anneal, greedy or identity (default anneal)');
-  cmd.option('--budget-slots <k>', 'budgeted format: slots per row and group (default 1)', intArg('--budget-slots', 1, 1024));
-  cmd.option('--budget-objective <o>', 'budgeted search: what a pruned weight costs: l1, l2 or count (default l1)');
-  cmd.option('--vectors <n>', 'input vectors of the --synthetic matrix on the array (default 196)', intArg('--vectors', 1, 10_000_000));
-  cmd.option('--no-simulate', 'skip the systolic-array simulation (throughput, energy)');
-  cmd.option('--layers <list>', 'only these layers (comma-separated names)');
-  cmd.option('--workers <n>', 'worker threads for the layers (default 2)', intArg('--workers', 1, 64));
+  cmd.addOption(configOption());
+  addOptions(
+    cmd,
+    new Option('--synthetic <rows>x<cols>', 'one seeded matrix of magnitude-distributed 8-bit weights (default 512x4608)').argParser(shapeArg('--synthetic', '512x4608')),
+    new Option('--network <name>', 'layer shapes of a published network with synthetic weights').choices([...NETWORKS]),
+    checkpointOption('the conv/dense layers of a trained model (8-bit per-layer codes, magnitude-pruned)'),
+    new Option('--sparsity <s>', 'weight sparsity after magnitude pruning (default 0.9)').argParser(floatArg('--sparsity', 0, 0.999)),
+    new Option('--keep-density', "with --network: each layer's published density (Han et al. 2015) instead of --sparsity"),
+    new Option('--array <R>x<C>', 'systolic array rows × columns; a tile holds C output channels (default 32x32)').argParser(shapeArg('--array', '32x32')),
+    new Option('--group-size <n>', 'multiplexer fan-in: tight group size and column-combining α (default 16)').argParser(intArg('--group-size', 1, 1024)),
+    new Option('--max-overlap <f>', "column combining's γ: conflicting rows per merge / rows (default 0.05)").argParser(floatArg('--max-overlap', 0, 1)),
+    new Option('--subword-fraction <f>', 'fraction of nonzero subwords removed by subword pruning (default 0.25)').argParser(floatArg('--subword-fraction', 0, 0.999)),
+    new Option('--search <method>', 'permutation searches, tight and budgeted (default anneal)').choices(['anneal', 'greedy', 'identity']),
+    new Option('--budget-slots <k>', 'budgeted format: slots per row and group (default 1)').argParser(intArg('--budget-slots', 1, 1024)),
+    new Option('--budget-objective <o>', 'budgeted search: what a pruned weight costs (default l1)').choices(['l1', 'l2', 'count']),
+    new Option('--vectors <n>', 'input vectors of the --synthetic matrix on the array (default 196)').argParser(intArg('--vectors', 1, 10_000_000)),
+    new Option('--no-simulate', 'skip the systolic-array simulation (throughput, energy)'),
+    new Option('--layers <list>', 'only these layers (comma-separated names)').argParser((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+    workersOption('2'),
+  );
   return cmd;
+}
+
+/** pack and run: check everything, load the checkpoint's layers, pack, write the run folder (always for run, with --out for pack). */
+async function packAction(o: PackFlags, c: Command, run: boolean): Promise<void> {
+  const config = configFrom(o, c, run ? 'vgg16' : undefined);
+  checkOut(o);
+  const layers = await checkpointLayers(o, config);
+  const r = await runCompress(config, { progress: progressFor(o), checkpointLayers: layers });
+  const saved = await saveRun(
+    o,
+    'compress',
+    r,
+    (dir) => writeCompressRun(dir, r),
+    { subtitle: `${r.layers.length} layer(s) packed for a ${r.config.array.rows}×${r.config.array.cols} array` },
+    run,
+  );
+  emit(o, { ...packSummary(r), outDir: saved.dir, report: saved.report }, () => [formatCompress(r), ...runFolderLines(saved)].join('\n'));
 }
 
 export function register(program: Command): void {
@@ -175,22 +224,8 @@ export function register(program: Command): void {
   registerPrune(cmd);
 
   const pack = addPackFlags(cmd.command('pack').description('pack a matrix or a network by every method and print the compression rates'));
-  withCommon(pack, { backend: true }).action(async (o: PackFlags) => {
-    const { config } = configFrom(o);
-    const layers = await checkpointLayers(o);
-    const dir = o.out ? resolve(o.out) : undefined;
-    const r = await runCompress(config, { outDir: dir, progress: progressFor(o), checkpointLayers: layers });
-    emit(o, { ...packSummary(r), outDir: dir ?? null }, () => `${formatCompress(r)}${dir ? `\nrun folder ${dir}` : ''}`);
-  });
+  withCommon(pack, { backend: true }).action((o: PackFlags, c: Command) => packAction(o, c, false));
 
   const run = addPackFlags(cmd.command('run').description('pack a network (default VGG-16 shapes) into a run folder with report.html'));
-  withCommon(run, { backend: true }).action(async (o: PackFlags) => {
-    if (!o.synthetic && !o.checkpoint && !o.network) o.network = 'vgg16';
-    const { config } = configFrom(o);
-    const layers = await checkpointLayers(o);
-    const dir = resolve(o.out ?? defaultOut('compress'));
-    const r = await runCompress(config, { outDir: dir, progress: progressFor(o), checkpointLayers: layers });
-    const rep = await writeRunReport(dir, r);
-    emit(o, { ...packSummary(r), outDir: dir, report: rep?.html ?? null }, () => `${formatCompress(r)}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);
-  });
+  withCommon(run, { backend: true }).action((o: PackFlags, c: Command) => packAction(o, c, true));
 }

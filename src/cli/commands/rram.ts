@@ -1,9 +1,18 @@
 /** `accelab rram run|sweep`: a trained network on RRAM crossbars with early termination (negative detection, adaptive). */
-import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import { readConfigFile } from '../../core/config.js';
+import { type Command, Option } from 'commander';
+import type { z } from 'zod';
+import { readConfigFile, validate } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
-import { type RramRunResult, type RramSweepResult, runRram, runRramSweep, writeRramRun, writeRramSweep } from '../../experiments/rram.js';
+import {
+  type RramRunResult,
+  RramRunConfigSchema,
+  type RramSweepResult,
+  RramSweepConfigSchema,
+  runRram,
+  runRramSweep,
+  writeRramRun,
+  writeRramSweep,
+} from '../../experiments/rram.js';
 import {
   BIT_ORDERS,
   BOUNDS,
@@ -17,8 +26,26 @@ import {
   TERMINATIONS,
 } from '../../hw/rram/index.js';
 import { pct, times } from '../../report/format.js';
-import { type CommonOptions, emit, floatArg, intArg, progressFor, withCommon } from '../common.js';
-import { writeRunReport } from '../run-report.js';
+import { emit, progressFor, runFolderLines, saveRun } from '../common.js';
+import {
+  addOptions,
+  type CommonOptions,
+  checkDataDir,
+  checkDatasetName,
+  checkOut,
+  checkpointInfo,
+  checkpointOption,
+  configOption,
+  dataDirOption,
+  datasetOption,
+  floatArg,
+  floatListArg,
+  fromCli,
+  intArg,
+  limitOptions,
+  withCommon,
+  workersOption,
+} from '../options.js';
 
 interface CrossbarFlags extends CommonOptions {
   config?: string;
@@ -28,7 +55,7 @@ interface CrossbarFlags extends CommonOptions {
   heldOut?: number;
   calibrationMetric?: string;
   calibrationSearch?: string;
-  thetaGrid?: string;
+  thetaGrid?: number[];
   skipZeroPlanes?: boolean;
   workers?: number;
   dataDir?: string;
@@ -58,99 +85,107 @@ interface RunFlags extends CrossbarFlags {
 }
 
 interface SweepFlags extends CrossbarFlags {
-  budgets?: string;
-  spreads?: string;
-}
-
-function choice(v: string | undefined, allowed: readonly string[], flag: string): string | undefined {
-  if (v !== undefined && !allowed.includes(v)) throw new ConfigError(`${flag} '${v}' is not known: use one of ${allowed.join(', ')}`);
-  return v;
-}
-
-function numberList(v: string, flag: string): number[] {
-  const xs = v.split(',').map((s) => Number(s.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0)) throw new ConfigError(`${flag} '${v}' must be comma-separated non-negative numbers, e.g. 0,0.2,1`);
-  return xs;
+  budgets?: number[];
+  spreads?: number[];
 }
 
 function addCrossbarOptions(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'JSON/YAML file with the options (crossbar settings under "crossbar"); flags override it')
-    .option('--checkpoint <run>', 'run folder of `accelab train --out` (uses its checkpoint/)')
-    .option('--dataset <name>', 'data set the network was trained on (default fashion-mnist)')
-    .option('--test-limit <n>', 'test images (default 10000)', intArg('--test-limit', 1))
-    .option('--held-out <n>', 'last training images used to calibrate adaptive thresholds (default 1000)', intArg('--held-out', 10, 60000))
-    .option('--calibration-metric <m>', `adaptive calibration loss: ${CALIBRATION_METRICS.join(', ')} (default accuracy)`)
-    .option('--calibration-search <s>', `adaptive threshold search: ${CALIBRATION_SEARCHES.join(', ')} (default greedy)`)
-    .option('--theta-grid <list>', 'comma-separated θ grid of the calibration, ascending from 0 (default 0,0.0625,…,64)')
-    .option('--no-skip-zero-planes', 'with termination: read all-zero input bit-planes too (default: skip them)')
-    .option('--workers <n>', 'worker threads for the test images (default: all cores)', intArg('--workers', 1, 64))
-    .option('--data-dir <dir>', 'folder holding the data set files')
-    .option('--rows <n>', 'crossbar rows (default 128)', intArg('--rows', 2, 4096))
-    .option('--columns <n>', 'crossbar columns (default 128)', intArg('--columns', 2, 4096))
-    .option('--bits-per-cell <n>', 'bits per RRAM cell (default 2)', intArg('--bits-per-cell', 1, 8))
-    .option('--encoding <e>', `signed weights: ${SIGNED_ENCODINGS.join(', ')} (default differential)`)
-    .option('--adc-bits <n>', 'ADC resolution (default: exact for the crossbar)', intArg('--adc-bits', 1, 24))
-    .option('--bound <b>', `run-time bound: ${BOUNDS.join(', ')} (default plane)`)
-    .option('--bit-order <o>', `input bit order: ${BIT_ORDERS.join(', ')} (default msb-first)`)
-    .option('--granularity <g>', `what stops together: ${GRANULARITIES.join(', ')} (default output)`)
-    .option('--group-size <n>', 'outputs per column group (default 8)', intArg('--group-size', 1, 4096))
-    .option('--estimate <e>', `value of an adaptively stopped output: ${ESTIMATES.join(', ')} (default mean-weight)`)
-    .option('--column-timing <t>', `read-cycle time: ${COLUMN_TIMINGS.join(', ')} (default adc-skip)`)
-    .option('--pipeline <p>', `layers: ${PIPELINES.join(', ')} (default sequential)`)
-    .option('--conductance-spread <s>', 'relative σ of cell conductances (default 0)', floatArg('--conductance-spread', 0, 2))
-    .option('--stuck-at-zero <p>', 'probability of a cell stuck at level 0 (default 0)', floatArg('--stuck-at-zero', 0, 1))
-    .option('--stuck-at-one <p>', 'probability of a cell stuck at the top level (default 0)', floatArg('--stuck-at-one', 0, 1))
-    .option('--adc-noise <lsb>', 'σ of ADC input noise in LSBs (default 0)', floatArg('--adc-noise', 0, 100))
-    .option('--read-ns <ns>', 'crossbar read cycle in ns (default 100, ISAAC)', floatArg('--read-ns', 0.001, 1e6))
-    .option('--adcs-per-crossbar <n>', 'ADCs per crossbar, time-shared by its columns (default 1)', intArg('--adcs-per-crossbar', 1, 4096));
+  cmd.addOption(configOption('crossbar settings under "crossbar"'));
+  return addOptions(
+    cmd,
+    checkpointOption('the trained network to run on crossbars'),
+    datasetOption({ note: "default: the checkpoint's, else fashion-mnist" }),
+    limitOptions({ test: '10000' }),
+    new Option('--held-out <n>', 'last training images used to calibrate adaptive thresholds (default 1000)').argParser(intArg('--held-out', 10, 60000)),
+    new Option('--calibration-metric <m>', 'adaptive calibration loss (default accuracy)').choices([...CALIBRATION_METRICS]),
+    new Option('--calibration-search <s>', 'adaptive threshold search (default greedy)').choices([...CALIBRATION_SEARCHES]),
+    new Option('--theta-grid <list>', 'comma-separated θ grid of the calibration, ascending from 0 (default 0,0.0625,…,64)').argParser(
+      floatListArg('--theta-grid', 0, Number.MAX_VALUE, '0,0.5,1,2'),
+    ),
+    new Option('--no-skip-zero-planes', 'with termination: read all-zero input bit-planes too (default: skip them)'),
+    workersOption('all cores'),
+    dataDirOption(),
+    new Option('--rows <n>', 'crossbar rows (default 128)').argParser(intArg('--rows', 2, 4096)),
+    new Option('--columns <n>', 'crossbar columns (default 128)').argParser(intArg('--columns', 2, 4096)),
+    new Option('--bits-per-cell <n>', 'bits per RRAM cell (default 2)').argParser(intArg('--bits-per-cell', 1, 8)),
+    new Option('--encoding <e>', 'signed weights (default differential)').choices([...SIGNED_ENCODINGS]),
+    new Option('--adc-bits <n>', 'ADC resolution (default: exact for the crossbar)').argParser(intArg('--adc-bits', 1, 24)),
+    new Option('--bound <b>', 'run-time bound (default plane)').choices([...BOUNDS]),
+    new Option('--bit-order <o>', 'input bit order (default msb-first)').choices([...BIT_ORDERS]),
+    new Option('--granularity <g>', 'what stops together (default output)').choices([...GRANULARITIES]),
+    new Option('--group-size <n>', 'outputs per column group (default 8)').argParser(intArg('--group-size', 1, 4096)),
+    new Option('--estimate <e>', 'value of an adaptively stopped output (default mean-weight)').choices([...ESTIMATES]),
+    new Option('--column-timing <t>', 'read-cycle time (default adc-skip)').choices([...COLUMN_TIMINGS]),
+    new Option('--pipeline <p>', 'layers (default sequential)').choices([...PIPELINES]),
+    new Option('--conductance-spread <s>', 'relative σ of cell conductances (default 0)').argParser(floatArg('--conductance-spread', 0, 2)),
+    new Option('--stuck-at-zero <p>', 'probability of a cell stuck at level 0 (default 0)').argParser(floatArg('--stuck-at-zero', 0, 1)),
+    new Option('--stuck-at-one <p>', 'probability of a cell stuck at the top level (default 0)').argParser(floatArg('--stuck-at-one', 0, 1)),
+    new Option('--adc-noise <lsb>', 'σ of ADC input noise in LSBs (default 0)').argParser(floatArg('--adc-noise', 0, 100)),
+    new Option('--read-ns <ns>', 'crossbar read cycle in ns (default 100, ISAAC)').argParser(floatArg('--read-ns', 0.001, 1e6)),
+    new Option('--adcs-per-crossbar <n>', 'ADCs per crossbar, time-shared by its columns (default 1)').argParser(intArg('--adcs-per-crossbar', 1, 4096)),
+  );
 }
+
+/** Flag → config key, top level and under "crossbar" (flags override the config file). */
+const TOP_KEYS: [keyof CrossbarFlags, string][] = [
+  ['checkpoint', 'checkpoint'],
+  ['dataset', 'dataset'],
+  ['testLimit', 'testLimit'],
+  ['heldOut', 'heldOutCount'],
+  ['calibrationMetric', 'calibrationMetric'],
+  ['calibrationSearch', 'calibrationSearch'],
+  ['thetaGrid', 'thetaGrid'],
+  ['workers', 'workers'],
+  ['dataDir', 'dataDir'],
+];
+const CROSSBAR_KEYS: [keyof CrossbarFlags, string][] = [
+  ['rows', 'rows'],
+  ['columns', 'columns'],
+  ['bitsPerCell', 'bitsPerCell'],
+  ['adcBits', 'adcBits'],
+  ['groupSize', 'groupSize'],
+  ['conductanceSpread', 'conductanceSpread'],
+  ['stuckAtZero', 'stuckAtZero'],
+  ['stuckAtOne', 'stuckAtOne'],
+  ['adcNoise', 'adcNoiseLsb'],
+  ['readNs', 'readNs'],
+  ['adcsPerCrossbar', 'adcsPerCrossbar'],
+  ['encoding', 'signedEncoding'],
+  ['bound', 'bound'],
+  ['bitOrder', 'bitOrder'],
+  ['granularity', 'granularity'],
+  ['estimate', 'estimate'],
+  ['columnTiming', 'columnTiming'],
+  ['pipeline', 'pipeline'],
+];
 
 function inputFrom(o: CrossbarFlags, c: Command): Record<string, unknown> {
   const base = o.config ? readConfigFile(o.config) : {};
   const input: Record<string, unknown> = { ...base };
   const xb: Record<string, unknown> = { ...((base.crossbar as Record<string, unknown>) ?? {}) };
-  const top: [keyof CrossbarFlags, string][] = [
-    ['checkpoint', 'checkpoint'],
-    ['dataset', 'dataset'],
-    ['testLimit', 'testLimit'],
-    ['heldOut', 'heldOutCount'],
-    ['workers', 'workers'],
-    ['dataDir', 'dataDir'],
-  ];
-  for (const [f, k] of top) if (o[f] !== undefined) input[k] = o[f];
-  if (o.calibrationMetric !== undefined) input.calibrationMetric = choice(o.calibrationMetric, CALIBRATION_METRICS, '--calibration-metric');
-  if (o.calibrationSearch !== undefined) input.calibrationSearch = choice(o.calibrationSearch, CALIBRATION_SEARCHES, '--calibration-search');
+  for (const [f, k] of TOP_KEYS) if (o[f] !== undefined) input[k] = o[f];
+  for (const [f, k] of CROSSBAR_KEYS) if (o[f] !== undefined) xb[k] = o[f];
   if (c.getOptionValueSource('skipZeroPlanes') === 'cli') xb.skipZeroPlanes = o.skipZeroPlanes;
-  if (o.thetaGrid !== undefined) input.thetaGrid = numberList(o.thetaGrid, '--theta-grid');
-  const nums: [keyof CrossbarFlags, string][] = [
-    ['rows', 'rows'],
-    ['columns', 'columns'],
-    ['bitsPerCell', 'bitsPerCell'],
-    ['adcBits', 'adcBits'],
-    ['groupSize', 'groupSize'],
-    ['conductanceSpread', 'conductanceSpread'],
-    ['stuckAtZero', 'stuckAtZero'],
-    ['stuckAtOne', 'stuckAtOne'],
-    ['adcNoise', 'adcNoiseLsb'],
-    ['readNs', 'readNs'],
-    ['adcsPerCrossbar', 'adcsPerCrossbar'],
-  ];
-  for (const [f, k] of nums) if (o[f] !== undefined) xb[k] = o[f];
-  const enums: [keyof CrossbarFlags, string, readonly string[], string][] = [
-    ['encoding', 'signedEncoding', SIGNED_ENCODINGS, '--encoding'],
-    ['bound', 'bound', BOUNDS, '--bound'],
-    ['bitOrder', 'bitOrder', BIT_ORDERS, '--bit-order'],
-    ['granularity', 'granularity', GRANULARITIES, '--granularity'],
-    ['estimate', 'estimate', ESTIMATES, '--estimate'],
-    ['columnTiming', 'columnTiming', COLUMN_TIMINGS, '--column-timing'],
-    ['pipeline', 'pipeline', PIPELINES, '--pipeline'],
-  ];
-  for (const [f, k, allowed, flag] of enums) if (o[f] !== undefined) xb[k] = choice(o[f] as string, allowed, flag);
   input.crossbar = xb;
-  if (c.getOptionValueSource('seed') === 'cli' || input.seed === undefined) input.seed = o.seed ?? 1;
-  if (input.checkpoint === undefined) throw new ConfigError('--checkpoint is required: give the run folder of `accelab train --out` (e.g. --checkpoint runs/train-cnn-small-…)');
+  if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;
   return input;
+}
+
+/**
+ * Checks a run or sweep input before any work (schema, checkpoint, data set, data folder, --out); the
+ * data set defaults to the one the checkpoint was trained on.
+ */
+function checkInput(input: Record<string, unknown>, schema: z.ZodTypeAny, o: CrossbarFlags, c: Command, what: string): void {
+  const inFile = (key: string, flag: string): string => (c.getOptionValueSource(key) === 'cli' || !o.config ? flag : `${key} (in ${o.config})`);
+  if (input.checkpoint === undefined) throw new ConfigError('--checkpoint is required: give the run folder of `accelab train --out` (e.g. --checkpoint runs/train-cnn-small-…)');
+  const label = o.config ? `${what} (${o.config})` : what;
+  validate(schema, input, label);
+  const info = checkpointInfo(String(input.checkpoint), inFile('checkpoint', '--checkpoint'));
+  input.checkpoint = info.runDir ?? info.modelDir;
+  if (input.dataset === undefined && info.dataset !== null) input.dataset = info.dataset;
+  checkDatasetName(input.dataset, label);
+  checkDataDir(input.dataDir as string | undefined, inFile('dataDir', '--data-dir'));
+  checkOut(o);
 }
 
 /** The run's headline as console lines. */
@@ -181,37 +216,31 @@ export function register(program: Command): void {
   const rram = program.command('rram').description('RRAM crossbar accelerator: bit-serial inputs, early negative detection and adaptive early termination');
 
   const run = addCrossbarOptions(rram.command('run').description('run a trained network on crossbars with a termination mode, against no termination on the same crossbars'))
-    .option('--termination <mode>', `${TERMINATIONS.join(', ')} (default lossless)`)
-    .option('--budget <points>', 'adaptive: accuracy budget in points on the held-out images (default 0.2)', floatArg('--budget', 0, 100));
+    .addOption(new Option('--termination <mode>', 'termination mode (default lossless)').choices([...TERMINATIONS]))
+    .addOption(new Option('--budget <points>', 'adaptive: accuracy budget in points on the held-out images (default 0.2)').argParser(floatArg('--budget', 0, 100)));
   withCommon(run, { backend: false }).action(async (o: RunFlags, c: Command) => {
     const input = inputFrom(o, c);
-    if (o.termination !== undefined) input.termination = choice(o.termination, TERMINATIONS, '--termination');
+    if (o.termination !== undefined) input.termination = o.termination;
     if (o.budget !== undefined) input.budget = o.budget;
+    checkInput(input, RramRunConfigSchema, o, c, 'rram run config');
     const r = await runRram(input, progressFor(o));
-    let report: string | null = null;
-    if (o.out) {
-      const dir = resolve(o.out);
-      writeRramRun(dir, r);
-      report = (await writeRunReport(dir, r, { subtitle: `${r.model} on RRAM crossbars` }))?.html ?? null;
-    }
-    emit(o, { ...r, out: o.out ? resolve(o.out) : null, report }, () => [...runLines(r), ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : [])].join('\n'));
+    const saved = await saveRun(o, 'rram-run', r, (dir) => writeRramRun(dir, r), { subtitle: `${r.model} on RRAM crossbars` });
+    emit(o, { ...r, out: saved.dir, report: saved.report }, () => [...runLines(r), ...runFolderLines(saved)].join('\n'));
   });
 
   const sweep = addCrossbarOptions(rram.command('sweep').description('accuracy-budget sweep (trade-off curve) and device variation, against no termination on the same crossbars'))
-    .option('--budgets <list>', 'comma-separated budgets in points (default 0,0.1,0.2,0.5,1,2)')
-    .option('--spreads <list>', 'comma-separated conductance spreads for the variation rows (default 0.02,0.05,0.1)');
+    .addOption(new Option('--budgets <list>', 'comma-separated budgets in points (default 0,0.1,0.2,0.5,1,2)').argParser(floatListArg('--budgets', 0, 100, '0,0.2,1')))
+    .addOption(
+      new Option('--spreads <list>', 'comma-separated conductance spreads for the variation rows (default 0.02,0.05,0.1)').argParser(floatListArg('--spreads', 0, 2, '0.02,0.1')),
+    );
   withCommon(sweep, { backend: false }).action(async (o: SweepFlags, c: Command) => {
     const input = inputFrom(o, c);
-    if (o.budgets !== undefined) input.budgets = numberList(o.budgets, '--budgets');
-    if (o.spreads !== undefined) input.spreads = numberList(o.spreads, '--spreads');
+    if (o.budgets !== undefined) input.budgets = o.budgets;
+    if (o.spreads !== undefined) input.spreads = o.spreads;
+    checkInput(input, RramSweepConfigSchema, o, c, 'rram sweep config');
     const r: RramSweepResult = await runRramSweep(input, progressFor(o));
-    let report: string | null = null;
-    if (o.out) {
-      const dir = resolve(o.out);
-      writeRramSweep(dir, r);
-      report = (await writeRunReport(dir, r, { subtitle: `${r.model} on RRAM crossbars: budget sweep` }))?.html ?? null;
-    }
-    emit(o, { ...r, out: o.out ? resolve(o.out) : null, report }, () =>
+    const saved = await saveRun(o, 'rram-sweep', r, (dir) => writeRramSweep(dir, r), { subtitle: `${r.model} on RRAM crossbars: budget sweep` });
+    emit(o, { ...r, out: saved.dir, report: saved.report }, () =>
       [
         `${r.model} on ${r.dataset}, ${r.images} test images`,
         'setting                                   accuracy  loss(pts)  reduction  energy×  throughput×  same predictions',
@@ -219,7 +248,7 @@ export function register(program: Command): void {
           (x) =>
             `${x.setting.padEnd(41)} ${pct(x.accuracy, 2).padStart(8)}  ${x.accuracyLossPoints.toFixed(2).padStart(9)}  ${pct(x.computeReduction).padStart(9)}  ${times(x.energyRatio).padStart(7)}  ${times(x.throughputRatio).padStart(11)}  ${x.samePredictions ? 'yes' : 'no'}`,
         ),
-        ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : []),
+        ...runFolderLines(saved),
       ].join('\n'),
     );
   });

@@ -1,14 +1,51 @@
 /** `accelab sparsenn train|simulate`: low-rank output-sparsity predictors and the SparseNN accelerator (arXiv 1711.01263). */
-import { resolve } from 'node:path';
-import type { Command } from 'commander';
-import { readConfigFile } from '../../core/config.js';
-import { ConfigError } from '../../core/errors.js';
-import { runSimulate, runTrain, SPARSENN_MODELS, writeSimulateRun, writeTrainRun } from '../../experiments/sparsenn.js';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { readConfigFile, validate } from '../../core/config.js';
+import { ConfigError, NotFoundError } from '../../core/errors.js';
+import { readJson } from '../../core/fsx.js';
+import { runSimulate, runTrain, SPARSENN_MODELS, SparseNNSimulateConfigSchema, SparseNNTrainConfigSchema, writeSimulateRun, writeTrainRun } from '../../experiments/sparsenn.js';
 import { SCHEDULES, V_MAPPINGS } from '../../hw/sparsenn/config.js';
+import { readModelMetadata } from '../../nn/checkpoint.js';
 import { pct, points, times } from '../../report/format.js';
 import { PREDICTOR_BIAS } from '../../sparsity/predictor.js';
-import { type CommonOptions, defaultOut, emit, floatArg, intArg, progressFor, startEngine, withCommon } from '../common.js';
-import { writeRunReport } from '../run-report.js';
+import { emit, progressFor, runFolderLines, saveRun, startEngine } from '../common.js';
+import {
+  addOptions,
+  type CommonOptions,
+  checkDataDir,
+  checkDatasetName,
+  checkOut,
+  configOption,
+  dataDirOption,
+  datasetOption,
+  floatArg,
+  fromCli,
+  intArg,
+  intListArg,
+  limitOptions,
+  modelOption,
+  withCommon,
+} from '../options.js';
+
+const TRAIN_KEYS = [
+  'model',
+  'dataset',
+  'pretrainEpochs',
+  'epochs',
+  'method',
+  'overheadBudget',
+  'rank',
+  'ranks',
+  'predictorBias',
+  'l1',
+  'rankSweep',
+  'rankSweepEpochs',
+  'trainLimit',
+  'testLimit',
+  'dataDir',
+] as const;
 
 interface TrainFlags extends CommonOptions {
   config?: string;
@@ -19,10 +56,10 @@ interface TrainFlags extends CommonOptions {
   method?: string;
   overheadBudget?: number;
   rank?: number;
-  ranks?: string;
+  ranks?: Record<string, number>;
   predictorBias?: string;
   l1?: number;
-  rankSweep?: string;
+  rankSweep?: number[];
   rankSweepEpochs?: number;
   trainLimit?: number;
   testLimit?: number;
@@ -40,29 +77,44 @@ interface SimFlags extends CommonOptions {
   fifoDepth?: number;
   rowGroup?: number;
   rowPlacement?: string;
-  peSweep?: string;
+  peSweep?: number[];
   baselineNetwork?: string;
   dataDir?: string;
 }
 
-function choice(v: string | undefined, allowed: readonly string[], flag: string): string | undefined {
-  if (v !== undefined && !allowed.includes(v)) throw new ConfigError(`${flag} '${v}' is not known: use one of ${allowed.join(', ')}`);
-  return v;
-}
-
-function seedOf(o: CommonOptions, c: Command, input: Record<string, unknown>): void {
-  if (c.getOptionValueSource('seed') === 'cli' || input.seed === undefined) input.seed = o.seed ?? 1;
-}
-
 /** "fc1=10,fc2=3" → { fc1: 10, fc2: 3 }. */
-function parseRanks(s: string): Record<string, number> {
+function ranksArg(s: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of s.split(',')) {
     const m = /^\s*([\w.-]+)\s*=\s*(\d+)\s*$/.exec(part);
-    if (!m) throw new ConfigError(`--ranks '${s}' must be comma-separated layer=rank pairs, e.g. fc1=10,fc2=3`);
+    if (!m) throw new InvalidArgumentError('--ranks must be comma-separated layer=rank pairs, e.g. fc1=10,fc2=3.');
     out[m[1]] = Number(m[2]);
   }
   return out;
+}
+
+/** Copies the flags given on the command line onto `input` under their config keys. */
+function copyFlags(c: Command, o: Record<string, unknown>, input: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of keys) {
+    const v = fromCli(c, o, k);
+    if (v !== undefined) input[k] = v;
+  }
+}
+
+/** Where a value came from, for error messages: the flag, or the config file. */
+const source = (c: Command, o: { config?: string }, key: string, flag: string): string => (c.getOptionValueSource(key) === 'cli' || !o.config ? flag : `${key} (in ${o.config})`);
+
+/** A `sparsenn train` run folder: checked (files present, readable JSON) before any work. */
+function checkTrainRun(dir: string, what: string): string {
+  const abs = resolve(dir);
+  if (!existsSync(abs)) throw new NotFoundError(`${what} ${dir} does not exist: pass a run folder written by \`accelab sparsenn train --out\``);
+  if (!statSync(abs).isDirectory()) throw new ConfigError(`${what} ${dir} is a file: pass a run folder written by \`accelab sparsenn train --out\``);
+  if (!existsSync(join(abs, 'predictors.json')) || !existsSync(join(abs, 'checkpoint', 'model.json')))
+    throw new NotFoundError(`${what} ${dir} is not a sparsenn training run (checkpoint/ or predictors.json missing): create one with \`accelab sparsenn train --out\``);
+  readJson(join(abs, 'predictors.json'));
+  readModelMetadata(join(abs, 'checkpoint'));
+  if (existsSync(join(abs, 'result.json'))) readJson(join(abs, 'result.json'));
+  return abs;
 }
 
 export function register(program: Command): void {
@@ -73,49 +125,36 @@ export function register(program: Command): void {
   const tr = sn
     .command('train')
     .description('pretrain a zoo model, train it jointly with SVD-initialised predictors, and compare with the same network trained without them')
-    .option('--config <file>', 'JSON/YAML file with the options; flags override it')
-    .option('--model <name>', `${SPARSENN_MODELS.join(', ')} (default mlp-300-100)`)
-    .option('--dataset <name>', 'data set (default fashion-mnist)')
-    .option('--pretrain-epochs <n>', 'plain training epochs before the predictors are attached (default 3)', intArg('--pretrain-epochs', 1, 100))
-    .option('--epochs <n>', 'joint training epochs; the baseline gets the same (default 2)', intArg('--epochs', 0, 100))
-    .option('--method <m>', 'predictor training: ste (straight-through on the mask) or aux (sign-matching auxiliary loss) (default ste)')
-    .option('--overhead-budget <f>', 'per-layer predictor MACs / layer MACs that sets each rank (default 0.05)', floatArg('--overhead-budget', 0, 1))
-    .option('--rank <r>', 'one rank for every ReLU layer (overrides the budget)', intArg('--rank', 0))
-    .option('--ranks <list>', 'ranks by layer, e.g. fc1=10,fc2=3 (override both)')
-    .option('--predictor-bias <b>', `${PREDICTOR_BIAS.join(' or ')} (default layer)`)
-    .option('--l1 <a>', 'L1 activation penalty α (default 0)', floatArg('--l1', 0, 10))
-    .option('--rank-sweep <list>', 'comma-separated ranks to sweep on the pretrained network, e.g. 1,2,5,10,20')
-    .option('--rank-sweep-epochs <n>', 'joint training epochs per swept rank (0 = SVD only; default 1)', intArg('--rank-sweep-epochs', 0, 100))
-    .option('--train-limit <n>', 'training images used (default all)', intArg('--train-limit', 100))
-    .option('--test-limit <n>', 'test images evaluated (default 10000)', intArg('--test-limit', 10))
-    .option('--data-dir <dir>', 'folder holding the data set files');
+    .addOption(configOption());
+  addOptions(
+    tr,
+    modelOption({ choices: SPARSENN_MODELS, default: 'mlp-300-100' }),
+    datasetOption({ default: 'fashion-mnist' }),
+    new Option('--pretrain-epochs <n>', 'plain training epochs before the predictors are attached (default 3)').argParser(intArg('--pretrain-epochs', 1, 100)),
+    new Option('--epochs <n>', 'joint training epochs; the baseline gets the same (default 2)').argParser(intArg('--epochs', 0, 100)),
+    new Option('--method <m>', 'predictor training: ste (straight-through on the mask) or aux (sign-matching auxiliary loss) (default ste)').choices(['ste', 'aux']),
+    new Option('--overhead-budget <f>', 'per-layer predictor MACs / layer MACs that sets each rank (default 0.05)').argParser(floatArg('--overhead-budget', 0, 1)),
+    new Option('--rank <r>', 'one rank for every ReLU layer (overrides the budget)').argParser(intArg('--rank', 0, 4096)),
+    new Option('--ranks <list>', 'ranks by layer, e.g. fc1=10,fc2=3 (override both)').argParser(ranksArg),
+    new Option('--predictor-bias <b>', 'predictor bias (default layer)').choices([...PREDICTOR_BIAS]),
+    new Option('--l1 <a>', 'L1 activation penalty α (default 0)').argParser(floatArg('--l1', 0, 10)),
+    new Option('--rank-sweep <list>', 'comma-separated ranks to sweep on the pretrained network, e.g. 1,2,5,10,20').argParser(intListArg('--rank-sweep', 1, 4096)),
+    new Option('--rank-sweep-epochs <n>', 'joint training epochs per swept rank (0 = SVD only; default 1)').argParser(intArg('--rank-sweep-epochs', 0, 100)),
+    limitOptions({ train: 'all', test: '10000', minTrain: 100, minTest: 10 }),
+    dataDirOption(),
+  );
   withCommon(tr).action(async (o: TrainFlags, c: Command) => {
     const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
-    if (o.model !== undefined) input.model = o.model;
-    if (o.dataset !== undefined) input.dataset = o.dataset;
-    if (o.pretrainEpochs !== undefined) input.pretrainEpochs = o.pretrainEpochs;
-    if (o.epochs !== undefined) input.epochs = o.epochs;
-    if (o.method !== undefined) input.method = choice(o.method, ['ste', 'aux'], '--method');
-    if (o.overheadBudget !== undefined) input.overheadBudget = o.overheadBudget;
-    if (o.rank !== undefined) input.rank = o.rank;
-    if (o.ranks !== undefined) input.ranks = parseRanks(o.ranks);
-    if (o.predictorBias !== undefined) input.predictorBias = choice(o.predictorBias, PREDICTOR_BIAS, '--predictor-bias');
-    if (o.l1 !== undefined) input.l1 = o.l1;
-    if (o.rankSweep !== undefined) {
-      const list = o.rankSweep.split(',').map((x) => Number(x.trim()));
-      if (list.some((v) => !Number.isInteger(v) || v < 1)) throw new ConfigError(`--rank-sweep '${o.rankSweep}' must be comma-separated whole numbers ≥ 1, e.g. 1,2,5,10`);
-      input.rankSweep = list;
-    }
-    if (o.rankSweepEpochs !== undefined) input.rankSweepEpochs = o.rankSweepEpochs;
-    if (o.trainLimit !== undefined) input.trainLimit = o.trainLimit;
-    if (o.testLimit !== undefined) input.testLimit = o.testLimit;
-    if (o.dataDir !== undefined) input.dataDir = o.dataDir;
-    seedOf(o, c, input);
+    copyFlags(c, o as Record<string, unknown>, input, TRAIN_KEYS);
+    if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;
+    // Everything is checked before the engine starts or a file is written.
+    validate(SparseNNTrainConfigSchema, input, o.config ? `sparsenn train config (${o.config})` : 'sparsenn train config');
+    checkDatasetName(input.dataset, o.config ? `sparsenn train config (${o.config})` : 'sparsenn train');
+    checkDataDir(input.dataDir as string | undefined, source(c, o, 'dataDir', '--data-dir'));
+    checkOut(o);
     await startEngine(o);
     const { result: r, artifacts } = await runTrain(input, progressFor(o));
-    const dir = resolve(o.out ?? defaultOut('sparsenn-train'));
-    await writeTrainRun(dir, r, artifacts);
-    const report = (await writeRunReport(dir, r, { subtitle: `SparseNN predictors on ${r.model}` }))?.html ?? null;
+    const { dir, report } = await saveRun(o, `sparsenn-train-${r.model}`, r, (d) => writeTrainRun(d, r, artifacts), { subtitle: `SparseNN predictors on ${r.model}` }, true);
     emit(
       o,
       {
@@ -144,8 +183,7 @@ export function register(program: Command): void {
             (x) =>
               `  rank ${String(x.rank).padStart(3)}: overhead ${pct(x.overhead, 2)}, SVD-only ${pct(x.svdAccuracy, 2)} (false neg. ${pct(x.svdFalseNegativeRate, 1)})${x.accuracy === null ? '' : `, joint ${pct(x.accuracy, 2)} (false neg. ${pct(x.falseNegativeRate, 1)})`}`,
           ),
-          `run folder ${dir}`,
-          ...(report ? [`report     ${report}`] : []),
+          ...runFolderLines({ dir, report }),
         ].join('\n'),
     );
   });
@@ -153,51 +191,42 @@ export function register(program: Command): void {
   const si = sn
     .command('simulate')
     .description('simulate dense, input-sparsity-only and SparseNN accelerators (same PEs) on the test activations of a training run')
-    .option('--config <file>', 'JSON/YAML file with the options (accelerator settings under "accelerator"); flags override it')
-    .option('--checkpoint <run>', 'run folder of `accelab sparsenn train`')
-    .option('--pes <n>', 'processing elements (default 64)', intArg('--pes', 1, 4096))
-    .option('--test-limit <n>', 'test images simulated (default 1000)', intArg('--test-limit', 1, 100000))
-    .option('--schedule <s>', `feed-forward row schedule: ${SCHEDULES.join(', ')} (default static)`)
-    .option('--v-mapping <m>', `predictor V placement: ${V_MAPPINGS.join(', ')} (default split)`)
-    .option('--noc-words-per-cycle <n>', 'network bandwidth in words per cycle (default 1)', intArg('--noc-words-per-cycle', 1, 64))
-    .option('--fifo-depth <n>', 'input FIFO entries per PE (default 8)', intArg('--fifo-depth', 1, 1024))
-    .option('--row-group <n>', 'GEMM rows per barrier (examples or conv positions processed as one group; default 8)', intArg('--row-group', 1, 4096))
-    .option('--row-placement <p>', 'output rows on PEs: profiled (balanced by activity on training images, default) or interleaved')
-    .option('--pe-sweep <list>', 'comma-separated PE counts to sweep as well, e.g. 16,32,64,128')
-    .option('--baseline-network <n>', 'network of the baselines: baseline (trained without predictors, default) or sparsenn')
-    .option('--data-dir <dir>', 'folder holding the data set files');
-  withCommon(si, { seed: false }).action(async (o: SimFlags) => {
+    .addOption(configOption('accelerator settings under "accelerator"'))
+    .option('--checkpoint <run>', 'run folder of `accelab sparsenn train --out`');
+  addOptions(
+    si,
+    new Option('--pes <n>', 'processing elements (default 64)').argParser(intArg('--pes', 1, 4096)),
+    limitOptions({ test: '1000' }),
+    new Option('--schedule <s>', 'feed-forward row schedule (default static)').choices([...SCHEDULES]),
+    new Option('--v-mapping <m>', 'predictor V placement (default split)').choices([...V_MAPPINGS]),
+    new Option('--noc-words-per-cycle <n>', 'network bandwidth in words per cycle (default 1)').argParser(intArg('--noc-words-per-cycle', 1, 64)),
+    new Option('--fifo-depth <n>', 'input FIFO entries per PE (default 8)').argParser(intArg('--fifo-depth', 1, 1024)),
+    new Option('--row-group <n>', 'GEMM rows per barrier (examples or conv positions processed as one group; default 8)').argParser(intArg('--row-group', 1, 4096)),
+    new Option('--row-placement <p>', 'output rows on PEs: profiled (balanced by activity on training images, default) or interleaved').choices(['profiled', 'interleaved']),
+    new Option('--pe-sweep <list>', 'comma-separated PE counts to sweep as well, e.g. 16,32,64,128').argParser(intListArg('--pe-sweep', 1, 4096)),
+    new Option('--baseline-network <n>', 'network of the baselines: baseline (trained without predictors, default) or sparsenn').choices(['baseline', 'sparsenn']),
+    dataDirOption(),
+  );
+  withCommon(si, { seed: false }).action(async (o: SimFlags, c: Command) => {
     const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
     const accel: Record<string, unknown> = { ...((input.accelerator as Record<string, unknown>) ?? {}) };
-    if (o.checkpoint !== undefined) input.checkpoint = resolve(o.checkpoint);
-    if (input.checkpoint === undefined) throw new ConfigError('sparsenn simulate: give --checkpoint <run> (a folder written by `accelab sparsenn train --out`)');
-    if (o.testLimit !== undefined) input.testLimit = o.testLimit;
-    if (o.pes !== undefined) accel.pes = o.pes;
-    if (o.schedule !== undefined) accel.schedule = choice(o.schedule, SCHEDULES, '--schedule');
-    if (o.vMapping !== undefined) accel.vMapping = choice(o.vMapping, V_MAPPINGS, '--v-mapping');
-    if (o.nocWordsPerCycle !== undefined) accel.nocWordsPerCycle = o.nocWordsPerCycle;
-    if (o.fifoDepth !== undefined) accel.fifoDepth = o.fifoDepth;
-    if (o.rowGroup !== undefined) accel.rowGroup = o.rowGroup;
-    if (o.rowPlacement !== undefined) input.rowPlacement = choice(o.rowPlacement, ['interleaved', 'profiled'], '--row-placement');
-    if (o.peSweep !== undefined) {
-      const list = o.peSweep.split(',').map((s) => Number(s.trim()));
-      if (list.some((v) => !Number.isInteger(v) || v < 1 || v > 4096))
-        throw new ConfigError(`--pe-sweep '${o.peSweep}' must be comma-separated whole numbers from 1 to 4096, e.g. 16,32,64`);
-      input.peSweep = list;
-    }
-    if (o.baselineNetwork !== undefined) input.baselineNetwork = choice(o.baselineNetwork, ['baseline', 'sparsenn'], '--baseline-network');
-    if (o.dataDir !== undefined) input.dataDir = o.dataDir;
+    copyFlags(c, o as Record<string, unknown>, input, ['checkpoint', 'testLimit', 'rowPlacement', 'peSweep', 'baselineNetwork', 'dataDir']);
+    copyFlags(c, o as Record<string, unknown>, accel, ['pes', 'schedule', 'vMapping', 'nocWordsPerCycle', 'fifoDepth', 'rowGroup']);
     input.accelerator = accel;
+    if (input.checkpoint === undefined) throw new ConfigError('sparsenn simulate: give --checkpoint <run> (a folder written by `accelab sparsenn train --out`)');
+    // Everything is checked before the engine starts or a file is written.
+    const what = o.config ? `sparsenn simulate config (${o.config})` : 'sparsenn simulate config';
+    validate(SparseNNSimulateConfigSchema, input, what);
+    input.checkpoint = checkTrainRun(String(input.checkpoint), source(c, o, 'checkpoint', '--checkpoint'));
+    checkDatasetName(input.dataset, what);
+    checkDataDir(input.dataDir as string | undefined, source(c, o, 'dataDir', '--data-dir'));
+    checkOut(o);
     await startEngine(o);
     const r = await runSimulate(input, progressFor(o));
-    let report: string | null = null;
-    const dir = o.out ? resolve(o.out) : null;
-    if (dir) {
-      writeSimulateRun(dir, r);
-      report = (await writeRunReport(dir, r, { subtitle: `SparseNN accelerator, ${r.model}` }))?.html ?? null;
-    }
+    const saved = await saveRun(o, 'sparsenn-simulate', r, (d) => writeSimulateRun(d, r), { subtitle: `SparseNN accelerator, ${r.model}` });
+    const dir = saved.dir;
     const [d, i, s] = r.architectures;
-    emit(o, { ...r, out: dir, report }, () =>
+    emit(o, { ...r, out: dir, report: saved.report }, () =>
       [
         `${r.model} on ${r.images} ${r.dataset} test images, ${r.config.accelerator.pes} PEs: accuracy SparseNN ${pct(r.accuracy, 2)}, baseline ${pct(r.baselineAccuracy, 2)}`,
         'architecture    cycles/image   energy/image (nJ)   power (mW)',
@@ -214,7 +243,7 @@ export function register(program: Command): void {
           (p) =>
             `  ${String(p.pes).padStart(4)} PEs: throughput ${pct(p.throughputGainVsInputSparsity)}, power ×${p.powerRatioVsInputSparsity.toFixed(2)}, energy ×${p.energyRatioVsInputSparsity.toFixed(2)}`,
         ),
-        ...(dir ? [`run folder ${dir}`, ...(report ? [`report     ${report}`] : [])] : []),
+        ...runFolderLines(saved),
       ].join('\n'),
     );
   });

@@ -3,21 +3,41 @@
  * .cfg and topology CSV in, its three reports plus our energy file out) and design-space sweeps
  * with their Pareto front of cycles, energy and area.
  */
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
-import { ConfigError } from '../../core/errors.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { readConfigFile, validate } from '../../core/config.js';
+import { ConfigError, NotFoundError } from '../../core/errors.js';
 import {
   readScalesimConfig,
   runSweep,
   runSystolicExperiment,
+  SweepConfigSchema,
+  SystolicRunConfigSchema,
   type SystolicRunResult,
   type SystolicSweepResult,
   writeSweepRun,
   writeSystolicRun,
 } from '../../experiments/systolic.js';
+import { SIM_MODES } from '../../hw/systolic/index.js';
 import { DATAFLOWS } from '../../hw/systolic/types.js';
-import { type CommonOptions, emit, floatArg, intArg, progressFor, withCommon } from '../common.js';
-import { writeRunReport } from '../run-report.js';
+import { emit, progressFor, runFolderLines, saveRun } from '../common.js';
+import {
+  addOptions,
+  type CommonOptions,
+  checkOut,
+  checkpointInfo,
+  checkpointOption,
+  floatArg,
+  fromCli,
+  intArg,
+  intListArg,
+  listArg,
+  modelOption,
+  shapeArg,
+  withCommon,
+  workersOption,
+} from '../options.js';
 
 interface NetFlags extends CommonOptions {
   config?: string;
@@ -25,7 +45,7 @@ interface NetFlags extends CommonOptions {
   gemm?: boolean;
   model?: string;
   checkpoint?: string;
-  inputShape?: string;
+  inputShape?: [number, number, number];
   batchSize?: number;
   node?: number;
   scalesimCompat?: boolean;
@@ -37,50 +57,80 @@ interface RunFlags extends NetFlags {
 }
 
 interface SweepFlags extends NetFlags {
-  arrays?: string;
-  dataflows?: string;
-  sramKb?: string;
+  arrays?: [number, number][];
+  dataflows?: string[];
+  sramKb?: number[];
   workers?: number;
 }
 
-function addNetworkOptions(cmd: Command): Command {
-  return cmd
-    .option('--config <cfg>', "SCALE-Sim .cfg file (default: SCALE-Sim's scale.cfg: 32×32 OS, 64 kB SRAMs)")
-    .option('--topology <csv>', 'SCALE-Sim topology CSV (conv rows; GEMM rows with --gemm)')
-    .option('--gemm', 'the topology has M, N, K rows (SCALE-Sim -i gemm)')
-    .option('--model <name>', 'a zoo model as the network (its conv and dense layers)')
-    .option('--checkpoint <dir>', 'a trained checkpoint as the network')
-    .option('--input-shape <HxWxC>', 'input shape of --model (default 32x32x3)')
-    .option('--batch-size <n>', 'batch size of dense layers taken from a model (default 1)', intArg('--batch-size', 1))
-    .option('--node <nm>', 'technology node the energy table is scaled to (default 45)', floatArg('--node', 3, 180))
-    .option('--scalesim-compat', "reproduce SCALE-Sim v2's counting quirks (see docs/systolic.md)");
+/** "HxWxC" (whole numbers ≥ 1). */
+function inputShapeArg(v: string): [number, number, number] {
+  const dims = v.split('x').map((d) => (/^\s*\d+\s*$/.test(d) ? Number(d) : Number.NaN));
+  if (dims.length !== 3 || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) throw new InvalidArgumentError('--input-shape must be HxWxC, e.g. 32x32x3.');
+  return dims as [number, number, number];
 }
 
-function networkInput(o: NetFlags): Record<string, unknown> {
-  const network: Record<string, unknown> = {};
+function addNetworkOptions(cmd: Command): Command {
+  cmd
+    .option('--config <file>', "SCALE-Sim .cfg file (default: SCALE-Sim's scale.cfg: 32×32 OS, 64 kB SRAMs), or a run's config.json (a .json/.yaml run config; flags override it)")
+    .option('--topology <csv>', 'SCALE-Sim topology CSV (conv rows; GEMM rows with --gemm)')
+    .option('--gemm', 'the topology has M, N, K rows (SCALE-Sim -i gemm)');
+  addOptions(
+    cmd,
+    modelOption({ note: 'its conv and dense layers are the network' }),
+    checkpointOption('a trained model as the network'),
+    new Option('--input-shape <HxWxC>', 'input shape of --model (default 32x32x3)').argParser(inputShapeArg),
+    new Option('--batch-size <n>', 'batch size of dense layers taken from a model (default 1)').argParser(intArg('--batch-size', 1, 4096)),
+    new Option('--node <nm>', 'technology node the energy table is scaled to (default 45)').argParser(floatArg('--node', 3, 180)),
+  );
+  return cmd.option('--scalesim-compat', "reproduce SCALE-Sim v2's counting quirks (see docs/systolic.md)");
+}
+
+/** A file named .json/.yaml/.yml is a run config (e.g. a run's config.json); anything else is a SCALE-Sim .cfg. */
+const isRunConfig = (file: string): boolean => /\.(json|ya?ml)$/i.test(file);
+
+/**
+ * The run or sweep input from --config (a run config, or a SCALE-Sim .cfg as `arch`) and the flags,
+ * with the network's files checked: everything that can be checked before the simulation starts.
+ */
+function baseInput(o: NetFlags, c: Command): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  if (o.config !== undefined) {
+    if (isRunConfig(o.config)) Object.assign(input, readConfigFile(o.config));
+    else input.arch = readScalesimConfig(o.config);
+  }
+  const network: Record<string, unknown> = { ...((input.network as Record<string, unknown> | undefined) ?? {}) };
+  const sources = (['topology', 'model', 'checkpoint'] as const).filter((k) => o[k] !== undefined);
+  if (sources.length > 1) throw new ConfigError('systolic: give one of --topology, --model and --checkpoint');
+  if (sources.length === 1) {
+    network.topology = null;
+    network.model = null;
+    network.checkpoint = null;
+  }
+  const where = (k: string): string => (fromCli(c, o as Record<string, unknown>, k) !== undefined ? `--${k}` : `network.${k} (in ${o.config})`);
   if (o.topology !== undefined) network.topology = o.topology;
+  if (typeof network.topology === 'string') {
+    const t = network.topology;
+    if (!existsSync(t)) throw new NotFoundError(`${where('topology')} ${t} does not exist: give a SCALE-Sim topology CSV`);
+    if (statSync(t).isDirectory()) throw new ConfigError(`${where('topology')} ${t} is a folder: give a SCALE-Sim topology CSV`);
+    network.topology = resolve(t);
+  }
   if (o.gemm) network.gemm = true;
   if (o.model !== undefined) network.model = o.model;
   if (o.checkpoint !== undefined) network.checkpoint = o.checkpoint;
-  if (o.batchSize !== undefined) network.batchSize = o.batchSize;
-  if (o.inputShape !== undefined) {
-    const dims = o.inputShape.split('x').map(Number);
-    if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new ConfigError(`--input-shape '${o.inputShape}' must be HxWxC, e.g. 32x32x3`);
-    network.inputShape = dims;
+  if (typeof network.checkpoint === 'string') {
+    const info = checkpointInfo(network.checkpoint, where('checkpoint'));
+    network.checkpoint = info.runDir ?? info.modelDir;
   }
-  if (o.topology === undefined && o.model === undefined && o.checkpoint === undefined)
+  if (o.batchSize !== undefined) network.batchSize = o.batchSize;
+  if (o.inputShape !== undefined) network.inputShape = o.inputShape;
+  if (network.topology == null && network.model == null && network.checkpoint == null)
     throw new ConfigError('systolic: give --topology <csv>, --model <name> or --checkpoint <dir>');
-  return network;
-}
-
-function listOf(flag: string, v: string, check: (s: string) => boolean, hint: string): string[] {
-  const items = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const s of items) if (!check(s)) throw new ConfigError(`${flag}: '${s}' is not valid: ${hint}`);
-  if (items.length === 0) throw new ConfigError(`${flag}: empty list: ${hint}`);
-  return items;
+  input.network = network;
+  if (o.scalesimCompat) input.scalesimCompat = true;
+  if (o.node !== undefined) input.tech = { ...((input.tech as Record<string, unknown> | undefined) ?? {}), nodeNm: o.node };
+  if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;
+  return input;
 }
 
 const fmt = (v: number, d = 2) => v.toFixed(d);
@@ -144,48 +194,38 @@ export function register(program: Command): void {
   const sys = program.command('systolic').description('SCALE-Sim-compatible systolic-array simulator: cycles, traffic, energy, real integer outputs, sweeps');
 
   const run = addNetworkOptions(sys.command('run').description("simulate a network on one array (writes SCALE-Sim's three reports and energy.csv with --out)"))
-    .option('--mode <mode>', 'analytical (SCALE-Sim-exact, fast) or cycle (steps the array with integer data)', 'analytical')
+    .addOption(new Option('--mode <mode>', 'analytical (SCALE-Sim-exact, fast) or cycle (steps the array with integer data) (default analytical)').choices([...SIM_MODES]))
     .option('--verify', "cycle mode: check every layer's outputs against a plain integer GEMM");
   withCommon(run, { backend: false }).action(async (o: RunFlags, c: Command) => {
-    if (o.mode !== 'analytical' && o.mode !== 'cycle') throw new ConfigError(`--mode: '${o.mode}' must be analytical or cycle`);
-    const input: Record<string, unknown> = { network: networkInput(o), mode: o.mode };
-    if (o.config !== undefined) input.arch = readScalesimConfig(o.config);
-    if (o.scalesimCompat) input.scalesimCompat = true;
+    const input = baseInput(o, c);
+    if (o.mode !== undefined) input.mode = o.mode;
     if (o.verify) input.verify = true;
-    if (o.node !== undefined) input.tech = { nodeNm: o.node };
-    if (c.getOptionValueSource('seed') === 'cli') input.seed = o.seed;
+    validate(SystolicRunConfigSchema, input, o.config && isRunConfig(o.config) ? `systolic run config (${o.config})` : 'systolic run config');
+    checkOut(o);
     const r = await runSystolicExperiment(input, progressFor(o));
-    let report: string | null = null;
-    if (o.out) {
-      const dir = resolve(o.out);
-      writeSystolicRun(dir, r);
-      report = (await writeRunReport(dir, r, { subtitle: `${r.network} on a systolic array` }))?.html ?? null;
-    }
-    emit(o, { ...r, out: o.out ? resolve(o.out) : null, report }, () => [formatRun(r), ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : [])].join('\n'));
+    const saved = await saveRun(o, 'systolic', r, (dir) => writeSystolicRun(dir, r), { subtitle: `${r.network} on a systolic array` });
+    emit(o, { ...r, out: saved.dir, report: saved.report }, () => [formatRun(r), ...runFolderLines(saved)].join('\n'));
   });
 
   const sweep = addNetworkOptions(sys.command('sweep').description('grid of array shapes × dataflows × SRAM sizes on worker threads; Pareto front of cycles, energy and area'))
-    .option('--arrays <list>', 'array shapes HxW, comma-separated (default 8x8,16x16,32x32,64x64,128x128,16x64,64x16)')
-    .option('--dataflows <list>', 'dataflows, comma-separated (default os,ws,is)')
-    .option('--sram-kb <list>', 'SRAM sizes in kB for each buffer, comma-separated (default 16,64,256)')
-    .option('--workers <n>', 'worker threads (default 2)', intArg('--workers', 1, 64));
+    .addOption(
+      new Option('--arrays <list>', 'array shapes HxW, comma-separated (default 8x8,16x16,32x32,64x64,128x128,16x64,64x16)').argParser((v) =>
+        v.split(',').map(shapeArg('--arrays', '16x16,32x32')),
+      ),
+    )
+    .addOption(new Option('--dataflows <list>', `dataflows, comma-separated: ${DATAFLOWS.join(', ')} (default all)`).argParser(listArg('--dataflows', DATAFLOWS)))
+    .addOption(new Option('--sram-kb <list>', 'SRAM sizes in kB for each buffer, comma-separated (default 16,64,256)').argParser(intListArg('--sram-kb', 1, 1 << 20)))
+    .addOption(workersOption('2'));
   withCommon(sweep, { backend: false }).action(async (o: SweepFlags, c: Command) => {
-    const input: Record<string, unknown> = { network: networkInput(o) };
-    if (o.config !== undefined) input.arch = readScalesimConfig(o.config);
-    if (o.arrays !== undefined) input.arrays = listOf('--arrays', o.arrays, (s) => /^[1-9]\d*x[1-9]\d*$/.test(s), 'use HxW, e.g. 32x32');
-    if (o.dataflows !== undefined) input.dataflows = listOf('--dataflows', o.dataflows, (s) => (DATAFLOWS as readonly string[]).includes(s), `use ${DATAFLOWS.join(', ')}`);
-    if (o.sramKb !== undefined) input.sramKb = listOf('--sram-kb', o.sramKb, (s) => /^[1-9]\d*$/.test(s), 'use whole kB, e.g. 16,64').map(Number);
+    const input = baseInput(o, c);
+    if (o.arrays !== undefined) input.arrays = o.arrays.map(([h, w]) => `${h}x${w}`);
+    if (o.dataflows !== undefined) input.dataflows = o.dataflows;
+    if (o.sramKb !== undefined) input.sramKb = o.sramKb;
     if (o.workers !== undefined) input.workers = o.workers;
-    if (o.scalesimCompat) input.scalesimCompat = true;
-    if (o.node !== undefined) input.tech = { nodeNm: o.node };
-    if (c.getOptionValueSource('seed') === 'cli') input.seed = o.seed;
+    validate(SweepConfigSchema, input, o.config && isRunConfig(o.config) ? `systolic sweep config (${o.config})` : 'systolic sweep config');
+    checkOut(o);
     const r = await runSweep(input, progressFor(o));
-    let report: string | null = null;
-    if (o.out) {
-      const dir = resolve(o.out);
-      writeSweepRun(dir, r);
-      report = (await writeRunReport(dir, r, { subtitle: `design-space sweep of ${r.network}` }))?.html ?? null;
-    }
-    emit(o, { ...r, out: o.out ? resolve(o.out) : null, report }, () => [formatSweep(r), ...(o.out ? [`run folder ${resolve(o.out)}`, `report     ${report}`] : [])].join('\n'));
+    const saved = await saveRun(o, 'systolic-sweep', r, (dir) => writeSweepRun(dir, r), { subtitle: `design-space sweep of ${r.network}` });
+    emit(o, { ...r, out: saved.dir, report: saved.report }, () => [formatSweep(r), ...runFolderLines(saved)].join('\n'));
   });
 }

@@ -1,11 +1,14 @@
 /** `accelab tour` (what `npm start` runs): engine info, a short training run, one HTML report. */
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { readConfigFile, validate } from '../../core/config.js';
 import { runTour } from '../../experiments/tour.js';
 import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
 import { summarize, TOUR_STEPS } from '../studies/index.js';
-import { addOptions, type CommonOptions, checkDataDir, checkOut, dataDirOption, limitOptions, listArg, withCommon } from '../options.js';
+import { addOptions, type CommonOptions, checkDataDir, checkOut, configOption, dataDirOption, fromCli, limitOptions, listArg, withCommon } from '../options.js';
 
 interface TourFlags extends CommonOptions {
+  config?: string;
   dataDir?: string;
   trainLimit?: number;
   testLimit?: number;
@@ -33,8 +36,31 @@ export function register(program: Command): void {
         .map((s) => s.name)
         .join(', ')} on a worker thread, in parallel with the other steps)`,
     );
-  withCommon(cmd).action(async (o: TourFlags) => {
-    checkDataDir(o.dataDir);
+  cmd.addOption(configOption());
+  withCommon(cmd).action(async (flags: TourFlags, c: Command) => {
+    const names = TOUR_STEPS.map((s) => s.name) as [string, ...string[]];
+    const TourConfigSchema = z
+      .object({
+        command: z.literal('tour').optional(),
+        seed: z.number().int().min(0).optional(),
+        dataDir: z.string().optional(),
+        trainLimit: z.number().int().min(1).optional(),
+        testLimit: z.number().int().min(1).optional(),
+        sequential: z.boolean().optional(),
+        steps: z.array(z.enum(names)).min(1).optional(),
+      })
+      .strict();
+    const base = flags.config ? validate(TourConfigSchema, readConfigFile(flags.config), `tour config (${flags.config})`) : {};
+    const o: TourFlags = {
+      ...flags,
+      seed: fromCli<number>(c, flags as Record<string, unknown>, 'seed') ?? base.seed ?? flags.seed,
+      dataDir: flags.dataDir ?? base.dataDir,
+      trainLimit: flags.trainLimit ?? base.trainLimit,
+      testLimit: flags.testLimit ?? base.testLimit,
+      sequential: flags.sequential ?? base.sequential,
+      only: flags.only ?? base.steps,
+    };
+    checkDataDir(o.dataDir, flags.dataDir === undefined && flags.config ? `dataDir (in ${flags.config})` : '--data-dir');
     checkOut(o);
     const only = o.only;
     const log = (s: string): void => {
