@@ -239,3 +239,21 @@ export function checkOutputFolder(dir: string, flag = '--out'): void {
 export function fromCli<T>(c: Command, o: Record<string, unknown>, key: string): T | undefined {
   return c.getOptionValueSource(key) === 'cli' ? (o[key] as T) : undefined;
 }
+
+/** Copies the flags given on the command line onto `input` under the same keys (they override a config file). */
+export function copyFlags(c: Command, o: object, input: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of keys) {
+    const v = fromCli(c, o as Record<string, unknown>, k);
+    if (v !== undefined) input[k] = v;
+  }
+}
+
+/** `--seed` into `input`: the flag when given, else the config file's seed, else the default. */
+export function seedInto(c: Command, o: CommonOptions, input: Record<string, unknown>): void {
+  if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;
+}
+
+/** Names where a value came from in error messages: the flag, or the key in the --config file. */
+export function flagOrConfig(c: Command, o: { config?: string }, key: string, flag: string): string {
+  return c.getOptionValueSource(key) === 'cli' || !o.config ? flag : `${key} (in ${o.config})`;
+}

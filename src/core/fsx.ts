@@ -204,6 +204,22 @@ function removeStaleStaging(parent: string, name: string): void {
   }
 }
 
+/** A run's config.json (everything needed to rerun it) and result.json. */
+export function writeRunJson(dir: string, config: unknown, result: unknown): void {
+  writeJsonAtomic(join(dir, 'config.json'), config);
+  writeJsonAtomic(join(dir, 'result.json'), result);
+}
+
+type Cell = string | number | boolean | null | undefined;
+
+/** Objects to CSV text, one column per key in `columns` (the CSV header is the key). */
+export function tableCsv<K extends string>(columns: readonly K[], rows: readonly { readonly [k in K]: Cell }[]): string {
+  return toCsv(
+    columns,
+    rows.map((r) => columns.map((c) => r[c])),
+  );
+}
+
 /** Rows to CSV text (RFC 4180 quoting). */
 export function toCsv(columns: readonly string[], rows: readonly (readonly (string | number | boolean | null | undefined)[])[]): string {
   const cell = (v: string | number | boolean | null | undefined): string => {

@@ -17,7 +17,7 @@ import { occupancyGrid, packedTile, packTight } from '../compress/tight.js';
 import { validate } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { type JobSpec, runJobs } from '../core/executor.js';
-import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { toCsv, writeFileAtomic, writeRunJson } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { runEnergy } from '../hw/systolic/energy.js';
 import { simulateLayerAnalytical } from '../hw/systolic/analytical.js';
@@ -490,8 +490,7 @@ export async function runCompress(config: unknown, o: CompressRunOptions = {}): 
 }
 
 export function writeCompressRun(outDir: string, r: CompressResult): void {
-  writeJsonAtomic(join(outDir, 'config.json'), r.config);
-  writeJsonAtomic(join(outDir, 'result.json'), r);
+  writeRunJson(outDir, r.config, r);
   const rows = r.layers.flatMap((l) =>
     METHODS.map((k) => [
       l.name,

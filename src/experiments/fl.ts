@@ -25,6 +25,8 @@ export interface FlRunOptions {
   executor: ExecutorChoice | FitExecutor;
   resume?: boolean;
   progress?: Progress;
+  /** With `resume`: called with the number of store keys of the interrupted run that were deleted. */
+  onStaleKeys?: (deleted: number) => void;
 }
 
 function isExecutor(e: ExecutorChoice | FitExecutor): e is FitExecutor {
@@ -73,7 +75,9 @@ export async function runFlExperiment(input: FlConfigInput | FlConfig, o: FlRunO
   const cfg = parseFlConfig(input);
   // On resume the checkpoint decides whether the config fits; the folder's config.json stays as it is.
   if (o.outDir && !o.resume) writeJsonAtomic(join(o.outDir, 'config.json'), cfg);
-  const r = await withExecutor(o.executor, o.outDir, (ex) => runFederated(cfg, { executor: ex, dir: o.outDir, resume: o.resume, progress: o.progress }));
+  const r = await withExecutor(o.executor, o.outDir, (ex) =>
+    runFederated(cfg, { executor: ex, dir: o.outDir, resume: o.resume, progress: o.progress, onStaleKeys: o.onStaleKeys }),
+  );
   const result: FlRunResult = { kind: 'fl', ...r };
   if (o.outDir) {
     writeJsonAtomic(join(o.outDir, 'result.json'), result);

@@ -13,7 +13,7 @@ import { validate } from '../core/config.js';
 import { initEngine } from '../core/engine.js';
 import { ConfigError, DataError } from '../core/errors.js';
 import { Executor, type JobSpec } from '../core/executor.js';
-import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { tableCsv, toCsv, writeFileAtomic, writeRunJson } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
 import { toFloat } from '../data/pipeline.js';
@@ -246,13 +246,13 @@ async function calibrateOn(
       const profile: ThresholdProfile = await profileThresholds(qw, base, held, ds.numClasses, { capPoints: cap, grid: config.thetaGrid, simulate });
       progress.stop();
       for (const b of budgets) {
-        progress.start(`allocate θ (budget ${b} pts, ${held.count} held-out images)`, 0);
+        progress.start(`allocate θ (budget ${b} pp, ${held.count} held-out images)`, 0);
         out.push(await allocateThresholds(qw, base, held, ds.numClasses, profile, { ...o, budgetPoints: b }));
         progress.stop();
       }
     } else
       for (const b of budgets) {
-        progress.start(`calibrate θ (budget ${b} pts, ${held.count} held-out images)`, 0);
+        progress.start(`calibrate θ (budget ${b} pp, ${held.count} held-out images)`, 0);
         out.push(await calibrateThresholds(qw, base, held, ds.numClasses, { ...o, budgetPoints: b }));
         progress.stop();
       }
@@ -351,8 +351,7 @@ export function resultOf(
 }
 
 export function writeRramRun(dir: string, r: RramRunResult): void {
-  writeJsonAtomic(join(dir, 'config.json'), r.config);
-  writeJsonAtomic(join(dir, 'result.json'), r);
+  writeRunJson(dir, r.config, r);
   const cols = [
     'layer',
     'kind',
@@ -374,13 +373,7 @@ export function writeRramRun(dir: string, r: RramRunResult): void {
     'denseTimeNs',
     'throughputRatio',
   ] as const;
-  writeFileAtomic(
-    join(dir, 'layers.csv'),
-    toCsv(
-      cols,
-      r.perLayer.map((l) => cols.map((k) => l[k])),
-    ),
-  );
+  writeFileAtomic(join(dir, 'layers.csv'), tableCsv(cols, r.perLayer));
   writeFileAtomic(
     join(dir, 'energy.csv'),
     toCsv(
@@ -495,9 +488,7 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
   const [none, lossless] = sims;
   const rows: RramSweepRow[] = [sweepRow('lossless', resultOf(runCfg('lossless', 0), configs[1], wl, ds, lossless, none, null, seconds), 0, null)];
   for (const [i, cal] of cals.entries())
-    rows.push(
-      sweepRow(`adaptive, budget ${cal.budgetPoints} pts`, resultOf(runCfg('adaptive', cal.budgetPoints), configs[2 + i], wl, ds, sims[2 + i], none, cal, seconds), 0, cal),
-    );
+    rows.push(sweepRow(`adaptive, budget ${cal.budgetPoints} pp`, resultOf(runCfg('adaptive', cal.budgetPoints), configs[2 + i], wl, ds, sims[2 + i], none, cal, seconds), 0, cal));
   config.spreads.forEach((s, i) => {
     const k = 2 + cals.length + 2 * i;
     rows.push(sweepRow(`lossless, conductance spread ${s}`, resultOf(runCfg('lossless', 0), configs[k + 1], wl, ds, sims[k + 1], sims[k], null, seconds), s, null));
@@ -507,8 +498,7 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
 }
 
 export function writeRramSweep(dir: string, r: RramSweepResult): void {
-  writeJsonAtomic(join(dir, 'config.json'), r.config);
-  writeJsonAtomic(join(dir, 'result.json'), r);
+  writeRunJson(dir, r.config, r);
   const cols = [
     'setting',
     'termination',
@@ -528,13 +518,7 @@ export function writeRramSweep(dir: string, r: RramSweepResult): void {
     'accuracyStdErrPoints',
     'heldOutLossPoints',
   ] as const;
-  writeFileAtomic(
-    join(dir, 'sweep.csv'),
-    toCsv(
-      cols,
-      r.rows.map((x) => cols.map((k) => x[k])),
-    ),
-  );
+  writeFileAtomic(join(dir, 'sweep.csv'), tableCsv(cols, r.rows));
 }
 
 // ---------------------------------------------------------------------------------------------

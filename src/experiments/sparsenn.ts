@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { validate } from '../core/config.js';
 import { initEngine, tf } from '../core/engine.js';
 import { ConfigError, DataError, NotFoundError } from '../core/errors.js';
-import { readJson, toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { readJson, tableCsv, toCsv, writeFileAtomic, writeJsonAtomic, writeRunJson } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { loadDataset } from '../data/load.js';
 import { toFloat } from '../data/pipeline.js';
@@ -302,21 +302,14 @@ interface PredictorFile {
 
 /** Writes config.json, result.json, layers.csv, checkpoint/ (SparseNN network), baseline/ and predictors.json. */
 export async function writeTrainRun(dir: string, r: SparseNNTrainResult, a: SparseNNTrainArtifacts): Promise<void> {
-  writeJsonAtomic(join(dir, 'config.json'), r.config);
-  writeJsonAtomic(join(dir, 'result.json'), r);
+  writeRunJson(dir, r.config, r);
   const cols = ['network', 'layer', 'k', 'n', 'rank', 'overhead', 'outputSparsity', 'reluSparsity', 'predictedSparsity', 'falseNegativeRate', 'falsePositiveRate', 'inputSparsity'];
   const rows = (net: string, ls: PredictorLayerStats[]) =>
     ls.map((l) => [net, l.name, l.k, l.n, l.rank, l.overhead, l.outputSparsity, l.reluSparsity, l.predictedSparsity, l.falseNegativeRate, l.falsePositiveRate, l.inputSparsity]);
   writeFileAtomic(join(dir, 'layers.csv'), toCsv(cols, [...rows('sparsenn', r.perLayer), ...rows('baseline', r.baselinePerLayer), ...rows('svd', r.svd.perLayer)]));
   if (r.rankSweep.length) {
     const rc = ['rank', 'overhead', 'svdAccuracy', 'svdFalseNegativeRate', 'svdPredictedSparsity', 'accuracy', 'falseNegativeRate', 'predictedSparsity'] as const;
-    writeFileAtomic(
-      join(dir, 'rank-sweep.csv'),
-      toCsv(
-        rc,
-        r.rankSweep.map((x) => rc.map((c) => x[c])),
-      ),
-    );
+    writeFileAtomic(join(dir, 'rank-sweep.csv'), tableCsv(rc, r.rankSweep));
   }
   const meta = { normalization: a.workload.normalization, model: r.model, dataset: r.dataset };
   for (const [sub, wl] of [
@@ -677,8 +670,7 @@ export async function runSimulate(input: unknown, progress: Progress = silentPro
 }
 
 export function writeSimulateRun(dir: string, r: SparseNNSimulateResult): void {
-  writeJsonAtomic(join(dir, 'config.json'), r.config);
-  writeJsonAtomic(join(dir, 'result.json'), r);
+  writeRunJson(dir, r.config, r);
   const cols = [
     'layer',
     'k',

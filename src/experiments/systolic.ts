@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { validate } from '../core/config.js';
 import { ConfigError, NotFoundError } from '../core/errors.js';
 import { runJobs } from '../core/executor.js';
-import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { tableCsv, toCsv, writeFileAtomic, writeRunJson } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import {
@@ -179,8 +179,7 @@ export function energyCsv(run: SystolicRun): string {
 }
 
 export function writeSystolicRun(dir: string, run: SystolicRunResult): void {
-  writeJsonAtomic(join(dir, 'config.json'), run.runConfig);
-  writeJsonAtomic(join(dir, 'result.json'), run);
+  writeRunJson(dir, run.runConfig, run);
   const reports = scalesimReports(run.layers);
   for (const [file, text] of Object.entries(reports)) writeFileAtomic(join(dir, file), text);
   writeFileAtomic(join(dir, 'energy.csv'), energyCsv(run));
@@ -333,12 +332,10 @@ export async function runSweep(input: unknown, progress: Progress = silentProgre
 }
 
 export function writeSweepRun(dir: string, r: SystolicSweepResult): void {
-  writeJsonAtomic(join(dir, 'config.json'), r.config);
-  writeJsonAtomic(join(dir, 'result.json'), r);
+  writeRunJson(dir, r.config, r);
   const cols = ['arrayHeight', 'arrayWidth', 'dataflow', 'sramKb', 'totalCycles', 'energyPj', 'areaMm2', 'overallUtilPct', 'pareto'] as const;
-  const rows = (ps: SweepPoint[]) => ps.map((p) => cols.map((k) => p[k]));
-  writeFileAtomic(join(dir, 'sweep.csv'), toCsv([...cols], rows(r.points)));
-  writeFileAtomic(join(dir, 'pareto.csv'), toCsv([...cols], rows(r.front)));
+  writeFileAtomic(join(dir, 'sweep.csv'), tableCsv(cols, r.points));
+  writeFileAtomic(join(dir, 'pareto.csv'), tableCsv(cols, r.front));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  * weights go to the run's checkpoint after each step, so a resumed run continues where it stopped.
  */
 import { AccelabError, ConfigError } from '../core/errors.js';
+import { pct } from '../core/format.js';
 import { type ClassAnalysis, type GroupRule, confusionGroups } from './analysis.js';
 import type { TrainOptions } from './client.js';
 import type { FlConfig } from './config.js';
@@ -138,7 +139,7 @@ async function trainExperts(ctx: StrategyContext, p: PkdState, rec: PkdRecord): 
       rec.experts[j].rounds = round;
       p.expertRound = round;
       ctx.save();
-      ctx.progress.tick(1, `expert acc ${(acc * 100).toFixed(1)}%`);
+      ctx.progress.tick(1, `expert acc ${pct(acc)}`);
       ctx.roundDone(round);
     }
     ctx.progress.stop();

@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccelabError, ConfigError } from '../core/errors.js';
+import { pct } from '../core/format.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { createModel } from '../nn/models.js';
@@ -51,6 +52,11 @@ interface State {
   strategy: unknown;
   /** Names of the extra weights in the checkpoint (besides `global`). */
   weights: string[];
+  /**
+   * Prefix of the store keys of the run that wrote this state. A resumed run deletes the keys with the
+   * previous prefix: a killed run cannot, and in Redis they would stay until they expire.
+   */
+  keyPrefix?: string;
 }
 
 export class Interrupted extends AccelabError {
@@ -71,6 +77,8 @@ export interface RunOptions {
   holdMs?: number;
   /** Called after every global round. */
   onRound?: (r: RoundRecord) => void;
+  /** With `resume`: called with the number of store keys of the interrupted run that were deleted. */
+  onStaleKeys?: (deleted: number) => void;
   /** Called with the global weights after every global round (e.g. to share a warm-up between runs). */
   onWeights?: (round: number, w: Weights) => void;
   /**
@@ -215,6 +223,7 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
       throw new ConfigError('--resume: the checkpoint was written with a different config: resume with the same config (see config.json in the run folder)');
     global = ckpt.loadWeights('global');
     for (const name of state.weights) extra.set(name, ckpt.loadWeights(name));
+    if (state.keyPrefix && state.keyPrefix !== prefix) opts.onStaleKeys?.(await store.deletePrefix(`${state.keyPrefix}-`));
   } else {
     state = { version: 2, configKey: configKey(cfg), globalRound: 0, rounds: [], strategy: strategy.initialState(), weights: [] };
     global = initialWeights(task, cfg.model, ds.numClasses, cfg.seed);
@@ -229,6 +238,7 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
   const save = () => {
     if (!ckpt) return;
     state.weights = [...extra.keys()];
+    state.keyPrefix = prefix;
     ckpt.save(state, { global, ...Object.fromEntries(extra) });
   };
 
@@ -305,7 +315,7 @@ export async function runFederated(cfg: FlConfig, opts: RunOptions): Promise<FlR
         save();
         opts.onRound?.(rec);
         opts.onWeights?.(round, global);
-        progress.tick(1, rec.eval ? `acc ${(rec.eval.accuracy * 100).toFixed(1)}% ICD ${(rec.eval.interClassDiscrepancy * 100).toFixed(1)}pp` : `loss ${rec.meanLoss.toFixed(3)}`);
+        progress.tick(1, rec.eval ? `acc ${pct(rec.eval.accuracy)} ICD ${pct(rec.eval.interClassDiscrepancy)}` : `loss ${rec.meanLoss.toFixed(3)}`);
         roundDone(round);
       }
       progress.stop();

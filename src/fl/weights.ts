@@ -4,7 +4,7 @@
  *
  * Binary format (little-endian): "AFLW" magic, u32 count, u32 length[count], then the float32 data.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, NotFoundError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsx.js';
@@ -73,6 +73,8 @@ export interface WeightStore {
   put(key: string, w: Weights): Promise<void>;
   get(key: string): Promise<Weights>;
   delete(key: string): Promise<void>;
+  /** Deletes every key that starts with `prefix` (e.g. those of a killed run); returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,11 @@ class MemoryStore implements WeightStore {
   async delete(key: string): Promise<void> {
     memory.delete(key);
   }
+  async deletePrefix(prefix: string): Promise<number> {
+    const keys = [...memory.keys()].filter((k) => k.startsWith(prefix));
+    for (const k of keys) memory.delete(k);
+    return keys.length;
+  }
   async close(): Promise<void> {}
 }
 
@@ -97,8 +104,11 @@ class FileStore implements WeightStore {
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
+  private static fileName(key: string): string {
+    return key.replace(/[^A-Za-z0-9._-]/g, '_');
+  }
   private path(key: string): string {
-    return join(this.dir, `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.aflw`);
+    return join(this.dir, `${FileStore.fileName(key)}.aflw`);
   }
   async put(key: string, w: Weights): Promise<void> {
     writeFileAtomic(this.path(key), encodeWeights(w));
@@ -112,13 +122,20 @@ class FileStore implements WeightStore {
   async delete(key: string): Promise<void> {
     rmSync(this.path(key), { force: true });
   }
+  async deletePrefix(prefix: string): Promise<number> {
+    const start = FileStore.fileName(prefix);
+    const files = existsSync(this.dir) ? readdirSync(this.dir).filter((f) => f.startsWith(start) && f.endsWith('.aflw')) : [];
+    for (const f of files) rmSync(join(this.dir, f), { force: true });
+    return files.length;
+  }
   async close(): Promise<void> {}
 }
 
 interface RedisLike {
   set(key: string, value: Buffer, mode: 'EX', seconds: number): Promise<unknown>;
   getBuffer(key: string): Promise<Buffer | null>;
-  del(key: string): Promise<number>;
+  del(...keys: string[]): Promise<number>;
+  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', n: number): Promise<[string, string[]]>;
   quit(): Promise<unknown>;
 }
 
@@ -138,6 +155,17 @@ class RedisStore implements WeightStore {
   }
   async delete(key: string): Promise<void> {
     await this.client.del(key);
+  }
+  async deletePrefix(prefix: string): Promise<number> {
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    let n = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) n += await this.client.del(...keys);
+    } while (cursor !== '0');
+    return n;
   }
   async close(): Promise<void> {
     await this.client.quit();

@@ -10,6 +10,7 @@
  */
 import { tf } from '../core/engine.js';
 import { ConfigError } from '../core/errors.js';
+import { pct } from '../core/format.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { batches, channelStats, knownNormalization, type Normalization } from '../data/pipeline.js';
@@ -354,7 +355,7 @@ export function train(o: TrainOptions, progress: Progress = silentProgress): Tra
         curve.push({ epoch: +(epoch - 1 + bi / stepsPerEpoch).toFixed(4), loss: wLoss / wSeen, accuracy: wCorrect / wSeen });
         wLoss = wCorrect = wSeen = wSteps = 0;
       }
-      progress.tick(1, `loss ${(lossSum / seen).toFixed(3)} acc ${((100 * correct) / seen).toFixed(1)}%`);
+      progress.tick(1, `loss ${(lossSum / seen).toFixed(3)} acc ${pct(correct / seen)}`);
     }
     progress.stop();
     const trainSec = (performance.now() - te) / 1000;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readConfigFile } from '../../src/core/config.js';
+import { readConfigFile } from '../../src/core/config-file.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { parseFlConfig } from '../../src/fl/config.js';
 

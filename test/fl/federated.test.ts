@@ -5,15 +5,18 @@
  * survives a killed thread with the same result.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initEngine } from '../../src/core/engine.js';
 import { type FlConfigInput, parseFlConfig } from '../../src/fl/config.js';
 import { InProcessExecutor } from '../../src/fl/executors/inprocess.js';
+import { redisReachable } from '../../src/fl/executors/bullmq.js';
 import { ThreadExecutor } from '../../src/fl/executors/threads.js';
+import { storeFor } from '../../src/fl/job.js';
 import { Interrupted, runFederated } from '../../src/fl/run.js';
+import { openStore } from '../../src/fl/weights.js';
 
 const base: FlConfigInput = { dataset: 'fl-blobs', model: 'fl-mlp', clients: 4, rounds: 6, batchSize: 16, lr: 0.05, valPerClass: 10, trainLimit: 800, testLimit: 400, seed: 3 };
 let dir = '';
@@ -117,6 +120,46 @@ test('checkpoint after every round; resume continues to the same final model', a
   assert.equal(resumed.rounds.length, full.rounds.length);
   assert.deepEqual(resumed.pkd?.experts[0].withinGroupAccuracy, full.pkd?.experts[0].withinGroupAccuracy);
   await assert.rejects(runFederated(parseFlConfig({ ...base, seed: 9 }), { executor: new InProcessExecutor(), dir: out, resume: true }), /different config/);
+});
+
+test('resume deletes the store keys left by the interrupted run, and only those', async () => {
+  const cfg = parseFlConfig({ ...base, method: 'fedavg', rounds: 3 });
+  const out = join(dir, 'stale-keys');
+  await assert.rejects(runFederated(cfg, { executor: new InProcessExecutor(), dir: out, stopAfter: 1 }), Interrupted);
+  const { keyPrefix } = JSON.parse(readFileSync(join(out, 'checkpoint', 'state.json'), 'utf8')) as { keyPrefix?: string };
+  assert.match(keyPrefix ?? '', /^accelab-fl-/, 'the checkpoint names its store keys');
+  // What a coordinator killed in round 2 leaves: the round's global weights and a client's update.
+  const store = await storeFor({ kind: 'memory' });
+  const w = [new Float32Array([1, 2, 3])];
+  await store.put(`${keyPrefix}-fedavg-r2-global`, w);
+  await store.put(`${keyPrefix}-fedavg-r2-c1`, w);
+  await store.put('accelab-fl-other-run-r2-global', w);
+  let deleted = -1;
+  await runFederated(cfg, { executor: new InProcessExecutor(), dir: out, resume: true, onStaleKeys: (n) => (deleted = n) });
+  assert.equal(deleted, 2);
+  await assert.rejects(store.get(`${keyPrefix}-fedavg-r2-global`), /not in the in-process store/);
+  assert.deepEqual(await store.get('accelab-fl-other-run-r2-global'), w, "another run's keys are kept");
+  await store.delete('accelab-fl-other-run-r2-global');
+});
+
+test('deletePrefix on Redis deletes the keys with the prefix only', async (t) => {
+  const base = process.env.ACCELAB_REDIS_URL;
+  if (!base) return t.skip('ACCELAB_REDIS_URL is not set: start redis-server and set it (CI does)');
+  const url = `${base.replace(/\/\d*$/, '')}/15`;
+  if (!(await redisReachable(url, 2000))) return t.skip(`no Redis answers at ${url}`);
+  const store = await openStore({ kind: 'redis', url });
+  const tag = `accelab-fl-prefixtest-${process.pid}-${Date.now()}`;
+  const w = [new Float32Array([4, 5])];
+  try {
+    for (const k of ['a-r1-global', 'a-r1-c0', 'a-r2-c1']) await store.put(`${tag}-${k}`, w);
+    await store.put(`${tag}x-keep`, w);
+    assert.equal(await store.deletePrefix(`${tag}-`), 3);
+    await assert.rejects(store.get(`${tag}-a-r1-c0`), /not in Redis/);
+    assert.deepEqual(await store.get(`${tag}x-keep`), w);
+  } finally {
+    await store.deletePrefix(tag);
+    await store.close();
+  }
 });
 
 test('worker threads: same result as in-process, and a thread killed mid-job is retried', async () => {

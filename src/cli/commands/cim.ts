@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readConfigFile } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError } from '../../core/errors.js';
 import { readJson, writeJsonAtomic } from '../../core/fsx.js';
 import { runCharacterize, runCost, runInfer, writeCharacterizeRun, writeInferRun } from '../../experiments/cim.js';

@@ -3,7 +3,7 @@
  * a systolic array, for one synthetic matrix, a network's layer shapes or a checkpoint's layers.
  */
 import { type Command, Option } from 'commander';
-import { readConfigFile } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError } from '../../core/errors.js';
 import { type CompressResult, METHOD_LABELS, METHODS, NETWORKS, parseCompressConfig, runCompress, workloadLayerCodes, writeCompressRun } from '../../experiments/compress.js';
 import { loadModel } from '../../nn/checkpoint.js';
@@ -18,8 +18,8 @@ import {
   checkpointOption,
   configOption,
   floatArg,
-  fromCli,
   intArg,
+  seedInto,
   shapeArg,
   withCommon,
   workersOption,
@@ -84,7 +84,7 @@ function configFrom(o: PackFlags, c: Command, defaultSource?: string): Record<st
   if (c.getOptionValueSource('simulate') === 'cli') config.simulate = o.simulate;
   if (o.layers) config.layers = o.layers;
   if (o.workers !== undefined) config.workers = o.workers;
-  if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || config.seed === undefined) config.seed = o.seed ?? 1;
+  seedInto(c, o, config);
   const checked = parseCompressConfig(config);
   if (checked.source === 'checkpoint' && checked.checkpoint === null)
     throw new ConfigError("compress config: source 'checkpoint' needs field 'checkpoint' (or give --checkpoint <dir>)");

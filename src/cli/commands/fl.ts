@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { readConfigFile } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { ensureDir, writeJsonAtomic } from '../../core/fsx.js';
 import { type CompareVariant, type FlRunResult, runComparison, runConsistency, runFlExperiment } from '../../experiments/fl.js';
@@ -293,7 +293,7 @@ export function register(program: Command): void {
   const fl = program.command('fl').description('federated learning: FedAvg and PKD with per-class analysis (run, compare, consistency, worker, clean)');
 
   const run = addRunFlags(fl.command('run').description('run FedAvg or PKD and write a run folder (config.json, result.json, rounds.csv, report.html)'), 'run');
-  run.option('--resume', 'continue the interrupted run in --out from its last checkpoint');
+  run.option('--resume', 'continue the interrupted run in --out from its last checkpoint (and delete the weight keys it left in Redis)');
   withCommon(run).action(async (o: FlFlags, c: Command) => {
     const { input, cfg, executor } = gather(o, c);
     if (o.resume && !o.out) throw new ConfigError('--resume needs --out <folder of the interrupted run>');
@@ -302,7 +302,15 @@ export function register(program: Command): void {
     await checkExecutor(executor);
     await startEngine(o);
     const { value: r, dir } = await inFlRunDir(o, `fl-${cfg.method}-${cfg.dataset}`, (d) =>
-      runFlExperiment(input, { outDir: d, executor, resume: o.resume, progress: progressFor(o) }),
+      runFlExperiment(input, {
+        outDir: d,
+        executor,
+        resume: o.resume,
+        progress: progressFor(o),
+        onStaleKeys: (n) => {
+          if (n > 0 && !o.json) process.stderr.write(`note: deleted ${n} weight key${n === 1 ? '' : 's'} the interrupted run left in the store\n`);
+        },
+      }),
     );
     const rep = await writeRunReport(dir, r);
     emit(o, { ...r, outDir: dir, report: rep?.html ?? null }, () => `${describeRun(r)}\nrun folder ${dir}${rep ? `\nreport ${rep.html}` : ''}`);

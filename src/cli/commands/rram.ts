@@ -1,7 +1,8 @@
 /** `accelab rram run|sweep`: a trained network on RRAM crossbars with early termination (negative detection, adaptive). */
 import { type Command, Option } from 'commander';
 import type { z } from 'zod';
-import { readConfigFile, validate } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
+import { validate } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import {
   type RramRunResult,
@@ -25,7 +26,7 @@ import {
   SIGNED_ENCODINGS,
   TERMINATIONS,
 } from '../../hw/rram/index.js';
-import { pct, times } from '../../report/format.js';
+import { pct, points, signed, times } from '../../report/format.js';
 import { emit, progressFor, runFolderLines, saveRun } from '../common.js';
 import {
   addOptions,
@@ -40,9 +41,10 @@ import {
   datasetOption,
   floatArg,
   floatListArg,
-  fromCli,
+  flagOrConfig,
   intArg,
   limitOptions,
+  seedInto,
   withCommon,
   workersOption,
 } from '../options.js';
@@ -167,7 +169,7 @@ function inputFrom(o: CrossbarFlags, c: Command): Record<string, unknown> {
   for (const [f, k] of CROSSBAR_KEYS) if (o[f] !== undefined) xb[k] = o[f];
   if (c.getOptionValueSource('skipZeroPlanes') === 'cli') xb.skipZeroPlanes = o.skipZeroPlanes;
   input.crossbar = xb;
-  if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;
+  seedInto(c, o, input);
   return input;
 }
 
@@ -176,15 +178,14 @@ function inputFrom(o: CrossbarFlags, c: Command): Record<string, unknown> {
  * data set defaults to the one the checkpoint was trained on.
  */
 function checkInput(input: Record<string, unknown>, schema: z.ZodTypeAny, o: CrossbarFlags, c: Command, what: string): void {
-  const inFile = (key: string, flag: string): string => (c.getOptionValueSource(key) === 'cli' || !o.config ? flag : `${key} (in ${o.config})`);
   if (input.checkpoint === undefined) throw new ConfigError('--checkpoint is required: give the run folder of `accelab train --out` (e.g. --checkpoint runs/train-cnn-small-…)');
   const label = o.config ? `${what} (${o.config})` : what;
   validate(schema, input, label);
-  const info = checkpointInfo(String(input.checkpoint), inFile('checkpoint', '--checkpoint'));
+  const info = checkpointInfo(String(input.checkpoint), flagOrConfig(c, o, 'checkpoint', '--checkpoint'));
   input.checkpoint = info.runDir ?? info.modelDir;
   if (input.dataset === undefined && info.dataset !== null) input.dataset = info.dataset;
   checkDatasetName(input.dataset, label);
-  checkDataDir(input.dataDir as string | undefined, inFile('dataDir', '--data-dir'));
+  checkDataDir(input.dataDir as string | undefined, flagOrConfig(c, o, 'dataDir', '--data-dir'));
   checkOut(o);
 }
 
@@ -192,7 +193,7 @@ function checkInput(input: Record<string, unknown>, schema: z.ZodTypeAny, o: Cro
 export function runLines(r: RramRunResult): string[] {
   return [
     `${r.model} on ${r.dataset}, ${r.images} test images, ${r.macsPerImage.toLocaleString('en')} MACs/image, termination ${r.termination}`,
-    `accuracy            ${pct(r.accuracy, 2)}  (no termination ${pct(r.baselineAccuracy, 2)}, loss ${r.accuracyLossPoints.toFixed(2)} pts)`,
+    `accuracy            ${pct(r.accuracy, 2)}  (no termination ${pct(r.baselineAccuracy, 2)}, ${points(-r.accuracyLossPoints / 100, 2)})`,
     `computation removed ${pct(r.computeReduction)} of ADC conversions (zero input planes ${pct(r.skippedZeroPlaneFraction)} of conversions; negative detection ${pct(r.skippedNegativeFraction)}, adaptive ${pct(r.skippedAdaptiveFraction)} of output-planes); crossbar reads ${pct(r.readReduction)}`,
     `energy              ${times(r.energyRatio)} better (${(r.energyPerImagePj / 1e6).toFixed(2)} vs ${(r.baselineEnergyPerImagePj / 1e6).toFixed(2)} µJ/image)`,
     `throughput          ${times(r.throughputRatio)} (${r.imagesPerSecond.toFixed(0)} vs ${r.baselineImagesPerSecond.toFixed(0)} images/s)`,
@@ -243,10 +244,10 @@ export function register(program: Command): void {
     emit(o, { ...r, out: saved.dir, report: saved.report }, () =>
       [
         `${r.model} on ${r.dataset}, ${r.images} test images`,
-        'setting                                   accuracy  loss(pts)  reduction  energy×  throughput×  same predictions',
+        'setting                                   accuracy   Δacc(pp)  reduction  energy×  throughput×  same predictions',
         ...r.rows.map(
           (x) =>
-            `${x.setting.padEnd(41)} ${pct(x.accuracy, 2).padStart(8)}  ${x.accuracyLossPoints.toFixed(2).padStart(9)}  ${pct(x.computeReduction).padStart(9)}  ${times(x.energyRatio).padStart(7)}  ${times(x.throughputRatio).padStart(11)}  ${x.samePredictions ? 'yes' : 'no'}`,
+            `${x.setting.padEnd(41)} ${pct(x.accuracy, 2).padStart(8)}  ${signed(-x.accuracyLossPoints, 2).padStart(9)}  ${pct(x.computeReduction).padStart(9)}  ${times(x.energyRatio).padStart(7)}  ${times(x.throughputRatio).padStart(11)}  ${x.samePredictions ? 'yes' : 'no'}`,
         ),
         ...runFolderLines(saved),
       ].join('\n'),

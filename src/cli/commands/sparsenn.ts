@@ -2,7 +2,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { readConfigFile, validate } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
+import { validate } from '../../core/config.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { readJson } from '../../core/fsx.js';
 import { runSimulate, runTrain, SPARSENN_MODELS, SparseNNSimulateConfigSchema, SparseNNTrainConfigSchema, writeSimulateRun, writeTrainRun } from '../../experiments/sparsenn.js';
@@ -18,14 +19,16 @@ import {
   checkDatasetName,
   checkOut,
   configOption,
+  copyFlags,
   dataDirOption,
   datasetOption,
   floatArg,
-  fromCli,
+  flagOrConfig,
   intArg,
   intListArg,
   limitOptions,
   modelOption,
+  seedInto,
   withCommon,
 } from '../options.js';
 
@@ -93,17 +96,6 @@ function ranksArg(s: string): Record<string, number> {
   return out;
 }
 
-/** Copies the flags given on the command line onto `input` under their config keys. */
-function copyFlags(c: Command, o: Record<string, unknown>, input: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of keys) {
-    const v = fromCli(c, o, k);
-    if (v !== undefined) input[k] = v;
-  }
-}
-
-/** Where a value came from, for error messages: the flag, or the config file. */
-const source = (c: Command, o: { config?: string }, key: string, flag: string): string => (c.getOptionValueSource(key) === 'cli' || !o.config ? flag : `${key} (in ${o.config})`);
-
 /** A `sparsenn train` run folder: checked (files present, readable JSON) before any work. */
 function checkTrainRun(dir: string, what: string): string {
   const abs = resolve(dir);
@@ -145,12 +137,12 @@ export function register(program: Command): void {
   );
   withCommon(tr).action(async (o: TrainFlags, c: Command) => {
     const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
-    copyFlags(c, o as Record<string, unknown>, input, TRAIN_KEYS);
-    if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;
+    copyFlags(c, o, input, TRAIN_KEYS);
+    seedInto(c, o, input);
     // Everything is checked before the engine starts or a file is written.
     validate(SparseNNTrainConfigSchema, input, o.config ? `sparsenn train config (${o.config})` : 'sparsenn train config');
     checkDatasetName(input.dataset, o.config ? `sparsenn train config (${o.config})` : 'sparsenn train');
-    checkDataDir(input.dataDir as string | undefined, source(c, o, 'dataDir', '--data-dir'));
+    checkDataDir(input.dataDir as string | undefined, flagOrConfig(c, o, 'dataDir', '--data-dir'));
     checkOut(o);
     await startEngine(o);
     const { result: r, artifacts } = await runTrain(input, progressFor(o));
@@ -210,16 +202,16 @@ export function register(program: Command): void {
   withCommon(si, { seed: false }).action(async (o: SimFlags, c: Command) => {
     const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
     const accel: Record<string, unknown> = { ...((input.accelerator as Record<string, unknown>) ?? {}) };
-    copyFlags(c, o as Record<string, unknown>, input, ['checkpoint', 'testLimit', 'rowPlacement', 'peSweep', 'baselineNetwork', 'dataDir']);
-    copyFlags(c, o as Record<string, unknown>, accel, ['pes', 'schedule', 'vMapping', 'nocWordsPerCycle', 'fifoDepth', 'rowGroup']);
+    copyFlags(c, o, input, ['checkpoint', 'testLimit', 'rowPlacement', 'peSweep', 'baselineNetwork', 'dataDir']);
+    copyFlags(c, o, accel, ['pes', 'schedule', 'vMapping', 'nocWordsPerCycle', 'fifoDepth', 'rowGroup']);
     input.accelerator = accel;
     if (input.checkpoint === undefined) throw new ConfigError('sparsenn simulate: give --checkpoint <run> (a folder written by `accelab sparsenn train --out`)');
     // Everything is checked before the engine starts or a file is written.
     const what = o.config ? `sparsenn simulate config (${o.config})` : 'sparsenn simulate config';
     validate(SparseNNSimulateConfigSchema, input, what);
-    input.checkpoint = checkTrainRun(String(input.checkpoint), source(c, o, 'checkpoint', '--checkpoint'));
+    input.checkpoint = checkTrainRun(String(input.checkpoint), flagOrConfig(c, o, 'checkpoint', '--checkpoint'));
     checkDatasetName(input.dataset, what);
-    checkDataDir(input.dataDir as string | undefined, source(c, o, 'dataDir', '--data-dir'));
+    checkDataDir(input.dataDir as string | undefined, flagOrConfig(c, o, 'dataDir', '--data-dir'));
     checkOut(o);
     await startEngine(o);
     const r = await runSimulate(input, progressFor(o));

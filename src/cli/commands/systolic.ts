@@ -6,7 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { readConfigFile, validate } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
+import { validate } from '../../core/config.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import {
   readScalesimConfig,
@@ -29,11 +30,12 @@ import {
   checkpointInfo,
   checkpointOption,
   floatArg,
-  fromCli,
+  flagOrConfig,
   intArg,
   intListArg,
   listArg,
   modelOption,
+  seedInto,
   shapeArg,
   withCommon,
   workersOption,
@@ -107,7 +109,7 @@ function baseInput(o: NetFlags, c: Command): Record<string, unknown> {
     network.model = null;
     network.checkpoint = null;
   }
-  const where = (k: string): string => (fromCli(c, o as Record<string, unknown>, k) !== undefined ? `--${k}` : `network.${k} (in ${o.config})`);
+  const where = (k: string): string => flagOrConfig(c, o, k, `--${k}`).replace(/^(\w+) \(in/, 'network.$1 (in');
   if (o.topology !== undefined) network.topology = o.topology;
   if (typeof network.topology === 'string') {
     const t = network.topology;
@@ -129,7 +131,7 @@ function baseInput(o: NetFlags, c: Command): Record<string, unknown> {
   input.network = network;
   if (o.scalesimCompat) input.scalesimCompat = true;
   if (o.node !== undefined) input.tech = { ...((input.tech as Record<string, unknown> | undefined) ?? {}), nodeNm: o.node };
-  if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;
+  seedInto(c, o, input);
   return input;
 }
 

@@ -1,7 +1,8 @@
 /** `accelab tour` (what `npm start` runs): engine info, a short training run, one HTML report. */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { readConfigFile, validate } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
+import { validate } from '../../core/config.js';
 import { runTour } from '../../experiments/tour.js';
 import { emit, inRunDir, progressFor, stagedReport, startEngine } from '../common.js';
 import { summarize, TOUR_STEPS } from '../studies/index.js';

@@ -1,6 +1,6 @@
 /** `accelab train`: trains a zoo model on a data set and writes a run folder with a report. */
 import { type Command, Option } from 'commander';
-import { readConfigFile } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError } from '../../core/errors.js';
 import { resolveTrainConfig, runTrain, type TrainConfigInput, writeTrainRun } from '../../experiments/train.js';
 import { pct } from '../../report/format.js';

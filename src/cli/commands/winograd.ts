@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readConfigFile } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { readJson } from '../../core/fsx.js';
 import {

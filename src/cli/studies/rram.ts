@@ -1,12 +1,12 @@
 /** The RRAM crossbar study: `accelab rram run|sweep`, results `rram-run`, `rram-sweep`, `rram-quick`, its tour step and the rram benchmark. */
 import { quickRun, type RramQuickResult, type RramRunResult, type RramSweepResult } from '../../experiments/rram.js';
-import { pct, times } from '../../report/format.js';
+import { pct, points, times } from '../../report/format.js';
 import { rramQuickSections, rramRunSection, rramSweepSection } from '../../report/sections/rram.js';
 import { register } from '../commands/rram.js';
 import { defineStudy } from './study.js';
 
 const run = (r: RramRunResult): string =>
-  `${r.model} ${r.termination}: ${pct(r.computeReduction)} computation removed, accuracy ${pct(r.accuracy, 2)} (${(-r.accuracyLossPoints).toFixed(2)} pts), energy ${times(r.energyRatio)}, throughput ${times(r.throughputRatio)}, ${r.samePredictions ? 'same predictions' : 'predictions differ'}`;
+  `${r.model} ${r.termination}: ${pct(r.computeReduction)} computation removed, accuracy ${pct(r.accuracy, 2)} (${points(-r.accuracyLossPoints / 100, 2)}), energy ${times(r.energyRatio)}, throughput ${times(r.throughputRatio)}, ${r.samePredictions ? 'same predictions' : 'predictions differ'}`;
 
 export const rramStudy = defineStudy<RramRunResult | RramSweepResult | RramQuickResult>({
   name: 'rram',
@@ -15,7 +15,7 @@ export const rramStudy = defineStudy<RramRunResult | RramSweepResult | RramQuick
     'rram-run': { section: rramRunSection, summary: run },
     'rram-sweep': {
       section: rramSweepSection,
-      summary: (r) => `${r.model}: ${r.rows.map((x) => `${x.setting} ${pct(x.computeReduction)}/${x.accuracyLossPoints.toFixed(2)} pts`).join('; ')}`,
+      summary: (r) => `${r.model}: ${r.rows.map((x) => `${x.setting} ${pct(x.computeReduction)}/${points(-x.accuracyLossPoints / 100, 2)}`).join('; ')}`,
     },
     'rram-quick': { section: rramQuickSections, summary: (r) => (r.lossless && r.adaptive ? `${run(r.lossless)}; ${run(r.adaptive)}` : `skipped (${r.skipped ?? 'no data'})`) },
   },

@@ -98,8 +98,8 @@ export function rramSweepSection(r: RramSweepResult): ReportSection {
         columns: [
           'setting',
           'accuracy',
-          'loss (pts)',
-          'held-out loss (pts)',
+          'loss (pp)',
+          'held-out loss (pp)',
           'computation removed',
           'zero planes',
           'negative detection',
@@ -107,7 +107,7 @@ export function rramSweepSection(r: RramSweepResult): ReportSection {
           'energy ×',
           'throughput ×',
           'changed predictions',
-          's.e. (pts)',
+          's.e. (pp)',
         ],
         rows: r.rows.map((x) => [
           x.setting,
