@@ -381,6 +381,10 @@ cases.push(
   { args: ['compress', 'pack', '--keep-density'], match: /--keep-density: only with --network/ },
   { args: ['compress', 'pack', '--network', 'alexnet', '--layers', 'conv9'], match: /layer 'conv9' is not one of/ },
   { args: ['rram', 'sweep'], match: /--checkpoint is required/ },
+  { args: ['compress', 'prune', '--epochs', 'x'], match: /--epochs/ },
+  { args: ['compress', 'prune', '--checkpoint', '/nonexistent/run'], match: /--checkpoint .*does not exist/ },
+  { args: ['compress', 'pack', '--budget-objective', 'l3'], match: /--budget-objective/ },
+  { args: ['compress', 'pack', '--budget-slots', '0'], match: /--budget-slots/ },
   { args: ['rram', 'run', '--checkpoint', '@trained', '--config', '@yamlConfig'], match: /rram run config .*field '/ },
 );
 

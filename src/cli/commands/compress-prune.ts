@@ -1,7 +1,7 @@
 /** `accelab compress prune`: pruning with fine-tuning of a trained checkpoint; writes a run folder with the pruned checkpoint. */
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { readConfigFile } from '../../core/config.js';
+import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { parseShape } from '../../experiments/compress.js';
 import { PACKING_FORMATS, PRUNE_METHODS, type PruneResult, parsePruneConfig, runPrune, writePruneRun } from '../../experiments/prune.js';
