@@ -953,6 +953,27 @@ inline void MaxPool2x2Scalar(float a0, float a1, float a2, float a3, float g, fl
   *d3 = e3 ? g : 0.f;
 }
 
+#if defined(__SSE2__)
+// The SSE2 twin of MaxPool2x2Scalar's selection: e_k is all ones in the lanes where window position k
+// is the first (row-major) to hold the maximum by a running strict '>' from −∞. _mm_max_ps(a, m) is
+// (a > m ? a : m), so NaN never replaces the running maximum; a window of only −∞/NaN selects nothing.
+inline void MaxPool2x2Select(__m128 a0, __m128 a1, __m128 a2, __m128 a3, __m128* e0, __m128* e1, __m128* e2, __m128* e3) {
+  const __m128 ninf = _mm_set1_ps(-INFINITY);
+  __m128 m = _mm_max_ps(a0, ninf);
+  m = _mm_max_ps(a1, m);
+  m = _mm_max_ps(a2, m);
+  m = _mm_max_ps(a3, m);
+  const __m128 ok = _mm_cmpgt_ps(m, ninf);
+  *e0 = _mm_and_ps(_mm_cmpeq_ps(a0, m), ok);
+  __m128 taken = *e0;
+  *e1 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a1, m), ok));
+  taken = _mm_or_ps(taken, *e1);
+  *e2 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a2, m), ok));
+  taken = _mm_or_ps(taken, *e2);
+  *e3 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a3, m), ok));
+}
+#endif
+
 // maxPoolGrad2x2(heap, xOff, dyOff, dxOff, N, H, W, C, OH, OW): MaxPoolGrad of 2×2 windows, stride 2,
 // no padding (2·OH ≤ H, 2·OW ≤ W). The gradient goes to the first position (row-major) holding the
 // window's maximum, the maximum taken by a running strict '>' from −∞ as on the tfjs cpu backend
@@ -989,25 +1010,13 @@ napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
         const float* g = dy + ((b * OH + oh) * OW + ow) * C;
         int64_t c = 0;
 #if defined(__SSE2__)
-        const __m128 ninf = _mm_set1_ps(-INFINITY);
         for (; c + 4 <= C; c += 4) {
           const __m128 a0 = _mm_loadu_ps(x + i00 + c);
           const __m128 a1 = _mm_loadu_ps(x + i01 + c);
           const __m128 a2 = _mm_loadu_ps(x + i10 + c);
           const __m128 a3 = _mm_loadu_ps(x + i11 + c);
-          // _mm_max_ps(a, m) is (a > m ? a : m), so NaN never replaces the running maximum.
-          __m128 m = _mm_max_ps(a0, ninf);
-          m = _mm_max_ps(a1, m);
-          m = _mm_max_ps(a2, m);
-          m = _mm_max_ps(a3, m);
-          const __m128 ok = _mm_cmpgt_ps(m, ninf);
-          const __m128 e0 = _mm_and_ps(_mm_cmpeq_ps(a0, m), ok);
-          __m128 taken = e0;
-          const __m128 e1 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a1, m), ok));
-          taken = _mm_or_ps(taken, e1);
-          const __m128 e2 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a2, m), ok));
-          taken = _mm_or_ps(taken, e2);
-          const __m128 e3 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a3, m), ok));
+          __m128 e0, e1, e2, e3;
+          MaxPool2x2Select(a0, a1, a2, a3, &e0, &e1, &e2, &e3);
           const __m128 gv = _mm_loadu_ps(g + c);
           _mm_storeu_ps(dx + i00 + c, _mm_and_ps(e0, gv));
           _mm_storeu_ps(dx + i01 + c, _mm_and_ps(e1, gv));
@@ -1143,7 +1152,6 @@ napi_value MaxPoolReluBiasGrad2x2(napi_env env, napi_callback_info info) {
         const float* g = dy + ((b * OH + oh) * OW + ow) * C;
         int64_t c = 0;
 #if defined(__SSE2__)
-        const __m128 ninf = _mm_set1_ps(-INFINITY);
         const __m128 zero = _mm_setzero_ps();
         const __m128 one = _mm_set1_ps(1.f);
         // step(v) = 1 for v > 0, v itself (NaN) for NaN, else 0.
@@ -1157,18 +1165,8 @@ napi_value MaxPoolReluBiasGrad2x2(napi_env env, napi_callback_info info) {
           const __m128 a1 = _mm_loadu_ps(x + i01 + c);
           const __m128 a2 = _mm_loadu_ps(x + i10 + c);
           const __m128 a3 = _mm_loadu_ps(x + i11 + c);
-          __m128 m = _mm_max_ps(a0, ninf);
-          m = _mm_max_ps(a1, m);
-          m = _mm_max_ps(a2, m);
-          m = _mm_max_ps(a3, m);
-          const __m128 ok = _mm_cmpgt_ps(m, ninf);
-          const __m128 e0 = _mm_and_ps(_mm_cmpeq_ps(a0, m), ok);
-          __m128 taken = e0;
-          const __m128 e1 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a1, m), ok));
-          taken = _mm_or_ps(taken, e1);
-          const __m128 e2 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a2, m), ok));
-          taken = _mm_or_ps(taken, e2);
-          const __m128 e3 = _mm_andnot_ps(taken, _mm_and_ps(_mm_cmpeq_ps(a3, m), ok));
+          __m128 e0, e1, e2, e3;
+          MaxPool2x2Select(a0, a1, a2, a3, &e0, &e1, &e2, &e3);
           const __m128 gv = _mm_loadu_ps(g + c);
           const __m128 d0 = _mm_mul_ps(_mm_and_ps(e0, gv), stepv(a0));
           const __m128 d1 = _mm_mul_ps(_mm_and_ps(e1, gv), stepv(a1));

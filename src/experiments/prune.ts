@@ -45,7 +45,7 @@ import { loadModel, saveModel } from '../nn/checkpoint.js';
 import { kernelSparsity } from '../nn/constraint.js';
 import { foldBatchNorm, hasBatchNorm } from '../nn/fold.js';
 import { type EpochRecord, type EvalResult, evaluate, type Normalization } from '../nn/train.js';
-import { loadTrainData, runTrainSetup, type TrainConfig } from './train.js';
+import { loadTrainData, runTrainSetup, type TrainConfig, trainOptions } from './train.js';
 
 export const PRUNE_METHODS = ['magnitude', 'nm', 'subword', 'packing'] as const;
 export const PACKING_FORMATS = ['budgeted', 'columnCombining', 'tight'] as const;
@@ -278,21 +278,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
     }
     const zerosBefore = new Map(kernelSparsity(model).map((l) => [l.layer, l.zeros]));
     const keep = zeroMasks(model, config.layers);
-    const ft: FineTuneOptions = {
-      dataset,
-      epochs: config.epochs,
-      optimizer: config.optimizer,
-      lr: config.lr,
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      lrSchedule: config.lrSchedule,
-      batchSize: config.batch,
-      seed: config.seed,
-      augment: config.augment,
-      normalization: norm,
-      evalBatchSize: config.evalBatch,
-      evalEveryEpoch: config.evalEveryEpoch,
-    };
+    const ft: FineTuneOptions = { dataset, normalization: norm, ...trainOptions(config) };
     let res: FineTuneResult;
     let schedule: PruneResult['schedule'] = null;
     let pruneSteps: PruneStep[] = [];

@@ -17,7 +17,7 @@ import { loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
 import { loadModel, readModelMetadata, saveModel } from '../nn/checkpoint.js';
 import { createModel, MODEL_NAMES } from '../nn/models.js';
-import { type EvalResult, evaluate, type Normalization, train, type TrainResult } from '../nn/train.js';
+import { type EvalResult, evaluate, type Normalization, train, type TrainOptions, type TrainResult } from '../nn/train.js';
 import { readJson, writeJsonAtomic } from '../core/fsx.js';
 
 export const TrainConfigSchema = z
@@ -97,6 +97,25 @@ export async function loadTrainData(config: Pick<TrainConfig, 'dataset' | 'train
   return loadDataset(config.dataset, { dataDir: config.dataDir, trainLimit: config.trainLimit, testLimit: config.testLimit, seed: config.seed, progress });
 }
 
+/** The training loop's options from a run config's optimizer, schedule and evaluation fields (training and fine-tuning share them). */
+export function trainOptions(
+  config: Pick<TrainConfig, 'epochs' | 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'lrSchedule' | 'batch' | 'seed' | 'augment' | 'evalBatch' | 'evalEveryEpoch'>,
+): Omit<TrainOptions, 'dataset' | 'model' | 'constraint' | 'normalization'> {
+  return {
+    epochs: config.epochs,
+    optimizer: config.optimizer,
+    lr: config.lr,
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    lrSchedule: config.lrSchedule,
+    batchSize: config.batch,
+    seed: config.seed,
+    augment: config.augment,
+    evalBatchSize: config.evalBatch,
+    evalEveryEpoch: config.evalEveryEpoch,
+  };
+}
+
 /** Loads the data, builds the model and trains it. The caller disposes `model` when done. */
 export async function runTrain(input: TrainConfigInput | Record<string, unknown>, progress: Progress = silentProgress, data?: Dataset): Promise<TrainRun> {
   const prelim = validate(TrainConfigSchema, input, 'train config');
@@ -104,24 +123,7 @@ export async function runTrain(input: TrainConfigInput | Record<string, unknown>
   const config = resolveTrainConfig(input, dataset.shape);
   const model = createModel(config.model, { inputShape: [...dataset.shape], numClasses: dataset.numClasses, seed: config.seed });
   try {
-    const result = train(
-      {
-        dataset,
-        model,
-        epochs: config.epochs,
-        optimizer: config.optimizer,
-        lr: config.lr,
-        momentum: config.momentum,
-        weightDecay: config.weightDecay,
-        lrSchedule: config.lrSchedule,
-        batchSize: config.batch,
-        seed: config.seed,
-        augment: config.augment,
-        evalBatchSize: config.evalBatch,
-        evalEveryEpoch: config.evalEveryEpoch,
-      },
-      progress,
-    );
+    const result = train({ dataset, model, ...trainOptions(config) }, progress);
     return { config, result: { ...result, engine: engineInfo(), createdAt: new Date().toISOString() }, model, dataset };
   } catch (e) {
     model.dispose();

@@ -13,6 +13,7 @@ import {
   type CommonOptions,
   checkDataDir,
   checkOut,
+  copyFlags,
   dataDirOption,
   floatArg,
   fromCli,
@@ -138,31 +139,29 @@ export function registerPrune(compress: Command): void {
   withCommon(cmd).action(async (o: PruneFlags, c: Command) => {
     const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
     const flag = <T>(k: keyof PruneFlags): T | undefined => fromCli<T>(c, o as Record<string, unknown>, k as string);
-    const map: [keyof PruneFlags, string][] = [
-      ['method', 'method'],
-      ['sparsity', 'sparsity'],
-      ['scope', 'scope'],
-      ['rampFraction', 'rampFraction'],
-      ['pruneEvery', 'pruneEvery'],
-      ['nm', 'nm'],
-      ['epochs', 'epochs'],
-      ['optimizer', 'optimizer'],
-      ['lr', 'lr'],
-      ['momentum', 'momentum'],
-      ['weightDecay', 'weightDecay'],
-      ['lrSchedule', 'lrSchedule'],
-      ['batch', 'batch'],
-      ['batchSize', 'batch'],
-      ['augment', 'augment'],
-      ['trainLimit', 'trainLimit'],
-      ['testLimit', 'testLimit'],
-      ['evalEveryEpoch', 'evalEveryEpoch'],
-      ['seed', 'seed'],
-    ];
-    for (const [flagName, key] of map) {
-      const v = flag(flagName);
-      if (v !== undefined) input[key] = v;
-    }
+    copyFlags(c, o, input, [
+      'method',
+      'sparsity',
+      'scope',
+      'rampFraction',
+      'pruneEvery',
+      'nm',
+      'epochs',
+      'optimizer',
+      'lr',
+      'momentum',
+      'weightDecay',
+      'lrSchedule',
+      'batch',
+      'augment',
+      'trainLimit',
+      'testLimit',
+      'evalEveryEpoch',
+      'seed',
+    ]);
+    // --batch-size is the config's `batch`.
+    const batchSize = flag<number>('batchSize');
+    if (batchSize !== undefined) input.batch = batchSize;
     if (o.checkpoint !== undefined) input.checkpoint = o.checkpoint;
     if (o.dataDir !== undefined) input.dataDir = resolve(o.dataDir);
     if (o.layers !== undefined)

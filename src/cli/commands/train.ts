@@ -11,6 +11,7 @@ import {
   type CommonOptions,
   checkDataDir,
   checkOut,
+  copyFlags,
   DATASET_CHOICES,
   dataDirOption,
   datasetOption,
@@ -67,28 +68,26 @@ export function register(program: Command): void {
     const fromFile = o.config ? readConfigFile(o.config) : {};
     const flag = <K extends keyof TrainFlags>(k: K): TrainFlags[K] | undefined => (c.getOptionValueSource(k as string) === 'cli' ? o[k] : undefined);
     const input: Record<string, unknown> = { ...fromFile };
-    const map: [keyof TrainFlags, string][] = [
-      ['dataset', 'dataset'],
-      ['model', 'model'],
-      ['epochs', 'epochs'],
-      ['optimizer', 'optimizer'],
-      ['lr', 'lr'],
-      ['momentum', 'momentum'],
-      ['weightDecay', 'weightDecay'],
-      ['lrSchedule', 'lrSchedule'],
-      ['batch', 'batch'],
-      ['batchSize', 'batch'],
-      ['augment', 'augment'],
-      ['trainLimit', 'trainLimit'],
-      ['testLimit', 'testLimit'],
-      ['dataDir', 'dataDir'],
-      ['evalEveryEpoch', 'evalEveryEpoch'],
-      ['seed', 'seed'],
-    ];
-    for (const [flagName, key] of map) {
-      const v = flag(flagName);
-      if (v !== undefined) input[key] = v;
-    }
+    copyFlags(c, o, input, [
+      'dataset',
+      'model',
+      'epochs',
+      'optimizer',
+      'lr',
+      'momentum',
+      'weightDecay',
+      'lrSchedule',
+      'batch',
+      'augment',
+      'trainLimit',
+      'testLimit',
+      'dataDir',
+      'evalEveryEpoch',
+      'seed',
+    ]);
+    // --batch-size is the config's `batch`.
+    const batchSize = flag('batchSize');
+    if (batchSize !== undefined) input.batch = batchSize;
     if (input.seed === undefined) input.seed = o.seed ?? 1;
     // Everything is checked before the engine starts or a file is written.
     const prelim = resolveTrainConfig(input);
