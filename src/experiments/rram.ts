@@ -65,8 +65,15 @@ export const RramRunConfigSchema = z
     testLimit: z.number().int().min(1).default(10000),
     /** Training images for the activation clips of quantization (the first ones). */
     calibCount: z.number().int().min(1).max(10000).default(256),
-    /** Training images for the adaptive thresholds (the last ones of the training split). */
+    /** Images for the adaptive thresholds: the last ones of the training split, or of the test split (disjoint from the first `testLimit`). */
     heldOutCount: z.number().int().min(10).max(60000).default(1000),
+    /**
+     * Where the calibration images come from. 'train' (default): the last training images, which the
+     * network may have been trained on (then it is more confident on them than on new images and the
+     * calibration is cautious). 'test': the last test images, never the evaluated ones (`testLimit` +
+     * `heldOutCount` must not exceed the test split), i.e. truly unseen images.
+     */
+    heldOutFrom: z.enum(['train', 'test']).default('train'),
     percentile: z.number().min(0.9).max(1).default(0.9995),
     /** Crossbar and control settings (src/hw/rram/config.ts); `termination` here is overridden by the field above. */
     crossbar: RramConfigSchema.partial().default({}),
@@ -172,11 +179,26 @@ export function quantizeForCrossbar(wl: Workload, ds: Dataset, c: RramConfig, o:
   });
 }
 
-/** The last `count` training images (held out from the quantization calibration, never test images). */
-export function heldOutSet(ds: Dataset, count: number): EvalSet {
-  const n = Math.min(count, ds.train.count);
-  const start = ds.train.count - n;
-  return { x: toFloat(ds.train, ds.shape, { start, count: n, normalize: null }), labels: ds.train.labels.subarray(start), count: n };
+/** Held-out test images must not overlap the evaluated ones (checked before any simulation). */
+export function checkHeldOut(ds: Dataset, count: number, from: 'train' | 'test', testLimit: number): void {
+  if (from !== 'test') return;
+  const evaluated = Math.min(testLimit, ds.test.count);
+  if (evaluated + count > ds.test.count)
+    throw new ConfigError(
+      `rram: field 'heldOutCount': ${count} held-out test images and ${evaluated} evaluated ones exceed the ${ds.test.count} test images; lower --held-out or --test-limit (they must not overlap)`,
+    );
+}
+
+/**
+ * The calibration images of adaptive termination: the last `count` images of the training split
+ * ('train'), or of the test split ('test'; they must not overlap the first `testLimit` evaluated ones).
+ */
+export function heldOutSet(ds: Dataset, count: number, from: 'train' | 'test' = 'train', testLimit = 0): EvalSet {
+  checkHeldOut(ds, count, from, testLimit);
+  const split = from === 'train' ? ds.train : ds.test;
+  const n = Math.min(count, split.count);
+  const start = split.count - n;
+  return { x: toFloat(split, ds.shape, { start, count: n, normalize: null }), labels: split.labels.subarray(start, start + n), count: n };
 }
 
 /** Simulates `runs` over `set` (images firstImage…), split over the executor's workers; one merged simulation per run. */
@@ -234,7 +256,7 @@ async function calibrateOn(
   budgets: number[],
   progress: Progress,
 ): Promise<Calibration[]> {
-  const held = heldOutSet(ds, config.heldOutCount);
+  const held = heldOutSet(ds, config.heldOutCount, config.heldOutFrom, config.testLimit);
   const base = { ...c, termination: 'adaptive' as const };
   const simulate = (runs: SimulationRun[]): Promise<Simulation[]> => simulateSplit(ex, qw, runs, held, ds.numClasses, { batchSize: config.batchSize });
   const o = { metric: config.calibrationMetric, search: config.calibrationSearch, grid: config.thetaGrid, simulate };
@@ -268,6 +290,7 @@ export async function runRram(input: unknown, progress: Progress = silentProgres
   const crossbar = rramConfig({ seed: config.seed, ...config.crossbar, termination: config.termination });
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
+  if (config.termination === 'adaptive') checkHeldOut(ds, config.heldOutCount, config.heldOutFrom, config.testLimit);
   const wl = workload ?? (await workloadFromCheckpoint(needCheckpoint(config.checkpoint), ds));
   await initEngine();
   const qw = quantizeForCrossbar(wl, ds, crossbar, config);
@@ -454,6 +477,7 @@ export async function runRramSweep(input: unknown, progress: Progress = silentPr
   const crossbar = rramConfig({ seed: config.seed, ...config.crossbar });
   const ds = data ?? (await loadDataset(config.dataset, { dataDir: config.dataDir }));
   if (ds.test.count === 0) throw new DataError(`data set ${config.dataset} has no test images`);
+  checkHeldOut(ds, config.heldOutCount, config.heldOutFrom, config.testLimit);
   const wl = await workloadFromCheckpoint(needCheckpoint(config.checkpoint), ds);
   const qw = quantizeForCrossbar(wl, ds, crossbar, config);
   const runCfg = (termination: RramConfig['termination'], budget: number): RramRunConfig => ({ ...config, termination, budget });

@@ -361,6 +361,11 @@ const numberCases: [string, string, string][] = [
   ['rram sweep --checkpoint @trained', '--stuck-at-zero', '1.5'],
   ['rram sweep --checkpoint @trained', '--adc-noise', 'x'],
   ['rram sweep --checkpoint @trained', '--read-ns', '0'],
+  ['rram run --checkpoint @trained', '--held-out-from', 'validation'],
+  ['rram run --checkpoint @trained', '--weight-bits', '1'],
+  ['rram sweep --checkpoint @trained', '--activation-bits', '17'],
+  ['rram run --checkpoint @trained', '--calibration-search', 'exhaustive'],
+  ['rram sweep --checkpoint @trained', '--theta-grid', '0,x'],
   ['rram sweep --checkpoint @trained', '--budgets', '200'],
   ['rram sweep --checkpoint @trained', '--budgets', '0,,1'],
   ['systolic sweep --model lenet5', '--arrays', '8x8,'],
@@ -386,6 +391,8 @@ cases.push(
   { args: ['compress', 'pack', '--budget-objective', 'l3'], match: /--budget-objective/ },
   { args: ['compress', 'pack', '--budget-slots', '0'], match: /--budget-slots/ },
   { args: ['rram', 'run', '--checkpoint', '@trained', '--config', '@yamlConfig'], match: /rram run config .*field '/ },
+  { args: ['rram', 'run', '--checkpoint', '@trained', '--termination', 'adaptive', '--theta-grid', '0.5,1'], match: /field 'thetaGrid': must start at 0/ },
+  { args: ['rram', 'run', '--checkpoint', '@trained', '--termination', 'adaptive', '--held-out-from', 'test', '--held-out', '60000'], match: /--held-out or --test-limit/ },
 );
 
 // Hand-written: the cases found by hand, and more.

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
 import { loadDataset } from '../../src/data/load.js';
 import { silentProgress } from '../../src/core/progress.js';
-import { type RramQuickResult, runRram } from '../../src/experiments/rram.js';
+import { heldOutSet, type RramQuickResult, runRram } from '../../src/experiments/rram.js';
 import { rramQuickSections } from '../../src/report/sections/rram.js';
 import type { Workload } from '../../src/nn/workload.js';
 
@@ -55,6 +55,24 @@ test('rram run: lossless keeps the predictions (same hash) and removes computati
   assert.ok(adaptive.calibration.lossPoints <= 5);
   assert.deepEqual(Object.keys(adaptive.thresholds), ['c1', 'd']);
   assert.ok(adaptive.computeReduction >= lossless.computeReduction - 1e-12);
+});
+
+test('held-out calibration images: the last training images, or the last test images never overlapping the evaluated ones', async () => {
+  const ds = await loadDataset('synthetic-gray', { trainLimit: 100, testLimit: 50, seed: 1 });
+  const px = 28 * 28;
+  const train = heldOutSet(ds, 20);
+  assert.equal(train.count, 20);
+  assert.deepEqual(Array.from(train.labels), Array.from(ds.train.labels.subarray(80, 100)));
+  const test = heldOutSet(ds, 20, 'test', 30);
+  assert.equal(test.count, 20);
+  assert.equal(test.labels.length, 20);
+  assert.deepEqual(Array.from(test.labels), Array.from(ds.test.labels.subarray(30, 50)));
+  assert.equal(test.x.length, 20 * px);
+  assert.equal(test.x[0], ds.test.images[30 * px] / 255);
+  assert.throws(
+    () => heldOutSet(ds, 21, 'test', 30),
+    /field 'heldOutCount': 21 held-out test images and 30 evaluated ones exceed the 50 test images; lower --held-out or --test-limit/,
+  );
 });
 
 test('rram run: bad input is one line on stderr and exit code 2', () => {

@@ -55,6 +55,9 @@ interface CrossbarFlags extends CommonOptions {
   dataset?: string;
   testLimit?: number;
   heldOut?: number;
+  heldOutFrom?: string;
+  weightBits?: number;
+  activationBits?: number;
   calibrationMetric?: string;
   calibrationSearch?: string;
   thetaGrid?: number[];
@@ -98,7 +101,11 @@ function addCrossbarOptions(cmd: Command): Command {
     checkpointOption('the trained network to run on crossbars'),
     datasetOption({ note: "default: the checkpoint's, else fashion-mnist" }),
     limitOptions({ test: '10000' }),
-    new Option('--held-out <n>', 'last training images used to calibrate adaptive thresholds (default 1000)').argParser(intArg('--held-out', 10, 60000)),
+    new Option('--held-out <n>', 'images used to calibrate adaptive thresholds (default 1000)').argParser(intArg('--held-out', 10, 60000)),
+    new Option('--held-out-from <split>', 'calibration images: the last training images, or the last test images (never the evaluated ones) (default train)').choices([
+      'train',
+      'test',
+    ]),
     new Option('--calibration-metric <m>', 'adaptive calibration loss (default accuracy)').choices([...CALIBRATION_METRICS]),
     new Option('--calibration-search <s>', 'adaptive threshold search (default greedy)').choices([...CALIBRATION_SEARCHES]),
     new Option('--theta-grid <list>', 'comma-separated θ grid of the calibration, ascending from 0 (default 0,0.0625,…,64)').argParser(
@@ -107,6 +114,8 @@ function addCrossbarOptions(cmd: Command): Command {
     new Option('--no-skip-zero-planes', 'with termination: read all-zero input bit-planes too (default: skip them)'),
     workersOption('all cores'),
     dataDirOption(),
+    new Option('--weight-bits <n>', 'weight width in bits (default 8)').argParser(intArg('--weight-bits', 2, 16)),
+    new Option('--activation-bits <n>', 'input (activation) width in bits, applied bit-serially (default 8; ISAAC uses 16)').argParser(intArg('--activation-bits', 1, 16)),
     new Option('--rows <n>', 'crossbar rows (default 128)').argParser(intArg('--rows', 2, 4096)),
     new Option('--columns <n>', 'crossbar columns (default 128)').argParser(intArg('--columns', 2, 4096)),
     new Option('--bits-per-cell <n>', 'bits per RRAM cell (default 2)').argParser(intArg('--bits-per-cell', 1, 8)),
@@ -134,6 +143,7 @@ const TOP_KEYS: [keyof CrossbarFlags, string][] = [
   ['dataset', 'dataset'],
   ['testLimit', 'testLimit'],
   ['heldOut', 'heldOutCount'],
+  ['heldOutFrom', 'heldOutFrom'],
   ['calibrationMetric', 'calibrationMetric'],
   ['calibrationSearch', 'calibrationSearch'],
   ['thetaGrid', 'thetaGrid'],
@@ -141,6 +151,8 @@ const TOP_KEYS: [keyof CrossbarFlags, string][] = [
   ['dataDir', 'dataDir'],
 ];
 const CROSSBAR_KEYS: [keyof CrossbarFlags, string][] = [
+  ['weightBits', 'weightBits'],
+  ['activationBits', 'activationBits'],
   ['rows', 'rows'],
   ['columns', 'columns'],
   ['bitsPerCell', 'bitsPerCell'],
