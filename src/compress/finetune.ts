@@ -21,7 +21,7 @@ import type { tf } from '../core/engine.js';
 import { KernelConstraint, type KernelRule, kernelSparsity, kernelValues, type ModelKernel, modelKernels } from '../nn/constraint.js';
 import { train, type TrainOptions, type TrainResult } from '../nn/train.js';
 import { workloadFromModel } from '../nn/workload.js';
-import { type MaskLayer, type PackingMaskOptions, type PackingMasks, type PackingMethodSpec, packingMasks } from './masks.js';
+import { bestPackingMasks, type MaskLayer, type PermutationSpec, type PackingMaskOptions, type PackingMasks, type PackingMethodSpec, packingMasks } from './masks.js';
 import { intMatrix, maxCode, quantizeSymmetric } from './matrix.js';
 import { type PackRate, tightRate } from './rates.js';
 import { packTight } from './tight.js';
@@ -373,14 +373,34 @@ export function modelPackingMasks(model: tf.LayersModel, spec: PackingMethodSpec
   return packingMasks(packingLayers(model, layers), spec, o);
 }
 
+/** `bestPackingMasks` (per-layer settings within a pruned share of Σ|w|) for a model's layers. */
+export function bestModelPackingMasks(
+  model: tf.LayersModel,
+  candidates: readonly PackingMethodSpec[],
+  o: PackingMaskOptions,
+  maxL1Share: number,
+  layers: readonly string[] = [],
+): PackingMasks {
+  return bestPackingMasks(packingLayers(model, layers), candidates, o, maxL1Share);
+}
+
 export interface SubwordPackingLayer {
   name: string;
   /** The layer's subword constraint (patterns = the subwords the packing keeps). */
   rule: SubwordLayer;
+  /** The packing setting of the layer and the share of its Σ|subword contribution| it pruned. */
+  spec: PermutationSpec;
+  prunedL1Share: number;
   rate: PackRate;
   /** Nonzero subwords before packing and those the packing dropped. */
   subwords: number;
   pruned: number;
+}
+
+/** Per-layer settings for `subwordPacking`: `bestPackingMasks` over `candidates` within `maxL1Share` of each layer's Σ|subword contribution|. */
+export interface SubwordPackingChoice {
+  candidates: readonly PermutationSpec[];
+  maxL1Share: number;
 }
 
 export interface SubwordPackingResult {
@@ -398,7 +418,7 @@ export interface SubwordPackingResult {
  */
 export function subwordPacking(
   model: tf.LayersModel,
-  spec: Extract<PackingMethodSpec, { method: 'budgeted' | 'tight' }>,
+  spec: PermutationSpec | SubwordPackingChoice,
   o: PackingMaskOptions,
   layers: readonly string[] = [],
   sw: SubwordSpec = DEFAULT_SUBWORD,
@@ -431,8 +451,11 @@ export function subwordPacking(
           values[(r * s + i) * l.n + j] = sign * v;
         }
       }
-    const pm = packingMasks([{ name: l.name, k: l.k * s, n: l.n, weights: values }], spec, { ...o, seed: o.seed + li });
+    const ml = [{ name: l.name, k: l.k * s, n: l.n, weights: values }];
+    const lo = { ...o, seed: o.seed + li };
+    const pm = 'candidates' in spec ? bestPackingMasks(ml, spec.candidates, lo, spec.maxL1Share) : packingMasks(ml, spec, lo);
     const lm = pm.layers[0];
+    const ls = lm.spec as PermutationSpec;
     const patterns = new Uint8Array(l.k * l.n);
     let kept = 0;
     for (let r = 0; r < l.k; r++)
@@ -445,18 +468,20 @@ export function subwordPacking(
     // F layout (rows = outputs, cols = subword columns) of the kept subwords, packed in the search's orders.
     const f = intMatrix(l.n, l.k * s);
     for (let rr = 0; rr < l.k * s; rr++) for (let j = 0; j < l.n; j++) if (lm.mask[rr * l.n + j]) f.values[j * l.k * s + rr] = 1;
-    const layout = { tileRows: o.tileRows, groupSize: spec.groupSize };
+    const layout = { tileRows: o.tileRows, groupSize: ls.groupSize };
     const rate = tightRate(packTight(f, layout, { rowOrder: lm.rowOrder, colOrder: lm.colOrder }), {
       weightBits: sw.weightBits,
       valueBits: subwordValueBits(sw),
       subwordsPerWeight: s,
-      maxWidth: spec.method === 'budgeted' ? spec.slotsPerGroup : undefined,
+      maxWidth: ls.method === 'budgeted' ? ls.slotsPerGroup : undefined,
     });
     let zeroed = 0;
     for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && patterns[i] === 0) zeroed++;
     out.push({
       name: l.name,
       rule: { layer: l.name, scale, patterns, pinned, subwordsBefore: subwords, subwordsAfter: kept, weightsZeroed: zeroed },
+      spec: ls,
+      prunedL1Share: lm.pruned.l1Share,
       rate,
       subwords,
       pruned: subwords - kept,

@@ -15,6 +15,13 @@
  * - 'columnCombining': Kung et al.'s combining with α = maxColumns and γ = maxOverlap (one weight
  *   per row per combined column);
  * - 'tight': the lossless tight format (mask = the nonzeros; the rate after the permutation search).
+ *
+ * `bestPackingMasks` chooses per layer, from a family's grid of parameter settings
+ * (`packingCandidates`), the one with the highest rate (index bits counted) whose pruned share of the
+ * layer's weight magnitude (Σ|w| pruned / Σ|w|) stays within `maxL1Share`. Layers differ a lot
+ * (a first conv layer is nearly dense, a large dense layer is 95 % zeros after global pruning), so one
+ * (groupSize, k) or (α, γ) for every layer either prunes the dense layers heavily or leaves the sparse
+ * ones loosely packed; the same allowance for both families makes their rates comparable.
  */
 import { type BudgetSearchOptions, type BudgetSearchStats, budgetMask, type PrunedStats, prunedStats, searchBudgetOrders } from './budget.js';
 import { ConfigError } from '../core/errors.js';
@@ -47,6 +54,8 @@ export interface PackingMaskOptions {
 
 export interface LayerPackingMask extends PackRate {
   name: string;
+  /** The method and parameters this layer was packed with. */
+  spec: PackingMethodSpec;
   k: number;
   n: number;
   /** K×N, 1 = kept (a subset of the nonzeros). */
@@ -60,6 +69,8 @@ export interface LayerPackingMask extends PackRate {
 
 export interface PackingMasks {
   method: PackingMethodSpec['method'];
+  /** `bestPackingMasks`: the allowance of pruned weight magnitude per layer (else null). */
+  maxL1Share: number | null;
   layers: LayerPackingMask[];
   /** Σ dense bits / Σ packed bits over the layers, and the pruned weights over all layers. */
   total: { rate: number; rateNoIndex: number; denseBits: number; packedBits: number; nonzeros: number; pruned: number; l1Share: number; l2Share: number };
@@ -97,6 +108,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
     const ident = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
     return {
       name: l.name,
+      spec,
       k: l.k,
       n: l.n,
       ...rate,
@@ -115,6 +127,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
     const mask = Uint8Array.from(pm.values);
     return {
       name: l.name,
+      spec,
       k: l.k,
       n: l.n,
       ...rate,
@@ -139,6 +152,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
   );
   return {
     name: l.name,
+    spec,
     k: l.k,
     n: l.n,
     ...rate,
@@ -154,11 +168,102 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
  * Packing masks and rates for a network's layers (see the module comment). Layer i is searched
  * with seed `seed + i`; the result is plain data (typed arrays for masks and orders).
  */
-export function packingMasks(layers: readonly MaskLayer[], spec: PackingMethodSpec, o: PackingMaskOptions): PackingMasks {
+function checkSpec(spec: PackingMethodSpec, o: PackingMaskOptions): void {
   if (!['budgeted', 'columnCombining', 'tight'].includes(spec.method))
     throw new ConfigError(`packing masks: method '${spec.method}' is not known (use budgeted, columnCombining or tight)`);
   if (!Number.isInteger(o.tileRows) || o.tileRows < 1) throw new ConfigError(`packing masks: tileRows ${o.tileRows} must be a positive integer (the array's columns)`);
-  const out = layers.map((l, i) => packLayer(l, spec, o, o.seed + i));
+}
+
+export function packingMasks(layers: readonly MaskLayer[], spec: PackingMethodSpec, o: PackingMaskOptions): PackingMasks {
+  checkSpec(spec, o);
+  return summarize(
+    spec.method,
+    null,
+    layers,
+    layers.map((l, i) => packLayer(l, spec, o, o.seed + i)),
+  );
+}
+
+/** A short label of a spec, e.g. "budgeted g=16 k=2", "columnCombining α=8 γ=0.05", "tight g=8". */
+export function specLabel(spec: PackingMethodSpec): string {
+  if (spec.method === 'budgeted') return `budgeted g=${spec.groupSize} k=${spec.slotsPerGroup}`;
+  if (spec.method === 'columnCombining') return `columnCombining α=${spec.maxColumns} γ=${spec.maxOverlap}`;
+  return `tight g=${spec.groupSize}`;
+}
+
+/** Group sizes (multiplexer fan-ins) of the default grids. */
+export const CANDIDATE_GROUP_SIZES = [4, 8, 16, 32] as const;
+/** Column combining's γ values of the default grid (0 = lossless combining). */
+export const CANDIDATE_OVERLAPS = [0, 0.01, 0.02, 0.05, 0.1, 0.2] as const;
+
+/**
+ * The default grid of a family for `bestPackingMasks`:
+ * - 'budgeted': permutation packing, k = 1…min(4, g − 1) slots per row per group, plus the lossless
+ *   tight format, for every g of CANDIDATE_GROUP_SIZES (so a layer that cannot lose anything packs losslessly);
+ * - 'tight': the lossless tight format for every g;
+ * - 'columnCombining': α of CANDIDATE_GROUP_SIZES × γ of CANDIDATE_OVERLAPS (γ = 0 is lossless).
+ * `search` applies to the budgeted and tight searches.
+ */
+export type PermutationSpec = Extract<PackingMethodSpec, { method: 'budgeted' | 'tight' }>;
+export function packingCandidates(family: 'budgeted' | 'tight', search?: Omit<SearchOptions, 'seed' | 'onTemperature'>): PermutationSpec[];
+export function packingCandidates(family: PackingMethodSpec['method'], search?: Omit<SearchOptions, 'seed' | 'onTemperature'>): PackingMethodSpec[];
+export function packingCandidates(family: PackingMethodSpec['method'], search?: Omit<SearchOptions, 'seed' | 'onTemperature'>): PackingMethodSpec[] {
+  const out: PackingMethodSpec[] = [];
+  for (const g of CANDIDATE_GROUP_SIZES) {
+    if (family === 'columnCombining') {
+      for (const gamma of CANDIDATE_OVERLAPS) out.push({ method: 'columnCombining', maxColumns: g, maxOverlap: gamma });
+      continue;
+    }
+    out.push({ method: 'tight', groupSize: g, search });
+    if (family === 'budgeted') for (let k = 1; k <= Math.min(4, g - 1); k++) out.push({ method: 'budgeted', groupSize: g, slotsPerGroup: k, search });
+  }
+  return out;
+}
+
+/** The same spec with the quick greedy search (screening a grid), when it searches at all. */
+function screeningSpec(spec: PackingMethodSpec): PackingMethodSpec {
+  if (spec.method === 'columnCombining') return spec;
+  const method = spec.search?.method ?? 'anneal';
+  return method === 'anneal' ? { ...spec, search: { ...spec.search, method: 'greedy' } } : spec;
+}
+
+/**
+ * Per layer, the candidate with the highest rate (index bits counted; ties: the smaller pruned
+ * share) whose pruned share of the layer's Σ|w| is at most `maxL1Share`. The grid is screened with
+ * the greedy search; the chosen setting is then packed with its own search (annealing starts from
+ * the greedy orders and keeps the best state, so it prunes no more; if it ever did, the screened
+ * packing is kept). A layer where no candidate qualifies (only possible without a lossless
+ * candidate) gets the one that prunes least.
+ */
+export function bestPackingMasks(layers: readonly MaskLayer[], candidates: readonly PackingMethodSpec[], o: PackingMaskOptions, maxL1Share: number): PackingMasks {
+  if (candidates.length === 0) throw new ConfigError('packing masks: the candidate list is empty (give at least one packing spec)');
+  if (!(maxL1Share >= 0 && maxL1Share <= 1)) throw new ConfigError(`packing masks: maxL1Share ${maxL1Share} must be in 0…1 (a share of each layer's weight magnitude)`);
+  for (const c of candidates) checkSpec(c, o);
+  const tol = 1e-12;
+  const out = layers.map((l, i) => {
+    let best: LayerPackingMask | null = null;
+    let bestSpec: PackingMethodSpec = candidates[0];
+    let least: LayerPackingMask | null = null;
+    for (const spec of candidates) {
+      const r = packLayer(l, screeningSpec(spec), o, o.seed + i);
+      if (!least || r.pruned.l1Share < least.pruned.l1Share) least = r;
+      if (r.pruned.l1Share > maxL1Share + tol) continue;
+      if (!best || r.rate > best.rate || (r.rate === best.rate && r.pruned.l1Share < best.pruned.l1Share)) {
+        best = r;
+        bestSpec = spec;
+      }
+    }
+    const chosen = best ?? (least as LayerPackingMask);
+    if (!best) bestSpec = chosen.spec;
+    const spec = bestSpec;
+    if (spec === chosen.spec) return chosen;
+    const final = packLayer(l, spec, o, o.seed + i);
+    return final.pruned.l1Share <= Math.max(maxL1Share, chosen.pruned.l1Share) + tol ? final : chosen;
+  });
+  return summarize(candidates[0].method, maxL1Share, layers, out);
+}
+
+function summarize(method: PackingMethodSpec['method'], maxL1Share: number | null, layers: readonly MaskLayer[], out: LayerPackingMask[]): PackingMasks {
   const sum = (f: (x: LayerPackingMask) => number) => out.reduce((s, x) => s + f(x), 0);
   const denseBits = sum((x) => x.denseBits);
   const packedBits = sum((x) => x.bits.total);
@@ -182,7 +287,8 @@ export function packingMasks(layers: readonly MaskLayer[], spec: PackingMethodSp
     l2p += a2 * out[i].pruned.l2Share;
   });
   return {
-    method: spec.method,
+    method,
+    maxL1Share,
     layers: out,
     total: {
       rate: denseBits / packedBits,

@@ -30,6 +30,7 @@ import {
   gradualPrune,
   intersectMasks,
   type LayerSparsity,
+  bestModelPackingMasks,
   modelPackingMasks,
   nmMasks,
   type PruneStep,
@@ -39,7 +40,7 @@ import {
   subwordRules,
   zeroMasks,
 } from '../compress/finetune.js';
-import type { PackingMethodSpec } from '../compress/masks.js';
+import { type PackingMethodSpec, packingCandidates, specLabel } from '../compress/masks.js';
 import type { Dataset } from '../data/types.js';
 import { loadModel, saveModel } from '../nn/checkpoint.js';
 import { kernelSparsity } from '../nn/constraint.js';
@@ -96,6 +97,13 @@ export const PruneConfigSchema = z
         /** columnCombining: γ. */
         maxOverlap: z.number().min(0).max(1).default(0.05),
         search: z.enum(['anneal', 'greedy', 'identity']).default('anneal'),
+        /**
+         * Per-layer parameters: each layer gets, from the format's grid (compress/masks.ts
+         * `packingCandidates`: group sizes 4–32, k 1–4 or γ 0–0.2), the highest-rate setting that prunes
+         * at most this share of the layer's Σ|w|; groupSize/slotsPerGroup/maxOverlap are then unused.
+         * null (default): the one setting above for every layer.
+         */
+        maxPrunedL1: z.number().min(0).max(1).nullable().default(null),
       })
       .strict()
       .default({}),
@@ -212,6 +220,10 @@ export interface PruneResult {
 
 export interface PackingLayerSummary {
   layer: string;
+  /** The packing setting of the layer (e.g. "budgeted g=16 k=2"). */
+  setting?: string;
+  /** Share of the layer's Σ|w| (subwords: Σ|subword contribution|) that packing pruned. */
+  prunedL1Share?: number;
   rate: number;
   rateNoIndex: number;
   slots: number;
@@ -222,6 +234,8 @@ export interface PackingLayerSummary {
 
 export interface PackingSummary {
   format: (typeof PACKING_FORMATS)[number];
+  /** Per-layer settings chosen within this pruned share of Σ|w| (null: one setting for every layer). */
+  maxPrunedL1?: number | null;
   subwords: boolean;
   rate: number;
   rateNoIndex: number;
@@ -306,7 +320,14 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
           pk.format === 'tight'
             ? { method: 'tight' as const, groupSize: pk.groupSize, search }
             : { method: 'budgeted' as const, groupSize: pk.groupSize, slotsPerGroup: pk.slotsPerGroup, search };
-        const sp = subwordPacking(model, spec, opts, config.layers);
+        const choice =
+          pk.maxPrunedL1 === null
+            ? spec
+            : {
+                candidates: packingCandidates(pk.format === 'tight' ? 'tight' : 'budgeted', search),
+                maxL1Share: pk.maxPrunedL1,
+              };
+        const sp = subwordPacking(model, choice, opts, config.layers);
         const rules = sp.layers.map((l) => l.rule);
         const s = fineTuneSubwords(model, rules, ft, progress);
         res = s;
@@ -322,7 +343,17 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
           packedBits: sp.total.packedBits,
           pruned: sp.total.pruned,
           nonzeros: sp.total.subwords,
-          layers: sp.layers.map((l) => ({ layer: l.name, rate: l.rate.rate, rateNoIndex: l.rate.rateNoIndex, slots: l.rate.slots, nonzeros: l.subwords, pruned: l.pruned })),
+          maxPrunedL1: pk.maxPrunedL1,
+          layers: sp.layers.map((l) => ({
+            layer: l.name,
+            setting: specLabel(l.spec),
+            rate: l.rate.rate,
+            rateNoIndex: l.rate.rateNoIndex,
+            slots: l.rate.slots,
+            nonzeros: l.subwords,
+            pruned: l.pruned,
+            prunedL1Share: l.prunedL1Share,
+          })),
         };
       } else {
         const spec: PackingMethodSpec =
@@ -331,7 +362,10 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
             : pk.format === 'tight'
               ? { method: 'tight', groupSize: pk.groupSize, search }
               : { method: 'budgeted', groupSize: pk.groupSize, slotsPerGroup: pk.slotsPerGroup, search };
-        const pm = modelPackingMasks(model, spec, opts, config.layers);
+        const pm =
+          pk.maxPrunedL1 === null
+            ? modelPackingMasks(model, spec, opts, config.layers)
+            : bestModelPackingMasks(model, packingCandidates(pk.format, search), opts, pk.maxPrunedL1, config.layers);
         res = fineTuneWithMasks(model, intersectMasks(keep, new Map(pm.layers.map((l) => [l.name, l.mask]))), ft, progress);
         packing = {
           format: pk.format,
@@ -342,7 +376,17 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
           packedBits: pm.total.packedBits,
           nonzeros: pm.total.nonzeros,
           pruned: pm.total.pruned,
-          layers: pm.layers.map((l) => ({ layer: l.name, rate: l.rate, rateNoIndex: l.rateNoIndex, slots: l.slots, nonzeros: l.pruned.nonzerosBefore, pruned: l.pruned.pruned })),
+          maxPrunedL1: pk.maxPrunedL1,
+          layers: pm.layers.map((l) => ({
+            layer: l.name,
+            setting: specLabel(l.spec),
+            rate: l.rate,
+            rateNoIndex: l.rateNoIndex,
+            slots: l.slots,
+            nonzeros: l.pruned.nonzerosBefore,
+            pruned: l.pruned.pruned,
+            prunedL1Share: l.pruned.l1Share,
+          })),
         };
       }
     } else {

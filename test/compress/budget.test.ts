@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { budgetCost, budgetMask, packBudgeted, prunedStats, searchBudgetOrders } from '../../src/compress/budget.js';
 import { columnCombineMask } from '../../src/compress/column-combine.js';
-import { packingMasks } from '../../src/compress/masks.js';
+import { bestPackingMasks, packingCandidates, packingMasks, specLabel } from '../../src/compress/masks.js';
 import { type IntMatrix, intMatrix, matricesEqual, syntheticWeights } from '../../src/compress/matrix.js';
 import { unpackTight } from '../../src/compress/tight.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -113,4 +113,37 @@ test('packingMasks: K×N layout in and out, masks within the nonzeros, rates, fl
   assert.ok(c.total.pruned > 0 && c.total.l1Share > 0 && c.total.l1Share < 1);
   assert.throws(() => packingMasks([{ name: 'x', k: 3, n: 3, weights: new Float32Array(8) }], { method: 'tight', groupSize: 4 }, { tileRows: 8, seed: 1 }), ConfigError);
   assert.throws(() => packingMasks(layers, { method: 'budgeted', groupSize: 4, slotsPerGroup: 5 }, { tileRows: 8, seed: 1 }), /slotsPerGroup/);
+});
+
+test('bestPackingMasks: per layer the highest-rate candidate within the pruned-magnitude allowance; 0 gives a lossless packing', () => {
+  const rng = new Rng(21);
+  const layer = (name: string, k: number, n: number, density: number) => {
+    const w = new Float32Array(k * n);
+    for (let i = 0; i < w.length; i++) if (rng.next() < density) w[i] = rng.normal();
+    return { name, k, n, weights: w };
+  };
+  // A nearly dense layer and a very sparse one: they need different settings.
+  const layers = [layer('dense', 40, 16, 0.7), layer('sparse', 128, 24, 0.06)];
+  const o = { tileRows: 8, seed: 3 };
+  for (const family of ['budgeted', 'columnCombining'] as const) {
+    const grid = packingCandidates(family, { method: 'greedy' });
+    const eps = 0.05;
+    const best = bestPackingMasks(layers, grid, o, eps);
+    assert.equal(best.maxL1Share, eps);
+    best.layers.forEach((l, i) => {
+      assert.ok(l.pruned.l1Share <= eps + 1e-12, `${family} ${l.name}: pruned ${l.pruned.l1Share}`);
+      for (let j = 0; j < l.mask.length; j++) if (l.mask[j]) assert.notEqual(layers[i].weights[j], 0);
+      // No qualifying candidate of the grid packs this layer at a higher rate.
+      for (const spec of grid) {
+        const r = packingMasks([layers[i]], spec, { ...o, seed: o.seed + i }).layers[0];
+        if (r.pruned.l1Share <= eps + 1e-12) assert.ok(r.rate <= l.rate + 1e-12, `${family} ${l.name}: ${specLabel(spec)} ${r.rate} > chosen ${specLabel(l.spec)} ${l.rate}`);
+      }
+    });
+    assert.notEqual(specLabel(best.layers[0].spec), specLabel(best.layers[1].spec));
+    const lossless = bestPackingMasks(layers, grid, o, 0);
+    assert.equal(lossless.total.pruned, 0);
+    assert.ok(lossless.total.rate <= best.total.rate + 1e-12);
+  }
+  assert.throws(() => bestPackingMasks(layers, [], o, 0.1), /candidate list is empty/);
+  assert.throws(() => bestPackingMasks(layers, packingCandidates('tight'), o, 2), /maxL1Share 2 must be in 0…1/);
 });

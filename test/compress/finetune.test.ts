@@ -15,6 +15,7 @@ import {
   subwordRules,
   subwordViolations,
 } from '../../src/compress/finetune.js';
+import { packingCandidates } from '../../src/compress/masks.js';
 import { maxCode, quantizeSymmetric } from '../../src/compress/matrix.js';
 import { DEFAULT_SUBWORD } from '../../src/compress/subword.js';
 import { initEngine, tf } from '../../src/core/engine.js';
@@ -244,6 +245,19 @@ test('packing masks held through fine-tuning: budgeted words, and budgeted subwo
       l.subwords - l.pruned,
     );
   }
+  // Per-layer settings within a pruned share: each layer's share stays within it, the lossless grid member always qualifies.
+  const eps = 0.03;
+  const grid = [{ method: 'tight' as const, groupSize: 4 }];
+  const best = subwordPacking(model, { candidates: packingCandidates('budgeted', { method: 'greedy' }), maxL1Share: eps }, o);
+  for (const l of best.layers) {
+    assert.ok(l.prunedL1Share <= eps + 1e-12, `${l.name}: ${l.prunedL1Share}`);
+    assert.equal(
+      l.rule.patterns.reduce((s, p) => s + (p & 1) + ((p >> 1) & 1), 0),
+      l.subwords - l.pruned,
+    );
+  }
+  const lossless = subwordPacking(model, { candidates: grid, maxL1Share: 0 }, o);
+  assert.equal(lossless.total.pruned, 0);
   const r = fineTuneSubwords(
     model,
     sp.layers.map((l) => l.rule),

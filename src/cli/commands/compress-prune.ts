@@ -42,6 +42,7 @@ interface PruneFlags extends CommonOptions {
   array?: string;
   groupSize?: number;
   slotsPerGroup?: number;
+  maxPrunedL1?: number;
   maxOverlap?: number;
   search?: string;
   epochs?: number;
@@ -73,7 +74,9 @@ export function formatPrune(r: PruneResult, dir: string): string {
       : c.method === 'nm'
         ? `${c.nm.n}:${c.nm.m} structured pruning`
         : c.method === 'packing'
-          ? `the mask of ${c.packing.format} packing${c.packing.subwords ? ' of 4-bit subwords' : ''} (array ${c.packing.array.rows}×${c.packing.array.cols}, fan-in ${c.packing.groupSize}${c.packing.format === 'budgeted' ? `, ${c.packing.slotsPerGroup} slot(s) per group` : ''}${c.packing.format === 'columnCombining' ? `, γ ${c.packing.maxOverlap}` : ''})`
+          ? c.packing.maxPrunedL1 !== null
+            ? `the mask of ${c.packing.format} packing${c.packing.subwords ? ' of 4-bit subwords' : ''} (array ${c.packing.array.rows}×${c.packing.array.cols}), per-layer settings pruning ≤ ${pct(c.packing.maxPrunedL1, 1)} of each layer's Σ|w|`
+            : `the mask of ${c.packing.format} packing${c.packing.subwords ? ' of 4-bit subwords' : ''} (array ${c.packing.array.rows}×${c.packing.array.cols}, fan-in ${c.packing.groupSize}${c.packing.format === 'budgeted' ? `, ${c.packing.slotsPerGroup} slot(s) per group` : ''}${c.packing.format === 'columnCombining' ? `, γ ${c.packing.maxOverlap}` : ''})`
           : `subword pruning of ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords (8-bit sign-magnitude codes, straight-through fine-tuning)`;
   const lines = [
     `${r.source.model} on ${r.dataset.name}: ${what}, ${c.epochs} epoch(s) ${c.optimizer} lr ${c.lr}, ${r.dataset.trainCount} training / ${r.dataset.testCount} test images, seed ${c.seed}`,
@@ -87,10 +90,13 @@ export function formatPrune(r: PruneResult, dir: string): string {
     const a = r.subwords.reduce((s, l) => s + l.subwordsAfterFineTune, 0);
     lines.push(`subwords        ${b} → ${a} nonzero (${round((100 * (b - a)) / Math.max(1, b), 1)}% removed); constraint violations after fine-tuning: ${r.subwordViolations}`);
   }
-  if (r.packing)
+  if (r.packing) {
     lines.push(
       `packing         rate ${times(r.packing.rate)} with every bit (${times(r.packing.rateNoIndex)} value bits only); packing pruned ${r.packing.pruned} of ${r.packing.nonzeros} nonzero ${r.packing.subwords ? 'subwords' : 'weights'}`,
     );
+    for (const l of r.packing.layers)
+      if (l.setting !== undefined) lines.push(`  ${l.layer.padEnd(12)} ${l.setting.padEnd(30)} rate ${times(l.rate).padStart(7)}  pruned ${pct(l.prunedL1Share ?? 0, 1)} of Σ|w|`);
+  }
   if (r.foldedBatchNorm) lines.push('batch norm      folded into the convolutions before fine-tuning');
   lines.push(`run folder      ${dir}`);
   return lines.join('\n');
@@ -123,6 +129,10 @@ export function registerPrune(compress: Command): void {
     new Option('--group-size <n>', "packing: multiplexer fan-in, column combining's α (default 16)").argParser(intArg('--group-size', 1, 1024)),
     new Option('--slots-per-group <k>', 'packing: budgeted slots per row per group (default 1)').argParser(intArg('--slots-per-group', 1, 1024)),
     new Option('--max-overlap <f>', "packing: column combining's γ (default 0.05)").argParser(floatArg('--max-overlap', 0, 1)),
+    new Option(
+      '--max-pruned-l1 <f>',
+      "packing: per-layer settings — each layer gets the highest-rate setting of the format's grid (fan-in 4–32; k 1–4 or γ 0–0.2) that prunes at most this share of its Σ|w| (default: one setting for all layers)",
+    ).argParser(floatArg('--max-pruned-l1', 0, 1)),
     new Option('--search <method>', 'packing: permutation search (default anneal)').choices(['anneal', 'greedy', 'identity']),
     new Option('--epochs <n>', 'fine-tuning epochs (default 2)').argParser(intArg('--epochs', 1, 1000)),
     optimizerOption("the source run's"),
@@ -181,6 +191,7 @@ export function registerPrune(compress: Command): void {
       ['groupSize', 'groupSize'],
       ['slotsPerGroup', 'slotsPerGroup'],
       ['maxOverlap', 'maxOverlap'],
+      ['maxPrunedL1', 'maxPrunedL1'],
       ['search', 'search'],
     ];
     if (pk.some(([f]) => o[f] !== undefined) || o.array !== undefined) {
