@@ -125,8 +125,13 @@ export function columnCombineMask(m: WeightMatrix, opts: Partial<ColumnCombineOp
 }
 
 export function combineColumns(m: IntMatrix, opts: Partial<ColumnCombineOptions> = {}): ColumnCombined {
-  const { rows, cols } = m;
   const { groups, maxColumns } = combineGroups(m, opts);
+  return combineWithGroups(m, groups, maxColumns);
+}
+
+/** Column combining of `m` with given combined columns (e.g. the groups a packing mask was made with). */
+export function combineWithGroups(m: IntMatrix, groups: Int32Array[], maxColumns: number): ColumnCombined {
+  const { rows, cols } = m;
   const P = groups.length;
   const values = new Int32Array(rows * P);
   const index = new Uint16Array(rows * P);

@@ -361,8 +361,9 @@ export function packingLayers(model: tf.LayersModel, layers: readonly string[] =
   const wl = workloadFromModel(model);
   const out: MaskLayer[] = [];
   for (const op of wl.ops) {
-    if (op.kind === 'conv2d') out.push({ name: op.name, k: op.kernel[0] * op.kernel[1] * op.inShape[2], n: op.outShape[2], weights: op.weights });
-    else if (op.kind === 'dense') out.push({ name: op.name, k: op.inFeatures, n: op.outFeatures, weights: op.weights });
+    if (op.kind === 'conv2d')
+      out.push({ name: op.name, k: op.kernel[0] * op.kernel[1] * op.inShape[2], n: op.outShape[2], weights: op.weights, vectors: op.outShape[0] * op.outShape[1] });
+    else if (op.kind === 'dense') out.push({ name: op.name, k: op.inFeatures, n: op.outFeatures, weights: op.weights, vectors: 1 });
   }
   if (!layers.length) return out;
   return out.filter((l) => layers.includes(l.name));
@@ -391,6 +392,9 @@ export interface SubwordPackingLayer {
   /** The packing setting of the layer and the share of its Σ|subword contribution| it pruned. */
   spec: PermutationSpec;
   prunedL1Share: number;
+  /** The packing's output-channel and subword-column orders. */
+  rowOrder: Int32Array;
+  colOrder: Int32Array;
   rate: PackRate;
   /** Nonzero subwords before packing and those the packing dropped. */
   subwords: number;
@@ -482,6 +486,8 @@ export function subwordPacking(
       rule: { layer: l.name, scale, patterns, pinned, subwordsBefore: subwords, subwordsAfter: kept, weightsZeroed: zeroed },
       spec: ls,
       prunedL1Share: lm.pruned.l1Share,
+      rowOrder: lm.rowOrder,
+      colOrder: lm.colOrder,
       rate,
       subwords,
       pruned: subwords - kept,

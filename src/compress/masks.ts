@@ -37,6 +37,8 @@ export interface MaskLayer {
   k: number;
   n: number;
   weights: Float32Array | Float64Array | Int32Array;
+  /** Input vectors per image on the array (output pixels of a convolution, 1 for a dense layer); default 1. */
+  vectors?: number;
 }
 
 export type PackingMethodSpec =
@@ -65,6 +67,8 @@ export interface LayerPackingMask extends PackRate {
   rowOrder: Int32Array;
   colOrder: Int32Array;
   search: BudgetSearchStats | SearchStats | null;
+  /** Column combining: the combined columns (original reduction indices); null for the other formats. */
+  ccGroups: Int32Array[] | null;
 }
 
 export interface PackingMasks {
@@ -117,6 +121,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
       rowOrder: ident(f.rows),
       colOrder: ident(f.cols),
       search: null,
+      ccGroups: cc.groups,
     };
   }
   if (spec.method === 'tight') {
@@ -136,6 +141,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
       rowOrder: found.rowOrder,
       colOrder: found.colOrder,
       search: found.stats,
+      ccGroups: null,
     };
   }
   const layout = { tileRows: o.tileRows, groupSize: spec.groupSize, slotsPerGroup: spec.slotsPerGroup };
@@ -161,6 +167,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
     rowOrder: found.rowOrder,
     colOrder: found.colOrder,
     search: found.stats,
+    ccGroups: null,
   };
 }
 

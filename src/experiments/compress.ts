@@ -10,7 +10,10 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { combineWithGroups } from '../compress/column-combine.js';
 import { type Packings, packMethods, type PackMethodsResult } from '../compress/compare.js';
+import type { PackingMethodSpec } from '../compress/masks.js';
+import { splitSubwords } from '../compress/subword.js';
 import { fromKxN, type IntMatrix, intMatrix, magnitudeOrder, quantizeSymmetric, syntheticWeights } from '../compress/matrix.js';
 import { searchOrders } from '../compress/permute.js';
 import { occupancyGrid, packedTile, packTight } from '../compress/tight.js';
@@ -310,6 +313,82 @@ export function simulatePackings(name: string, vectors: number, rows: number, co
       cfg,
     );
   return { vectors, dense: arrayStats([simulateLayerAnalytical(base, cfg)], cfg), methods };
+}
+
+/** A packed layer of a network, as a pruning run leaves it: its 8-bit codes and how it was packed. */
+export interface PackedNetworkLayer {
+  name: string;
+  /** Input vectors per image (output pixels of a convolution, 1 for a dense layer). */
+  vectors: number;
+  /** F: rows = output channels, cols = reduction indices (8-bit codes within the packing's mask). */
+  codes: IntMatrix;
+  spec: PackingMethodSpec;
+  rowOrder: Int32Array;
+  colOrder: Int32Array;
+  /** Column combining's combined columns (required for that method). */
+  ccGroups: Int32Array[] | null;
+  /** Pack the codes' 4-bit sign-magnitude subwords (budgeted/tight). */
+  subwords: boolean;
+}
+
+export interface NetworkOnArray {
+  array: { rows: number; cols: number };
+  dense: ArrayStats;
+  packed: ArrayStats;
+  /** Dense cycles / packed cycles and dense energy / packed energy, whole network, per image. */
+  throughput: number;
+  energyEfficiency: number;
+  layers: { name: string; vectors: number; denseCycles: number; cycles: number; throughput: number; energyEfficiency: number }[];
+}
+
+/**
+ * A pruned network's packed layers against its dense layers on the same R×C weight-stationary array
+ * (analytical mode, SCALE-Sim's default scratchpads; energy from the action counts with the index,
+ * multiplexer and bus rows). Each layer is packed with its own setting and orders.
+ */
+export function packedNetworkOnArray(layers: readonly PackedNetworkLayer[], array: { rows: number; cols: number }): NetworkOnArray {
+  const cfg: SystolicConfig = { ...DEFAULT_CONFIG, runName: 'compress', arrayHeight: array.rows, arrayWidth: array.cols, dataflow: 'ws' };
+  const dense: LayerResult[] = [];
+  const packed: LayerResult[] = [];
+  const per: NetworkOnArray['layers'] = [];
+  for (const l of layers) {
+    const base = gemmLayer(l.name, l.vectors, l.codes.rows, l.codes.cols);
+    const s = l.spec;
+    let arrayLayers: ReturnType<typeof packedArrayLayers>;
+    if (s.method === 'columnCombining') {
+      if (!l.ccGroups) throw new ConfigError(`layer ${l.name}: column combining needs its combined columns (ccGroups)`);
+      arrayLayers = packedArrayLayers(base, columnCombinedTiles(combineWithGroups(l.codes, l.ccGroups, s.maxColumns), array.cols), {
+        name: 'word',
+        fanIn: s.maxColumns,
+        slotBits: 8,
+      });
+    } else {
+      const layout = { tileRows: array.cols, groupSize: s.groupSize };
+      if (l.subwords) {
+        const sm = splitSubwords(l.codes);
+        const pk = packTight(sm, layout, { rowOrder: l.rowOrder, colOrder: l.colOrder });
+        arrayLayers = packedArrayLayers(base, tightTiles(pk, { perWeight: sm.cols / l.codes.cols, subwordBits: 4 }), {
+          name: 'subword',
+          fanIn: s.groupSize,
+          slotBits: 5,
+          extraIndexBits: 1,
+        });
+      } else {
+        const pk = packTight(l.codes, layout, { rowOrder: l.rowOrder, colOrder: l.colOrder });
+        arrayLayers = packedArrayLayers(base, tightTiles(pk), { name: 'word', fanIn: s.groupSize, slotBits: 8 });
+      }
+    }
+    const d = simulateLayerAnalytical(base, cfg);
+    const p = arrayLayers.map((x) => simulateLayerAnalytical(x, cfg));
+    dense.push(d);
+    packed.push(...p);
+    const ds = arrayStats([d], cfg);
+    const ps = arrayStats(p, cfg);
+    per.push({ name: l.name, vectors: l.vectors, denseCycles: ds.cycles, cycles: ps.cycles, throughput: ds.cycles / ps.cycles, energyEfficiency: ds.energyPj / ps.energyPj });
+  }
+  const d = arrayStats(dense, cfg);
+  const p = arrayStats(packed, cfg);
+  return { array: { ...array }, dense: d, packed: p, throughput: d.cycles / p.cycles, energyEfficiency: d.energyPj / p.energyPj, layers: per };
 }
 
 function layerMatrix(a: LayerJobArgs): IntMatrix {

@@ -33,6 +33,7 @@ import {
   bestModelPackingMasks,
   modelPackingMasks,
   nmMasks,
+  packingLayers,
   type PruneStep,
   selectKernels,
   type SubwordLayer,
@@ -41,6 +42,8 @@ import {
   zeroMasks,
 } from '../compress/finetune.js';
 import { type PackingMethodSpec, packingCandidates, specLabel } from '../compress/masks.js';
+import { fromKxN, quantizeSymmetric } from '../compress/matrix.js';
+import { type NetworkOnArray, type PackedNetworkLayer, packedNetworkOnArray } from './compress.js';
 import type { Dataset } from '../data/types.js';
 import { loadModel, saveModel } from '../nn/checkpoint.js';
 import { kernelSparsity } from '../nn/constraint.js';
@@ -153,6 +156,25 @@ export function parsePruneConfig(input: unknown): PruneConfigParsed {
   return c;
 }
 
+/** The fine-tuned model's packed layers (8-bit codes as the packing quantizes) on the array, against dense. */
+function onArray(
+  model: tf.LayersModel,
+  layers: readonly string[],
+  packed: readonly Pick<PackedNetworkLayer, 'name' | 'spec' | 'rowOrder' | 'colOrder' | 'ccGroups'>[],
+  subwords: boolean,
+  array: { rows: number; cols: number },
+): NetworkOnArray {
+  const byName = new Map(packed.map((p) => [p.name, p]));
+  const out: PackedNetworkLayer[] = [];
+  for (const l of packingLayers(model, layers)) {
+    const p = byName.get(l.name);
+    if (!p) continue;
+    const { codes } = quantizeSymmetric(Float32Array.from(l.weights), 8);
+    out.push({ ...p, vectors: l.vectors ?? 1, codes: fromKxN(codes, l.k, l.n), subwords });
+  }
+  return packedNetworkOnArray(out, array);
+}
+
 /**
  * Fills the defaults from the source run: its data limits, optimizer, momentum, weight decay,
  * schedule, batch and augmentation, and a tenth of its learning rate. (Synthetic data sets are
@@ -234,6 +256,8 @@ export interface PackingLayerSummary {
 
 export interface PackingSummary {
   format: (typeof PACKING_FORMATS)[number];
+  /** The fine-tuned packed layers against the dense layers on the same array (analytical mode, per image). */
+  array: NetworkOnArray;
   /** Per-layer settings chosen within this pruned share of Σ|w| (null: one setting for every layer). */
   maxPrunedL1?: number | null;
   subwords: boolean;
@@ -330,6 +354,13 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
         const sp = subwordPacking(model, choice, opts, config.layers);
         const rules = sp.layers.map((l) => l.rule);
         const s = fineTuneSubwords(model, rules, ft, progress);
+        const array = onArray(
+          model,
+          config.layers,
+          sp.layers.map((l) => ({ name: l.name, spec: l.spec, rowOrder: l.rowOrder, colOrder: l.colOrder, ccGroups: null })),
+          true,
+          pk.array,
+        );
         res = s;
         violations = s.violations;
         const now = subwordsNow(model, rules);
@@ -337,6 +368,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
         packing = {
           format: pk.format,
           subwords: true,
+          array,
           rate: sp.total.rate,
           rateNoIndex: sp.total.rateNoIndex,
           denseBits: sp.total.denseBits,
@@ -370,6 +402,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
         packing = {
           format: pk.format,
           subwords: false,
+          array: onArray(model, config.layers, pm.layers, false, pk.array),
           rate: pm.total.rate,
           rateNoIndex: pm.total.rateNoIndex,
           denseBits: pm.total.denseBits,

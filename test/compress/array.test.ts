@@ -57,3 +57,49 @@ test('packed layers on the cycle-level array give exactly the dense pruned layer
     checkOnArray(tightTiles(spk, { perWeight: subwordsPerWeight(DEFAULT_SUBWORD), subwordBits: 4 }), sp, 4, 5, ifmap, 'subwords');
   }
 });
+
+test('packedNetworkOnArray: per-layer packings of a pruned network against its dense layers (sparse layers faster, a dense one only when pruned, totals = sums)', async () => {
+  const { packingMasks } = await import('../../src/compress/masks.js');
+  const { fromKxN } = await import('../../src/compress/matrix.js');
+  const { packedNetworkOnArray } = await import('../../src/experiments/compress.js');
+  const rng = new Rng(31);
+  const layer = (name: string, k: number, n: number, density: number) => {
+    const w = new Int32Array(k * n);
+    for (let i = 0; i < w.length; i++) if (rng.next() < density) w[i] = 1 + Math.floor(rng.next() * 100) * (rng.next() < 0.5 ? -1 : 1);
+    return { name, k, n, weights: w, vectors: 49 };
+  };
+  const sparse = layer('sparse', 288, 64, 0.08);
+  const dense = layer('dense', 72, 16, 1);
+  const specs = [
+    { method: 'budgeted' as const, groupSize: 16, slotsPerGroup: 2, search: { method: 'greedy' as const } },
+    { method: 'columnCombining' as const, maxColumns: 8, maxOverlap: 0.05 },
+    { method: 'tight' as const, groupSize: 4, search: { method: 'greedy' as const } },
+  ];
+  for (const spec of specs) {
+    const o = { tileRows: 16, seed: 1 };
+    const pm = packingMasks([sparse, dense], spec, o);
+    const layers = pm.layers.map((l, i) => {
+      const src = [sparse, dense][i];
+      const codes = Int32Array.from(src.weights, (v, j) => (l.mask[j] ? v : 0));
+      return { name: l.name, vectors: 49, codes: fromKxN(codes, l.k, l.n), spec: l.spec, rowOrder: l.rowOrder, colOrder: l.colOrder, ccGroups: l.ccGroups, subwords: false };
+    });
+    const r = packedNetworkOnArray(layers, { rows: 16, cols: 16 });
+    assert.ok(r.layers[0].throughput > 2, `${spec.method}: sparse layer ${r.layers[0].throughput}`);
+    // A dense layer gains nothing from lossless packing; the lossy formats prune it to their shape.
+    if (spec.method === 'tight') assert.ok(r.layers[1].throughput <= 1 + 1e-9, `tight: dense layer ${r.layers[1].throughput}`);
+    else assert.ok(r.layers[1].throughput >= 1 - 1e-9, `${spec.method}: pruned dense layer ${r.layers[1].throughput}`);
+    assert.equal(r.dense.cycles, r.layers[0].denseCycles + r.layers[1].denseCycles);
+    assert.equal(r.packed.cycles, r.layers[0].cycles + r.layers[1].cycles);
+    assert.ok(Math.abs(r.throughput - r.dense.cycles / r.packed.cycles) < 1e-12);
+    assert.ok(r.energyEfficiency > 0 && Number.isFinite(r.energyEfficiency));
+  }
+  const cc = packingMasks([sparse], specs[1], { tileRows: 16, seed: 1 }).layers[0];
+  assert.throws(
+    () =>
+      packedNetworkOnArray(
+        [{ name: 'x', vectors: 1, codes: fromKxN(sparse.weights, 288, 64), spec: specs[1], rowOrder: cc.rowOrder, colOrder: cc.colOrder, ccGroups: null, subwords: false }],
+        { rows: 16, cols: 16 },
+      ),
+    /ccGroups/,
+  );
+});

@@ -94,6 +94,10 @@ export function formatPrune(r: PruneResult, dir: string): string {
     lines.push(
       `packing         rate ${times(r.packing.rate)} with every bit (${times(r.packing.rateNoIndex)} value bits only); packing pruned ${r.packing.pruned} of ${r.packing.nonzeros} nonzero ${r.packing.subwords ? 'subwords' : 'weights'}`,
     );
+    const a = r.packing.array;
+    lines.push(
+      `on the array    ${a.array.rows}×${a.array.cols} weight stationary, per image: throughput ${times(a.throughput)}, energy efficiency ${times(a.energyEfficiency)} vs the dense layers (${a.packed.cycles.toLocaleString('en')} vs ${a.dense.cycles.toLocaleString('en')} cycles)`,
+    );
     for (const l of r.packing.layers)
       if (l.setting !== undefined) lines.push(`  ${l.layer.padEnd(12)} ${l.setting.padEnd(30)} rate ${times(l.rate).padStart(7)}  pruned ${pct(l.prunedL1Share ?? 0, 1)} of Σ|w|`);
   }
