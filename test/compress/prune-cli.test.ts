@@ -66,8 +66,9 @@ test('compress prune (magnitude) writes a run folder whose checkpoint eval, comp
 
 test('compress prune --method packing: the packing mask is held, the rate is reported; subword packing keeps its constraint', () => {
   const src = join(dir, 'magnitude');
-  for (const extra of [[], ['--packing-subwords']]) {
+  for (const extra of [[], ['--packing-subwords'], ['--max-pruned-l1', '0.1']]) {
     const out = join(dir, `packing${extra.length}`);
+    const perLayer = extra[0] === '--max-pruned-l1';
     const r = cli(
       'compress',
       'prune',
@@ -97,11 +98,22 @@ test('compress prune --method packing: the packing mask is held, the rate is rep
     );
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
-    assert.equal(j.packing.subwords, extra.length > 0);
-    assert.ok(j.packing.rate > 1 && j.packing.pruned > 0, JSON.stringify(j.packing).slice(0, 200));
+    assert.equal(j.packing.subwords, extra[0] === '--packing-subwords');
+    assert.ok(j.packing.rate > 1, JSON.stringify(j.packing).slice(0, 200));
     for (const l of j.layers) assert.ok(l.sparsity >= 0.75 - 1e-9, `${l.layer}: ${l.sparsity}`);
-    if (extra.length) assert.equal(j.subwordViolations, 0);
-    else assert.ok(j.sparsity > 0.75 + 1e-3, 'packing pruned more weights');
+    // The fine-tuned packed network on the array, against dense, per layer and in total.
+    assert.ok(j.packing.array.throughput > 1 && j.packing.array.energyEfficiency > 0, JSON.stringify(j.packing.array).slice(0, 200));
+    assert.equal(j.packing.array.layers.length, j.packing.layers.length);
+    assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /Packed vs dense on the 8×8 array/);
+    if (perLayer) {
+      assert.equal(j.packing.maxPrunedL1, 0.1);
+      for (const l of j.packing.layers) {
+        assert.match(l.setting, /^(budgeted g=\d+ k=\d|tight g=\d+)$/);
+        assert.ok(l.prunedL1Share <= 0.1 + 1e-12, `${l.layer}: ${l.prunedL1Share}`);
+      }
+    } else assert.ok(j.packing.pruned > 0);
+    if (extra[0] === '--packing-subwords') assert.equal(j.subwordViolations, 0);
+    else assert.ok(j.sparsity > 0.75 + 1e-3 || perLayer, 'packing pruned more weights');
   }
   const bad = cli('compress', 'prune', '--checkpoint', src, '--method', 'packing', '--packing', 'columnCombining', '--packing-subwords', '--out', join(dir, 'bad-packing'));
   assert.equal(bad.code, 2, bad.stderr);

@@ -15,6 +15,8 @@ function method(r: PruneResult): string {
   if (c.method === 'nm') return `${c.nm.n}:${c.nm.m} structured pruning along the reduction axis`;
   if (c.method === 'packing') {
     const p = c.packing;
+    if (p.maxPrunedL1 !== null)
+      return `the mask of ${p.format} packing${p.subwords ? ' of 4-bit subwords' : ''} held while fine-tuning (array ${p.array.rows}×${p.array.cols}; per layer the highest-rate setting of the format's grid that prunes at most ${pct(p.maxPrunedL1, 1)} of the layer's Σ|w|, ${p.search} search)`;
     return `the mask of ${p.format} packing${p.subwords ? ' of 4-bit subwords' : ''} held while fine-tuning (array ${p.array.rows}×${p.array.cols}, multiplexer fan-in ${p.groupSize}${p.format === 'budgeted' ? `, ${p.slotsPerGroup} slot(s) per row and group` : ''}${p.format === 'columnCombining' ? `, γ = ${p.maxOverlap}` : ''}, ${p.search} search)`;
   }
   return `subword pruning: ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords of the 8-bit sign-magnitude codes removed, fine-tuned with the straight-through estimator`;
@@ -63,11 +65,71 @@ export function pruneSection(r: PruneResult): ReportSection {
   if (r.packing)
     tables.push({
       title: `Packing (${r.packing.format}${r.packing.subwords ? ', subwords' : ''}): compression rate with every bit counted`,
-      columns: ['layer', 'rate ×', 'rate, value bits ×', 'slots', r.packing.subwords ? 'nonzero subwords' : 'nonzero weights', 'pruned by packing'],
-      rows: [
-        ...r.packing.layers.map((l) => [l.layer, round(l.rate, 2), round(l.rateNoIndex, 2), l.slots, l.nonzeros, l.pruned]),
-        ['total', round(r.packing.rate, 2), round(r.packing.rateNoIndex, 2), null, r.packing.nonzeros, r.packing.pruned],
+      columns: [
+        'layer',
+        'setting',
+        'rate ×',
+        'rate, value bits ×',
+        'slots',
+        r.packing.subwords ? 'nonzero subwords' : 'nonzero weights',
+        'pruned by packing',
+        'pruned share of Σ|w| %',
+        'throughput ×',
+        'energy efficiency ×',
       ],
+      rows: [
+        ...r.packing.layers.map((l) => {
+          const a = r.packing?.array?.layers.find((x) => x.name === l.layer);
+          return [
+            l.layer,
+            l.setting ?? '',
+            round(l.rate, 2),
+            round(l.rateNoIndex, 2),
+            l.slots,
+            l.nonzeros,
+            l.pruned,
+            l.prunedL1Share === undefined ? null : round(100 * l.prunedL1Share, 2),
+            a ? round(a.throughput, 2) : null,
+            a ? round(a.energyEfficiency, 2) : null,
+          ];
+        }),
+        [
+          'total',
+          '',
+          round(r.packing.rate, 2),
+          round(r.packing.rateNoIndex, 2),
+          null,
+          r.packing.nonzeros,
+          r.packing.pruned,
+          null,
+          r.packing.array ? round(r.packing.array.throughput, 2) : null,
+          r.packing.array ? round(r.packing.array.energyEfficiency, 2) : null,
+        ],
+      ],
+    });
+  const arr = r.packing?.array;
+  if (arr)
+    figures.push({
+      title: `Packed vs dense on the ${arr.array.rows}×${arr.array.cols} array, per layer`,
+      wide: true,
+      spec: {
+        width: 420,
+        height: 220,
+        data: {
+          values: arr.layers.flatMap((l) => [
+            { layer: l.name, metric: 'throughput', value: l.throughput },
+            { layer: l.name, metric: 'energy efficiency', value: l.energyEfficiency },
+          ]),
+        },
+        mark: 'bar',
+        encoding: {
+          y: { field: 'layer', type: 'nominal', sort: arr.layers.map((l) => l.name), title: null },
+          yOffset: { field: 'metric' },
+          x: { field: 'value', type: 'quantitative', title: 'dense / packed (×)' },
+          color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+        },
+      },
+      caption: `Systolic simulator, analytical mode, weight stationary, one image; energy from action counts including the index, multiplexer and bus rows. Whole network: throughput ${times(arr.throughput)}, energy efficiency ${times(arr.energyEfficiency)}.`,
     });
   return {
     id: 'compress-prune',
@@ -82,6 +144,12 @@ export function pruneSection(r: PruneResult): ReportSection {
       { label: 'accuracy after', value: pct(r.after.accuracy, 2), hint: points(r.after.accuracy - r.before.accuracy, 2) },
       { label: 'sparsity', value: pct(r.sparsity, 1), hint: 'of the pruned layers' },
       ...(r.packing ? [{ label: 'compression rate', value: times(r.packing.rate), hint: 'every index bit counted' }] : []),
+      ...(r.packing?.array
+        ? [
+            { label: 'throughput', value: times(r.packing.array.throughput), hint: 'vs dense, same array' },
+            { label: 'energy efficiency', value: times(r.packing.array.energyEfficiency), hint: 'vs dense, same array' },
+          ]
+        : []),
     ],
     figures,
     tables,
