@@ -189,6 +189,25 @@ export function barSpec(rows: Record<string, unknown>[], o: BarSpecOptions): Spe
   return { width: o.width ?? 340, height: { step: 22 }, data: { values: rows }, layer: layers };
 }
 
+/**
+ * Horizontal grouped bars: one band per category (in the given order), one bar per metric inside it,
+ * coloured by metric (e.g. throughput and energy efficiency per method or layer).
+ */
+export function groupedBarSpec(rows: { category: string; metric: string; value: number }[], o: { order: string[]; valueTitle: string }): Spec {
+  return {
+    width: 420,
+    height: 220,
+    data: { values: rows },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'category', type: 'nominal', sort: o.order, title: null },
+      yOffset: { field: 'metric' },
+      x: { field: 'value', type: 'quantitative', title: o.valueTitle },
+      color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+    },
+  };
+}
+
 export interface HeatmapSpecOptions {
   row: string;
   column: string;

@@ -6,6 +6,7 @@
  * a method existed show the methods they have.
  */
 import { type CompressResult, METHOD_LABELS, METHODS, type MethodName, type PackPicture } from '../../experiments/compress.js';
+import { groupedBarSpec } from '../charts.js';
 import { pct, round, times } from '../format.js';
 import type { ReportFigure, ReportSection } from '../types.js';
 
@@ -41,24 +42,13 @@ function arrayFigure(r: CompressResult): ReportFigure | null {
   if (!a) return null;
   const ms = Object.keys(a.methods) as (keyof typeof a.methods)[];
   const values = ms.flatMap((k) => [
-    { method: METHOD_LABELS[k], metric: 'throughput', value: a.methods[k].throughput },
-    { method: METHOD_LABELS[k], metric: 'energy efficiency', value: a.methods[k].energyEfficiency },
+    { category: METHOD_LABELS[k], metric: 'throughput', value: a.methods[k].throughput },
+    { category: METHOD_LABELS[k], metric: 'energy efficiency', value: a.methods[k].energyEfficiency },
   ]);
   return {
     title: 'Throughput and energy efficiency vs the dense layers on the same array',
     wide: true,
-    spec: {
-      width: 420,
-      height: 220,
-      data: { values },
-      mark: 'bar',
-      encoding: {
-        y: { field: 'method', type: 'nominal', sort: ms.map((k) => METHOD_LABELS[k]), title: null },
-        yOffset: { field: 'metric' },
-        x: { field: 'value', type: 'quantitative', title: 'dense / packed (×)' },
-        color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'bottom' } },
-      },
-    },
+    spec: groupedBarSpec(values, { order: ms.map((k) => METHOD_LABELS[k]), valueTitle: 'dense / packed (×)' }),
     caption: `Systolic simulator, analytical mode, ${r.config.array.rows}×${r.config.array.cols} weight-stationary array, SCALE-Sim's default scratchpads, one image (${r.layers.map((l) => l.array?.vectors ?? 0).join('/')} input vectors per layer). Energy includes the packings' own rows (index words, multiplexers and bus registers, extra bus reads: ${ms.map((k) => `${METHOD_LABELS[k]} ${pct(a.methods[k].overheadPj / a.methods[k].energyPj)}`).join(', ')} of their energy).`,
   };
 }

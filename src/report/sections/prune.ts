@@ -4,7 +4,7 @@
  * sparsity schedule.
  */
 import type { PruneResult } from '../../experiments/prune.js';
-import { barSpec, lineSpec } from '../charts.js';
+import { barSpec, groupedBarSpec, lineSpec } from '../charts.js';
 import { pct, points, round, times } from '../format.js';
 import type { ReportFigure, ReportSection } from '../types.js';
 
@@ -112,23 +112,13 @@ export function pruneSection(r: PruneResult): ReportSection {
     figures.push({
       title: `Packed vs dense on the ${arr.array.rows}×${arr.array.cols} array, per layer`,
       wide: true,
-      spec: {
-        width: 420,
-        height: 220,
-        data: {
-          values: arr.layers.flatMap((l) => [
-            { layer: l.name, metric: 'throughput', value: l.throughput },
-            { layer: l.name, metric: 'energy efficiency', value: l.energyEfficiency },
-          ]),
-        },
-        mark: 'bar',
-        encoding: {
-          y: { field: 'layer', type: 'nominal', sort: arr.layers.map((l) => l.name), title: null },
-          yOffset: { field: 'metric' },
-          x: { field: 'value', type: 'quantitative', title: 'dense / packed (×)' },
-          color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'bottom' } },
-        },
-      },
+      spec: groupedBarSpec(
+        arr.layers.flatMap((l) => [
+          { category: l.name, metric: 'throughput', value: l.throughput },
+          { category: l.name, metric: 'energy efficiency', value: l.energyEfficiency },
+        ]),
+        { order: arr.layers.map((l) => l.name), valueTitle: 'dense / packed (×)' },
+      ),
       caption: `Systolic simulator, analytical mode, weight stationary, one image; energy from action counts including the index, multiplexer and bus rows. Whole network: throughput ${times(arr.throughput)}, energy efficiency ${times(arr.energyEfficiency)}.`,
     });
   return {
