@@ -469,16 +469,21 @@ export function subwordPacking(
             patterns[r * l.n + j] |= 1 << i;
             kept++;
           }
+    // An unpacked (dense) layer stores whole 8-bit words: its nonzero weights may use every subword.
+    if (ls.method === 'dense') for (let i = 0; i < codes.length; i++) if (codes[i] !== 0) patterns[i] = (1 << s) - 1;
     // F layout (rows = outputs, cols = subword columns) of the kept subwords, packed in the search's orders.
     const f = intMatrix(l.n, l.k * s);
     for (let rr = 0; rr < l.k * s; rr++) for (let j = 0; j < l.n; j++) if (lm.mask[rr * l.n + j]) f.values[j * l.k * s + rr] = 1;
-    const layout = { tileRows: o.tileRows, groupSize: ls.groupSize };
-    const rate = tightRate(packTight(f, layout, { rowOrder: lm.rowOrder, colOrder: lm.colOrder }), {
-      weightBits: sw.weightBits,
-      valueBits: subwordValueBits(sw),
-      subwordsPerWeight: s,
-      maxWidth: ls.method === 'budgeted' ? ls.slotsPerGroup : undefined,
-    });
+    const denseBits = l.k * l.n * sw.weightBits;
+    const rate: PackRate =
+      ls.method === 'dense'
+        ? { slots: l.k * l.n, bits: { values: denseBits, index: 0, blocks: 0, permutation: 0, total: denseBits }, denseBits, rate: 1, rateNoIndex: 1 }
+        : tightRate(packTight(f, { tileRows: o.tileRows, groupSize: ls.groupSize }, { rowOrder: lm.rowOrder, colOrder: lm.colOrder }), {
+            weightBits: sw.weightBits,
+            valueBits: subwordValueBits(sw),
+            subwordsPerWeight: s,
+            maxWidth: ls.method === 'budgeted' ? ls.slotsPerGroup : undefined,
+          });
     let zeroed = 0;
     for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && patterns[i] === 0) zeroed++;
     out.push({

@@ -44,7 +44,9 @@ export interface MaskLayer {
 export type PackingMethodSpec =
   | { method: 'budgeted'; groupSize: number; slotsPerGroup: number; search?: Omit<BudgetSearchOptions, 'seed' | 'onTemperature'> }
   | { method: 'columnCombining'; maxColumns: number; maxOverlap: number; candidates?: number }
-  | { method: 'tight'; groupSize: number; search?: Omit<SearchOptions, 'seed' | 'onTemperature'> };
+  | { method: 'tight'; groupSize: number; search?: Omit<SearchOptions, 'seed' | 'onTemperature'> }
+  /** The layer left unpacked: dense weights on the array, no index bits, nothing pruned (rate 1). */
+  | { method: 'dense' };
 
 export interface PackingMaskOptions {
   /** Output channels per tile (the array's columns). */
@@ -106,6 +108,28 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
   const weightBits = o.weightBits ?? 8;
   const f = { rows: l.n, cols: l.k, values: filterMatrixOf(l.weights, l.k, l.n) };
   const word = { weightBits, valueBits: weightBits, subwordsPerWeight: 1 };
+  if (spec.method === 'dense') {
+    const denseBits = f.rows * f.cols * weightBits;
+    const mask = Uint8Array.from(f.values, (v) => (v !== 0 ? 1 : 0));
+    const ident = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+    return {
+      name: l.name,
+      spec,
+      k: l.k,
+      n: l.n,
+      slots: f.rows * f.cols,
+      bits: { values: denseBits, index: 0, blocks: 0, permutation: 0, total: denseBits },
+      denseBits,
+      rate: 1,
+      rateNoIndex: 1,
+      mask: maskToKxN(mask, l.k, l.n),
+      pruned: prunedStats(f.values, mask),
+      rowOrder: ident(f.rows),
+      colOrder: ident(f.cols),
+      search: null,
+      ccGroups: null,
+    };
+  }
   if (spec.method === 'columnCombining') {
     const cc = columnCombineMask(f, { maxColumns: spec.maxColumns, maxOverlap: spec.maxOverlap, candidates: spec.candidates });
     const rate = columnCombinedRate({ rows: f.rows, cols: f.cols, groups: cc.groups, maxColumns: cc.maxColumns }, o.tileRows, weightBits);
@@ -176,8 +200,8 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
  * with seed `seed + i`; the result is plain data (typed arrays for masks and orders).
  */
 function checkSpec(spec: PackingMethodSpec, o: PackingMaskOptions): void {
-  if (!['budgeted', 'columnCombining', 'tight'].includes(spec.method))
-    throw new ConfigError(`packing masks: method '${spec.method}' is not known (use budgeted, columnCombining or tight)`);
+  if (!['budgeted', 'columnCombining', 'tight', 'dense'].includes(spec.method))
+    throw new ConfigError(`packing masks: method '${spec.method}' is not known (use budgeted, columnCombining, tight or dense)`);
   if (!Number.isInteger(o.tileRows) || o.tileRows < 1) throw new ConfigError(`packing masks: tileRows ${o.tileRows} must be a positive integer (the array's columns)`);
 }
 
@@ -195,6 +219,7 @@ export function packingMasks(layers: readonly MaskLayer[], spec: PackingMethodSp
 export function specLabel(spec: PackingMethodSpec): string {
   if (spec.method === 'budgeted') return `budgeted g=${spec.groupSize} k=${spec.slotsPerGroup}`;
   if (spec.method === 'columnCombining') return `columnCombining α=${spec.maxColumns} γ=${spec.maxOverlap}`;
+  if (spec.method === 'dense') return 'dense (unpacked)';
   return `tight g=${spec.groupSize}`;
 }
 
@@ -208,14 +233,15 @@ export const CANDIDATE_OVERLAPS = [0, 0.01, 0.02, 0.05, 0.1, 0.2] as const;
  * - 'budgeted': permutation packing, k = 1…min(4, g − 1) slots per row per group, plus the lossless
  *   tight format, for every g of CANDIDATE_GROUP_SIZES (so a layer that cannot lose anything packs losslessly);
  * - 'tight': the lossless tight format for every g;
- * - 'columnCombining': α of CANDIDATE_GROUP_SIZES × γ of CANDIDATE_OVERLAPS (γ = 0 is lossless).
- * `search` applies to the budgeted and tight searches.
+ * - 'columnCombining': α of CANDIDATE_GROUP_SIZES × γ of CANDIDATE_OVERLAPS (γ = 0 is lossless);
+ * and in every family the unpacked dense layer (rate 1: a nearly dense layer costs more packed,
+ * with its index bits, than dense). `search` applies to the budgeted and tight searches.
  */
-export type PermutationSpec = Extract<PackingMethodSpec, { method: 'budgeted' | 'tight' }>;
+export type PermutationSpec = Extract<PackingMethodSpec, { method: 'budgeted' | 'tight' | 'dense' }>;
 export function packingCandidates(family: 'budgeted' | 'tight', search?: Omit<SearchOptions, 'seed' | 'onTemperature'>): PermutationSpec[];
 export function packingCandidates(family: PackingMethodSpec['method'], search?: Omit<SearchOptions, 'seed' | 'onTemperature'>): PackingMethodSpec[];
 export function packingCandidates(family: PackingMethodSpec['method'], search?: Omit<SearchOptions, 'seed' | 'onTemperature'>): PackingMethodSpec[] {
-  const out: PackingMethodSpec[] = [];
+  const out: PackingMethodSpec[] = [{ method: 'dense' }];
   for (const g of CANDIDATE_GROUP_SIZES) {
     if (family === 'columnCombining') {
       for (const gamma of CANDIDATE_OVERLAPS) out.push({ method: 'columnCombining', maxColumns: g, maxOverlap: gamma });
@@ -229,7 +255,7 @@ export function packingCandidates(family: PackingMethodSpec['method'], search?: 
 
 /** The same spec with the quick greedy search (screening a grid), when it searches at all. */
 function screeningSpec(spec: PackingMethodSpec): PackingMethodSpec {
-  if (spec.method === 'columnCombining') return spec;
+  if (spec.method === 'columnCombining' || spec.method === 'dense') return spec;
   const method = spec.search?.method ?? 'anneal';
   return method === 'anneal' ? { ...spec, search: { ...spec.search, method: 'greedy' } } : spec;
 }

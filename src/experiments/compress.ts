@@ -355,7 +355,8 @@ export function packedNetworkOnArray(layers: readonly PackedNetworkLayer[], arra
     const base = gemmLayer(l.name, l.vectors, l.codes.rows, l.codes.cols);
     const s = l.spec;
     let arrayLayers: ReturnType<typeof packedArrayLayers>;
-    if (s.method === 'columnCombining') {
+    if (s.method === 'dense') arrayLayers = [base];
+    else if (s.method === 'columnCombining') {
       if (!l.ccGroups) throw new ConfigError(`layer ${l.name}: column combining needs its combined columns (ccGroups)`);
       arrayLayers = packedArrayLayers(base, columnCombinedTiles(combineWithGroups(l.codes, l.ccGroups, s.maxColumns), array.cols), {
         name: 'word',

@@ -140,6 +140,9 @@ test('bestPackingMasks: per layer the highest-rate candidate within the pruned-m
       }
     });
     assert.notEqual(specLabel(best.layers[0].spec), specLabel(best.layers[1].spec));
+    // Every layer packs at least as well as unpacked (the dense member of the grid: rate 1, nothing pruned).
+    for (const l of best.layers) assert.ok(l.rate >= 1 - 1e-12, `${family} ${l.name}: ${l.rate}`);
+    assert.equal(grid[0].method, 'dense');
     const lossless = bestPackingMasks(layers, grid, o, 0);
     assert.equal(lossless.total.pruned, 0);
     assert.ok(lossless.total.rate <= best.total.rate + 1e-12);
