@@ -102,6 +102,8 @@ function patternMatrix(rows: number, cols: number, keep: (i: number) => boolean)
   return m;
 }
 
+const ident = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
+
 function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions, seed: number): LayerPackingMask {
   if (!Number.isInteger(l.k) || !Number.isInteger(l.n) || l.k < 1 || l.n < 1 || l.weights.length !== l.k * l.n)
     throw new ConfigError(`packing masks: layer '${l.name}' has ${l.weights.length} weights, expected k·n = ${l.k}×${l.n}`);
@@ -111,7 +113,6 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
   if (spec.method === 'dense') {
     const denseBits = f.rows * f.cols * weightBits;
     const mask = Uint8Array.from(f.values, (v) => (v !== 0 ? 1 : 0));
-    const ident = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
     return {
       name: l.name,
       spec,
@@ -133,7 +134,6 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
   if (spec.method === 'columnCombining') {
     const cc = columnCombineMask(f, { maxColumns: spec.maxColumns, maxOverlap: spec.maxOverlap, candidates: spec.candidates });
     const rate = columnCombinedRate({ rows: f.rows, cols: f.cols, groups: cc.groups, maxColumns: cc.maxColumns }, o.tileRows, weightBits);
-    const ident = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
     return {
       name: l.name,
       spec,
@@ -195,16 +195,16 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
   };
 }
 
-/**
- * Packing masks and rates for a network's layers (see the module comment). Layer i is searched
- * with seed `seed + i`; the result is plain data (typed arrays for masks and orders).
- */
 function checkSpec(spec: PackingMethodSpec, o: PackingMaskOptions): void {
   if (!['budgeted', 'columnCombining', 'tight', 'dense'].includes(spec.method))
     throw new ConfigError(`packing masks: method '${spec.method}' is not known (use budgeted, columnCombining, tight or dense)`);
   if (!Number.isInteger(o.tileRows) || o.tileRows < 1) throw new ConfigError(`packing masks: tileRows ${o.tileRows} must be a positive integer (the array's columns)`);
 }
 
+/**
+ * Packing masks and rates for a network's layers (see the module comment). Layer i is searched
+ * with seed `seed + i`; the result is plain data (typed arrays for masks and orders).
+ */
 export function packingMasks(layers: readonly MaskLayer[], spec: PackingMethodSpec, o: PackingMaskOptions): PackingMasks {
   checkSpec(spec, o);
   return summarize(
@@ -293,7 +293,9 @@ export function bestPackingMasks(layers: readonly MaskLayer[], candidates: reado
     const final = packLayer(l, spec, o, o.seed + i);
     return final.pruned.l1Share <= Math.max(maxL1Share, chosen.pruned.l1Share) + tol ? final : chosen;
   });
-  return summarize(candidates[0].method, maxL1Share, layers, out);
+  // The family the grid belongs to (its lossless and unpacked members aside).
+  const family = (['budgeted', 'columnCombining', 'tight', 'dense'] as const).find((m) => candidates.some((c) => c.method === m)) ?? 'dense';
+  return summarize(family, maxL1Share, layers, out);
 }
 
 function summarize(method: PackingMethodSpec['method'], maxL1Share: number | null, layers: readonly MaskLayer[], out: LayerPackingMask[]): PackingMasks {

@@ -130,6 +130,7 @@ test('bestPackingMasks: per layer the highest-rate candidate within the pruned-m
     const eps = 0.05;
     const best = bestPackingMasks(layers, grid, o, eps);
     assert.equal(best.maxL1Share, eps);
+    assert.equal(best.method, family);
     best.layers.forEach((l, i) => {
       assert.ok(l.pruned.l1Share <= eps + 1e-12, `${family} ${l.name}: pruned ${l.pruned.l1Share}`);
       for (let j = 0; j < l.mask.length; j++) if (l.mask[j]) assert.notEqual(layers[i].weights[j], 0);
