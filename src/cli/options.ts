@@ -248,6 +248,16 @@ export function copyFlags(c: Command, o: object, input: Record<string, unknown>,
   }
 }
 
+/** The training flags `train` and `compress prune` share (config keys), and --batch-size as `batch`. */
+const TRAINING_KEYS = ['epochs', 'optimizer', 'lr', 'momentum', 'weightDecay', 'lrSchedule', 'batch', 'augment', 'trainLimit', 'testLimit', 'evalEveryEpoch', 'seed'] as const;
+
+/** Copies the shared training flags given on the command line into `input` (--batch-size is the config's `batch`). */
+export function copyTrainingFlags(c: Command, o: object, input: Record<string, unknown>): void {
+  copyFlags(c, o, input, TRAINING_KEYS);
+  const batchSize = fromCli(c, o as Record<string, unknown>, 'batchSize');
+  if (batchSize !== undefined) input.batch = batchSize;
+}
+
 /** `--seed` into `input`: the flag when given, else the config file's seed, else the default. */
 export function seedInto(c: Command, o: CommonOptions, input: Record<string, unknown>): void {
   if (fromCli(c, o as Record<string, unknown>, 'seed') !== undefined || input.seed === undefined) input.seed = o.seed ?? 1;

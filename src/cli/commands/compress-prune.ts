@@ -14,9 +14,9 @@ import {
   checkDataDir,
   checkOut,
   copyFlags,
+  copyTrainingFlags,
   dataDirOption,
   floatArg,
-  fromCli,
   intArg,
   limitOptions,
   lrOption,
@@ -152,30 +152,8 @@ export function registerPrune(compress: Command): void {
   );
   withCommon(cmd).action(async (o: PruneFlags, c: Command) => {
     const input: Record<string, unknown> = o.config ? readConfigFile(o.config) : {};
-    const flag = <T>(k: keyof PruneFlags): T | undefined => fromCli<T>(c, o as Record<string, unknown>, k as string);
-    copyFlags(c, o, input, [
-      'method',
-      'sparsity',
-      'scope',
-      'rampFraction',
-      'pruneEvery',
-      'nm',
-      'epochs',
-      'optimizer',
-      'lr',
-      'momentum',
-      'weightDecay',
-      'lrSchedule',
-      'batch',
-      'augment',
-      'trainLimit',
-      'testLimit',
-      'evalEveryEpoch',
-      'seed',
-    ]);
-    // --batch-size is the config's `batch`.
-    const batchSize = flag<number>('batchSize');
-    if (batchSize !== undefined) input.batch = batchSize;
+    copyFlags(c, o, input, ['method', 'sparsity', 'scope', 'rampFraction', 'pruneEvery', 'nm']);
+    copyTrainingFlags(c, o, input);
     if (o.checkpoint !== undefined) input.checkpoint = o.checkpoint;
     if (o.dataDir !== undefined) input.dataDir = resolve(o.dataDir);
     if (o.layers !== undefined)

@@ -12,6 +12,7 @@ import {
   checkDataDir,
   checkOut,
   copyFlags,
+  copyTrainingFlags,
   DATASET_CHOICES,
   dataDirOption,
   datasetOption,
@@ -68,26 +69,8 @@ export function register(program: Command): void {
     const fromFile = o.config ? readConfigFile(o.config) : {};
     const flag = <K extends keyof TrainFlags>(k: K): TrainFlags[K] | undefined => (c.getOptionValueSource(k as string) === 'cli' ? o[k] : undefined);
     const input: Record<string, unknown> = { ...fromFile };
-    copyFlags(c, o, input, [
-      'dataset',
-      'model',
-      'epochs',
-      'optimizer',
-      'lr',
-      'momentum',
-      'weightDecay',
-      'lrSchedule',
-      'batch',
-      'augment',
-      'trainLimit',
-      'testLimit',
-      'dataDir',
-      'evalEveryEpoch',
-      'seed',
-    ]);
-    // --batch-size is the config's `batch`.
-    const batchSize = flag('batchSize');
-    if (batchSize !== undefined) input.batch = batchSize;
+    copyFlags(c, o, input, ['dataset', 'model', 'dataDir']);
+    copyTrainingFlags(c, o, input);
     if (input.seed === undefined) input.seed = o.seed ?? 1;
     // Everything is checked before the engine starts or a file is written.
     const prelim = resolveTrainConfig(input);
