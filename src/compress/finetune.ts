@@ -381,8 +381,9 @@ export function bestModelPackingMasks(
   o: PackingMaskOptions,
   maxL1Share: number,
   layers: readonly string[] = [],
+  overrides: Readonly<Record<string, number>> = {},
 ): PackingMasks {
-  return bestPackingMasks(packingLayers(model, layers), candidates, o, maxL1Share);
+  return bestPackingMasks(packingLayers(model, layers), candidates, o, maxL1Share, overrides);
 }
 
 export interface SubwordPackingLayer {
@@ -405,6 +406,8 @@ export interface SubwordPackingLayer {
 export interface SubwordPackingChoice {
   candidates: readonly PermutationSpec[];
   maxL1Share: number;
+  /** Per-layer allowances replacing `maxL1Share` (layer name → share). */
+  overrides?: Readonly<Record<string, number>>;
 }
 
 export interface SubwordPackingResult {
@@ -457,7 +460,7 @@ export function subwordPacking(
       }
     const ml = [{ name: l.name, k: l.k * s, n: l.n, weights: values }];
     const lo = { ...o, seed: o.seed + li };
-    const pm = 'candidates' in spec ? bestPackingMasks(ml, spec.candidates, lo, spec.maxL1Share) : packingMasks(ml, spec, lo);
+    const pm = 'candidates' in spec ? bestPackingMasks(ml, spec.candidates, lo, spec.maxL1Share, spec.overrides) : packingMasks(ml, spec, lo);
     const lm = pm.layers[0];
     const ls = lm.spec as PermutationSpec;
     const patterns = new Uint8Array(l.k * l.n);

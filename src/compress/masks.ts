@@ -266,21 +266,29 @@ function screeningSpec(spec: PackingMethodSpec): PackingMethodSpec {
  * the greedy search; the chosen setting is then packed with its own search (annealing starts from
  * the greedy orders and keeps the best state, so it prunes no more; if it ever did, the screened
  * packing is kept). A layer where no candidate qualifies (only possible without a lossless
- * candidate) gets the one that prunes least.
+ * candidate) gets the one that prunes least. `overrides` gives some layers their own allowance.
  */
-export function bestPackingMasks(layers: readonly MaskLayer[], candidates: readonly PackingMethodSpec[], o: PackingMaskOptions, maxL1Share: number): PackingMasks {
+export function bestPackingMasks(
+  layers: readonly MaskLayer[],
+  candidates: readonly PackingMethodSpec[],
+  o: PackingMaskOptions,
+  maxL1Share: number,
+  overrides: Readonly<Record<string, number>> = {},
+): PackingMasks {
   if (candidates.length === 0) throw new ConfigError('packing masks: the candidate list is empty (give at least one packing spec)');
-  if (!(maxL1Share >= 0 && maxL1Share <= 1)) throw new ConfigError(`packing masks: maxL1Share ${maxL1Share} must be in 0…1 (a share of each layer's weight magnitude)`);
+  for (const [name, share] of [['all layers', maxL1Share], ...Object.entries(overrides)] as const)
+    if (!(share >= 0 && share <= 1)) throw new ConfigError(`packing masks: maxL1Share ${share} (${name}) must be in 0…1 (a share of each layer's weight magnitude)`);
   for (const c of candidates) checkSpec(c, o);
   const tol = 1e-12;
   const out = layers.map((l, i) => {
+    const allowance = overrides[l.name] ?? maxL1Share;
     let best: LayerPackingMask | null = null;
     let bestSpec: PackingMethodSpec = candidates[0];
     let least: LayerPackingMask | null = null;
     for (const spec of candidates) {
       const r = packLayer(l, screeningSpec(spec), o, o.seed + i);
       if (!least || r.pruned.l1Share < least.pruned.l1Share) least = r;
-      if (r.pruned.l1Share > maxL1Share + tol) continue;
+      if (r.pruned.l1Share > allowance + tol) continue;
       if (!best || r.rate > best.rate || (r.rate === best.rate && r.pruned.l1Share < best.pruned.l1Share)) {
         best = r;
         bestSpec = spec;
@@ -291,7 +299,7 @@ export function bestPackingMasks(layers: readonly MaskLayer[], candidates: reado
     const spec = bestSpec;
     if (spec === chosen.spec) return chosen;
     const final = packLayer(l, spec, o, o.seed + i);
-    return final.pruned.l1Share <= Math.max(maxL1Share, chosen.pruned.l1Share) + tol ? final : chosen;
+    return final.pruned.l1Share <= Math.max(allowance, chosen.pruned.l1Share) + tol ? final : chosen;
   });
   // The family the grid belongs to (its lossless and unpacked members aside).
   const family = (['budgeted', 'columnCombining', 'tight', 'dense'] as const).find((m) => candidates.some((c) => c.method === m)) ?? 'dense';

@@ -107,6 +107,11 @@ export const PruneConfigSchema = z
          * null (default): the one setting above for every layer.
          */
         maxPrunedL1: z.number().min(0).max(1).nullable().default(null),
+        /**
+         * With `maxPrunedL1`: layers that prune nothing (allowance 0: their lossless setting or the
+         * unpacked layer), e.g. a small classifier whose every weight counts.
+         */
+        losslessLayers: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .default({}),
@@ -150,10 +155,21 @@ export function parsePruneConfig(input: unknown): PruneConfigParsed {
   if (c.method === 'packing') {
     if (p.subwords && p.format === 'columnCombining')
       throw new ConfigError("prune config: field 'packing.subwords' needs format budgeted or tight (column combining packs whole weights)");
+    if (p.losslessLayers.length > 0 && p.maxPrunedL1 === null)
+      throw new ConfigError("prune config: field 'packing.losslessLayers' needs 'packing.maxPrunedL1' (per-layer settings); set it, e.g. --max-pruned-l1 0.05");
     if (p.format === 'budgeted' && p.slotsPerGroup > p.groupSize)
       throw new ConfigError(`prune config: field 'packing.slotsPerGroup' ${p.slotsPerGroup} must be ≤ groupSize ${p.groupSize}`);
   }
   return c;
+}
+
+/** Allowance 0 for each of `names` (checked against the packed layers). */
+function losslessOverrides(model: tf.LayersModel, layers: readonly string[], names: readonly string[]): Record<string, number> {
+  const known = packingLayers(model, layers).map((l) => l.name);
+  const bad = names.filter((n) => !known.includes(n));
+  if (bad.length > 0)
+    throw new ConfigError(`prune config: field 'packing.losslessLayers': ${bad.join(', ')} is not a packed conv/dense layer of this model; use one of ${known.join(', ')}`);
+  return Object.fromEntries(names.map((n) => [n, 0]));
 }
 
 /** The fine-tuned model's packed layers (8-bit codes as the packing quantizes) on the array, against dense. */
@@ -339,6 +355,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       const pk = config.packing;
       const opts = { tileRows: pk.array.cols, seed: config.seed };
       const search = { method: pk.search };
+      const lossless = losslessOverrides(model, config.layers, pk.losslessLayers);
       if (pk.subwords) {
         const spec =
           pk.format === 'tight'
@@ -350,6 +367,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
             : {
                 candidates: packingCandidates(pk.format === 'tight' ? 'tight' : 'budgeted', search),
                 maxL1Share: pk.maxPrunedL1,
+                overrides: lossless,
               };
         const sp = subwordPacking(model, choice, opts, config.layers);
         const rules = sp.layers.map((l) => l.rule);
@@ -397,7 +415,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
         const pm =
           pk.maxPrunedL1 === null
             ? modelPackingMasks(model, spec, opts, config.layers)
-            : bestModelPackingMasks(model, packingCandidates(pk.format, search), opts, pk.maxPrunedL1, config.layers);
+            : bestModelPackingMasks(model, packingCandidates(pk.format, search), opts, pk.maxPrunedL1, config.layers, lossless);
         res = fineTuneWithMasks(model, intersectMasks(keep, new Map(pm.layers.map((l) => [l.name, l.mask]))), ft, progress);
         packing = {
           format: pk.format,

@@ -66,7 +66,9 @@ test('compress prune (magnitude) writes a run folder whose checkpoint eval, comp
 
 test('compress prune --method packing: the packing mask is held, the rate is reported; subword packing keeps its constraint', () => {
   const src = join(dir, 'magnitude');
-  for (const extra of [[], ['--packing-subwords'], ['--max-pruned-l1', '0.1']]) {
+  const layers: { layer: string }[] = JSON.parse(readFileSync(join(src, 'result.json'), 'utf8')).layers;
+  const classifier = layers[layers.length - 1].layer;
+  for (const extra of [[], ['--packing-subwords'], ['--max-pruned-l1', '0.1', '--lossless-layers', classifier]]) {
     const out = join(dir, `packing${extra.length}`);
     const perLayer = extra[0] === '--max-pruned-l1';
     const r = cli(
@@ -110,7 +112,9 @@ test('compress prune --method packing: the packing mask is held, the rate is rep
       for (const l of j.packing.layers) {
         assert.match(l.setting, /^(budgeted g=\d+ k=\d|tight g=\d+|dense \(unpacked\))$/);
         assert.ok(l.prunedL1Share <= 0.1 + 1e-12, `${l.layer}: ${l.prunedL1Share}`);
+        if (l.layer === classifier) assert.equal(l.pruned, 0, `${classifier} is lossless`);
       }
+      assert.ok(j.packing.pruned > 0, 'the other layers prune within their allowance');
     } else assert.ok(j.packing.pruned > 0);
     if (extra[0] === '--packing-subwords') assert.equal(j.subwordViolations, 0);
     else assert.ok(j.sparsity > 0.75 + 1e-3 || perLayer, 'packing pruned more weights');
@@ -144,6 +148,8 @@ test('compress prune: bad input is one line on stderr, exit code 2, no run folde
     ['--checkpoint', source, '--sparsity', '1.5'],
     ['--checkpoint', source, '--method', 'random'],
     ['--checkpoint', source, '--layers', 'conv9'],
+    ['--checkpoint', source, '--method', 'packing', '--lossless-layers', 'dense_1'],
+    ['--checkpoint', source, '--method', 'packing', '--max-pruned-l1', '0.1', '--lossless-layers', 'conv9'],
     ['--checkpoint', dir],
   ]) {
     const r = cli('compress', 'prune', ...args, '--out', out);

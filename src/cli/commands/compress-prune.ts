@@ -43,6 +43,7 @@ interface PruneFlags extends CommonOptions {
   groupSize?: number;
   slotsPerGroup?: number;
   maxPrunedL1?: number;
+  losslessLayers?: string;
   maxOverlap?: number;
   search?: string;
   epochs?: number;
@@ -75,7 +76,7 @@ export function formatPrune(r: PruneResult, dir: string): string {
         ? `${c.nm.n}:${c.nm.m} structured pruning`
         : c.method === 'packing'
           ? c.packing.maxPrunedL1 !== null
-            ? `the mask of ${c.packing.format} packing${c.packing.subwords ? ' of 4-bit subwords' : ''} (array ${c.packing.array.rows}×${c.packing.array.cols}), per-layer settings pruning ≤ ${pct(c.packing.maxPrunedL1, 1)} of each layer's Σ|w|`
+            ? `the mask of ${c.packing.format} packing${c.packing.subwords ? ' of 4-bit subwords' : ''} (array ${c.packing.array.rows}×${c.packing.array.cols}), per-layer settings pruning ≤ ${pct(c.packing.maxPrunedL1, 1)} of each layer's Σ|w|${c.packing.losslessLayers.length > 0 ? ` (none of ${c.packing.losslessLayers.join(', ')})` : ''}`
             : `the mask of ${c.packing.format} packing${c.packing.subwords ? ' of 4-bit subwords' : ''} (array ${c.packing.array.rows}×${c.packing.array.cols}, fan-in ${c.packing.groupSize}${c.packing.format === 'budgeted' ? `, ${c.packing.slotsPerGroup} slot(s) per group` : ''}${c.packing.format === 'columnCombining' ? `, γ ${c.packing.maxOverlap}` : ''})`
           : `subword pruning of ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords (8-bit sign-magnitude codes, straight-through fine-tuning)`;
   const lines = [
@@ -137,6 +138,7 @@ export function registerPrune(compress: Command): void {
       '--max-pruned-l1 <f>',
       "packing: per-layer settings — each layer gets the highest-rate setting of the format's grid (fan-in 4–32; k 1–4 or γ 0–0.2) that prunes at most this share of its Σ|w| (default: one setting for all layers)",
     ).argParser(floatArg('--max-pruned-l1', 0, 1)),
+    new Option('--lossless-layers <list>', 'packing with --max-pruned-l1: these layers prune nothing (comma-separated names, e.g. the classifier)'),
     new Option('--search <method>', 'packing: permutation search (default anneal)').choices(['anneal', 'greedy', 'identity']),
     new Option('--epochs <n>', 'fine-tuning epochs (default 2)').argParser(intArg('--epochs', 1, 1000)),
     optimizerOption("the source run's"),
@@ -156,11 +158,12 @@ export function registerPrune(compress: Command): void {
     copyTrainingFlags(c, o, input);
     if (o.checkpoint !== undefined) input.checkpoint = o.checkpoint;
     if (o.dataDir !== undefined) input.dataDir = resolve(o.dataDir);
-    if (o.layers !== undefined)
-      input.layers = o.layers
+    const names = (list: string): string[] =>
+      list
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+    if (o.layers !== undefined) input.layers = names(o.layers);
     if (o.subwordFraction !== undefined || o.subwordRounding !== undefined) {
       const sw = { ...((input.subword as Record<string, unknown> | undefined) ?? {}) };
       if (o.subwordFraction !== undefined) sw.fraction = o.subwordFraction;
@@ -176,10 +179,11 @@ export function registerPrune(compress: Command): void {
       ['maxPrunedL1', 'maxPrunedL1'],
       ['search', 'search'],
     ];
-    if (pk.some(([f]) => o[f] !== undefined) || o.array !== undefined) {
+    if (pk.some(([f]) => o[f] !== undefined) || o.array !== undefined || o.losslessLayers !== undefined) {
       const p = { ...((input.packing as Record<string, unknown> | undefined) ?? {}) };
       for (const [f, key] of pk) if (o[f] !== undefined) p[key] = o[f];
       if (o.array !== undefined) p.array = parseShape('--array', o.array);
+      if (o.losslessLayers !== undefined) p.losslessLayers = names(o.losslessLayers);
       input.packing = p;
     }
     if (input.seed === undefined) input.seed = o.seed ?? 1;

@@ -15,6 +15,7 @@ import {
   writeRramSweep,
 } from '../../experiments/rram.js';
 import {
+  ADAPTIVE_RULES,
   BIT_ORDERS,
   BOUNDS,
   CALIBRATION_METRICS,
@@ -74,6 +75,7 @@ interface CrossbarFlags extends CommonOptions {
   granularity?: string;
   groupSize?: number;
   estimate?: string;
+  adaptiveRule?: string;
   columnTiming?: string;
   pipeline?: string;
   conductanceSpread?: number;
@@ -126,6 +128,10 @@ function addCrossbarOptions(cmd: Command): Command {
     new Option('--granularity <g>', 'what stops together (default output)').choices([...GRANULARITIES]),
     new Option('--group-size <n>', 'outputs per column group (default 8)').argParser(intArg('--group-size', 1, 4096)),
     new Option('--estimate <e>', 'value of an adaptively stopped output (default mean-weight)').choices([...ESTIMATES]),
+    new Option(
+      '--adaptive-rule <r>',
+      "adaptive stop test: 'range' (remaining range small against the estimate), 'negative' (predicted negative) or 'both' (default range)",
+    ).choices([...ADAPTIVE_RULES]),
     new Option('--column-timing <t>', 'read-cycle time (default adc-skip)').choices([...COLUMN_TIMINGS]),
     new Option('--pipeline <p>', 'layers (default sequential)').choices([...PIPELINES]),
     new Option('--conductance-spread <s>', 'relative σ of cell conductances (default 0)').argParser(floatArg('--conductance-spread', 0, 2)),
@@ -169,6 +175,7 @@ const CROSSBAR_KEYS: [keyof CrossbarFlags, string][] = [
   ['bitOrder', 'bitOrder'],
   ['granularity', 'granularity'],
   ['estimate', 'estimate'],
+  ['adaptiveRule', 'adaptiveRule'],
   ['columnTiming', 'columnTiming'],
   ['pipeline', 'pipeline'],
 ];

@@ -8,10 +8,11 @@ import { ConfigError } from '../../core/errors.js';
 
 export const SIGNED_ENCODINGS = ['differential', 'offset'] as const;
 export const TERMINATIONS = ['none', 'lossless', 'adaptive'] as const;
-export const BOUNDS = ['static', 'max-weight', 'plane'] as const;
+export const BOUNDS = ['static', 'max-weight', 'plane', 'sorted'] as const;
 export const BIT_ORDERS = ['msb-first', 'lsb-first'] as const;
 export const GRANULARITIES = ['output', 'column-group', 'crossbar'] as const;
 export const ESTIMATES = ['midpoint', 'mean-weight', 'partial'] as const;
+export const ADAPTIVE_RULES = ['range', 'negative', 'both'] as const;
 export const COLUMN_TIMINGS = ['adc-skip', 'lockstep'] as const;
 export const PIPELINES = ['sequential', 'layer'] as const;
 
@@ -21,6 +22,7 @@ export type BoundKind = (typeof BOUNDS)[number];
 export type BitOrder = (typeof BIT_ORDERS)[number];
 export type Granularity = (typeof GRANULARITIES)[number];
 export type Estimate = (typeof ESTIMATES)[number];
+export type AdaptiveRule = (typeof ADAPTIVE_RULES)[number];
 
 export const RramConfigSchema = z
   .object({
@@ -61,6 +63,13 @@ export const RramConfigSchema = z
     groupSize: z.number().int().min(1).max(4096).default(8),
     /** Value emitted by an adaptively terminated output: partial sum plus this estimate of the remaining part. */
     estimate: z.enum(ESTIMATES).default('mean-weight'),
+    /**
+     * Adaptive stopping rule (inferred, see docs/rram.md): 'range' stops an output whose remaining
+     * range is small against its estimated value; 'negative' stops an output (a ReLU following) that
+     * is predicted negative — estimated value plus 1/(1 + θ) of the headroom to the strict upper bound
+     * ≤ 0 — and emits it as such; 'both' applies either test with the layer's θ.
+     */
+    adaptiveRule: z.enum(ADAPTIVE_RULES).default('range'),
     /** Adaptive termination threshold θ per layer (layer name → θ); layers not listed use `defaultThreshold`. */
     thresholds: z.record(z.string(), z.number().min(0).max(1e6)).default({}),
     defaultThreshold: z.number().min(0).max(1e6).default(0),

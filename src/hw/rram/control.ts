@@ -10,7 +10,10 @@
  * - 'static':     hi = R·W⁺,                                   lo = R·W⁻
  * - 'max-weight': hi = min(R·W⁺, w⁺·Σ_i r_i),                  lo = max(R·W⁻, w⁻·Σ_i r_i)
  * - 'plane':      hi = Σ_q 2^q·min(W⁺, w⁺·pop_q),              lo = Σ_q 2^q·max(W⁻, w⁻·pop_q)
- *   (pop_q = inputs of the tile whose bit q is 1; each is at least as tight as the one above it).
+ * - 'sorted':     hi = Σ_q 2^q·top⁺(pop_q),                    lo = Σ_q 2^q·top⁻(pop_q)
+ *   (pop_q = inputs of the tile whose bit q is 1; top⁺(p) = sum of the p largest positive weights of
+ *   the tile's rows, top⁻(p) of the p most negative: prefix sums of the sorted weights, stored per
+ *   output next to W⁺/W⁻; each bound is at least as tight as the one above it).
  * Layer bounds are the sums over row tiles. All are strict: the final value always lies inside.
  */
 import type { QuantLayer } from '../../nn/runtime/index.js';
@@ -57,9 +60,22 @@ export interface TileStats {
   posMax: Float64Array;
   negMin: Float64Array;
   sum: Float64Array;
+  /**
+   * 'sorted' bound (else empty): per (tile, output) the prefix sums of its positive weights in
+   * descending order and of its negative weights in ascending order, `stride` = rowsPerTile + 1
+   * entries each (entry p = sum of the p largest; constant once the weights of that sign run out).
+   */
+  stride: number;
+  topPos: Float64Array;
+  topNeg: Float64Array;
 }
 
-export function tileStats(L: QuantLayer, rowsPerTile: number): TileStats {
+/** Sum of the `count` largest positive (most negative) weights of tile t for output j ('sorted' stats). */
+export function topSum(s: TileStats, positive: boolean, t: number, j: number, n: number, count: number): number {
+  return (positive ? s.topPos : s.topNeg)[(t * n + j) * s.stride + Math.min(count, s.stride - 1)];
+}
+
+export function tileStats(L: QuantLayer, rowsPerTile: number, sorted = false): TileStats {
   const T = Math.ceil(L.k / rowsPerTile);
   const n = L.n;
   const s: TileStats = {
@@ -70,6 +86,9 @@ export function tileStats(L: QuantLayer, rowsPerTile: number): TileStats {
     posMax: new Float64Array(T * n),
     negMin: new Float64Array(T * n),
     sum: new Float64Array(T * n),
+    stride: sorted ? rowsPerTile + 1 : 0,
+    topPos: new Float64Array(sorted ? T * n * (rowsPerTile + 1) : 0),
+    topNeg: new Float64Array(sorted ? T * n * (rowsPerTile + 1) : 0),
   };
   for (let i = 0; i < L.k; i++) {
     const t = Math.floor(i / rowsPerTile);
@@ -84,6 +103,26 @@ export function tileStats(L: QuantLayer, rowsPerTile: number): TileStats {
       } else if (w < 0) {
         s.negSum[p] += w;
         if (w < s.negMin[p]) s.negMin[p] = w;
+      }
+    }
+  }
+  if (sorted) {
+    const col = new Float64Array(rowsPerTile);
+    for (let t = 0; t < T; t++) {
+      const r0 = t * rowsPerTile;
+      const rows = s.rows[t];
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < rows; i++) col[i] = L.wq[(r0 + i) * n + j];
+        const w = col.subarray(0, rows).sort();
+        const base = (t * n + j) * s.stride;
+        let pos = 0;
+        let neg = 0;
+        for (let p = 1; p <= rowsPerTile; p++) {
+          if (p <= rows && w[rows - p] > 0) pos += w[rows - p];
+          if (p <= rows && w[p - 1] < 0) neg += w[p - 1];
+          s.topPos[base + p] = pos;
+          s.topNeg[base + p] = neg;
+        }
       }
     }
   }
@@ -114,6 +153,7 @@ export interface LayerControl {
   /** ReLU (directly or after max-pooling/flatten) follows: a provably non-positive output is final. */
   relu: boolean;
   theta: number;
+  rule: RramConfig['adaptiveRule'];
   estimate: RramConfig['estimate'];
   inScale: number;
   wScale: Float32Array;
@@ -132,6 +172,7 @@ export function layerControl(c: RramConfig, L: QuantLayer, relu: boolean): Layer
     termination: c.termination,
     relu,
     theta: thresholdOf(c, L.name),
+    rule: c.adaptiveRule,
     estimate: c.estimate,
     inScale: L.inScale,
     wScale: L.wScale,
@@ -156,14 +197,17 @@ export type StopReason = 'negative' | 'adaptive';
 
 /**
  * Stop test of one output after a plane: a (partial product), [lo, hi] (remaining contribution),
- * est (estimate of the remaining contribution). Returns the reason or null to go on.
+ * est (estimate of the remaining contribution). Returns the reason or null to go on. With θ > 0,
+ * `rule` 'range' stops when (hi − lo)/2 ≤ θ·|e| and 'negative' when a ReLU follows and
+ * e + (hi − est)/(1 + θ) ≤ 0, where e = a + est + bias is the estimated final value ('both': either).
  */
 export function stopTest(ctl: LayerControl, a: number, lo: number, hi: number, est: number, row: number, j: number, n: number): StopReason | null {
   if (ctl.relu && layerValue(ctl, a + hi, row, j, n) <= 0) return 'negative';
   if (ctl.theta > 0) {
     const bp = ctl.biasPerPosition ? ctl.biasProducts[(row % ctl.positions) * n + j] : ctl.biasProducts[j];
     const e = a + est + bp;
-    if ((hi - lo) / 2 <= ctl.theta * Math.abs(e)) return 'adaptive';
+    if (ctl.rule !== 'negative' && (hi - lo) / 2 <= ctl.theta * Math.abs(e)) return 'adaptive';
+    if (ctl.rule !== 'range' && ctl.relu && e + Math.max(0, hi - est) / (1 + ctl.theta) <= 0) return 'adaptive';
   }
   return null;
 }

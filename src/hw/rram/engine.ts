@@ -50,6 +50,7 @@ import {
   tileColumns,
   tileStats,
   timingOf,
+  topSum,
   type Unit,
 } from './control.js';
 import { type LayerMapping, mapLayer } from './mapping.js';
@@ -250,7 +251,7 @@ class FastLayer extends RramLayerBase {
   /** Per step s: R (Σ 2^q over the planes still to apply) and per tile Σ_i r_i (T × B, step-major). */
   private readonly remR: Float64Array;
   private readonly rsum: Float64Array;
-  /** 'plane' bound: each plane's share of the upper and lower bound of the row being walked (B × N). */
+  /** 'plane' and 'sorted' bounds: each plane's share of the upper and lower bound of the row being walked (B × N). */
   private readonly decHi: Float64Array;
   private readonly decLo: Float64Array;
   /** Per step s and row tile t: 1 when the tile reads the step's plane (B × T). */
@@ -258,7 +259,7 @@ class FastLayer extends RramLayerBase {
 
   constructor(qw: QuantizedWorkload, c: RramConfig, L: QuantLayer, index: number, firstImage: number, mm: MatMulEngine) {
     super(qw, c, L, index, firstImage, !isExactCrossbar(c));
-    this.stats = tileStats(L, c.rows);
+    this.stats = tileStats(L, c.rows, c.bound === 'sorted');
     this.exact = isExactCrossbar(c);
     this.mm = mm;
     this.wOp = mm.prepare(Float32Array.from(L.wq), L.k, L.n);
@@ -423,7 +424,8 @@ class FastLayer extends RramLayerBase {
         rsum[s * T + t] = rs;
       }
     }
-    const plane = c.bound === 'plane';
+    const plane = c.bound === 'plane' || c.bound === 'sorted';
+    const sorted = c.bound === 'sorted';
     A.fill(0);
     done.fill(0);
     if (plane) {
@@ -436,11 +438,17 @@ class FastLayer extends RramLayerBase {
           const pw = 2 ** q;
           const pc = pp[t * B + q];
           if (pc === 0) continue;
-          for (let j = 0; j < n; j++) {
-            const p = t * n + j;
-            decHi[q * n + j] += pw * Math.min(stats.posSum[p], stats.posMax[p] * pc);
-            decLo[q * n + j] += pw * Math.max(stats.negSum[p], stats.negMin[p] * pc);
-          }
+          if (sorted)
+            for (let j = 0; j < n; j++) {
+              decHi[q * n + j] += pw * topSum(stats, true, t, j, n, pc);
+              decLo[q * n + j] += pw * topSum(stats, false, t, j, n, pc);
+            }
+          else
+            for (let j = 0; j < n; j++) {
+              const p = t * n + j;
+              decHi[q * n + j] += pw * Math.min(stats.posSum[p], stats.posMax[p] * pc);
+              decLo[q * n + j] += pw * Math.max(stats.negSum[p], stats.negMin[p] * pc);
+            }
         }
       hi.fill(0);
       lo.fill(0);
@@ -498,6 +506,7 @@ class FastLayer extends RramLayerBase {
     const T = this.map.rowTiles;
     switch (this.c.bound) {
       case 'plane':
+      case 'sorted':
         hi[j] -= this.decHi[p * n + j];
         lo[j] -= this.decLo[p * n + j];
         break;
@@ -660,8 +669,10 @@ class ReferenceLayer extends RramLayerBase {
       let wmin = 0;
       let rs = 0;
       const pop = new Map<number, number>();
+      const ws: number[] = [];
       for (let i = t * c.rows; i < Math.min(L.k, (t + 1) * c.rows); i++) {
         const w = L.wq[i * L.n + j];
+        ws.push(w);
         if (w > 0) pos += w;
         else neg += w;
         wmax = Math.max(wmax, w);
@@ -679,11 +690,21 @@ class ReferenceLayer extends RramLayerBase {
       } else if (c.bound === 'max-weight') {
         hi += Math.min(R * pos, wmax * rs);
         lo += Math.max(R * neg, wmin * rs);
-      } else
+      } else if (c.bound === 'plane')
         for (const q of rem) {
           hi += 2 ** q * Math.min(pos, wmax * (pop.get(q) ?? 0));
           lo += 2 ** q * Math.max(neg, wmin * (pop.get(q) ?? 0));
         }
+      else {
+        // The pop_q largest positive (most negative) weights: the most the set bits can add (take).
+        const down = ws.filter((w) => w > 0).sort((a, b) => b - a);
+        const up = ws.filter((w) => w < 0).sort((a, b) => a - b);
+        for (const q of rem) {
+          const count = pop.get(q) ?? 0;
+          hi += 2 ** q * down.slice(0, count).reduce((a, w) => a + w, 0);
+          lo += 2 ** q * up.slice(0, count).reduce((a, w) => a + w, 0);
+        }
+      }
     }
     return [lo, hi];
   }

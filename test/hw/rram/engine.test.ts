@@ -62,11 +62,15 @@ test('fast path and cell-level reference twin agree: outputs and every counter (
   const cases = [
     { termination: 'none' },
     { termination: 'lossless', bound: 'plane' },
+    { termination: 'lossless', bound: 'sorted', granularity: 'column-group', groupSize: 2 },
+    { termination: 'adaptive', defaultThreshold: 0.5, bound: 'sorted', adaptiveRule: 'both' },
     { termination: 'lossless', bound: 'static', granularity: 'crossbar' },
     { termination: 'lossless', bound: 'max-weight', granularity: 'column-group', groupSize: 2, bitOrder: 'lsb-first' },
     { termination: 'adaptive', defaultThreshold: 0.5, estimate: 'mean-weight' },
     { termination: 'adaptive', thresholds: { c1: 2, d1: 0.25 }, estimate: 'midpoint', granularity: 'column-group', groupSize: 2 },
     { termination: 'adaptive', defaultThreshold: 1, estimate: 'partial', signedEncoding: 'offset', columnTiming: 'lockstep' },
+    { termination: 'adaptive', defaultThreshold: 2, adaptiveRule: 'negative' },
+    { termination: 'adaptive', thresholds: { c1: 4, d1: 0.5 }, adaptiveRule: 'both', estimate: 'midpoint' },
   ] as const;
   for (const devices of [{}, device])
     for (const k of cases) {
@@ -96,7 +100,7 @@ test('lossless termination leaves every ReLU output and the logits bit-identical
   const xs = images(many, 11);
   const none = trace(qw, rramEngine(qw, rramConfig(SMALL)), xs, many);
   const reduction: Record<string, number> = {};
-  for (const bound of ['static', 'max-weight', 'plane'] as const)
+  for (const bound of ['static', 'max-weight', 'plane', 'sorted'] as const)
     for (const granularity of ['output', 'column-group', 'crossbar'] as const)
       for (const bitOrder of ['msb-first', 'lsb-first'] as const) {
         const e = rramEngine(qw, rramConfig({ ...SMALL, termination: 'lossless', bound, granularity, bitOrder }));
@@ -115,6 +119,7 @@ test('lossless termination leaves every ReLU output and the logits bit-identical
         assert.equal(ls[2].stoppedNegative, 0, 'no negative detection without a following ReLU');
       }
   assert.ok(reduction['plane/output/msb-first'] > 0.1, `negative detection skips work (${reduction['plane/output/msb-first']})`);
+  assert.ok(reduction['sorted/output/msb-first'] > reduction['plane/output/msb-first'], `sorted ${reduction['sorted/output/msb-first']}`);
   assert.ok(reduction['plane/output/msb-first'] >= reduction['max-weight/output/msb-first']);
   assert.ok(reduction['max-weight/output/msb-first'] >= reduction['static/output/msb-first']);
   assert.ok(reduction['plane/output/msb-first'] >= reduction['plane/crossbar/msb-first']);
@@ -132,6 +137,35 @@ test('adaptive termination skips more as θ grows', () => {
     prev = r;
   }
   assert.ok(prev > 0.3);
+});
+
+test("adaptive rule 'negative' only zeroes ReLU outputs, skips more as θ grows, and adds to negative detection", () => {
+  const many = 20;
+  const xs = images(many, 17);
+  const none = trace(qw, rramEngine(qw, rramConfig(SMALL)), xs, many);
+  const reductionOf = (ls: LayerCounts[]): number => 1 - ls.reduce((s, l) => s + l.adcConversions, 0) / ls.reduce((s, l) => s + l.denseAdcConversions, 0);
+  const lossless = rramEngine(qw, rramConfig({ ...SMALL, termination: 'lossless' }));
+  trace(qw, lossless, xs, many);
+  let prev = reductionOf(lossless.counts());
+  let changed = 0;
+  for (const theta of [0.25, 1, 4, 64]) {
+    const e = rramEngine(qw, rramConfig({ ...SMALL, termination: 'adaptive', adaptiveRule: 'negative', defaultThreshold: theta }));
+    const t = trace(qw, e, xs, many);
+    // The first layer (same inputs as without termination): every output is the exact one, or zero.
+    const got = t.outputs[0];
+    const want = none.outputs[0];
+    for (let q = 0; q < got.length; q++) {
+      if (got[q] === want[q]) continue;
+      assert.equal(got[q], 0, `θ ${theta}: a changed output is zeroed`);
+      changed++;
+    }
+    const ls = e.counts();
+    assert.equal(ls[2].stoppedAdaptive, 0, 'no prediction of the sign without a following ReLU');
+    const r = reductionOf(ls);
+    assert.ok(r >= prev, `θ ${theta}: reduction ${r} ≥ ${prev}`);
+    prev = r;
+  }
+  assert.ok(changed > 0, 'a large θ zeroes some positive outputs');
 });
 
 test('quantization that does not fit the crossbar is refused with the fix', () => {
