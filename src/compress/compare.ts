@@ -163,7 +163,7 @@ export function packMethods(m: IntMatrix, c: PackMethodsConfig): PackMethodsResu
   const sfound = searchOrders(sm, layout, { ...c.search, seed: c.seed + 1 });
   const spacked = packTight(sm, layout, sfound);
   const sback = mergeSubwords(unpackTight(spacked), spec);
-  const subBits = { weightBits, valueBits: subwordValueBits(spec), subwordsPerWeight: subwordsPerWeight(spec) };
+  const subBits = { weightBits, valueBits: subwordValueBits(spec), subwordsPerWeight: subwordsPerWeight(spec), shiftSelect: spec.shiftSelect };
   const permutationSubword = {
     ...tightRate(spacked, subBits),
     nonzeros: nonzeroSubwords(sp.matrix, spec),

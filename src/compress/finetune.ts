@@ -459,7 +459,7 @@ export function subwordPacking(
         }
       }
     const ml = [{ name: l.name, k: l.k * s, n: l.n, weights: values }];
-    const lo = { ...o, seed: o.seed + li };
+    const lo = { ...o, seed: o.seed + li, subwords: { perWeight: s, valueBits: subwordValueBits(sw), shiftSelect: sw.shiftSelect } };
     const pm = 'candidates' in spec ? bestPackingMasks(ml, spec.candidates, lo, spec.maxL1Share, spec.overrides) : packingMasks(ml, spec, lo);
     const lm = pm.layers[0];
     const ls = lm.spec as PermutationSpec;
@@ -486,6 +486,7 @@ export function subwordPacking(
             valueBits: subwordValueBits(sw),
             subwordsPerWeight: s,
             maxWidth: ls.method === 'budgeted' ? ls.slotsPerGroup : undefined,
+            shiftSelect: sw.shiftSelect,
           });
     let zeroed = 0;
     for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && patterns[i] === 0) zeroed++;

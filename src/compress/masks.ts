@@ -28,7 +28,7 @@ import { ConfigError } from '../core/errors.js';
 import { columnCombineMask } from './column-combine.js';
 import { type IntMatrix, intMatrix } from './matrix.js';
 import { type SearchOptions, type SearchStats, searchOrders } from './permute.js';
-import { columnCombinedRate, type PackRate, tightRate } from './rates.js';
+import { columnCombinedRate, type PackRate, type ShiftSelect, tightRate } from './rates.js';
 import { packTight } from './tight.js';
 
 /** One layer: K×N weights, row-major (reduction index major). */
@@ -54,6 +54,12 @@ export interface PackingMaskOptions {
   /** Bits of a dense weight (rates). Default 8. */
   weightBits?: number;
   seed: number;
+  /**
+   * The layers are subword matrices (K·perWeight rows): rates count subword slots of `valueBits`
+   * (and the shift select as `shiftSelect` says) against the dense weights, so candidates are ranked
+   * by the rate the subword format really has. Column combining packs words only.
+   */
+  subwords?: { perWeight: number; valueBits: number; shiftSelect?: ShiftSelect };
 }
 
 export interface LayerPackingMask extends PackRate {
@@ -109,16 +115,20 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
     throw new ConfigError(`packing masks: layer '${l.name}' has ${l.weights.length} weights, expected k·n = ${l.k}×${l.n}`);
   const weightBits = o.weightBits ?? 8;
   const f = { rows: l.n, cols: l.k, values: filterMatrixOf(l.weights, l.k, l.n) };
-  const word = { weightBits, valueBits: weightBits, subwordsPerWeight: 1 };
+  const sw = o.subwords;
+  const word = sw
+    ? { weightBits, valueBits: sw.valueBits, subwordsPerWeight: sw.perWeight, shiftSelect: sw.shiftSelect }
+    : { weightBits, valueBits: weightBits, subwordsPerWeight: 1 };
   if (spec.method === 'dense') {
-    const denseBits = f.rows * f.cols * weightBits;
+    // The unpacked layer: its dense weights (of K / perWeight rows for a subword matrix).
+    const denseBits = (f.rows * f.cols * weightBits) / word.subwordsPerWeight;
     const mask = Uint8Array.from(f.values, (v) => (v !== 0 ? 1 : 0));
     return {
       name: l.name,
       spec,
       k: l.k,
       n: l.n,
-      slots: f.rows * f.cols,
+      slots: denseBits / weightBits,
       bits: { values: denseBits, index: 0, blocks: 0, permutation: 0, total: denseBits },
       denseBits,
       rate: 1,
@@ -132,6 +142,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
     };
   }
   if (spec.method === 'columnCombining') {
+    if (sw) throw new ConfigError('packing masks: column combining packs whole weights, not subwords (use budgeted or tight)');
     const cc = columnCombineMask(f, { maxColumns: spec.maxColumns, maxOverlap: spec.maxOverlap, candidates: spec.candidates });
     const rate = columnCombinedRate({ rows: f.rows, cols: f.cols, groups: cc.groups, maxColumns: cc.maxColumns }, o.tileRows, weightBits);
     return {

@@ -1,8 +1,10 @@
 /**
  * Bit accounting and compression rates. Every stored bit is counted:
  * - values: the weight (or subword) bits of every packed slot, empty slots and tile padding included;
- * - index: the multiplexer select of every slot (⌈log2 fan-in⌉ bits), plus the shift select of a
- *   subword slot (⌈log2 subwordsPerWeight⌉ bits);
+ * - index: the multiplexer select of every slot (⌈log2 fan-in⌉ bits), plus, with `shiftSelect`
+ *   'stored' (default), the shift select of a subword slot (⌈log2 subwordsPerWeight⌉ bits); with
+ *   'implied' it is not stored, because the select over a group's subword columns already names the
+ *   subword (its shift follows from the stored column order);
  * - blocks: the width w(t, p) of every block of the tight format (⌈log2(groupSize + 1)⌉ bits each;
  *   ⌈log2(k + 1)⌉ for the budgeted format with k slots per group);
  * - permutation: the row order (rows·⌈log2 rows⌉ bits) and column order (cols·⌈log2 cols⌉ bits) of
@@ -56,6 +58,16 @@ export interface TightBitsOptions {
   subwordsPerWeight: number;
   /** Largest block width the format allows (the budgeted format's slotsPerGroup). Default groupSize. */
   maxWidth?: number;
+  /** Subword slots: whether the shift select is stored in the index ('stored', default) or implied by the select. */
+  shiftSelect?: ShiftSelect;
+}
+
+export const SHIFT_SELECTS = ['stored', 'implied'] as const;
+export type ShiftSelect = (typeof SHIFT_SELECTS)[number];
+
+/** Index bits of a subword slot's shift select. */
+export function shiftSelectBits(subwordsPerWeight: number, shiftSelect: ShiftSelect = 'stored'): number {
+  return shiftSelect === 'stored' ? log2Ceil(subwordsPerWeight) : 0;
 }
 
 /** Bits and rates of a tight-packed matrix (its `cols` are subword columns when subwordsPerWeight > 1). */
@@ -66,7 +78,7 @@ export function tightRate(pk: TightPacked, o: TightBitsOptions): PackRate {
     slots,
     {
       values: slots * o.valueBits,
-      index: slots * (log2Ceil(pk.groupSize) + log2Ceil(o.subwordsPerWeight)),
+      index: slots * (log2Ceil(pk.groupSize) + shiftSelectBits(o.subwordsPerWeight, o.shiftSelect)),
       blocks: pk.numTiles * pk.numGroups * log2Ceil((o.maxWidth ?? pk.groupSize) + 1),
       permutation: (isIdentity(pk.rowOrder) ? 0 : pk.rows * log2Ceil(pk.rows)) + (isIdentity(pk.colOrder) ? 0 : pk.cols * log2Ceil(pk.cols)),
     },

@@ -14,6 +14,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { type IntMatrix, intMatrix, maxCode } from './matrix.js';
+import type { ShiftSelect } from './rates.js';
 
 export type SubwordEncoding = 'sign-magnitude' | 'twos-complement';
 
@@ -21,6 +22,8 @@ export interface SubwordSpec {
   weightBits: number;
   subwordBits: number;
   encoding: SubwordEncoding;
+  /** Bit accounting of packed subword slots (rates.ts `ShiftSelect`); default 'stored'. */
+  shiftSelect?: ShiftSelect;
 }
 
 export const DEFAULT_SUBWORD: SubwordSpec = { weightBits: 8, subwordBits: 4, encoding: 'sign-magnitude' };

@@ -13,7 +13,8 @@ import { z } from 'zod';
 import { combineWithGroups } from '../compress/column-combine.js';
 import { type Packings, packMethods, type PackMethodsResult } from '../compress/compare.js';
 import type { PackingMethodSpec } from '../compress/masks.js';
-import { splitSubwords } from '../compress/subword.js';
+import { SHIFT_SELECTS, type ShiftSelect, shiftSelectBits } from '../compress/rates.js';
+import { DEFAULT_SUBWORD, splitSubwords } from '../compress/subword.js';
 import { fromKxN, type IntMatrix, intMatrix, magnitudeOrder, quantizeSymmetric, syntheticWeights } from '../compress/matrix.js';
 import { searchOrders } from '../compress/permute.js';
 import { occupancyGrid, packedTile, packTight } from '../compress/tight.js';
@@ -124,6 +125,8 @@ export const compressConfigSchema = z
     maxOverlap: z.number().min(0).max(1).default(0.05),
     subwordFraction: z.number().min(0).lt(1).default(0.25),
     subwordRounding: z.enum(['nearest', 'truncate']).default('nearest'),
+    /** Subword slots: shift select stored in the index, or implied by the select (compress/rates.ts). */
+    subwordShift: z.enum(SHIFT_SELECTS).default('stored'),
     search: searchSchema.default({}),
     /** Budgeted format: slots per row and group (k), its search and objective. */
     budgetSlots: z.number().int().min(1).max(1024).default(1),
@@ -269,6 +272,7 @@ function methodsConfig(c: CompressConfig, seed: number) {
     search: { method, greedyCandidates, ...anneal },
     subwordFraction: c.subwordFraction,
     subwordRounding: c.subwordRounding,
+    subwordSpec: { ...DEFAULT_SUBWORD, shiftSelect: c.subwordShift },
     budgetSlots: c.budgetSlots,
     budgetSearch: { ...c.budgetSearch, ...anneal, method: c.budgetSearch.method, greedyCandidates, initialAcceptance: undefined },
   };
@@ -297,7 +301,7 @@ export function simulatePackings(name: string, vectors: number, rows: number, co
   const spw = pk.permutationSubword.cols / cols;
   const sub = { perWeight: spw, subwordBits: 4 };
   const word = (fanIn: number) => ({ name: 'word', fanIn, slotBits: 8 });
-  const subFmt = (fanIn: number) => ({ name: 'subword', fanIn, slotBits: 5, extraIndexBits: 1 });
+  const subFmt = (fanIn: number) => ({ name: 'subword', fanIn, slotBits: 5, extraIndexBits: shiftSelectBits(spw, c.subwordShift) });
   const layersOf: Record<ArrayMethod, () => ReturnType<typeof packedArrayLayers>> = {
     columnCombining: () => packedArrayLayers(base, columnCombinedTiles(pk.columnCombining, c.array.cols), word(pk.columnCombining.maxColumns)),
     columnCombiningFull: () => packedArrayLayers(base, columnCombinedTiles(pk.columnCombiningFull, c.array.cols), word(pk.columnCombiningFull.maxColumns)),
@@ -329,6 +333,8 @@ export interface PackedNetworkLayer {
   ccGroups: Int32Array[] | null;
   /** Pack the codes' 4-bit sign-magnitude subwords (budgeted/tight). */
   subwords: boolean;
+  /** Subwords: the shift select's bits (default 'stored'). */
+  shiftSelect?: ShiftSelect;
 }
 
 export interface NetworkOnArray {
@@ -372,7 +378,7 @@ export function packedNetworkOnArray(layers: readonly PackedNetworkLayer[], arra
           name: 'subword',
           fanIn: s.groupSize,
           slotBits: 5,
-          extraIndexBits: 1,
+          extraIndexBits: shiftSelectBits(sm.cols / l.codes.cols, l.shiftSelect),
         });
       } else {
         const pk = packTight(l.codes, layout, { rowOrder: l.rowOrder, colOrder: l.colOrder });

@@ -43,6 +43,8 @@ import {
 } from '../compress/finetune.js';
 import { type PackingMethodSpec, packingCandidates, specLabel } from '../compress/masks.js';
 import { fromKxN, quantizeSymmetric } from '../compress/matrix.js';
+import { SHIFT_SELECTS } from '../compress/rates.js';
+import { DEFAULT_SUBWORD } from '../compress/subword.js';
 import { type NetworkOnArray, type PackedNetworkLayer, packedNetworkOnArray } from './compress.js';
 import type { Dataset } from '../data/types.js';
 import { loadModel, saveModel } from '../nn/checkpoint.js';
@@ -112,6 +114,8 @@ export const PruneConfigSchema = z
          * unpacked layer), e.g. a small classifier whose every weight counts.
          */
         losslessLayers: z.array(z.string().min(1)).default([]),
+        /** Subwords: the shift select of a slot stored in its index, or implied by the select (compress/rates.ts). */
+        subwordShift: z.enum(SHIFT_SELECTS).default('stored'),
       })
       .strict()
       .default({}),
@@ -176,7 +180,7 @@ function losslessOverrides(model: tf.LayersModel, layers: readonly string[], nam
 function onArray(
   model: tf.LayersModel,
   layers: readonly string[],
-  packed: readonly Pick<PackedNetworkLayer, 'name' | 'spec' | 'rowOrder' | 'colOrder' | 'ccGroups'>[],
+  packed: readonly Pick<PackedNetworkLayer, 'name' | 'spec' | 'rowOrder' | 'colOrder' | 'ccGroups' | 'shiftSelect'>[],
   subwords: boolean,
   array: { rows: number; cols: number },
 ): NetworkOnArray {
@@ -369,13 +373,13 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
                 maxL1Share: pk.maxPrunedL1,
                 overrides: lossless,
               };
-        const sp = subwordPacking(model, choice, opts, config.layers);
+        const sp = subwordPacking(model, choice, opts, config.layers, { ...DEFAULT_SUBWORD, shiftSelect: pk.subwordShift });
         const rules = sp.layers.map((l) => l.rule);
         const s = fineTuneSubwords(model, rules, ft, progress);
         const array = onArray(
           model,
           config.layers,
-          sp.layers.map((l) => ({ name: l.name, spec: l.spec, rowOrder: l.rowOrder, colOrder: l.colOrder, ccGroups: null })),
+          sp.layers.map((l) => ({ name: l.name, spec: l.spec, rowOrder: l.rowOrder, colOrder: l.colOrder, ccGroups: null, shiftSelect: pk.subwordShift })),
           true,
           pk.array,
         );

@@ -149,5 +149,20 @@ test('bestPackingMasks: per layer the highest-rate candidate within the pruned-m
     assert.ok(lossless.total.rate <= best.total.rate + 1e-12);
   }
   assert.throws(() => bestPackingMasks(layers, [], o, 0.1), /candidate list is empty/);
-  assert.throws(() => bestPackingMasks(layers, packingCandidates('tight'), o, 2), /maxL1Share 2 must be in 0…1/);
+  // Subword matrices (2 rows per weight): candidates are ranked by the subword format's own rate, so the
+  // unpacked layer (rate 1 against its dense weights) is chosen whenever every packing costs more.
+  const sub = { ...o, subwords: { perWeight: 2, valueBits: 5 } };
+  const subGrid = packingCandidates('budgeted', { method: 'greedy' });
+  const swBest = bestPackingMasks(layers, subGrid, sub, 0.05);
+  swBest.layers.forEach((l, i) => {
+    assert.equal(l.denseBits, (layers[i].k / 2) * layers[i].n * 8, l.name);
+    assert.ok(l.rate >= 1 - 1e-12, `${l.name}: ${l.rate}`);
+    for (const spec of subGrid) {
+      const r = packingMasks([layers[i]], spec, { ...sub, seed: sub.seed + i }).layers[0];
+      if (r.pruned.l1Share <= 0.05 + 1e-12) assert.ok(r.rate <= l.rate + 1e-12, `${l.name}: ${specLabel(spec)}`);
+    }
+  });
+  assert.equal(specLabel(swBest.layers[0].spec), 'dense (unpacked)', 'the nearly dense layer stays unpacked with 5-bit subword slots');
+  assert.throws(() => bestPackingMasks(layers, packingCandidates('columnCombining'), sub, 0.05), /column combining packs whole weights/);
+  assert.throws(() => bestPackingMasks(layers, packingCandidates('tight'), o, 2), /maxL1Share 2 \(all layers\) must be in 0…1/);
 });

@@ -46,6 +46,13 @@ test('tight widths: a hand-checked 4×4 example', () => {
   // 10 slots × (8 + 1) bits + 4 blocks × 2 bits, identity orders cost nothing
   assert.deepEqual(r.bits, { values: 80, index: 10, blocks: 8, permutation: 0, total: 98 });
   assert.equal(r.rate, 128 / 98);
+  // The same matrix read as subword columns (2 per weight, 5-bit slots): the shift select costs one
+  // index bit per slot when stored, none when implied by the select; dense bits count the 2 weights per row.
+  const stored = tightRate(pk, { weightBits: 8, valueBits: 5, subwordsPerWeight: 2 });
+  const implied = tightRate(pk, { weightBits: 8, valueBits: 5, subwordsPerWeight: 2, shiftSelect: 'implied' });
+  assert.deepEqual(stored.bits, { values: 50, index: 20, blocks: 8, permutation: 0, total: 78 });
+  assert.deepEqual(implied.bits, { values: 50, index: 10, blocks: 8, permutation: 0, total: 68 });
+  assert.equal(implied.denseBits, 4 * 2 * 8);
 });
 
 function bruteForceBest(m: IntMatrix, layout: { tileRows: number; groupSize: number }): number {

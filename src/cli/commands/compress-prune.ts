@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
+import { SHIFT_SELECTS } from '../../compress/rates.js';
 import { parseShape } from '../../experiments/compress.js';
 import { PACKING_FORMATS, PRUNE_METHODS, type PruneResult, parsePruneConfig, runPrune, writePruneRun } from '../../experiments/prune.js';
 import { pct, round, times } from '../../report/format.js';
@@ -44,6 +45,7 @@ interface PruneFlags extends CommonOptions {
   slotsPerGroup?: number;
   maxPrunedL1?: number;
   losslessLayers?: string;
+  subwordShift?: string;
   maxOverlap?: number;
   search?: string;
   epochs?: number;
@@ -138,6 +140,9 @@ export function registerPrune(compress: Command): void {
       '--max-pruned-l1 <f>',
       "packing: per-layer settings — each layer gets the highest-rate setting of the format's grid (fan-in 4–32; k 1–4 or γ 0–0.2) that prunes at most this share of its Σ|w| (default: one setting for all layers)",
     ).argParser(floatArg('--max-pruned-l1', 0, 1)),
+    new Option('--subword-shift <s>', "packing subwords: a slot's shift select stored in its index, or implied by the select over subword columns (default stored)").choices([
+      ...SHIFT_SELECTS,
+    ]),
     new Option('--lossless-layers <list>', 'packing with --max-pruned-l1: these layers prune nothing (comma-separated names, e.g. the classifier)'),
     new Option('--search <method>', 'packing: permutation search (default anneal)').choices(['anneal', 'greedy', 'identity']),
     new Option('--epochs <n>', 'fine-tuning epochs (default 2)').argParser(intArg('--epochs', 1, 1000)),
@@ -178,6 +183,7 @@ export function registerPrune(compress: Command): void {
       ['maxOverlap', 'maxOverlap'],
       ['maxPrunedL1', 'maxPrunedL1'],
       ['search', 'search'],
+      ['subwordShift', 'subwordShift'],
     ];
     if (pk.some(([f]) => o[f] !== undefined) || o.array !== undefined || o.losslessLayers !== undefined) {
       const p = { ...((input.packing as Record<string, unknown> | undefined) ?? {}) };
