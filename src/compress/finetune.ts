@@ -20,7 +20,7 @@ import { type Progress, silentProgress } from '../core/progress.js';
 import type { tf } from '../core/engine.js';
 import { KernelConstraint, type KernelRule, kernelSparsity, kernelValues, type ModelKernel, modelKernels } from '../nn/constraint.js';
 import { train, type TrainOptions, type TrainResult } from '../nn/train.js';
-import { workloadFromModel } from '../nn/workload.js';
+import { weightedLayers } from '../nn/workload.js';
 import { bestPackingMasks, type MaskLayer, type PermutationSpec, type PackingMaskOptions, type PackingMasks, type PackingMethodSpec, packingMasks } from './masks.js';
 import { intMatrix, maxCode, quantizeSymmetric } from './matrix.js';
 import { type PackRate, tightRate } from './rates.js';
@@ -356,11 +356,10 @@ export function subwordViolations(model: tf.LayersModel, layers: readonly Pick<S
 
 // ------------------------------------------------------------------ packing masks
 
-/** A model's conv/dense kernels as K×N layers with the weights a hardware model sees (batch norm folded, as `workloadFromModel` folds it). */
+/** A model's conv/dense kernels as K×N layers with the weights a hardware model sees (batch norm folded; residual networks too). */
 export function packingLayers(model: tf.LayersModel, layers: readonly string[] = []): MaskLayer[] {
-  const wl = workloadFromModel(model);
   const out: MaskLayer[] = [];
-  for (const op of wl.ops) {
+  for (const op of weightedLayers(model)) {
     if (op.kind === 'conv2d')
       out.push({ name: op.name, k: op.kernel[0] * op.kernel[1] * op.inShape[2], n: op.outShape[2], weights: op.weights, vectors: op.outShape[0] * op.outShape[1] });
     else if (op.kind === 'dense') out.push({ name: op.name, k: op.inFeatures, n: op.outFeatures, weights: op.weights, vectors: 1 });

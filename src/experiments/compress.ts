@@ -27,7 +27,7 @@ import { runEnergy } from '../hw/systolic/energy.js';
 import { simulateLayerAnalytical } from '../hw/systolic/analytical.js';
 import { gemmLayer } from '../hw/systolic/operands.js';
 import { DEFAULT_CONFIG, type LayerResult, type SystolicConfig } from '../hw/systolic/types.js';
-import type { Workload } from '../nn/workload.js';
+import type { WorkloadOp } from '../nn/workload.js';
 import { columnCombinedTiles, packedArrayLayers, tightTiles } from './compress-array.js';
 
 /** A layer's filter matrix shape (rows = output channels, cols = C·R·S or inputs) and kept-weight density. */
@@ -613,10 +613,10 @@ export function quickRun(o: { seed?: number; outDir?: string; progress?: Progres
   );
 }
 
-/** The conv/dense layers of a workload as 8-bit per-layer symmetric K×N codes (input of source 'checkpoint'). */
-export function workloadLayerCodes(w: Workload, bits = 8): { name: string; k: number; n: number; codes: Int32Array; vectors: number }[] {
+/** Conv/dense layers (`weightedLayers` of a model) as 8-bit per-layer symmetric K×N codes (input of source 'checkpoint'). */
+export function workloadLayerCodes(ops: readonly WorkloadOp[], bits = 8): { name: string; k: number; n: number; codes: Int32Array; vectors: number }[] {
   const out: { name: string; k: number; n: number; codes: Int32Array; vectors: number }[] = [];
-  for (const op of w.ops) {
+  for (const op of ops) {
     if (op.kind === 'conv2d') {
       const k = op.kernel[0] * op.kernel[1] * op.inShape[2];
       out.push({ name: op.name, k, n: op.outShape[2], codes: quantizeSymmetric(op.weights, bits).codes, vectors: op.outShape[0] * op.outShape[1] });

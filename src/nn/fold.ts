@@ -1,60 +1,63 @@
 /**
- * A tfjs model built from a workload (nn/workload.ts): Conv2D/Dense with bias, MaxPooling2D,
- * Flatten and ReLU layers with the workload's names and weights. `foldBatchNorm` uses it to turn a
- * sequential model with batch norm into the equivalent model without it (each batch norm folded
- * into the convolution or dense layer before it, as `workloadFromModel` does), so that its kernels
- * are exactly the weights a hardware model quantizes.
+ * `foldBatchNorm` turns any graph model with batch norm (residual networks included) into the
+ * equivalent model without it (each batch norm folded into the convolution or dense layer that
+ * feeds it, as `weightedLayers` folds it), so that its kernels are exactly the weights a hardware
+ * model quantizes.
  */
 import { tf } from '../core/engine.js';
-import { type Workload, workloadFromModel } from './workload.js';
-
-/** The workload as a tfjs functional model (inference-equivalent; no input normalisation layer). */
-export function modelFromWorkload(w: Workload, name = w.name): tf.LayersModel {
-  const input = tf.input({ shape: w.inputShape });
-  let y = input as tf.SymbolicTensor;
-  const weighted: { layer: tf.layers.Layer; weights: tf.Tensor[] }[] = [];
-  for (const op of w.ops) {
-    if (op.kind === 'conv2d') {
-      const layer = tf.layers.conv2d({
-        name: op.name,
-        filters: op.outShape[2],
-        kernelSize: op.kernel,
-        strides: op.strides,
-        padding: op.padding,
-        activation: op.activation === 'relu' ? 'relu' : 'linear',
-        useBias: true,
-      });
-      y = layer.apply(y) as tf.SymbolicTensor;
-      weighted.push({
-        layer,
-        weights: [tf.tensor4d(op.weights, [op.kernel[0], op.kernel[1], op.inShape[2], op.outShape[2]]), tf.tensor1d(op.bias ?? new Float32Array(op.outShape[2]))],
-      });
-    } else if (op.kind === 'dense') {
-      const layer = tf.layers.dense({ name: op.name, units: op.outFeatures, activation: op.activation === 'relu' ? 'relu' : 'linear', useBias: true });
-      y = layer.apply(y) as tf.SymbolicTensor;
-      weighted.push({ layer, weights: [tf.tensor2d(op.weights, [op.inFeatures, op.outFeatures]), tf.tensor1d(op.bias ?? new Float32Array(op.outFeatures))] });
-    } else if (op.kind === 'maxpool') {
-      y = tf.layers.maxPooling2d({ name: op.name, poolSize: op.pool, strides: op.strides, padding: 'valid' }).apply(y) as tf.SymbolicTensor;
-    } else if (op.kind === 'flatten') {
-      y = tf.layers.flatten({ name: op.name }).apply(y) as tf.SymbolicTensor;
-    } else {
-      y = tf.layers.reLU({ name: op.name }).apply(y) as tf.SymbolicTensor;
-    }
-  }
-  const model = tf.model({ inputs: input, outputs: y, name });
-  for (const { layer, weights } of weighted) {
-    layer.setWeights(weights);
-    tf.dispose(weights);
-  }
-  return model;
-}
+import { ConfigError } from '../core/errors.js';
+import { weightedLayers } from './workload.js';
 
 /** True when the model has a BatchNormalization layer. */
 export function hasBatchNorm(model: tf.LayersModel): boolean {
   return model.layers.some((l) => l.getClassName() === 'BatchNormalization');
 }
 
-/** The same network with every batch norm folded into the layer before it (a new model; the input is not disposed). */
+type LayerClass = tf.serialization.SerializableConstructor<tf.layers.Layer>;
+
+/**
+ * The same network with every batch norm folded into the layer that feeds it (a new model with the
+ * same layer classes, names and connections; the input is not disposed).
+ */
 export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
-  return modelFromWorkload(workloadFromModel(model), model.name);
+  const ops = new Map(weightedLayers(model).map((op) => [op.name, op]));
+  const out = new Map<string, tf.SymbolicTensor>();
+  const inputs = model.inputs.map((t) => {
+    const x = tf.input({ shape: t.shape.slice(1) as number[] });
+    out.set(t.sourceLayer.name, x);
+    return x;
+  });
+  const pending: { layer: tf.layers.Layer; weights: tf.Tensor[]; own: boolean }[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.inboundNodes.length !== 1) throw new ConfigError(`fold: layer '${layer.name}' is used more than once; shared layers are not supported`);
+    const from = layer.inboundNodes[0].inboundLayers.map((l) => {
+      const t = out.get(l.name);
+      if (!t) throw new ConfigError(`fold: layer '${layer.name}' reads '${l.name}', which is not built yet`);
+      return t;
+    });
+    if (layer.getClassName() === 'BatchNormalization') {
+      out.set(layer.name, from[0]);
+      continue;
+    }
+    const op = ops.get(layer.name);
+    const cfg = layer.getConfig();
+    if (op?.bias) cfg.useBias = true;
+    const cls = layer.constructor as LayerClass;
+    const clone = cls.fromConfig(cls, cfg);
+    out.set(layer.name, clone.apply(from.length === 1 ? from[0] : from) as tf.SymbolicTensor);
+    if (op) {
+      const shape = layer.getWeights()[0].shape;
+      const weights = [tf.tensor(op.weights, shape)];
+      if (op.bias) weights.push(tf.tensor1d(op.bias));
+      pending.push({ layer: clone, weights, own: true });
+    } else if (layer.getWeights().length) pending.push({ layer: clone, weights: layer.getWeights(), own: false });
+  }
+  const outputs = model.outputs.map((t) => out.get(t.sourceLayer.name) as tf.SymbolicTensor);
+  const folded = tf.model({ inputs, outputs: outputs.length === 1 ? outputs[0] : outputs, name: model.name });
+  for (const { layer, weights, own } of pending) {
+    layer.setWeights(weights);
+    if (own) tf.dispose(weights);
+  }
+  return folded;
 }

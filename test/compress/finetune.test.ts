@@ -9,6 +9,7 @@ import {
   modelPackingMasks,
   nearestAllowed,
   nmMasks,
+  packingLayers,
   subwordPacking,
   subwordPattern,
   subwordProjection,
@@ -24,6 +25,7 @@ import { makeSynthetic } from '../../src/data/synthetic.js';
 import type { Dataset } from '../../src/data/types.js';
 import { kernelValues, modelKernels } from '../../src/nn/constraint.js';
 import { foldBatchNorm } from '../../src/nn/fold.js';
+import { weightedLayers, workloadFromModel } from '../../src/nn/workload.js';
 import { createModel } from '../../src/nn/models.js';
 
 let data: Dataset;
@@ -190,9 +192,8 @@ test('subword fine-tuning: the constraint holds after training (re-quantized as 
   model.dispose();
 });
 
-test('foldBatchNorm: the folded model computes the same outputs without batch norm', () => {
-  const model = createModel('vgg-small', { inputShape: [32, 32, 3], numClasses: 10, seed: 4 });
-  // Non-trivial batch-norm statistics.
+/** Non-trivial batch-norm statistics, so that folding changes the weights. */
+function randomizeBatchNorm(model: tf.LayersModel): void {
   for (const layer of model.layers)
     if (layer.getClassName() === 'BatchNormalization') {
       const ws = layer.getWeights();
@@ -206,20 +207,39 @@ test('foldBatchNorm: the folded model computes the same outputs without batch no
         ),
       );
     }
-  const folded = foldBatchNorm(model);
-  assert.ok(!folded.layers.some((l) => l.getClassName() === 'BatchNormalization'));
-  const rng = new Rng(9);
-  const x = tf.tensor4d(
-    Float32Array.from({ length: 2 * 32 * 32 * 3 }, () => rng.normal()),
-    [2, 32, 32, 3],
-  );
-  const a = (model.predict(x) as tf.Tensor).dataSync();
-  const b = (folded.predict(x) as tf.Tensor).dataSync();
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-3 * (1 + Math.abs(a[i])), `${i}: ${a[i]} vs ${b[i]}`);
-  x.dispose();
-  model.dispose();
-  folded.dispose();
-});
+}
+
+for (const name of ['vgg-small', 'resnet20'] as const)
+  test(`foldBatchNorm (${name}): the folded model computes the same outputs without batch norm, with the kernels packingLayers sees`, () => {
+    const model = createModel(name, { inputShape: [32, 32, 3], numClasses: 10, seed: 4 });
+    randomizeBatchNorm(model);
+    const folded = foldBatchNorm(model);
+    assert.ok(!folded.layers.some((l) => l.getClassName() === 'BatchNormalization'));
+    assert.equal(folded.layers.length, model.layers.filter((l) => l.getClassName() !== 'BatchNormalization').length);
+    const rng = new Rng(9);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 32 * 32 * 3 }, () => rng.normal()),
+      [2, 32, 32, 3],
+    );
+    const a = (model.predict(x) as tf.Tensor).dataSync();
+    const b = (folded.predict(x) as tf.Tensor).dataSync();
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-3 * (1 + Math.abs(a[i])), `${i}: ${a[i]} vs ${b[i]}`);
+    // The folded model's own kernels are the folded weights of the original.
+    const before = packingLayers(model);
+    const after = new Map(packingLayers(folded).map((l) => [l.name, l]));
+    assert.equal(after.size, before.length);
+    for (const l of before) assert.deepEqual(after.get(l.name)?.weights, l.weights, l.name);
+    // On a sequential network the graph walk folds exactly as the workload does.
+    if (name === 'vgg-small')
+      assert.deepEqual(
+        weightedLayers(model),
+        workloadFromModel(model).ops.filter((o) => o.kind === 'conv2d' || o.kind === 'dense'),
+      );
+    else assert.throws(() => workloadFromModel(model), /merges several inputs/);
+    x.dispose();
+    model.dispose();
+    folded.dispose();
+  });
 
 test('packing masks held through fine-tuning: budgeted words, and budgeted subwords under the subword constraint', () => {
   const model = lenet();

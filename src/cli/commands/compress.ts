@@ -7,7 +7,7 @@ import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError } from '../../core/errors.js';
 import { type CompressResult, METHOD_LABELS, METHODS, NETWORKS, parseCompressConfig, runCompress, workloadLayerCodes, writeCompressRun } from '../../experiments/compress.js';
 import { loadModel } from '../../nn/checkpoint.js';
-import { workloadFromModel } from '../../nn/workload.js';
+import { weightedLayers } from '../../nn/workload.js';
 import { round, times } from '../../report/format.js';
 import { emit, progressFor, runFolderLines, saveRun, startEngine } from '../common.js';
 import {
@@ -96,7 +96,7 @@ async function checkpointLayers(o: PackFlags, config: Record<string, unknown>) {
   if (config.source !== 'checkpoint') return undefined;
   await startEngine(o);
   const model = await loadModel(String(config.checkpoint));
-  const layers = workloadLayerCodes(workloadFromModel(model));
+  const layers = workloadLayerCodes(weightedLayers(model));
   model.dispose();
   return layers;
 }
