@@ -158,3 +158,49 @@ test('compress prune: bad input is one line on stderr, exit code 2, no run folde
     assert.ok(!existsSync(out), `${args.join(' ')}: no run folder`);
   }
 });
+
+test('compress prune and pack on a residual network (resnet20): batch norm folded through the graph, packing mask held', () => {
+  const rn = join(dir, 'rn20');
+  const t = cli('train', '--dataset', 'synthetic-rgb', '--model', 'resnet20', '--epochs', '1', '--train-limit', '60', '--test-limit', '20', '--out', rn, '--json');
+  assert.equal(t.code, 0, t.stderr);
+  const mag = join(dir, 'rn20-mag');
+  const m = cli('compress', 'prune', '--checkpoint', rn, '--sparsity', '0.7', '--scope', 'global', '--epochs', '1', '--batch-size', '20', '--out', mag, '--json');
+  assert.equal(m.code, 0, m.stderr);
+  const out = join(dir, 'rn20-sub');
+  const r = cli(
+    'compress',
+    'prune',
+    '--checkpoint',
+    mag,
+    '--method',
+    'packing',
+    '--packing',
+    'budgeted',
+    '--packing-subwords',
+    '--array',
+    '8x8',
+    '--search',
+    'greedy',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '20',
+    '--no-eval-every-epoch',
+    '--out',
+    out,
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.foldedBatchNorm, true);
+  assert.equal(j.subwordViolations, 0);
+  // Every convolution (projections included) and the classifier are packed; the adds are not layers of the format.
+  const names = j.packing.layers.map((l: { layer: string }) => l.layer);
+  assert.equal(names.length, 22, names.join(','));
+  assert.ok(names.includes('conv_s2b1_proj') && names.includes('fc'));
+  assert.ok(j.packing.rate > 1 && j.packing.array.throughput > 0);
+  // The folded, fine-tuned residual checkpoint packs exactly.
+  const pk = cli('compress', 'pack', '--checkpoint', join(out, 'checkpoint'), '--sparsity', '0', '--array', '8x8', '--search', 'greedy', '--json');
+  assert.equal(pk.code, 0, pk.stderr);
+  assert.equal(JSON.parse(pk.stdout).exact, true);
+});

@@ -224,6 +224,7 @@ export function registerPrune(compress: Command): void {
         testCount: r.dataset.testCount,
         trainCount: r.dataset.trainCount,
         sparsity: r.sparsity,
+        foldedBatchNorm: r.foldedBatchNorm,
         layers: r.layers,
         packing: r.packing,
         subwords: r.subwords,
