@@ -167,29 +167,8 @@ test('compress prune and pack on a residual network (resnet20): batch norm folde
   const m = cli('compress', 'prune', '--checkpoint', rn, '--sparsity', '0.7', '--scope', 'global', '--epochs', '1', '--batch-size', '20', '--out', mag, '--json');
   assert.equal(m.code, 0, m.stderr);
   const out = join(dir, 'rn20-sub');
-  const r = cli(
-    'compress',
-    'prune',
-    '--checkpoint',
-    mag,
-    '--method',
-    'packing',
-    '--packing',
-    'budgeted',
-    '--packing-subwords',
-    '--array',
-    '8x8',
-    '--search',
-    'greedy',
-    '--epochs',
-    '1',
-    '--batch-size',
-    '20',
-    '--no-eval-every-epoch',
-    '--out',
-    out,
-    '--json',
-  );
+  const packing = '--method packing --packing budgeted --packing-subwords --array 8x8 --search greedy --epochs 1 --batch-size 20 --no-eval-every-epoch';
+  const r = cli('compress', 'prune', '--checkpoint', mag, ...packing.split(' '), '--out', out, '--json');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.foldedBatchNorm, true);
