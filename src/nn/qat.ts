@@ -19,7 +19,7 @@ import { ConfigError } from '../core/errors.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { codeRange, type EvalSet, macOpIndices, type MatMulEngine, plainMatMul, type QuantGranularity, type QuantizedWorkload, quantizeWorkload } from './runtime/index.js';
-import type { ConvOp, DenseOp, Workload } from './workload.js';
+import { type ConvOp, type DenseOp, requireSequential, type Workload } from './workload.js';
 
 /** Round half up, like Math.round (tf.round rounds half to even). */
 function roundHalfUp(x: tf.Tensor): tf.Tensor {
@@ -149,6 +149,7 @@ function scalesOf(net: QuantizedWorkload): Map<number, number> {
  * rounding. For tests and checks.
  */
 export function fakeQuantForward(net: QuantizedWorkload, x: Float32Array, batch: number): Float32Array {
+  requireSequential(net.workload, 'qat');
   const params = makeParams(net.workload);
   try {
     return tf.tidy(() => qatLogits(net.workload, params, scalesOf(net), tf.tensor(x, inputShape(net.workload, batch)), fakeQuantOf(net))).dataSync() as Float32Array;
@@ -212,6 +213,7 @@ export function qatFineTune(
   matmul: MatMulEngine = plainMatMul,
   progress: Progress = silentProgress,
 ): { workload: Workload; stats: QatStats } {
+  requireSequential(wl, 'qat');
   const weights = { bits: o.weightBits ?? 4, signed: true, granularity: o.weightGranularity ?? 'per-channel' } as const;
   const activations = { bits: o.activationBits ?? 4, signed: false } as const;
   const fq: FakeQuant = { weightMax: codeRange(weights)[1], actMax: codeRange(activations)[1], granularity: weights.granularity };

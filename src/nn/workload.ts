@@ -1,19 +1,27 @@
 /**
- * Neutral workload: a sequential network as plain layer descriptions with typed-array weights, so
+ * Neutral workload: a network as a list of plain layer descriptions with typed-array weights, so
  * hardware models never touch tfjs. `workloadFromModel` extracts it from a tf.LayersModel
- * (Conv2D, Dense, MaxPooling2D, Flatten, Dropout, Activation/ReLU, BatchNormalization folded into
- * the preceding convolution or dense layer). The input normalisation (x − mean)/std can be kept
- * separately so a hardware model can work on raw 0..1 pixels. `weightedLayers` gives only the
- * (batch-norm-folded) convolution and dense layers, of any graph model, residual networks included.
+ * (Conv2D, Dense, MaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout, Activation/ReLU, Add,
+ * BatchNormalization folded into the convolution or dense layer that feeds it). The ops are in
+ * topological order; an op reads the previous op's output unless its `input` names another op,
+ * and an 'add' op sums the outputs of the ops it names (residual networks). The input
+ * normalisation (x − mean)/std can be kept separately so a hardware model can work on raw 0..1
+ * pixels. `weightedLayers` gives only the (batch-norm-folded) convolution and dense layers.
  */
 import { ConfigError } from '../core/errors.js';
 import type { tf } from '../core/engine.js';
 
 export type Activation = 'linear' | 'relu';
 
-export interface ConvOp {
-  kind: 'conv2d';
+/** What every op has: its name and, when it does not read the previous op's output, the op it reads. */
+interface OpBase {
   name: string;
+  /** The op whose output this op reads (residual branches); absent: the previous op (or the network input). */
+  input?: string;
+}
+
+export interface ConvOp extends OpBase {
+  kind: 'conv2d';
   /** Input H, W, C and output channels. */
   inShape: [number, number, number];
   outShape: [number, number, number];
@@ -26,9 +34,8 @@ export interface ConvOp {
   activation: Activation;
 }
 
-export interface DenseOp {
+export interface DenseOp extends OpBase {
   kind: 'dense';
-  name: string;
   inFeatures: number;
   outFeatures: number;
   /** (in, out) layout. */
@@ -37,26 +44,57 @@ export interface DenseOp {
   activation: Activation;
 }
 
-export interface PoolOp {
+export interface PoolOp extends OpBase {
   kind: 'maxpool';
-  name: string;
   inShape: [number, number, number];
   outShape: [number, number, number];
   pool: [number, number];
   strides: [number, number];
 }
 
-export interface FlattenOp {
+/** Mean over the spatial positions: H×W×C → C. */
+export interface GlobalPoolOp extends OpBase {
+  kind: 'globalavgpool';
+  inShape: [number, number, number];
+}
+
+export interface FlattenOp extends OpBase {
   kind: 'flatten';
-  name: string;
 }
 
-export interface ReluOp {
+export interface ReluOp extends OpBase {
   kind: 'relu';
-  name: string;
 }
 
-export type WorkloadOp = ConvOp | DenseOp | PoolOp | FlattenOp | ReluOp;
+/** Element-wise sum of the outputs of the named ops (a residual connection). */
+export interface AddOp {
+  kind: 'add';
+  name: string;
+  inputs: string[];
+}
+
+export type WorkloadOp = ConvOp | DenseOp | PoolOp | GlobalPoolOp | FlattenOp | ReluOp | AddOp;
+
+/** The names of the ops that op `i` reads (none: the network input). */
+export function opInputs(ops: readonly WorkloadOp[], i: number): string[] {
+  const op = ops[i];
+  if (op.kind === 'add') return op.inputs;
+  if (op.input !== undefined) return [op.input];
+  return i > 0 ? [ops[i - 1].name] : [];
+}
+
+/** True when every op reads the one before it (no residual connections). */
+export function isSequential(w: Workload): boolean {
+  return w.ops.every((op) => op.kind !== 'add' && op.kind !== 'globalavgpool' && op.input === undefined);
+}
+
+/** Throws a ConfigError naming `what` when the workload has residual connections or global pooling. */
+export function requireSequential(w: Workload, what: string): void {
+  if (!isSequential(w))
+    throw new ConfigError(
+      `${what}: network '${w.name}' has residual connections or global pooling; only sequential networks (conv, dense, max-pool, flatten, relu) are supported here`,
+    );
+}
 
 export interface Workload {
   name: string;
@@ -157,51 +195,59 @@ function foldInto(prev: WorkloadOp | undefined, layer: tf.layers.Layer): void {
   prev.bias = bias;
 }
 
-/**
- * The convolution and dense layers of any tfjs graph model (residual networks included), in layer
- * order, with each batch norm folded into the layer that feeds it — the weights a hardware model
- * quantizes. Only the weighted layers are described: use `workloadFromModel` to run a network.
- */
+/** The convolution and dense layers of a model, batch norm folded: the weights a hardware model quantizes. */
 export function weightedLayers(model: tf.LayersModel): (ConvOp | DenseOp)[] {
-  const ops = new Map<string, ConvOp | DenseOp>();
-  for (const layer of model.layers) {
-    const cls = layer.getClassName();
-    if (cls === 'Conv2D') ops.set(layer.name, convOp(layer));
-    else if (cls === 'Dense') ops.set(layer.name, denseOp(layer));
-    else if (cls === 'BatchNormalization') {
-      const from = layer.inboundNodes[0]?.inboundLayers ?? [];
-      const src = from.length === 1 ? from[0] : undefined;
-      if (src && src.outboundNodes.length > 1)
-        throw new ConfigError(`workload: batch norm '${layer.name}' cannot be folded: its input layer '${src.name}' also feeds other layers`);
-      foldInto(src ? ops.get(src.name) : undefined, layer);
-    }
-  }
-  return [...ops.values()];
+  return workloadFromModel(model).ops.filter((op): op is ConvOp | DenseOp => op.kind === 'conv2d' || op.kind === 'dense');
 }
 
-/** Extracts the neutral workload of a sequential tf.LayersModel. */
+/**
+ * Extracts the neutral workload of a tf.LayersModel: sequential networks, and graphs whose merges
+ * are Add layers (residual networks). Each batch norm is folded into the convolution or dense layer
+ * that feeds it, which must feed nothing else.
+ */
 export function workloadFromModel(model: tf.LayersModel, normalization: { mean: number[]; std: number[] } | null = null): Workload {
   const ops: WorkloadOp[] = [];
   const inShape = (model.inputs[0].shape as (number | null)[]).slice(1).map(Number);
+  // Layer name → the op whose output the layer's output is (null: the network input).
+  const source = new Map<string, string | null>(model.inputs.map((t) => [t.sourceLayer.name, null]));
+  const byName = new Map<string, WorkloadOp>();
+  const sourceOf = (layer: tf.layers.Layer, l: tf.layers.Layer): string | null => {
+    const s = source.get(l.name);
+    if (s === undefined) throw new ConfigError(`workload: layer '${layer.name}' reads '${l.name}', which comes later in the model`);
+    return s;
+  };
   for (const layer of model.layers) {
     const cls = layer.getClassName();
+    if (cls === 'InputLayer') continue;
     const cfg = layer.getConfig() as Record<string, unknown>;
     const name = layer.name;
-    if (layer.inboundNodes.length > 0 && layer.inboundNodes[0].inboundLayers.length > 1) {
-      throw new ConfigError(`workload: layer '${name}' merges several inputs; only sequential models can be mapped`);
-    }
+    if (layer.inboundNodes.length !== 1) throw new ConfigError(`workload: layer '${name}' is used more than once; shared layers cannot be mapped`);
+    const from = layer.inboundNodes[0].inboundLayers.map((l) => sourceOf(layer, l));
+    if (cls !== 'Add' && from.length !== 1) throw new ConfigError(`workload: layer '${name}' (${cls}) has ${from.length} inputs; only Add layers merge`);
+    const push = (op: WorkloadOp): void => {
+      if (op.kind !== 'add') {
+        const prev = ops.length > 0 ? ops[ops.length - 1].name : null;
+        if (from[0] !== prev) {
+          if (from[0] === null) throw new ConfigError(`workload: layer '${name}' reads the network input after other layers; this branch cannot be mapped`);
+          op.input = from[0];
+        }
+      }
+      ops.push(op);
+      byName.set(op.name, op);
+      source.set(name, op.name);
+    };
     switch (cls) {
-      case 'InputLayer':
       case 'Dropout':
+        source.set(name, from[0]);
         break;
       case 'Conv2D':
-        ops.push(convOp(layer));
+        push(convOp(layer));
         break;
       case 'Dense':
-        ops.push(denseOp(layer));
+        push(denseOp(layer));
         break;
       case 'MaxPooling2D':
-        ops.push({
+        push({
           kind: 'maxpool',
           name,
           inShape: shape3(inputShapeOf(layer)),
@@ -210,21 +256,37 @@ export function workloadFromModel(model: tf.LayersModel, normalization: { mean: 
           strides: pair(cfg.strides ?? cfg.poolSize, 'strides'),
         });
         break;
+      case 'GlobalAveragePooling2D':
+        push({ kind: 'globalavgpool', name, inShape: shape3(inputShapeOf(layer)) });
+        break;
       case 'Flatten':
-        ops.push({ kind: 'flatten', name });
+        push({ kind: 'flatten', name });
         break;
       case 'ReLU':
-        ops.push({ kind: 'relu', name });
+        push({ kind: 'relu', name });
         break;
       case 'Activation':
-        if (act(cfg.activation, name) === 'relu') ops.push({ kind: 'relu', name });
+        if (act(cfg.activation, name) === 'relu') push({ kind: 'relu', name });
+        else source.set(name, from[0]);
         break;
-      case 'BatchNormalization':
-        foldInto(ops[ops.length - 1], layer);
+      case 'Add':
+        if (from.some((f) => f === null)) throw new ConfigError(`workload: add '${name}' reads the network input; this cannot be mapped`);
+        push({ kind: 'add', name, inputs: from as string[] });
         break;
+      case 'BatchNormalization': {
+        const src = layer.inboundNodes[0].inboundLayers[0];
+        if (src.outboundNodes.length > 1) throw new ConfigError(`workload: batch norm '${name}' cannot be folded: its input layer '${src.name}' also feeds other layers`);
+        foldInto(from[0] === null ? undefined : byName.get(from[0]), layer);
+        source.set(name, from[0]);
+        break;
+      }
       default:
-        throw new ConfigError(`workload: layer '${name}' of type ${cls} cannot be mapped (supported: Conv2D, Dense, MaxPooling2D, Flatten, Dropout, ReLU, BatchNormalization)`);
+        throw new ConfigError(
+          `workload: layer '${name}' of type ${cls} cannot be mapped (supported: Conv2D, Dense, MaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout, ReLU, Add, BatchNormalization)`,
+        );
     }
   }
+  const out = model.outputs.map((t) => source.get(t.sourceLayer.name));
+  if (out.length !== 1 || out[0] !== ops[ops.length - 1]?.name) throw new ConfigError(`workload: model '${model.name}' must have one output, computed by its last layer`);
   return { name: model.name, inputShape: inShape, ops, normalization };
 }

@@ -12,7 +12,7 @@
  * Plain typed arrays; the float product is an injected `MatMulEngine`.
  */
 import { ConfigError } from '../core/errors.js';
-import { applyShapeOp, gemmInput, gemmShape, isMacOp, type MacOp, type MatMulEngine, matmulOnce, normalizeInput, plainMatMul } from '../nn/runtime/index.js';
+import { gemmInput, gemmShape, isMacOp, type MacOp, type MatMulEngine, matmulOnce, normalizeInput, plainMatMul, walkWorkload } from '../nn/runtime/index.js';
 import type { Workload } from '../nn/workload.js';
 import { svd } from './svd.js';
 
@@ -155,13 +155,8 @@ export interface MaskedForwardOptions {
 export function maskedForward(wl: Workload, predictors: readonly LayerPredictor[], x: Float32Array, batch: number, o: MaskedForwardOptions = {}): Float32Array {
   const mm = o.matmul ?? plainMatMul;
   const byOp = new Map(predictors.map((p) => [p.opIndex, p]));
-  let a = normalizeInput(x, wl);
   let first = true;
-  wl.ops.forEach((op, i) => {
-    if (!isMacOp(op)) {
-      a = applyShapeOp(op, a, batch);
-      return;
-    }
+  return walkWorkload(wl, normalizeInput(x, wl), batch, (op, i, a) => {
     const { k, n } = gemmShape(op);
     const cols = gemmInput(op, a, batch);
     const m = cols.length / k;
@@ -190,9 +185,8 @@ export function maskedForward(wl: Workload, predictors: readonly LayerPredictor[
       o.capture({ opIndex: i, op, batch, m, k, n, gemmInput: cols, hwInput: input, pre: y, mask, output: out, predictor: pred });
     }
     first = false;
-    a = out;
+    return out;
   });
-  return a;
 }
 
 /** Prediction quality and sparsity of one layer, accumulated over a data set. */

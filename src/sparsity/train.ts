@@ -17,7 +17,7 @@ import { ConfigError } from '../core/errors.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { type EvalSet, isMacOp } from '../nn/runtime/index.js';
-import type { ConvOp, DenseOp, Workload } from '../nn/workload.js';
+import { type ConvOp, type DenseOp, requireSequential, type Workload } from '../nn/workload.js';
 import type { LayerPredictor } from './predictor.js';
 
 export const TRAIN_METHODS = ['ste', 'aux', 'none'] as const;
@@ -155,6 +155,7 @@ export function trainJoint(
   progress: Progress = silentProgress,
 ): { workload: Workload; predictors: LayerPredictor[]; stats: JointTrainStats } {
   if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new ConfigError(`sparsity train: 'epochs' must be a whole number ≥ 0, got ${o.epochs}`);
+  requireSequential(wl, 'sparsity train');
   for (const op of wl.ops) {
     if (op.kind === 'maxpool') {
       const [h, w] = op.inShape;

@@ -29,6 +29,7 @@ import {
   type QuantizedWorkload,
   type QuantLayer,
 } from '../../nn/runtime/index.js';
+import { opInputs } from '../../nn/workload.js';
 import { type RramConfig, isExactCrossbar, physicalColumnsPerOutput, referenceColumns, skipsZeroPlanes, weightOffset } from './config.js';
 import {
   type Adc,
@@ -76,17 +77,24 @@ export interface RramEngine extends IntGemmEngine {
   counts(): LayerCounts[];
 }
 
-/** True when a ReLU follows op `i` (directly, or after max-pooling/flatten, which commute with it). */
+/**
+ * True when a ReLU follows op `i` on every path (directly, or after max-pooling/flatten, which
+ * commute with it). An output that feeds a residual add or global pooling is not followed by one.
+ */
 export function reluFollows(qw: QuantizedWorkload, i: number): boolean {
   const ops = qw.workload.ops;
   const op = ops[i];
   if ((op.kind === 'conv2d' || op.kind === 'dense') && op.activation === 'relu') return true;
-  for (let k = i + 1; k < ops.length; k++) {
-    const o = ops[k];
-    if (o.kind === 'relu') return true;
-    if (o.kind !== 'maxpool' && o.kind !== 'flatten') return false;
-  }
-  return false;
+  const readers = (j: number): number[] => {
+    const out: number[] = [];
+    for (let k = j + 1; k < ops.length; k++) if (opInputs(ops, k).includes(ops[j].name)) out.push(k);
+    return out;
+  };
+  const follows = (j: number): boolean => {
+    const r = readers(j);
+    return r.length > 0 && r.every((k) => ops[k].kind === 'relu' || ((ops[k].kind === 'maxpool' || ops[k].kind === 'flatten') && follows(k)));
+  };
+  return follows(i);
 }
 
 /** Checks that the quantized workload fits the crossbar's number formats. */

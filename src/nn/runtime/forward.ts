@@ -2,7 +2,8 @@
  * Float reference forward pass of a workload on plain typed arrays (im2col + matmul per conv/dense
  * layer), with per-layer activation capture.
  */
-import type { ConvOp, DenseOp, Workload, WorkloadOp } from '../workload.js';
+import { ConfigError } from '../../core/errors.js';
+import { type ConvOp, type DenseOp, opInputs, type Workload, type WorkloadOp } from '../workload.js';
 import { im2col, maxpool, patchGeometry } from './geometry.js';
 import { type MatMulEngine, plainMatMul } from './matmul.js';
 
@@ -59,22 +60,59 @@ export function normalizeInput(x: Float32Array, wl: Workload): Float32Array {
   return out;
 }
 
-/** Applies a pooling, flatten or relu op (the ops without weights). */
-export function applyShapeOp(op: WorkloadOp, a: Float32Array, batch: number): Float32Array {
+/** Applies a pooling, flatten or relu op (the single-input ops without weights). */
+export function applyShapeOp(op: Exclude<WorkloadOp, MacOp | { kind: 'add' }>, a: Float32Array, batch: number): Float32Array {
   if (op.kind === 'maxpool') return maxpool(a, batch, op.inShape, op.outShape, op.pool, op.strides);
   if (op.kind === 'relu') return a.map((v) => Math.max(v, 0));
+  if (op.kind === 'globalavgpool') {
+    const [h, w, c] = op.inShape;
+    const out = new Float32Array(batch * c);
+    for (let b = 0; b < batch; b++)
+      for (let p = 0; p < h * w; p++) {
+        const o = (b * h * w + p) * c;
+        for (let j = 0; j < c; j++) out[b * c + j] += a[o + j];
+      }
+    for (let i = 0; i < out.length; i++) out[i] /= h * w;
+    return out;
+  }
+  return a;
+}
+
+/**
+ * Runs a workload's ops in order on input `x` (B examples): each op reads the previous op's output
+ * or the op it names, 'add' sums the outputs it names, `mac` computes a conv/dense op (op index,
+ * its input). Outputs that a later op names are kept until the end. Returns the last op's output.
+ */
+export function walkWorkload(wl: Workload, x: Float32Array, batch: number, mac: (op: MacOp, i: number, a: Float32Array) => Float32Array): Float32Array {
+  const named = new Set(wl.ops.flatMap((op) => (op.kind === 'add' ? op.inputs : op.input !== undefined ? [op.input] : [])));
+  const kept = new Map<string, Float32Array>();
+  const read = (name: string): Float32Array => {
+    const v = kept.get(name);
+    if (!v) throw new ConfigError(`runtime: op reads '${name}', which has not run yet`);
+    return v;
+  };
+  let a = x;
+  wl.ops.forEach((op, i) => {
+    if (op.kind === 'add') {
+      const [first, ...rest] = opInputs(wl.ops, i).map(read);
+      a = Float32Array.from(first);
+      for (const r of rest) {
+        if (r.length !== a.length) throw new ConfigError(`runtime: add '${op.name}' sums outputs of different sizes`);
+        for (let p = 0; p < a.length; p++) a[p] += r[p];
+      }
+    } else {
+      const input = op.input !== undefined ? read(op.input) : a;
+      a = isMacOp(op) ? mac(op, i, input) : applyShapeOp(op, input, batch);
+    }
+    if (named.has(op.name)) kept.set(op.name, a);
+  });
   return a;
 }
 
 /** Float forward pass of the workload on raw inputs (B examples, NHWC flattened); returns the last op's output. */
 export function floatForward(wl: Workload, x: Float32Array, batch: number, o: FloatForwardOptions = {}): Float32Array {
   const mm = o.matmul ?? plainMatMul;
-  let a = normalizeInput(x, wl);
-  wl.ops.forEach((op, i) => {
-    if (!isMacOp(op)) {
-      a = applyShapeOp(op, a, batch);
-      return;
-    }
+  return walkWorkload(wl, normalizeInput(x, wl), batch, (op, i, a) => {
     const input = a;
     const { k, n } = gemmShape(op);
     const cols = gemmInput(op, a, batch);
@@ -89,8 +127,7 @@ export function floatForward(wl: Workload, x: Float32Array, batch: number, o: Fl
         y[r * n + j] = v;
       }
     }
-    a = y;
-    o.capture?.({ opIndex: i, op, batch, input, output: a });
+    o.capture?.({ opIndex: i, op, batch, input, output: y });
+    return y;
   });
-  return a;
 }

@@ -6,7 +6,7 @@
  * cuts a layer into rows × columns array tiles and adds the row tiles' partial sums digitally.
  */
 import { ConfigError } from '../../core/errors.js';
-import { applyShapeOp, gemmInput, isMacOp } from './forward.js';
+import { gemmInput, walkWorkload } from './forward.js';
 import { type MatMulEngine, type MatMulOperand, plainMatMul } from './matmul.js';
 import { type QuantizedWorkload, type QuantLayer, quantizeActivations } from './quantize.js';
 
@@ -127,13 +127,8 @@ export class BoundNetwork {
   /** Outputs (B × last op's size) for raw inputs x (B examples). */
   forward(x: Float32Array, batch: number, o: QuantForwardOptions = {}): Float32Array {
     const { workload: wl, actRange } = this.qw;
-    let a = x;
     let li = 0;
-    wl.ops.forEach((op, i) => {
-      if (!isMacOp(op)) {
-        a = applyShapeOp(op, a, batch);
-        return;
-      }
+    return walkWorkload(wl, x, batch, (op, i, a) => {
       const L = this.qw.layers[li++];
       const g = this.layers.get(i);
       if (!g || L.opIndex !== i) throw new ConfigError(`runtime: quantized layers do not match the workload at op ${i} ('${op.name}')`);
@@ -153,9 +148,8 @@ export class BoundNetwork {
         }
       }
       o.capture?.({ layer: L, batch, codes: q, m, products, output: out });
-      a = out;
+      return out;
     });
-    return a;
   }
 
   dispose(): void {

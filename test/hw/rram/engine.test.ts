@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type LayerCounts, rramConfig, rramEngine } from '../../../src/hw/rram/index.js';
-import { BoundNetwork, exactIntGemm, type IntGemmEngine, type QuantizedWorkload } from '../../../src/nn/runtime/index.js';
-import { images, quantized, rramWorkload, SMALL } from './fixtures.js';
+import { type LayerCounts, reluFollows, rramConfig, rramEngine } from '../../../src/hw/rram/index.js';
+import { BoundNetwork, exactIntGemm, floatForward, type IntGemmEngine, type QuantizedWorkload } from '../../../src/nn/runtime/index.js';
+import type { ConvOp, DenseOp } from '../../../src/nn/workload.js';
+import { images, quantized, residualWorkload, rramWorkload, SMALL } from './fixtures.js';
 
 /** Products and outputs of every layer, and the logits, for `n` images. */
 function trace(qw: QuantizedWorkload, engine: IntGemmEngine, x: Float32Array, n: number): { products: Float32Array[]; outputs: Float32Array[]; logits: Float32Array } {
@@ -216,4 +217,39 @@ test('crossbarLayers: the other layers run the exact product (no counters); on e
   );
   assert.deepEqual(part.counts()[0], full.counts()[1]);
   assert.throws(() => rramEngine(qw, rramConfig({ ...SMALL, conductanceSpread: 0.1 }), { crossbarLayers: ['d1'] }), /exact crossbars/);
+});
+
+test('residual network: adds and global pooling on the runtime; negative detection only where a ReLU follows on every path; lossless stays bit-identical', () => {
+  const rw = residualWorkload();
+  const rq = quantized(rw);
+  const many = 12;
+  const xs = images(many, 5);
+  // The walker against a hand-written forward pass of the same graph (float).
+  const f = floatForward(rw, xs, many);
+  const conv = (name: string, a: Float32Array): Float32Array => {
+    const { input: _from, ...op } = rw.ops.find((o) => o.name === name) as ConvOp | DenseOp;
+    return floatForward({ ...rw, ops: [op] }, a, many);
+  };
+  const relu = (a: Float32Array) => a.map((v) => Math.max(v, 0));
+  const add = (a: Float32Array, b: Float32Array) => a.map((v, i) => v + b[i]);
+  const c1 = conv('c1', xs);
+  const r2 = relu(add(conv('c2b', conv('c2a', c1)), c1));
+  const r3 = relu(add(conv('cp', c1), r2));
+  const pooled = new Float32Array(many * 6);
+  for (let b = 0; b < many; b++) for (let p = 0; p < 36; p++) for (let j = 0; j < 6; j++) pooled[b * 6 + j] += r3[(b * 36 + p) * 6 + j] / 36;
+  const want = conv('d', pooled);
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(f[i] - want[i]) < 1e-5, `${i}: ${f[i]} vs ${want[i]}`);
+  // Which layers a ReLU follows.
+  const follows = Object.fromEntries(rq.layers.map((L) => [L.name, reluFollows(rq, L.opIndex)]));
+  assert.deepEqual(follows, { c1: true, c2a: true, c2b: false, cp: false, d: false });
+  // Ideal crossbars give the exact integer network; lossless termination changes nothing.
+  const none = trace(rq, rramEngine(rq, rramConfig(SMALL)), xs, many);
+  assert.deepEqual(none.logits, trace(rq, exactIntGemm(), xs, many).logits);
+  const e = rramEngine(rq, rramConfig({ ...SMALL, termination: 'lossless', bound: 'plane' }));
+  const t = trace(rq, e, xs, many);
+  for (const [i, o] of t.outputs.entries()) assert.deepEqual(o, none.outputs[i], `layer ${i}`);
+  assert.deepEqual(t.logits, none.logits);
+  const counts = new Map(e.counts().map((c) => [c.layer, c]));
+  for (const name of ['c2b', 'cp', 'd']) assert.equal(counts.get(name)?.stoppedNegative, 0, `${name} feeds an add or the logits`);
+  assert.ok((counts.get('c2a')?.stoppedNegative ?? 0) > 0, 'c2a is followed by its ReLU');
 });
