@@ -83,7 +83,7 @@ export function opInputs(ops: readonly WorkloadOp[], i: number): string[] {
   return i > 0 ? [ops[i - 1].name] : [];
 }
 
-/** True when every op reads the one before it (no residual connections). */
+/** True when every op reads the one before it and there is no add or global pooling (a plain chain of conv, dense, max-pool, flatten and relu). */
 export function isSequential(w: Workload): boolean {
   return w.ops.every((op) => op.kind !== 'add' && op.kind !== 'globalavgpool' && op.input === undefined);
 }
