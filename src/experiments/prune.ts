@@ -169,7 +169,7 @@ export function parsePruneConfig(input: unknown): PruneConfigParsed {
 
 /** Allowance 0 for each of `names` (checked against the packed layers). */
 function losslessOverrides(model: tf.LayersModel, layers: readonly string[], names: readonly string[]): Record<string, number> {
-  const known = packingLayers(model, layers).map((l) => l.name);
+  const known = selectKernels(model, layers).map((k) => k.layer);
   const bad = names.filter((n) => !known.includes(n));
   if (bad.length > 0)
     throw new ConfigError(`prune config: field 'packing.losslessLayers': ${bad.join(', ')} is not a packed conv/dense layer of this model; use one of ${known.join(', ')}`);

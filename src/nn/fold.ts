@@ -46,12 +46,12 @@ export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
     const cls = layer.constructor as LayerClass;
     const clone = cls.fromConfig(cls, cfg);
     out.set(layer.name, clone.apply(from.length === 1 ? from[0] : from) as tf.SymbolicTensor);
+    const current = layer.getWeights();
     if (op) {
-      const shape = layer.getWeights()[0].shape;
-      const weights = [tf.tensor(op.weights, shape)];
+      const weights = [tf.tensor(op.weights, current[0].shape)];
       if (op.bias) weights.push(tf.tensor1d(op.bias));
       pending.push({ layer: clone, weights, own: true });
-    } else if (layer.getWeights().length) pending.push({ layer: clone, weights: layer.getWeights(), own: false });
+    } else if (current.length) pending.push({ layer: clone, weights: current, own: false });
   }
   const outputs = model.outputs.map((t) => out.get(t.sourceLayer.name) as tf.SymbolicTensor);
   const folded = tf.model({ inputs, outputs: outputs.length === 1 ? outputs[0] : outputs, name: model.name });

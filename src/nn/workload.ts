@@ -83,14 +83,9 @@ export function opInputs(ops: readonly WorkloadOp[], i: number): string[] {
   return i > 0 ? [ops[i - 1].name] : [];
 }
 
-/** True when every op reads the one before it and there is no add or global pooling (a plain chain of conv, dense, max-pool, flatten and relu). */
-export function isSequential(w: Workload): boolean {
-  return w.ops.every((op) => op.kind !== 'add' && op.kind !== 'globalavgpool' && op.input === undefined);
-}
-
-/** Throws a ConfigError naming `what` when the workload has residual connections or global pooling. */
+/** Throws a ConfigError naming `what` unless every op reads the one before it and there is no add or global pooling (a plain chain). */
 export function requireSequential(w: Workload, what: string): void {
-  if (!isSequential(w))
+  if (!w.ops.every((op) => op.kind !== 'add' && op.kind !== 'globalavgpool' && op.input === undefined))
     throw new ConfigError(
       `${what}: network '${w.name}' has residual connections or global pooling; only sequential networks (conv, dense, max-pool, flatten, relu) are supported here`,
     );
