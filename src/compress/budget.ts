@@ -28,7 +28,7 @@
 import { ConfigError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { type IntMatrix, intMatrix, type WeightMatrix } from './matrix.js';
-import { type AnnealOptions, type AnnealTarget, anneal, checkAnneal, DEFAULT_ANNEAL, type Orders, type Pattern, PackState, pattern } from './permute.js';
+import { type AnnealOptions, type AnnealTarget, anneal, checkAnneal, checkStart, DEFAULT_ANNEAL, type Orders, type Pattern, PackState, pattern } from './permute.js';
 import { checkLayout, identityOrder, packTight, type TightLayout, type TightPacked } from './tight.js';
 
 export interface BudgetLayout extends TightLayout {
@@ -364,6 +364,8 @@ export interface BudgetSearchOptions extends Partial<Omit<AnnealOptions, 'seed'>
   /** Per-column factor of |w| (a subword column's significance); default 1. */
   colScale?: Float64Array | null;
   greedyCandidates?: number;
+  /** Warm start (permute.ts `SearchOptions.start`): used when its J is no more than the greedy start's. */
+  start?: Orders;
   onTemperature?: (step: number, best: number) => void;
 }
 
@@ -376,6 +378,8 @@ export interface BudgetSearchStats {
   accepted: number;
   temperatures: number;
   initialTemperature: number;
+  /** J of the given start orders; null when none was given. */
+  startCost: number | null;
 }
 
 /**
@@ -401,14 +405,29 @@ export function searchBudgetOrders(m: WeightMatrix, layout: BudgetLayout, o: Bud
   const total = w.total();
   const ident = { rowOrder: identityOrder(m.rows), colOrder: identityOrder(m.cols) };
   const identityCost = new BudgetState(pt, w, total, layout, ident, slotWeight).cost;
-  const stats: BudgetSearchStats = { identityCost, greedyCost: identityCost, bestCost: identityCost, moves: 0, accepted: 0, temperatures: 0, initialTemperature: 0 };
+  const stats: BudgetSearchStats = {
+    identityCost,
+    greedyCost: identityCost,
+    bestCost: identityCost,
+    moves: 0,
+    accepted: 0,
+    temperatures: 0,
+    initialTemperature: 0,
+    startCost: null,
+  };
   const method = o.method ?? 'anneal';
   if (method === 'identity') return { ...ident, stats };
-  const start = greedyBudget(pt, w, layout, o.seed, o.greedyCandidates ?? DEFAULT_BUDGET_SEARCH.greedyCandidates, slotWeight > 0);
-  const st = new BudgetState(pt, w, total, layout, start, slotWeight);
+  const greedy = greedyBudget(pt, w, layout, o.seed, o.greedyCandidates ?? DEFAULT_BUDGET_SEARCH.greedyCandidates, slotWeight > 0);
+  let st = new BudgetState(pt, w, total, layout, greedy, slotWeight);
   stats.greedyCost = st.cost;
+  if (o.start) {
+    checkStart(o.start, m.rows, m.cols, 'budgeted search');
+    const warm = new BudgetState(pt, w, total, layout, o.start, slotWeight);
+    stats.startCost = warm.cost;
+    if (warm.cost <= st.cost) st = warm;
+  }
   stats.bestCost = st.cost;
-  if (method === 'greedy' || st.cost === 0) return { rowOrder: start.rowOrder, colOrder: start.colOrder, stats };
+  if (method === 'greedy' || st.cost === 0) return { rowOrder: st.rowOrder.slice(), colOrder: st.colOrder.slice(), stats };
   const r = anneal(st, m.rows, m.cols, a, o.onTemperature, slotWeight > 0);
   const { bestByTemperature: _b, ...rs } = r.stats;
   Object.assign(stats, rs);

@@ -24,6 +24,7 @@ import { weightedLayers } from '../nn/workload.js';
 import { bestPackingMasks, type MaskLayer, type PermutationSpec, type PackingMaskOptions, type PackingMasks, type PackingMethodSpec, packingMasks } from './masks.js';
 import { intMatrix, maxCode, quantizeSymmetric } from './matrix.js';
 import { type PackRate, tightRate } from './rates.js';
+import type { Orders } from './permute.js';
 import { packTight } from './tight.js';
 import { cubicSparsity, magnitudeMasks, nmMask, type PruneScope } from './prune.js';
 import { DEFAULT_SUBWORD, pruneSubwords, type SubwordRounding, type SubwordSpec, subwordsPerWeight, subwordValueBits } from './subword.js';
@@ -356,6 +357,42 @@ export function subwordViolations(model: tf.LayersModel, layers: readonly Pick<S
 
 // ------------------------------------------------------------------ packing masks
 
+/**
+ * A layer's packing orders as a packing run stores them (prune.ts `packing-orders.json`): the
+ * output-channel order, and the order of its weight columns ('words', K) or subword columns
+ * ('subwords', K·subwords per weight). Used as warm starts of a later packing of the same layer.
+ */
+export interface LayerOrders {
+  layer: string;
+  columns: 'words' | 'subwords';
+  rowOrder: Int32Array;
+  colOrder: Int32Array;
+}
+
+/**
+ * The orders in the other column unit: a weight order becomes the order of its subword columns
+ * (the subwords of a weight side by side, most significant first); a subword order becomes the
+ * order of the weights by their first subword column.
+ */
+export function ordersIn(o: LayerOrders, columns: LayerOrders['columns'], perWeight: number): Orders {
+  if (o.columns === columns) return { rowOrder: o.rowOrder, colOrder: o.colOrder };
+  if (columns === 'subwords')
+    return {
+      rowOrder: o.rowOrder,
+      colOrder: Int32Array.from({ length: o.colOrder.length * perWeight }, (_, q) => o.colOrder[Math.floor(q / perWeight)] * perWeight + (q % perWeight)),
+    };
+  const seen = new Uint8Array(Math.ceil(o.colOrder.length / perWeight));
+  const col: number[] = [];
+  for (const c of o.colOrder) {
+    const w = Math.floor(c / perWeight);
+    if (!seen[w]) {
+      seen[w] = 1;
+      col.push(w);
+    }
+  }
+  return { rowOrder: o.rowOrder, colOrder: Int32Array.from(col) };
+}
+
 /** A model's conv/dense kernels as K×N layers with the weights a hardware model sees (batch norm folded; residual networks too). */
 export function packingLayers(model: tf.LayersModel, layers: readonly string[] = []): MaskLayer[] {
   const out: MaskLayer[] = [];
@@ -368,9 +405,20 @@ export function packingLayers(model: tf.LayersModel, layers: readonly string[] =
   return out.filter((l) => layers.includes(l.name));
 }
 
+/** Warm starts keyed by layer name (`LayerOrders`). */
+export type PackingStarts = ReadonlyMap<string, LayerOrders>;
+
+function withStarts(ls: MaskLayer[], starts: PackingStarts | undefined, subwordsPerWeight: number): MaskLayer[] {
+  if (!starts) return ls;
+  return ls.map((l) => {
+    const st = starts.get(l.name);
+    return st ? { ...l, start: ordersIn(st, 'words', subwordsPerWeight) } : l;
+  });
+}
+
 /** Word-level packing masks of a model (see compress/masks.ts `packingMasks`), keyed by layer name, in the kernels' layout. */
-export function modelPackingMasks(model: tf.LayersModel, spec: PackingMethodSpec, o: PackingMaskOptions, layers: readonly string[] = []): PackingMasks {
-  return packingMasks(packingLayers(model, layers), spec, o);
+export function modelPackingMasks(model: tf.LayersModel, spec: PackingMethodSpec, o: PackingMaskOptions, layers: readonly string[] = [], starts?: PackingStarts): PackingMasks {
+  return packingMasks(withStarts(packingLayers(model, layers), starts, subwordsPerWeight(DEFAULT_SUBWORD)), spec, o);
 }
 
 /** `bestPackingMasks` (per-layer settings within a pruned share of Σ|w|) for a model's layers. */
@@ -381,22 +429,34 @@ export function bestModelPackingMasks(
   maxL1Share: number,
   layers: readonly string[] = [],
   overrides: Readonly<Record<string, number>> = {},
+  starts?: PackingStarts,
 ): PackingMasks {
-  return bestPackingMasks(packingLayers(model, layers), candidates, o, maxL1Share, overrides);
+  return bestPackingMasks(withStarts(packingLayers(model, layers), starts, subwordsPerWeight(DEFAULT_SUBWORD)), candidates, o, maxL1Share, overrides);
 }
+
+/**
+ * How `subwordPacking` stores each packed layer: 'all' packs every layer's subwords; 'best' also packs
+ * the layer's 8-bit words with the same setting or allowance and keeps the format with the higher
+ * rate (the array runs either format layer by layer, so a layer whose weights mostly keep both
+ * subwords is not forced into two slots per weight).
+ */
+export const SUBWORD_LAYER_FORMATS = ['all', 'best'] as const;
+export type SubwordLayerFormats = (typeof SUBWORD_LAYER_FORMATS)[number];
 
 export interface SubwordPackingLayer {
   name: string;
+  /** The format the layer is stored in: its subwords, or its 8-bit words (`SubwordLayerFormats` 'best'). */
+  format: 'subwords' | 'words';
   /** The layer's subword constraint (patterns = the subwords the packing keeps). */
   rule: SubwordLayer;
   /** The packing setting of the layer and the share of its Σ|subword contribution| it pruned. */
   spec: PermutationSpec;
   prunedL1Share: number;
-  /** The packing's output-channel and subword-column orders. */
+  /** The packing's output-channel and subword-column (words: reduction-index) orders. */
   rowOrder: Int32Array;
   colOrder: Int32Array;
   rate: PackRate;
-  /** Nonzero subwords before packing and those the packing dropped. */
+  /** Nonzero subwords before packing and those the packing dropped (words: the subwords of the dropped weights). */
   subwords: number;
   pruned: number;
 }
@@ -420,7 +480,9 @@ export interface SubwordPackingResult {
  * weight row r is row r·s + i of a (K·s)×N matrix, valued by its contribution sign·digit·base^(s−1−i)
  * so the packing prunes the smallest contributions — and packed; the subwords it keeps become each
  * weight's allowed pattern. The layer's largest weight is kept whole (it fixes the scale). Rates
- * count subword slots: value bits = subwordBits + 1, the shift select in the index.
+ * count subword slots: value bits = subwordBits + 1, the shift select in the index. With `formats`
+ * 'best', a layer whose word packing (same setting or allowance, same seed) has the higher rate is
+ * stored as words: its kept weights may use every subword.
  */
 export function subwordPacking(
   model: tf.LayersModel,
@@ -428,6 +490,8 @@ export function subwordPacking(
   o: PackingMaskOptions,
   layers: readonly string[] = [],
   sw: SubwordSpec = DEFAULT_SUBWORD,
+  formats: SubwordLayerFormats = 'all',
+  starts?: PackingStarts,
 ): SubwordPackingResult {
   const s = subwordsPerWeight(sw);
   const base = 2 ** sw.subwordBits;
@@ -457,10 +521,11 @@ export function subwordPacking(
           values[(r * s + i) * l.n + j] = sign * v;
         }
       }
-    const ml = [{ name: l.name, k: l.k * s, n: l.n, weights: values }];
-    const lo = { ...o, seed: o.seed + li, subwords: { perWeight: s, valueBits: subwordValueBits(sw), shiftSelect: sw.shiftSelect } };
-    const pm = 'candidates' in spec ? bestPackingMasks(ml, spec.candidates, lo, spec.maxL1Share, spec.overrides) : packingMasks(ml, spec, lo);
-    const lm = pm.layers[0];
+    const st = starts?.get(l.name);
+    const ml = [{ name: l.name, k: l.k * s, n: l.n, weights: values, start: st ? ordersIn(st, 'subwords', s) : undefined }];
+    const pack = (ls: readonly MaskLayer[], lo: PackingMaskOptions) =>
+      ('candidates' in spec ? bestPackingMasks(ls, spec.candidates, lo, spec.maxL1Share, spec.overrides) : packingMasks(ls, spec, lo)).layers[0];
+    const lm = pack(ml, { ...o, seed: o.seed + li, subwords: { perWeight: s, valueBits: subwordValueBits(sw), shiftSelect: sw.shiftSelect } });
     const ls = lm.spec as PermutationSpec;
     const patterns = new Uint8Array(l.k * l.n);
     let kept = 0;
@@ -487,10 +552,40 @@ export function subwordPacking(
             maxWidth: ls.method === 'budgeted' ? ls.slotsPerGroup : undefined,
             shiftSelect: sw.shiftSelect,
           });
+    if (formats === 'best') {
+      // The same layer packed as 8-bit words (as the word path packs it: float weights, same seed).
+      const wm = pack([{ ...l, start: st ? ordersIn(st, 'words', s) : undefined }], { ...o, seed: o.seed + li });
+      if (wm.rate > rate.rate) {
+        const wp = new Uint8Array(l.k * l.n);
+        let wkept = 0;
+        for (let i = 0; i < codes.length; i++)
+          if (codes[i] !== 0 && (wm.mask[i] || i === pinned)) {
+            wp[i] = (1 << s) - 1;
+            wkept += countPattern(subwordPattern(codes[i], sw));
+          }
+        let wzeroed = 0;
+        for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && wp[i] === 0) wzeroed++;
+        const { slots, bits, denseBits: db, rate: r, rateNoIndex } = wm;
+        out.push({
+          name: l.name,
+          format: 'words',
+          rule: { layer: l.name, scale, patterns: wp, pinned, subwordsBefore: subwords, subwordsAfter: wkept, weightsZeroed: wzeroed },
+          spec: wm.spec as PermutationSpec,
+          prunedL1Share: wm.pruned.l1Share,
+          rowOrder: wm.rowOrder,
+          colOrder: wm.colOrder,
+          rate: { slots, bits, denseBits: db, rate: r, rateNoIndex },
+          subwords,
+          pruned: subwords - wkept,
+        });
+        return;
+      }
+    }
     let zeroed = 0;
     for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && patterns[i] === 0) zeroed++;
     out.push({
       name: l.name,
+      format: 'subwords',
       rule: { layer: l.name, scale, patterns, pinned, subwordsBefore: subwords, subwordsAfter: kept, weightsZeroed: zeroed },
       spec: ls,
       prunedL1Share: lm.pruned.l1Share,

@@ -27,7 +27,7 @@ import { type BudgetSearchOptions, type BudgetSearchStats, budgetMask, type Prun
 import { ConfigError } from '../core/errors.js';
 import { columnCombineMask } from './column-combine.js';
 import { type IntMatrix, intMatrix } from './matrix.js';
-import { type SearchOptions, type SearchStats, searchOrders } from './permute.js';
+import { type Orders, type SearchOptions, type SearchStats, searchOrders } from './permute.js';
 import { columnCombinedRate, type PackRate, type ShiftSelect, tightRate } from './rates.js';
 import { packTight } from './tight.js';
 
@@ -39,6 +39,11 @@ export interface MaskLayer {
   weights: Float32Array | Float64Array | Int32Array;
   /** Input vectors per image on the array (output pixels of a convolution, 1 for a dense layer); default 1. */
   vectors?: number;
+  /**
+   * Warm start of the tight and budgeted searches: output-channel order (n) and reduction-index
+   * order (k), e.g. an earlier packing's orders; used where it costs no more than the greedy start.
+   */
+  start?: Orders;
 }
 
 export type PackingMethodSpec =
@@ -162,7 +167,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
   if (spec.method === 'tight') {
     const pm = patternMatrix(f.rows, f.cols, (i) => f.values[i] !== 0);
     const layout = { tileRows: o.tileRows, groupSize: spec.groupSize };
-    const found = searchOrders(pm, layout, { ...spec.search, seed });
+    const found = searchOrders(pm, layout, { ...spec.search, seed, start: l.start });
     const rate = tightRate(packTight(pm, layout, found), word);
     const mask = Uint8Array.from(pm.values);
     return {
@@ -180,7 +185,7 @@ function packLayer(l: MaskLayer, spec: PackingMethodSpec, o: PackingMaskOptions,
     };
   }
   const layout = { tileRows: o.tileRows, groupSize: spec.groupSize, slotsPerGroup: spec.slotsPerGroup };
-  const found = searchBudgetOrders(f, layout, { ...spec.search, seed });
+  const found = searchBudgetOrders(f, layout, { ...spec.search, seed, start: l.start });
   // The kept set depends on the magnitudes (floats included): mask from the weights, rate from its pattern.
   const mask = budgetMask(f, layout, found);
   const rate = tightRate(

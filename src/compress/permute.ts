@@ -66,6 +66,25 @@ export interface SearchStats {
   initialTemperature: number;
   /** Best cost after each temperature step. */
   bestByTemperature: number[];
+  /** Cost of the given start orders (`SearchOptions.start`); null when none was given. */
+  startCost: number | null;
+}
+
+/** Checks that warm-start orders are permutations of the matrix's rows and columns. */
+export function checkStart(start: Orders, rows: number, cols: number, what: string): void {
+  for (const [name, order, n] of [
+    ['rowOrder', start.rowOrder, rows],
+    ['colOrder', start.colOrder, cols],
+  ] as const) {
+    const seen = new Uint8Array(n);
+    let ok = order.length === n;
+    for (let i = 0; ok && i < n; i++) {
+      const v = order[i];
+      ok = Number.isInteger(v) && v >= 0 && v < n && !seen[v];
+      if (ok) seen[v] = 1;
+    }
+    if (!ok) throw new ConfigError(`${what}: the start's ${name} is not a permutation of 0…${n - 1} (was it found for a matrix of another shape?)`);
+  }
 }
 
 /** Column lists of the nonzero pattern (CSC row indices) and row nonzero counts. */
@@ -335,6 +354,11 @@ export interface SearchOptions extends Partial<Omit<AnnealOptions, 'seed'>> {
   /** 'anneal' (greedy start, then SA), 'greedy' (the start only) or 'identity'. Default 'anneal'. */
   method?: 'anneal' | 'greedy' | 'identity';
   greedyCandidates?: number;
+  /**
+   * Warm start: orders to begin from when they cost no more than the greedy start (e.g. the orders
+   * an earlier packing of the same layer found, whose zeros fine-tuning kept).
+   */
+  start?: Orders;
   /** Called after each temperature with (temperature step, best cost). */
   onTemperature?: (step: number, best: number) => void;
 }
@@ -356,12 +380,19 @@ export function searchOrders(m: IntMatrix, layout: TightLayout, o: SearchOptions
     temperatures: 0,
     initialTemperature: 0,
     bestByTemperature: [],
+    startCost: null,
   };
   const method = o.method ?? 'anneal';
   if (method === 'identity') return { ...ident, stats };
-  const start = greedyFromPattern(pt, layout, { seed: o.seed, greedyCandidates: o.greedyCandidates });
-  const st = new PackState(pt, layout.tileRows, layout.groupSize, start);
+  const greedy = greedyFromPattern(pt, layout, { seed: o.seed, greedyCandidates: o.greedyCandidates });
+  let st = new PackState(pt, layout.tileRows, layout.groupSize, greedy);
   stats.greedyCost = st.cost;
+  if (o.start) {
+    checkStart(o.start, m.rows, m.cols, 'permutation search');
+    const warm = new PackState(pt, layout.tileRows, layout.groupSize, o.start);
+    stats.startCost = warm.cost;
+    if (warm.cost <= st.cost) st = warm;
+  }
   stats.bestCost = st.cost;
   if (method === 'greedy') return { rowOrder: st.rowOrder.slice(), colOrder: st.colOrder.slice(), stats };
   const r = anneal(st, pt.rows, pt.cols, a, o.onTemperature);

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { validate } from '../core/config.js';
 import { type EngineInfo, engineInfo, type tf } from '../core/engine.js';
 import { ConfigError, NotFoundError } from '../core/errors.js';
-import { toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { readJson, toCsv, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import {
   type FineTuneOptions,
@@ -37,6 +37,8 @@ import {
   type PruneStep,
   selectKernels,
   type SubwordLayer,
+  type LayerOrders,
+  SUBWORD_LAYER_FORMATS,
   subwordPacking,
   subwordRules,
   zeroMasks,
@@ -44,7 +46,7 @@ import {
 import { type PackingMethodSpec, packingCandidates, specLabel } from '../compress/masks.js';
 import { fromKxN, quantizeSymmetric } from '../compress/matrix.js';
 import { SHIFT_SELECTS } from '../compress/rates.js';
-import { DEFAULT_SUBWORD } from '../compress/subword.js';
+import { DEFAULT_SUBWORD, subwordsPerWeight } from '../compress/subword.js';
 import { type NetworkOnArray, type PackedNetworkLayer, packedNetworkOnArray } from './compress.js';
 import type { Dataset } from '../data/types.js';
 import { loadModel, saveModel } from '../nn/checkpoint.js';
@@ -116,6 +118,19 @@ export const PruneConfigSchema = z
         losslessLayers: z.array(z.string().min(1)).default([]),
         /** Subwords: the shift select of a slot stored in its index, or implied by the select (compress/rates.ts). */
         subwordShift: z.enum(SHIFT_SELECTS).default('stored'),
+        /**
+         * Subwords: 'best' (default) stores each layer in whichever of its subword and word packings
+         * (same setting or allowance) has the higher rate; 'all' stores every packed layer as subwords
+         * (compress/finetune.ts `SubwordLayerFormats`).
+         */
+        subwordLayers: z.enum(SUBWORD_LAYER_FORMATS).default('best'),
+        /**
+         * Start each layer's permutation search from the source run's packing orders
+         * (`packing-orders.json`, written by a packing run and carried by every later prune run) where
+         * they cost no more than the greedy start: a repacking after further pruning then finds the
+         * structure fine-tuning kept, which a search from scratch need not.
+         */
+        warmStart: z.boolean().default(true),
       })
       .strict()
       .default({}),
@@ -180,8 +195,7 @@ function losslessOverrides(model: tf.LayersModel, layers: readonly string[], nam
 function onArray(
   model: tf.LayersModel,
   layers: readonly string[],
-  packed: readonly Pick<PackedNetworkLayer, 'name' | 'spec' | 'rowOrder' | 'colOrder' | 'ccGroups' | 'shiftSelect'>[],
-  subwords: boolean,
+  packed: readonly Pick<PackedNetworkLayer, 'name' | 'spec' | 'rowOrder' | 'colOrder' | 'ccGroups' | 'subwords' | 'shiftSelect'>[],
   array: { rows: number; cols: number },
 ): NetworkOnArray {
   const byName = new Map(packed.map((p) => [p.name, p]));
@@ -190,7 +204,7 @@ function onArray(
     const p = byName.get(l.name);
     if (!p) continue;
     const { codes } = quantizeSymmetric(Float32Array.from(l.weights), 8);
-    out.push({ ...p, vectors: l.vectors ?? 1, codes: fromKxN(codes, l.k, l.n), subwords });
+    out.push({ ...p, vectors: l.vectors ?? 1, codes: fromKxN(codes, l.k, l.n) });
   }
   return packedNetworkOnArray(out, array);
 }
@@ -264,6 +278,8 @@ export interface PackingLayerSummary {
   layer: string;
   /** The packing setting of the layer (e.g. "budgeted g=16 k=2"). */
   setting?: string;
+  /** Subword packing: whether the layer is stored as subwords or as 8-bit words (`subwordLayers` 'best'). */
+  format?: 'subwords' | 'words';
   /** Share of the layer's Σ|w| (subwords: Σ|subword contribution|) that packing pruned. */
   prunedL1Share?: number;
   rate: number;
@@ -281,6 +297,8 @@ export interface PackingSummary {
   /** Per-layer settings chosen within this pruned share of Σ|w| (null: one setting for every layer). */
   maxPrunedL1?: number | null;
   subwords: boolean;
+  /** Layers whose search could start from the source run's packing orders (`warmStart`). */
+  warmStartLayers: number;
   rate: number;
   rateNoIndex: number;
   denseBits: number;
@@ -294,6 +312,55 @@ export interface PruneRun {
   config: PruneConfig;
   result: PruneResult;
   model: tf.LayersModel;
+  /** Packing orders to store with the run: this run's packed layers, the source's for the others. */
+  orders: LayerOrders[];
+}
+
+/** The run-folder file holding a packing's orders (warm starts of a later packing). */
+export const PACKING_ORDERS_FILE = 'packing-orders.json';
+
+const ordersSchema = z.object({
+  kind: z.literal('packing-orders'),
+  layers: z.array(
+    z.object({
+      layer: z.string(),
+      columns: z.enum(['words', 'subwords']),
+      rowOrder: z.array(z.number().int().min(0)),
+      colOrder: z.array(z.number().int().min(0)),
+    }),
+  ),
+});
+
+/** The packing orders stored in a run folder (none when it has no `packing-orders.json`). */
+export function readPackingOrders(runDir: string): LayerOrders[] {
+  const path = join(runDir, PACKING_ORDERS_FILE);
+  if (!existsSync(path)) return [];
+  const o = validate(ordersSchema, readJson(path), path);
+  return o.layers.map((l) => ({ ...l, rowOrder: Int32Array.from(l.rowOrder), colOrder: Int32Array.from(l.colOrder) }));
+}
+
+/** The source's orders of the packed layers, checked against their shapes (keyed by layer). */
+function checkedStarts(model: tf.LayersModel, layers: readonly string[], orders: readonly LayerOrders[], runDir: string): Map<string, LayerOrders> {
+  const shapes = new Map(packingLayers(model, layers).map((l) => [l.name, l]));
+  const perWeight = subwordsPerWeight(DEFAULT_SUBWORD);
+  const out = new Map<string, LayerOrders>();
+  for (const o of orders) {
+    const l = shapes.get(o.layer);
+    if (!l) continue;
+    const cols = o.columns === 'words' ? l.k : l.k * perWeight;
+    if (o.rowOrder.length !== l.n || o.colOrder.length !== cols)
+      throw new ConfigError(
+        `${join(runDir, PACKING_ORDERS_FILE)}: layer '${o.layer}' has orders for ${o.rowOrder.length}×${o.colOrder.length} but its ${o.columns} matrix is ${l.n}×${cols}; pass --no-warm-start to search from scratch`,
+      );
+    out.set(o.layer, o);
+  }
+  return out;
+}
+
+/** This run's orders replace the source's for the same layers; the source's others are carried. */
+function mergeOrders(source: readonly LayerOrders[], own: readonly LayerOrders[]): LayerOrders[] {
+  const mine = new Set(own.map((o) => o.layer));
+  return [...source.filter((o) => !mine.has(o.layer)), ...own];
 }
 
 function accuracyOf(e: EvalResult, count: number): AccuracyRecord {
@@ -334,6 +401,8 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       model = foldBatchNorm(loaded);
       loaded.dispose();
     }
+    const sourceOrders = readPackingOrders(parsed.checkpoint);
+    let ownOrders: LayerOrders[] = [];
     const zerosBefore = new Map(kernelSparsity(model).map((l) => [l.layer, l.zeros]));
     const keep = zeroMasks(model, config.layers);
     const ft: FineTuneOptions = { dataset, normalization: norm, ...trainOptions(config) };
@@ -360,6 +429,16 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       const opts = { tileRows: pk.array.cols, seed: config.seed };
       const search = { method: pk.search };
       const lossless = losslessOverrides(model, config.layers, pk.losslessLayers);
+      const starts = pk.warmStart && sourceOrders.length > 0 ? checkedStarts(model, config.layers, sourceOrders, parsed.checkpoint) : undefined;
+      const warmStartLayers = starts?.size ?? 0;
+      // Orders worth keeping: packed layers (an unpacked layer's and column combining's are identities).
+      const keepOrders = (
+        ls: readonly { name: string; spec: PackingMethodSpec; rowOrder: Int32Array; colOrder: Int32Array }[],
+        columns: (name: string) => LayerOrders['columns'],
+      ) =>
+        ls
+          .filter((l) => l.spec.method === 'budgeted' || l.spec.method === 'tight')
+          .map((l) => ({ layer: l.name, columns: columns(l.name), rowOrder: l.rowOrder, colOrder: l.colOrder }));
       if (pk.subwords) {
         const spec =
           pk.format === 'tight'
@@ -373,14 +452,23 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
                 maxL1Share: pk.maxPrunedL1,
                 overrides: lossless,
               };
-        const sp = subwordPacking(model, choice, opts, config.layers, { ...DEFAULT_SUBWORD, shiftSelect: pk.subwordShift });
+        const sp = subwordPacking(model, choice, opts, config.layers, { ...DEFAULT_SUBWORD, shiftSelect: pk.subwordShift }, pk.subwordLayers, starts);
+        const formatOf = new Map(sp.layers.map((l) => [l.name, l.format]));
+        ownOrders = keepOrders(sp.layers, (name) => formatOf.get(name) ?? 'subwords');
         const rules = sp.layers.map((l) => l.rule);
         const s = fineTuneSubwords(model, rules, ft, progress);
         const array = onArray(
           model,
           config.layers,
-          sp.layers.map((l) => ({ name: l.name, spec: l.spec, rowOrder: l.rowOrder, colOrder: l.colOrder, ccGroups: null, shiftSelect: pk.subwordShift })),
-          true,
+          sp.layers.map((l) => ({
+            name: l.name,
+            spec: l.spec,
+            rowOrder: l.rowOrder,
+            colOrder: l.colOrder,
+            ccGroups: null,
+            subwords: l.format === 'subwords',
+            shiftSelect: pk.subwordShift,
+          })),
           pk.array,
         );
         res = s;
@@ -390,6 +478,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
         packing = {
           format: pk.format,
           subwords: true,
+          warmStartLayers,
           array,
           rate: sp.total.rate,
           rateNoIndex: sp.total.rateNoIndex,
@@ -400,6 +489,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
           maxPrunedL1: pk.maxPrunedL1,
           layers: sp.layers.map((l) => ({
             layer: l.name,
+            format: l.format,
             setting: specLabel(l.spec),
             rate: l.rate.rate,
             rateNoIndex: l.rate.rateNoIndex,
@@ -418,13 +508,20 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
               : { method: 'budgeted', groupSize: pk.groupSize, slotsPerGroup: pk.slotsPerGroup, search };
         const pm =
           pk.maxPrunedL1 === null
-            ? modelPackingMasks(model, spec, opts, config.layers)
-            : bestModelPackingMasks(model, packingCandidates(pk.format, search), opts, pk.maxPrunedL1, config.layers, lossless);
+            ? modelPackingMasks(model, spec, opts, config.layers, starts)
+            : bestModelPackingMasks(model, packingCandidates(pk.format, search), opts, pk.maxPrunedL1, config.layers, lossless, starts);
+        ownOrders = keepOrders(pm.layers, () => 'words');
         res = fineTuneWithMasks(model, intersectMasks(keep, new Map(pm.layers.map((l) => [l.name, l.mask]))), ft, progress);
         packing = {
           format: pk.format,
           subwords: false,
-          array: onArray(model, config.layers, pm.layers, false, pk.array),
+          warmStartLayers,
+          array: onArray(
+            model,
+            config.layers,
+            pm.layers.map((l) => ({ ...l, subwords: false })),
+            pk.array,
+          ),
           rate: pm.total.rate,
           rateNoIndex: pm.total.rateNoIndex,
           denseBits: pm.total.denseBits,
@@ -477,7 +574,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       engine: engineInfo(),
       createdAt: new Date().toISOString(),
     };
-    return { config, result, model };
+    return { config, result, model, orders: mergeOrders(sourceOrders, ownOrders) };
   } catch (e) {
     model.dispose();
     throw e;
@@ -500,6 +597,14 @@ export async function writePruneRun(dir: string, run: PruneRun): Promise<{ check
       r.layers.map((l) => [l.layer, l.weights, l.zerosBefore, l.zeros, l.sparsity, l.pruned]),
     ),
   );
+  if (run.orders.length > 0)
+    writeFileAtomic(
+      join(dir, PACKING_ORDERS_FILE),
+      JSON.stringify({
+        kind: 'packing-orders',
+        layers: run.orders.map((o) => ({ layer: o.layer, columns: o.columns, rowOrder: Array.from(o.rowOrder), colOrder: Array.from(o.colOrder) })),
+      }),
+    );
   const checkpoint = join(dir, 'checkpoint');
   await saveModel(run.model, checkpoint, {
     config: r.source.trainConfig,

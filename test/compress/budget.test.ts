@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { budgetCost, budgetMask, packBudgeted, prunedStats, searchBudgetOrders } from '../../src/compress/budget.js';
 import { columnCombineMask } from '../../src/compress/column-combine.js';
+import { searchOrders } from '../../src/compress/permute.js';
 import { bestPackingMasks, packingCandidates, packingMasks, specLabel } from '../../src/compress/masks.js';
 import { type IntMatrix, intMatrix, matricesEqual, syntheticWeights } from '../../src/compress/matrix.js';
 import { unpackTight } from '../../src/compress/tight.js';
@@ -165,4 +166,38 @@ test('bestPackingMasks: per layer the highest-rate candidate within the pruned-m
   assert.equal(specLabel(swBest.layers[0].spec), 'dense (unpacked)', 'the nearly dense layer stays unpacked with 5-bit subword slots');
   assert.throws(() => bestPackingMasks(layers, packingCandidates('columnCombining'), sub, 0.05), /column combining packs whole weights/);
   assert.throws(() => bestPackingMasks(layers, packingCandidates('tight'), o, 2), /maxL1Share 2 \(all layers\) must be in 0…1/);
+});
+
+test('warm start: orders under which the matrix packs without pruning are kept, the greedy start alone does not find them; bad orders are refused', () => {
+  // A matrix with at most k nonzeros per (row, group) under hidden orders, then scrambled.
+  const rows = 32;
+  const cols = 128;
+  const layout = { tileRows: 8, groupSize: 8, slotsPerGroup: 1 };
+  const rng = new Rng(21);
+  const hidden = { rowOrder: rng.permutation(rows), colOrder: rng.permutation(cols) };
+  const values = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++)
+    for (let p = 0; p < cols / layout.groupSize; p++) {
+      const q = p * layout.groupSize + rng.int(layout.groupSize);
+      values[hidden.rowOrder[r] * cols + hidden.colOrder[q]] = 1 + rng.int(100);
+    }
+  const m = { rows, cols, values };
+  const cold = searchBudgetOrders(m, layout, { seed: 1, method: 'greedy' });
+  assert.ok(cold.stats.greedyCost > 0, 'the fixture is not found by the greedy start alone');
+  assert.equal(cold.stats.startCost, null);
+  for (const method of ['greedy', 'anneal'] as const) {
+    const warm = searchBudgetOrders(m, layout, { seed: 1, method, start: hidden });
+    assert.equal(warm.stats.startCost, 0);
+    assert.equal(warm.stats.bestCost, 0);
+    assert.equal(budgetCost(m, layout, warm), 0);
+  }
+  // The tight search keeps a start that packs no wider than the greedy one.
+  const pm = intMatrix(
+    rows,
+    cols,
+    Int32Array.from(values, (v) => (v !== 0 ? 1 : 0)),
+  );
+  const t = searchOrders(pm, layout, { seed: 1, method: 'greedy', start: hidden });
+  assert.ok(t.stats.startCost !== null && t.stats.bestCost === Math.min(t.stats.startCost, t.stats.greedyCost));
+  assert.throws(() => searchBudgetOrders(m, layout, { seed: 1, start: { rowOrder: hidden.rowOrder, colOrder: hidden.colOrder.slice(1) } }), /colOrder is not a permutation/);
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import {
+  bestModelPackingMasks,
   fineTuneSubwords,
   fineTuneWithMasks,
   type FineTuneOptions,
@@ -9,6 +10,7 @@ import {
   modelPackingMasks,
   nearestAllowed,
   nmMasks,
+  ordersIn,
   packingLayers,
   subwordPacking,
   subwordPattern,
@@ -284,4 +286,63 @@ test('packing masks held through fine-tuning: budgeted words, and budgeted subwo
   );
   assert.equal(r.violations, 0);
   model.dispose();
+});
+
+test("subwordPacking 'best': each layer keeps the denser of its subword and word packings, and fine-tuning holds either", () => {
+  const model = lenet();
+  const ks = modelKernels(model);
+  // The first layer's codes use both subwords (two subword slots per weight), the others one each.
+  const rng = new Rng(4);
+  ks.forEach((k, li) => {
+    const n = k.shape.reduce((a, b) => a * b, 1);
+    const w = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (rng.next() < 0.7) continue;
+      const sign = rng.next() < 0.5 ? -1 : 1;
+      const code = li === 0 ? 16 * (1 + Math.floor(rng.next() * 6)) + 1 + Math.floor(rng.next() * 15) : 1 + Math.floor(rng.next() * 15);
+      w[i] = (sign * code) / 127;
+    }
+    w[0] = 1; // pins the per-layer scale at 1/127, so the codes are exactly the ones drawn
+    tf.tidy(() => {
+      k.variable.write(tf.tensor(w, k.shape));
+    });
+  });
+  const o = { tileRows: 8, seed: 1 };
+  const choice = { candidates: packingCandidates('budgeted', { method: 'greedy' }), maxL1Share: 0.05 };
+  const all = subwordPacking(model, choice, o, [], DEFAULT_SUBWORD, 'all');
+  const best = subwordPacking(model, choice, o, [], DEFAULT_SUBWORD, 'best');
+  const words = bestModelPackingMasks(model, choice.candidates, o, choice.maxL1Share);
+  const formats = best.layers.map((l) => l.format);
+  assert.equal(formats[0], 'words', 'two subwords per weight: words pack denser');
+  assert.ok(formats.includes('subwords'), `one subword per weight: subwords pack denser somewhere (${formats})`);
+  best.layers.forEach((l, i) => {
+    assert.equal(l.rate.rate, Math.max(all.layers[i].rate.rate, words.layers[i].rate), l.name);
+    if (l.format === 'subwords') {
+      assert.deepEqual(l.rule.patterns, all.layers[i].rule.patterns, l.name);
+      return;
+    }
+    // A word layer keeps exactly the word packing's weights, each with every subword allowed.
+    const m = words.layers[i].mask;
+    for (let j = 0; j < m.length; j++) assert.equal(l.rule.patterns[j], m[j] || j === l.rule.pinned ? 3 : 0, `${l.name}[${j}]`);
+    assert.deepEqual(l.rowOrder, words.layers[i].rowOrder);
+  });
+  assert.ok(best.total.rate > all.total.rate);
+  const r = fineTuneSubwords(
+    model,
+    best.layers.map((l) => l.rule),
+    opts({ epochs: 1 }),
+  );
+  assert.equal(r.violations, 0);
+  model.dispose();
+});
+
+test('ordersIn: a weight order and its subword-column order map into each other', () => {
+  const rng = new Rng(8);
+  const words = { layer: 'l', columns: 'words' as const, rowOrder: rng.permutation(5), colOrder: rng.permutation(7) };
+  const sub = ordersIn(words, 'subwords', 2);
+  // The subwords of a weight sit side by side, most significant first, in the weights' order.
+  assert.deepEqual(Array.from(sub.colOrder.slice(0, 4)), [2 * words.colOrder[0], 2 * words.colOrder[0] + 1, 2 * words.colOrder[1], 2 * words.colOrder[1] + 1]);
+  assert.deepEqual(ordersIn({ ...words, ...sub, columns: 'subwords' }, 'words', 2).colOrder, words.colOrder);
+  // A subword order whose subwords are apart gives the weights by their first subword column.
+  assert.deepEqual(Array.from(ordersIn({ layer: 'l', columns: 'subwords', rowOrder: words.rowOrder, colOrder: Int32Array.from([3, 0, 2, 1]) }, 'words', 2).colOrder), [1, 0]);
 });

@@ -1,7 +1,7 @@
 /** `accelab compress prune` end to end on tiny synthetic data: train → prune → eval / pack / subword prune of the pruned run; bad input. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -122,6 +122,65 @@ test('compress prune --method packing: the packing mask is held, the rate is rep
   const bad = cli('compress', 'prune', '--checkpoint', src, '--method', 'packing', '--packing', 'columnCombining', '--packing-subwords', '--out', join(dir, 'bad-packing'));
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /packing\.subwords/);
+});
+
+test('packing orders: a packing run stores them, later prune runs carry them, a repacking starts from them', () => {
+  const packed = join(dir, 'packing0');
+  const stored = JSON.parse(readFileSync(join(packed, 'packing-orders.json'), 'utf8'));
+  const packedJson = JSON.parse(readFileSync(join(packed, 'result.json'), 'utf8'));
+  assert.equal(stored.kind, 'packing-orders');
+  assert.deepEqual(
+    stored.layers.map((l: { layer: string; columns: string }) => `${l.layer}:${l.columns}`),
+    packedJson.packing.layers.map((l: { layer: string }) => `${l.layer}:words`),
+  );
+  // Subword pruning zeroes more weights: the orders stay valid and are carried.
+  const sub = join(dir, 'packing0-sw');
+  const s = cli('compress', 'prune', '--checkpoint', packed, '--method', 'subword', '--subword-fraction', '0.3', '--epochs', '1', '--batch-size', '20', '--out', sub, '--json');
+  assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(sub, 'packing-orders.json'), 'utf8')), stored);
+  // A lossless repacking finds the held structure from the carried orders: at least the first packing's rate.
+  const repack = (extra: string[], out: string) => {
+    const r = cli(
+      'compress',
+      'prune',
+      '--checkpoint',
+      sub,
+      '--method',
+      'packing',
+      '--max-pruned-l1',
+      '0',
+      '--array',
+      '8x8',
+      '--search',
+      'greedy',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '20',
+      '--out',
+      join(dir, out),
+      '--json',
+      ...extra,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).packing;
+  };
+  const warm = repack([], 'repack-warm');
+  const cold = repack(['--no-warm-start'], 'repack-cold');
+  assert.equal(warm.warmStartLayers, stored.layers.length);
+  assert.equal(cold.warmStartLayers, 0);
+  assert.equal(warm.pruned, 0);
+  assert.ok(warm.rate >= packedJson.packing.rate - 1e-9, `warm ${warm.rate} vs first packing ${packedJson.packing.rate} (cold ${cold.rate})`);
+  // Orders for another shape are refused with the file named and the fix.
+  const broken = join(dir, 'packing0-broken');
+  cpSync(sub, broken, { recursive: true });
+  writeFileSync(
+    join(broken, 'packing-orders.json'),
+    JSON.stringify({ ...stored, layers: stored.layers.map((l: { colOrder: number[] }) => ({ ...l, colOrder: l.colOrder.slice(1) })) }),
+  );
+  const bad = cli('compress', 'prune', '--checkpoint', broken, '--method', 'packing', '--max-pruned-l1', '0', '--array', '8x8', '--epochs', '1', '--out', join(dir, 'repack-bad'));
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /packing-orders\.json: layer .* --no-warm-start/);
 });
 
 test('compress prune --method nm holds N:M; same config and seed, same result', () => {

@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readConfigFile } from '../../core/config-file.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { SHIFT_SELECTS } from '../../compress/rates.js';
+import { SUBWORD_LAYER_FORMATS } from '../../compress/finetune.js';
 import { parseShape } from '../../experiments/compress.js';
 import { PACKING_FORMATS, PRUNE_METHODS, type PruneResult, parsePruneConfig, runPrune, writePruneRun } from '../../experiments/prune.js';
 import { pct, round, times } from '../../report/format.js';
@@ -18,6 +19,7 @@ import {
   copyTrainingFlags,
   dataDirOption,
   floatArg,
+  fromCli,
   intArg,
   limitOptions,
   lrOption,
@@ -46,6 +48,8 @@ interface PruneFlags extends CommonOptions {
   maxPrunedL1?: number;
   losslessLayers?: string;
   subwordShift?: string;
+  subwordLayers?: string;
+  warmStart?: boolean;
   maxOverlap?: number;
   search?: string;
   epochs?: number;
@@ -97,12 +101,16 @@ export function formatPrune(r: PruneResult, dir: string): string {
     lines.push(
       `packing         rate ${times(r.packing.rate)} with every bit (${times(r.packing.rateNoIndex)} value bits only); packing pruned ${r.packing.pruned} of ${r.packing.nonzeros} nonzero ${r.packing.subwords ? 'subwords' : 'weights'}`,
     );
+    if (r.packing.warmStartLayers > 0) lines.push(`warm start      ${r.packing.warmStartLayers} layer(s) searched from the source run's packing orders`);
     const a = r.packing.array;
     lines.push(
       `on the array    ${a.array.rows}×${a.array.cols} weight stationary, per image: throughput ${times(a.throughput)}, energy efficiency ${times(a.energyEfficiency)} vs the dense layers (${a.packed.cycles.toLocaleString('en')} vs ${a.dense.cycles.toLocaleString('en')} cycles)`,
     );
     for (const l of r.packing.layers)
-      if (l.setting !== undefined) lines.push(`  ${l.layer.padEnd(12)} ${l.setting.padEnd(30)} rate ${times(l.rate).padStart(7)}  pruned ${pct(l.prunedL1Share ?? 0, 1)} of Σ|w|`);
+      if (l.setting !== undefined)
+        lines.push(
+          `  ${l.layer.padEnd(12)} ${(l.format === 'words' ? `${l.setting}, words` : l.setting).padEnd(30)} rate ${times(l.rate).padStart(7)}  pruned ${pct(l.prunedL1Share ?? 0, 1)} of Σ|w|`,
+        );
   }
   if (r.foldedBatchNorm) lines.push('batch norm      folded into the convolutions before fine-tuning');
   lines.push(`run folder      ${dir}`);
@@ -143,6 +151,11 @@ export function registerPrune(compress: Command): void {
     new Option('--subword-shift <s>', "packing subwords: a slot's shift select stored in its index, or implied by the select over subword columns (default stored)").choices([
       ...SHIFT_SELECTS,
     ]),
+    new Option(
+      '--subword-layers <f>',
+      'packing subwords: each layer stored in whichever of its subword and word packings is denser (best), or every layer as subwords (all) (default best)',
+    ).choices([...SUBWORD_LAYER_FORMATS]),
+    new Option('--no-warm-start', "packing: search every layer from scratch, not from the source run's packing orders (packing-orders.json)"),
     new Option('--lossless-layers <list>', 'packing with --max-pruned-l1: these layers prune nothing (comma-separated names, e.g. the classifier)'),
     new Option('--search <method>', 'packing: permutation search (default anneal)').choices(['anneal', 'greedy', 'identity']),
     new Option('--epochs <n>', 'fine-tuning epochs (default 2)').argParser(intArg('--epochs', 1, 1000)),
@@ -184,9 +197,12 @@ export function registerPrune(compress: Command): void {
       ['maxPrunedL1', 'maxPrunedL1'],
       ['search', 'search'],
       ['subwordShift', 'subwordShift'],
+      ['subwordLayers', 'subwordLayers'],
     ];
-    if (pk.some(([f]) => o[f] !== undefined) || o.array !== undefined || o.losslessLayers !== undefined) {
+    const warmStart = fromCli<boolean>(c, o as unknown as Record<string, unknown>, 'warmStart');
+    if (pk.some(([f]) => o[f] !== undefined) || o.array !== undefined || o.losslessLayers !== undefined || warmStart !== undefined) {
       const p = { ...((input.packing as Record<string, unknown> | undefined) ?? {}) };
+      if (warmStart !== undefined) p.warmStart = warmStart;
       for (const [f, key] of pk) if (o[f] !== undefined) p[key] = o[f];
       if (o.array !== undefined) p.array = parseShape('--array', o.array);
       if (o.losslessLayers !== undefined) p.losslessLayers = names(o.losslessLayers);

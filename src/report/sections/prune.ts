@@ -15,9 +15,10 @@ function method(r: PruneResult): string {
   if (c.method === 'nm') return `${c.nm.n}:${c.nm.m} structured pruning along the reduction axis`;
   if (c.method === 'packing') {
     const p = c.packing;
+    const sw = p.subwords ? ` of 4-bit subwords${p.subwordLayers === 'best' ? ' (each layer in the denser of subwords and 8-bit words)' : ''}` : '';
     if (p.maxPrunedL1 !== null)
-      return `the mask of ${p.format} packing${p.subwords ? ' of 4-bit subwords' : ''} held while fine-tuning (array ${p.array.rows}×${p.array.cols}; per layer the highest-rate setting of the format's grid that prunes at most ${pct(p.maxPrunedL1, 1)} of the layer's Σ|w|, ${p.search} search)`;
-    return `the mask of ${p.format} packing${p.subwords ? ' of 4-bit subwords' : ''} held while fine-tuning (array ${p.array.rows}×${p.array.cols}, multiplexer fan-in ${p.groupSize}${p.format === 'budgeted' ? `, ${p.slotsPerGroup} slot(s) per row and group` : ''}${p.format === 'columnCombining' ? `, γ = ${p.maxOverlap}` : ''}, ${p.search} search)`;
+      return `the mask of ${p.format} packing${sw} held while fine-tuning (array ${p.array.rows}×${p.array.cols}; per layer the highest-rate setting of the format's grid that prunes at most ${pct(p.maxPrunedL1, 1)} of the layer's Σ|w|, ${p.search} search)`;
+    return `the mask of ${p.format} packing${sw} held while fine-tuning (array ${p.array.rows}×${p.array.cols}, multiplexer fan-in ${p.groupSize}${p.format === 'budgeted' ? `, ${p.slotsPerGroup} slot(s) per row and group` : ''}${p.format === 'columnCombining' ? `, γ = ${p.maxOverlap}` : ''}, ${p.search} search)`;
   }
   return `subword pruning: ${pct(c.subword.fraction, 0)} of the nonzero 4-bit subwords of the 8-bit sign-magnitude codes removed, fine-tuned with the straight-through estimator`;
 }
@@ -82,7 +83,7 @@ export function pruneSection(r: PruneResult): ReportSection {
           const a = r.packing?.array?.layers.find((x) => x.name === l.layer);
           return [
             l.layer,
-            l.setting ?? '',
+            l.format === 'words' ? `${l.setting ?? ''}, 8-bit words` : (l.setting ?? ''),
             round(l.rate, 2),
             round(l.rateNoIndex, 2),
             l.slots,
