@@ -28,7 +28,7 @@
 import { ConfigError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { type IntMatrix, intMatrix, type WeightMatrix } from './matrix.js';
-import { type AnnealOptions, type AnnealTarget, anneal, checkAnneal, checkStart, DEFAULT_ANNEAL, type Orders, type Pattern, PackState, pattern } from './permute.js';
+import { type AnnealOptions, type AnnealTarget, anneal, checkAnneal, DEFAULT_ANNEAL, initialStats, type Orders, type Pattern, PackState, pattern, startState } from './permute.js';
 import { checkLayout, identityOrder, packTight, type TightLayout, type TightPacked } from './tight.js';
 
 export interface BudgetLayout extends TightLayout {
@@ -405,27 +405,13 @@ export function searchBudgetOrders(m: WeightMatrix, layout: BudgetLayout, o: Bud
   const total = w.total();
   const ident = { rowOrder: identityOrder(m.rows), colOrder: identityOrder(m.cols) };
   const identityCost = new BudgetState(pt, w, total, layout, ident, slotWeight).cost;
-  const stats: BudgetSearchStats = {
-    identityCost,
-    greedyCost: identityCost,
-    bestCost: identityCost,
-    moves: 0,
-    accepted: 0,
-    temperatures: 0,
-    initialTemperature: 0,
-    startCost: null,
-  };
+  const stats: BudgetSearchStats = initialStats(identityCost);
   const method = o.method ?? 'anneal';
   if (method === 'identity') return { ...ident, stats };
   const greedy = greedyBudget(pt, w, layout, o.seed, o.greedyCandidates ?? DEFAULT_BUDGET_SEARCH.greedyCandidates, slotWeight > 0);
-  let st = new BudgetState(pt, w, total, layout, greedy, slotWeight);
-  stats.greedyCost = st.cost;
-  if (o.start) {
-    checkStart(o.start, m.rows, m.cols, 'budgeted search');
-    const warm = new BudgetState(pt, w, total, layout, o.start, slotWeight);
-    stats.startCost = warm.cost;
-    if (warm.cost <= st.cost) st = warm;
-  }
+  const g = new BudgetState(pt, w, total, layout, greedy, slotWeight);
+  stats.greedyCost = g.cost;
+  const st = startState(g, o.start, (orders) => new BudgetState(pt, w, total, layout, orders, slotWeight), { rows: m.rows, cols: m.cols, what: 'budgeted search' }, stats);
   stats.bestCost = st.cost;
   if (method === 'greedy' || st.cost === 0) return { rowOrder: st.rowOrder.slice(), colOrder: st.colOrder.slice(), stats };
   const r = anneal(st, m.rows, m.cols, a, o.onTemperature, slotWeight > 0);

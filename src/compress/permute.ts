@@ -70,6 +70,29 @@ export interface SearchStats {
   startCost: number | null;
 }
 
+/** Statistics of a search before it runs: every cost is the identity order's. */
+export function initialStats(identityCost: number): Omit<SearchStats, 'bestByTemperature'> {
+  return { identityCost, greedyCost: identityCost, bestCost: identityCost, moves: 0, accepted: 0, temperatures: 0, initialTemperature: 0, startCost: null };
+}
+
+/**
+ * The state a search starts from: the greedy one, or the warm start's (`make(start)`) when it costs
+ * no more; the warm start's cost goes to `stats.startCost`.
+ */
+export function startState<S extends { readonly cost: number }>(
+  greedy: S,
+  start: Orders | undefined,
+  make: (orders: Orders) => S,
+  shape: { rows: number; cols: number; what: string },
+  stats: { startCost: number | null },
+): S {
+  if (!start) return greedy;
+  checkStart(start, shape.rows, shape.cols, shape.what);
+  const warm = make(start);
+  stats.startCost = warm.cost;
+  return warm.cost <= greedy.cost ? warm : greedy;
+}
+
 /** Checks that warm-start orders are permutations of the matrix's rows and columns. */
 export function checkStart(start: Orders, rows: number, cols: number, what: string): void {
   for (const [name, order, n] of [
@@ -371,28 +394,13 @@ export function searchOrders(m: IntMatrix, layout: TightLayout, o: SearchOptions
   const pt = pattern(m);
   const ident = { rowOrder: identityOrder(m.rows), colOrder: identityOrder(m.cols) };
   const identityCost = new PackState(pt, layout.tileRows, layout.groupSize, ident).cost;
-  const stats: SearchStats = {
-    identityCost,
-    greedyCost: identityCost,
-    bestCost: identityCost,
-    moves: 0,
-    accepted: 0,
-    temperatures: 0,
-    initialTemperature: 0,
-    bestByTemperature: [],
-    startCost: null,
-  };
+  const stats: SearchStats = { ...initialStats(identityCost), bestByTemperature: [] };
   const method = o.method ?? 'anneal';
   if (method === 'identity') return { ...ident, stats };
   const greedy = greedyFromPattern(pt, layout, { seed: o.seed, greedyCandidates: o.greedyCandidates });
-  let st = new PackState(pt, layout.tileRows, layout.groupSize, greedy);
-  stats.greedyCost = st.cost;
-  if (o.start) {
-    checkStart(o.start, m.rows, m.cols, 'permutation search');
-    const warm = new PackState(pt, layout.tileRows, layout.groupSize, o.start);
-    stats.startCost = warm.cost;
-    if (warm.cost <= st.cost) st = warm;
-  }
+  const g = new PackState(pt, layout.tileRows, layout.groupSize, greedy);
+  stats.greedyCost = g.cost;
+  const st = startState(g, o.start, (orders) => new PackState(pt, layout.tileRows, layout.groupSize, orders), { rows: m.rows, cols: m.cols, what: 'permutation search' }, stats);
   stats.bestCost = st.cost;
   if (method === 'greedy') return { rowOrder: st.rowOrder.slice(), colOrder: st.colOrder.slice(), stats };
   const r = anneal(st, pt.rows, pt.cols, a, o.onTemperature);

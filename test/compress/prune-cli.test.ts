@@ -16,6 +16,8 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
 }
 
 const source = join(dir, 'train');
+/** Packing flags small enough for the tiny synthetic runs. */
+const tinyPacking = ['--array', '8x8', '--search', 'greedy', '--epochs', '1', '--batch-size', '20'];
 
 before(() => {
   const r = cli('train', '--dataset', 'synthetic-gray', '--model', 'lenet5', '--epochs', '1', '--train-limit', '120', '--test-limit', '40', '--out', source, '--json');
@@ -84,14 +86,7 @@ test('compress prune --method packing: the packing mask is held, the rate is rep
       '1',
       '--group-size',
       '8',
-      '--array',
-      '8x8',
-      '--search',
-      'greedy',
-      '--epochs',
-      '1',
-      '--batch-size',
-      '20',
+      ...tinyPacking,
       '--no-eval-every-epoch',
       '--out',
       out,
@@ -140,28 +135,7 @@ test('packing orders: a packing run stores them, later prune runs carry them, a 
   assert.deepEqual(JSON.parse(readFileSync(join(sub, 'packing-orders.json'), 'utf8')), stored);
   // A lossless repacking finds the held structure from the carried orders: at least the first packing's rate.
   const repack = (extra: string[], out: string) => {
-    const r = cli(
-      'compress',
-      'prune',
-      '--checkpoint',
-      sub,
-      '--method',
-      'packing',
-      '--max-pruned-l1',
-      '0',
-      '--array',
-      '8x8',
-      '--search',
-      'greedy',
-      '--epochs',
-      '1',
-      '--batch-size',
-      '20',
-      '--out',
-      join(dir, out),
-      '--json',
-      ...extra,
-    );
+    const r = cli('compress', 'prune', '--checkpoint', sub, '--method', 'packing', '--max-pruned-l1', '0', ...tinyPacking, '--out', join(dir, out), '--json', ...extra);
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout).packing;
   };
