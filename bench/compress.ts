@@ -6,6 +6,8 @@
  * whole network's wall-clock time, and the sum of per-layer times over the wall time (the parallel
  * speed-up over one thread, measured in the same run). The array simulation is skipped (it is not
  * the search). `--layers all` packs every layer; the default is the five largest-matrix layers.
+ * The searches are `compress pack`'s defaults (tight: annealing; budgeted: greedy);
+ * `--budget-search anneal` times the budgeted annealing.
  */
 import { availableParallelism } from 'node:os';
 import { runCompress } from '../src/experiments/compress.js';
@@ -15,6 +17,7 @@ interface CompressBenchOptions {
   layers?: string;
   workers?: string;
   array?: string;
+  budgetSearch?: string;
 }
 
 interface CompressBenchRow {
@@ -34,6 +37,8 @@ interface CompressBenchRow {
 interface CompressBenchResult {
   array: string;
   workers: number;
+  /** Search of the tight formats and of the budgeted ones. */
+  search: { tight: string; budgeted: string };
   wallSeconds: number;
   layerSecondsSum: number;
   parallelSpeedup: number;
@@ -49,14 +54,16 @@ registerBenchmark<CompressBenchOptions, CompressBenchResult>({
     cmd.option('--layers <list>', `layer names or 'all' (default ${LARGEST.join(',')})`);
     cmd.option('--workers <n>', 'worker threads (default: all cores)');
     cmd.option('--array <RxC>', 'array (default 128x128)');
+    cmd.option('--budget-search <method>', "budgeted formats' search: greedy (the default of compress pack) or anneal");
   },
   async run(o, ctx) {
     const workers = o.workers ? Number(o.workers) : availableParallelism();
     const layers = o.layers === 'all' ? [] : (o.layers?.split(',') ?? LARGEST);
     const [ar, ac] = (o.array ?? '128x128').split('x').map(Number);
+    const budget = o.budgetSearch === undefined ? {} : { budgetSearch: { method: o.budgetSearch } };
     const t0 = performance.now();
     const r = await runCompress(
-      { source: 'vgg16', sparsity: null, layers, array: { rows: ar, cols: ac }, workers, simulate: false },
+      { source: 'vgg16', sparsity: null, layers, array: { rows: ar, cols: ac }, workers, simulate: false, ...budget },
       { progress: { start: () => {}, tick: (_n, s) => ctx.log(`packed ${s}`), stop: () => {} } },
     );
     const wallSeconds = (performance.now() - t0) / 1000;
@@ -79,7 +86,15 @@ registerBenchmark<CompressBenchOptions, CompressBenchResult>({
       budgetedSubwordRate: l.budgetedSubword.rate,
     }));
     const layerSecondsSum = rows.reduce((s, x) => s + x.seconds, 0);
-    return { array: `${ar}x${ac}`, workers, wallSeconds, layerSecondsSum, parallelSpeedup: layerSecondsSum / wallSeconds, rows };
+    return {
+      array: `${ar}x${ac}`,
+      workers,
+      search: { tight: r.config.search.method, budgeted: r.config.budgetSearch.method },
+      wallSeconds,
+      layerSecondsSum,
+      parallelSpeedup: layerSecondsSum / wallSeconds,
+      rows,
+    };
   },
   format(r) {
     const f = (v: number) => v.toFixed(1).padStart(6);
@@ -88,7 +103,7 @@ registerBenchmark<CompressBenchOptions, CompressBenchResult>({
       return `${x.layer.padEnd(8)} ${`${x.rows}×${x.cols}`.padStart(11)}  ${f(x.seconds)} s = CC ${f(b.columnCombining)} + tight ${f(b.permutation)} + tight/sw ${f(b.permutationSubword)} + budget ${f(b.budgeted)} + budget/sw ${f(b.budgetedSubword)}  ${String(x.moves).padStart(9)} moves  rates ${x.permutationRate.toFixed(2)}× ${x.permutationSubwordRate.toFixed(2)}× ${x.budgetedRate.toFixed(2)}× ${x.budgetedSubwordRate.toFixed(2)}×`;
     });
     return [
-      `VGG-16 on ${r.array}, ${r.workers} worker(s): ${r.wallSeconds.toFixed(1)} s wall, Σ layer time ${r.layerSecondsSum.toFixed(1)} s (×${r.parallelSpeedup.toFixed(2)} from threads); seconds per layer by method, rates tight / tight+subwords / budgeted / budgeted+subwords`,
+      `VGG-16 on ${r.array}, ${r.workers} worker(s), search tight ${r.search.tight} / budgeted ${r.search.budgeted}: ${r.wallSeconds.toFixed(1)} s wall, Σ layer time ${r.layerSecondsSum.toFixed(1)} s (×${r.parallelSpeedup.toFixed(2)} from threads); seconds per layer by method, rates tight / tight+subwords / budgeted / budgeted+subwords`,
       ...lines,
     ].join('\n');
   },

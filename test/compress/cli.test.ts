@@ -25,6 +25,15 @@ test('compress pack --synthetic --json prints the three rates and exact', () => 
   assert.equal(j.config.array.cols, 16);
   const again = JSON.parse(cli('compress', 'pack', '--synthetic', '48x96', '--sparsity', '0.85', '--array', '16x16', '--group-size', '8', '--seed', '3', '--json').stdout);
   assert.deepEqual(again.rates, j.rates);
+  // The budgeted search keeps its greedy start by default; --budget-search anneal anneals from it (never worse).
+  assert.equal(j.config.budgetSearch.method, 'greedy');
+  assert.equal(j.layers[0].budgeted.search.moves, 0);
+  const annealed = JSON.parse(
+    cli('compress', 'pack', '--synthetic', '48x96', '--sparsity', '0.85', '--array', '16x16', '--group-size', '8', '--seed', '3', '--budget-search', 'anneal', '--json').stdout,
+  );
+  const [g, a] = [j.layers[0].budgeted.search, annealed.layers[0].budgeted.search];
+  assert.ok(a.moves > 0 && a.greedyCost === g.greedyCost && a.bestCost <= g.bestCost, JSON.stringify({ g, a }));
+  assert.equal(annealed.layers[0].permutation.search.moves, j.layers[0].permutation.search.moves, 'the tight search is unchanged');
 });
 
 test('compress pack: bad input is one line and exit code 2', () => {

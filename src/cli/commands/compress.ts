@@ -38,6 +38,7 @@ interface PackFlags extends CommonOptions {
   maxOverlap?: number;
   subwordFraction?: number;
   search?: string;
+  budgetSearch?: string;
   budgetSlots?: number;
   budgetObjective?: string;
   vectors?: number;
@@ -73,10 +74,11 @@ function configFrom(o: PackFlags, c: Command, defaultSource?: string): Record<st
   if (o.maxOverlap !== undefined) config.maxOverlap = o.maxOverlap;
   if (o.subwordFraction !== undefined) config.subwordFraction = o.subwordFraction;
   if (o.search) config.search = { ...((config.search as Record<string, unknown> | undefined) ?? {}), method: o.search };
-  if (o.search || o.budgetObjective)
+  const budgetMethod = o.budgetSearch ?? o.search;
+  if (budgetMethod || o.budgetObjective)
     config.budgetSearch = {
       ...((config.budgetSearch as Record<string, unknown> | undefined) ?? {}),
-      ...(o.search ? { method: o.search } : {}),
+      ...(budgetMethod ? { method: budgetMethod } : {}),
       ...(o.budgetObjective ? { objective: o.budgetObjective } : {}),
     };
   if (o.budgetSlots !== undefined) config.budgetSlots = o.budgetSlots;
@@ -127,7 +129,7 @@ export function formatCompress(r: CompressResult): string {
   });
   const layerRows = r.layers.map((l) => [l.name, `${l.rows}×${l.cols}`, `${round(100 * l.sparsity, 1)}%`, ...METHODS.map((k) => times(l[k].rate))]);
   return [
-    `Compression rate = dense bits / packed bits, every index, block-width and order bit counted. Array ${c.array.rows}×${c.array.cols} (weight stationary), multiplexer fan-in ${c.groupSize}, budgeted k = ${c.budgetSlots}, search ${c.search.method}, seed ${c.seed}.`,
+    `Compression rate = dense bits / packed bits, every index, block-width and order bit counted. Array ${c.array.rows}×${c.array.cols} (weight stationary), multiplexer fan-in ${c.groupSize}, budgeted k = ${c.budgetSlots}, search ${c.search.method} (budgeted ${c.budgetSearch.method}), seed ${c.seed}.`,
     ...table(['method', 'rate', 'value bits', 'index share', 'weights changed', 'Σ|Δw|/Σ|w|', 'ΣΔw²/Σw²', 'throughput', 'energy eff.'], methodRows),
     '',
     ...table(['layer', 'rows×cols', 'sparsity', ...METHODS.map((k) => SHORT_LABELS[k])], layerRows),
@@ -184,7 +186,16 @@ function addPackFlags(cmd: Command): Command {
     new Option('--group-size <n>', 'multiplexer fan-in: tight group size and column-combining α (default 16)').argParser(intArg('--group-size', 1, 1024)),
     new Option('--max-overlap <f>', "column combining's γ: conflicting rows per merge / rows (default 0.05)").argParser(floatArg('--max-overlap', 0, 1)),
     new Option('--subword-fraction <f>', 'fraction of nonzero subwords removed by subword pruning (default 0.25)').argParser(floatArg('--subword-fraction', 0, 0.999)),
-    new Option('--search <method>', 'permutation searches, tight and budgeted (default anneal)').choices(['anneal', 'greedy', 'identity']),
+    new Option('--search <method>', 'permutation search of the tight formats, and of the budgeted ones unless --budget-search (default anneal)').choices([
+      'anneal',
+      'greedy',
+      'identity',
+    ]),
+    new Option('--budget-search <method>', 'permutation search of the budgeted formats (default greedy: annealing only trims the pruned share, at 40–130× the time)').choices([
+      'anneal',
+      'greedy',
+      'identity',
+    ]),
     new Option('--budget-slots <k>', 'budgeted format: slots per row and group (default 1)').argParser(intArg('--budget-slots', 1, 1024)),
     new Option('--budget-objective <o>', 'budgeted search: what a pruned weight costs (default l1)').choices(['l1', 'l2', 'count']),
     new Option('--vectors <n>', 'input vectors of the --synthetic matrix on the array (default 196)').argParser(intArg('--vectors', 1, 10_000_000)),
