@@ -432,13 +432,10 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
       const starts = pk.warmStart && sourceOrders.length > 0 ? checkedStarts(model, config.layers, sourceOrders, parsed.checkpoint) : undefined;
       const warmStartLayers = starts?.size ?? 0;
       // Orders worth keeping: packed layers (an unpacked layer's and column combining's are identities).
-      const keepOrders = (
-        ls: readonly { name: string; spec: PackingMethodSpec; rowOrder: Int32Array; colOrder: Int32Array }[],
-        columns: (name: string) => LayerOrders['columns'],
-      ) =>
+      const keepOrders = (ls: readonly { name: string; spec: PackingMethodSpec; format?: LayerOrders['columns']; rowOrder: Int32Array; colOrder: Int32Array }[]) =>
         ls
           .filter((l) => l.spec.method === 'budgeted' || l.spec.method === 'tight')
-          .map((l) => ({ layer: l.name, columns: columns(l.name), rowOrder: l.rowOrder, colOrder: l.colOrder }));
+          .map((l): LayerOrders => ({ layer: l.name, columns: l.format ?? 'words', rowOrder: l.rowOrder, colOrder: l.colOrder }));
       if (pk.subwords) {
         const spec =
           pk.format === 'tight'
@@ -453,8 +450,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
                 overrides: lossless,
               };
         const sp = subwordPacking(model, choice, opts, config.layers, { ...DEFAULT_SUBWORD, shiftSelect: pk.subwordShift }, pk.subwordLayers, starts);
-        const formatOf = new Map(sp.layers.map((l) => [l.name, l.format]));
-        ownOrders = keepOrders(sp.layers, (name) => formatOf.get(name) ?? 'subwords');
+        ownOrders = keepOrders(sp.layers);
         const rules = sp.layers.map((l) => l.rule);
         const s = fineTuneSubwords(model, rules, ft, progress);
         const array = onArray(
@@ -510,7 +506,7 @@ export async function runPrune(input: PruneConfigInput | Record<string, unknown>
           pk.maxPrunedL1 === null
             ? modelPackingMasks(model, spec, opts, config.layers, starts)
             : bestModelPackingMasks(model, packingCandidates(pk.format, search), opts, pk.maxPrunedL1, config.layers, lossless, starts);
-        ownOrders = keepOrders(pm.layers, () => 'words');
+        ownOrders = keepOrders(pm.layers);
         res = fineTuneWithMasks(model, intersectMasks(keep, new Map(pm.layers.map((l) => [l.name, l.mask]))), ft, progress);
         packing = {
           format: pk.format,
