@@ -408,17 +408,19 @@ export function packingLayers(model: tf.LayersModel, layers: readonly string[] =
 /** Warm starts keyed by layer name (`LayerOrders`). */
 export type PackingStarts = ReadonlyMap<string, LayerOrders>;
 
-function withStarts(ls: MaskLayer[], starts: PackingStarts | undefined, subwordsPerWeight: number): MaskLayer[] {
+/** The layers with their warm starts in weight columns (orders stored for subwords are mapped back). */
+function withStarts(ls: MaskLayer[], starts: PackingStarts | undefined): MaskLayer[] {
   if (!starts) return ls;
+  const perWeight = subwordsPerWeight(DEFAULT_SUBWORD);
   return ls.map((l) => {
     const st = starts.get(l.name);
-    return st ? { ...l, start: ordersIn(st, 'words', subwordsPerWeight) } : l;
+    return st ? { ...l, start: ordersIn(st, 'words', perWeight) } : l;
   });
 }
 
 /** Word-level packing masks of a model (see compress/masks.ts `packingMasks`), keyed by layer name, in the kernels' layout. */
 export function modelPackingMasks(model: tf.LayersModel, spec: PackingMethodSpec, o: PackingMaskOptions, layers: readonly string[] = [], starts?: PackingStarts): PackingMasks {
-  return packingMasks(withStarts(packingLayers(model, layers), starts, subwordsPerWeight(DEFAULT_SUBWORD)), spec, o);
+  return packingMasks(withStarts(packingLayers(model, layers), starts), spec, o);
 }
 
 /** `bestPackingMasks` (per-layer settings within a pruned share of Σ|w|) for a model's layers. */
@@ -431,7 +433,7 @@ export function bestModelPackingMasks(
   overrides: Readonly<Record<string, number>> = {},
   starts?: PackingStarts,
 ): PackingMasks {
-  return bestPackingMasks(withStarts(packingLayers(model, layers), starts, subwordsPerWeight(DEFAULT_SUBWORD)), candidates, o, maxL1Share, overrides);
+  return bestPackingMasks(withStarts(packingLayers(model, layers), starts), candidates, o, maxL1Share, overrides);
 }
 
 /**
@@ -552,10 +554,21 @@ export function subwordPacking(
             maxWidth: ls.method === 'budgeted' ? ls.slotsPerGroup : undefined,
             shiftSelect: sw.shiftSelect,
           });
+    let chosen: Pick<SubwordPackingLayer, 'format' | 'spec' | 'prunedL1Share' | 'rowOrder' | 'colOrder' | 'rate'> & { patterns: Uint8Array; kept: number } = {
+      format: 'subwords',
+      spec: ls,
+      prunedL1Share: lm.pruned.l1Share,
+      rowOrder: lm.rowOrder,
+      colOrder: lm.colOrder,
+      rate,
+      patterns,
+      kept,
+    };
     if (formats === 'best') {
       // The same layer packed as 8-bit words (as the word path packs it: float weights, same seed).
       const wm = pack([{ ...l, start: st ? ordersIn(st, 'words', s) : undefined }], { ...o, seed: o.seed + li });
       if (wm.rate > rate.rate) {
+        // Every subword of a kept weight is allowed.
         const wp = new Uint8Array(l.k * l.n);
         let wkept = 0;
         for (let i = 0; i < codes.length; i++)
@@ -563,37 +576,28 @@ export function subwordPacking(
             wp[i] = (1 << s) - 1;
             wkept += countPattern(subwordPattern(codes[i], sw));
           }
-        let wzeroed = 0;
-        for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && wp[i] === 0) wzeroed++;
         const { slots, bits, denseBits: db, rate: r, rateNoIndex } = wm;
-        out.push({
-          name: l.name,
+        chosen = {
           format: 'words',
-          rule: { layer: l.name, scale, patterns: wp, pinned, subwordsBefore: subwords, subwordsAfter: wkept, weightsZeroed: wzeroed },
           spec: wm.spec as PermutationSpec,
           prunedL1Share: wm.pruned.l1Share,
           rowOrder: wm.rowOrder,
           colOrder: wm.colOrder,
           rate: { slots, bits, denseBits: db, rate: r, rateNoIndex },
-          subwords,
-          pruned: subwords - wkept,
-        });
-        return;
+          patterns: wp,
+          kept: wkept,
+        };
       }
     }
+    const { patterns: allowed, kept: keptSubwords, ...layer } = chosen;
     let zeroed = 0;
-    for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && patterns[i] === 0) zeroed++;
+    for (let i = 0; i < codes.length; i++) if (codes[i] !== 0 && allowed[i] === 0) zeroed++;
     out.push({
       name: l.name,
-      format: 'subwords',
-      rule: { layer: l.name, scale, patterns, pinned, subwordsBefore: subwords, subwordsAfter: kept, weightsZeroed: zeroed },
-      spec: ls,
-      prunedL1Share: lm.pruned.l1Share,
-      rowOrder: lm.rowOrder,
-      colOrder: lm.colOrder,
-      rate,
+      ...layer,
+      rule: { layer: l.name, scale, patterns: allowed, pinned, subwordsBefore: subwords, subwordsAfter: keptSubwords, weightsZeroed: zeroed },
       subwords,
-      pruned: subwords - kept,
+      pruned: subwords - keptSubwords,
     });
   });
   const sum = (f: (x: SubwordPackingLayer) => number) => out.reduce((a, x) => a + f(x), 0);

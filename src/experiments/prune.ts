@@ -341,7 +341,8 @@ export function readPackingOrders(runDir: string): LayerOrders[] {
 
 /** The source's orders of the packed layers, checked against their shapes (keyed by layer). */
 function checkedStarts(model: tf.LayersModel, layers: readonly string[], orders: readonly LayerOrders[], runDir: string): Map<string, LayerOrders> {
-  const shapes = new Map(packingLayers(model, layers).map((l) => [l.name, l]));
+  // K×N of each kernel from its shape (HWIO or in×out): the reduction size and the outputs.
+  const shapes = new Map(selectKernels(model, layers).map((k) => [k.layer, { k: k.shape.slice(0, -1).reduce((a, b) => a * b, 1), n: k.shape[k.shape.length - 1] }]));
   const perWeight = subwordsPerWeight(DEFAULT_SUBWORD);
   const out = new Map<string, LayerOrders>();
   for (const o of orders) {

@@ -191,7 +191,7 @@ function addPackFlags(cmd: Command): Command {
       'greedy',
       'identity',
     ]),
-    new Option('--budget-search <method>', 'permutation search of the budgeted formats (default greedy: annealing only trims the pruned share, at 40–130× the time)').choices([
+    new Option('--budget-search <method>', 'permutation search of the budgeted formats (default greedy: annealing only trims the pruned share, at up to 130× the time)').choices([
       'anneal',
       'greedy',
       'identity',
